@@ -1,0 +1,152 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting sluice reads, as environment variables. This schema is the single source of the
+ * settings table in the README and of the env names docker-compose.yml may set; entry points call
+ * `loadConfig` once and pass the result down, so no other module reads `process.env`.
+ */
+
+const port = z.coerce
+  .number({ error: 'expected a port number' })
+  .int('expected a whole number')
+  .min(1, 'expected a port from 1 to 65535')
+  .max(65535, 'expected a port from 1 to 65535');
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
+
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'expected an http(s) URL with host and optional port, e.g. http://127.0.0.1:9000');
+
+/** S3 bucket naming rules, so a bad name fails at start-up rather than on the first write. */
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens');
+
+const taskQueue = z.string().min(1, 'expected a non-empty task queue name');
+
+const nonEmpty = z.string().min(1, 'expected a non-empty value');
+
+/** Real booleans only: "true" or "false". "1", "yes" and "on" are rejected to avoid guessing. */
+const bool = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export const configSchema = z.strictObject({
+  SLUICE_TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233').describe('Temporal frontend (gRPC) address'),
+  SLUICE_TEMPORAL_NAMESPACE: nonEmpty.default('default').describe('Temporal namespace'),
+  SLUICE_TEMPORAL_UI_PORT: port.default(8233).describe('Port of the Temporal Web UI started by `infra:up`'),
+  SLUICE_TASK_QUEUE_PIPELINE: taskQueue.default('sluice-pipeline').describe('Task queue of the CPU pipeline worker'),
+  SLUICE_TASK_QUEUE_SCORING: taskQueue.default('sluice-scoring').describe('Task queue of the scoring worker (GPU when available)'),
+  SLUICE_MINIO_ENDPOINT: httpUrl.default('http://127.0.0.1:9000').describe('MinIO / S3 endpoint URL'),
+  SLUICE_MINIO_CONSOLE_PORT: port.default(9001).describe('Port of the MinIO console started by `infra:up`'),
+  SLUICE_MINIO_ACCESS_KEY: z.string().min(3, 'expected at least 3 characters').default('sluice').describe('MinIO access key (root user for the local server)'),
+  SLUICE_MINIO_SECRET_KEY: z.string().min(8, 'expected at least 8 characters (MinIO rejects shorter secrets)').default('sluice-dev-secret').describe('MinIO secret key (root password for the local server)'),
+  SLUICE_MINIO_REGION: nonEmpty.default('us-east-1').describe('S3 region'),
+  SLUICE_BUCKET_DATASETS: bucketName.default('sluice-datasets').describe('Bucket of raw datasets, addressed by content SHA-256'),
+  SLUICE_BUCKET_FEATURES: bucketName.default('sluice-features').describe('Bucket of feature tables and reference statistics'),
+  SLUICE_BUCKET_MODELS: bucketName.default('sluice-models').describe('Bucket of the model registry: ONNX files, manifests, status history'),
+  SLUICE_BUCKET_REPORTS: bucketName.default('sluice-reports').describe('Bucket of validation, evaluation and drift reports'),
+  SLUICE_BUCKET_SERVING: bucketName.default('sluice-serving').describe('Bucket of serving configs and online feature snapshots'),
+  SLUICE_BUCKET_PREDICTIONS: bucketName.default('sluice-predictions').describe('Bucket of prediction logs and feedback labels'),
+  SLUICE_API_HOST: nonEmpty.default('127.0.0.1').describe('Interface the prediction API listens on'),
+  SLUICE_API_PORT: port.default(8080).describe('Port of the prediction API'),
+  SLUICE_DATA_DIR: nonEmpty.default('.sluice').describe('Data directory of the local stack (Temporal SQLite file, MinIO data, PIDs); relative to the working directory'),
+  SLUICE_BIN_DIR: nonEmpty.default(resolve(homedir(), '.cache', 'sluice', 'bin')).describe('Where `infra:install` caches the temporal and minio binaries (outside the repo)'),
+  SLUICE_TEMPORAL_BIN: nonEmpty.optional().describe('Path of an existing temporal CLI binary; skips the lookup and build'),
+  SLUICE_MINIO_BIN: nonEmpty.optional().describe('Path of an existing minio binary; skips the lookup and build'),
+  SLUICE_ALLOW_DOWNLOAD: bool.default(true).describe('Whether `infra:install` may download official binaries when the Go build fails'),
+  SLUICE_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('Log level of workers and the API'),
+});
+
+export type ConfigEnv = z.output<typeof configSchema>;
+
+/** Names of every setting, for documentation and for checking docker-compose.yml. */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
+
+export interface Config {
+  temporal: { address: string; namespace: string; uiPort: number };
+  taskQueues: { pipeline: string; scoring: string };
+  minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string };
+  buckets: { datasets: string; features: string; models: string; reports: string; serving: string; predictions: string };
+  api: { host: string; port: number };
+  dataDir: string;
+  binDir: string;
+  binaries: { temporal: string | undefined; minio: string | undefined };
+  allowDownload: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid sluice configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Reads the SLUICE_* variables of `env`. Variables without the prefix are ignored, so the rest of
+ * the process environment does not matter; an unknown SLUICE_* name is an error because it is
+ * almost always a typo of a real setting.
+ */
+export function loadConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Config {
+  const relevant: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith('SLUICE_') && value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = configSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys.map((k) => `${k}: unknown setting (known: ${CONFIG_KEYS.join(', ')})`).join('\n  - ');
+        }
+        const key = String(issue.path[0]);
+        return `${key}=${JSON.stringify(relevant[key])}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    temporal: { address: e.SLUICE_TEMPORAL_ADDRESS, namespace: e.SLUICE_TEMPORAL_NAMESPACE, uiPort: e.SLUICE_TEMPORAL_UI_PORT },
+    taskQueues: { pipeline: e.SLUICE_TASK_QUEUE_PIPELINE, scoring: e.SLUICE_TASK_QUEUE_SCORING },
+    minio: {
+      endpoint: e.SLUICE_MINIO_ENDPOINT.replace(/\/$/, ''),
+      consolePort: e.SLUICE_MINIO_CONSOLE_PORT,
+      accessKey: e.SLUICE_MINIO_ACCESS_KEY,
+      secretKey: e.SLUICE_MINIO_SECRET_KEY,
+      region: e.SLUICE_MINIO_REGION,
+    },
+    buckets: {
+      datasets: e.SLUICE_BUCKET_DATASETS,
+      features: e.SLUICE_BUCKET_FEATURES,
+      models: e.SLUICE_BUCKET_MODELS,
+      reports: e.SLUICE_BUCKET_REPORTS,
+      serving: e.SLUICE_BUCKET_SERVING,
+      predictions: e.SLUICE_BUCKET_PREDICTIONS,
+    },
+    api: { host: e.SLUICE_API_HOST, port: e.SLUICE_API_PORT },
+    dataDir: resolve(cwd, e.SLUICE_DATA_DIR),
+    binDir: resolve(cwd, e.SLUICE_BIN_DIR),
+    binaries: { temporal: e.SLUICE_TEMPORAL_BIN, minio: e.SLUICE_MINIO_BIN },
+    allowDownload: e.SLUICE_ALLOW_DOWNLOAD,
+    logLevel: e.SLUICE_LOG_LEVEL,
+  };
+}
+
+/** Loads the config from the process environment, or prints what is wrong and exits. Entry points only. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

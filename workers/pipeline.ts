@@ -1,0 +1,23 @@
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfigOrExit } from '../shared/config.ts';
+import { createLogger } from '../shared/logger.ts';
+import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { createPipelineWorker } from './pipeline-worker.ts';
+
+const TEMPORAL_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
+
+const config = loadConfigOrExit();
+const log = createLogger(config.logLevel, { component: 'pipeline-worker' });
+// Temporal installs SIGINT/SIGTERM handlers that drain in-flight tasks before `run()` resolves.
+Runtime.install({ logger: new DefaultLogger(TEMPORAL_LEVEL[config.logLevel]) });
+
+const connection = await NativeConnection.connect({ address: config.temporal.address });
+const store = MinioArtifactStore.fromConfig(config.minio);
+const worker = await createPipelineWorker({ config, connection, store });
+log.info('worker started', { taskQueue: config.taskQueues.pipeline, temporal: config.temporal.address, namespace: config.temporal.namespace });
+try {
+  await worker.run();
+} finally {
+  await connection.close();
+  log.info('worker stopped');
+}
