@@ -9,7 +9,7 @@ import { z } from 'zod';
  */
 
 const port = z.coerce
-  .number({ error: 'expected a port number' })
+  .number({ error: 'expected a port number from 1 to 65535' })
   .int('expected a whole number')
   .min(1, 'expected a port from 1 to 65535')
   .max(65535, 'expected a port from 1 to 65535');
@@ -103,7 +103,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         if (issue.code === 'unrecognized_keys') {
-          return issue.keys.map((k) => `${k}: unknown setting (known: ${CONFIG_KEYS.join(', ')})`).join('\n  - ');
+          return issue.keys.map((k) => `${k}: unknown setting; did you mean ${closestKey(k)}? (see the README's settings table)`).join('\n  - ');
         }
         const key = String(issue.path[0]);
         return `${key}=${JSON.stringify(relevant[key])}: ${issue.message}`;
@@ -136,6 +136,22 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     allowDownload: e.SLUICE_ALLOW_DOWNLOAD,
     logLevel: e.SLUICE_LOG_LEVEL,
   };
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+function closestKey(name: string): string {
+  return CONFIG_KEYS.reduce((best, key) => (editDistance(name, key) < editDistance(name, best) ? key : best));
 }
 
 /** Loads the config from the process environment, or prints what is wrong and exits. Entry points only. */

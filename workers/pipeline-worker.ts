@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../shared/config.ts';
 import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';

@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { ErrorType } from '../shared/errors.ts';
 import { describeIssues } from '../shared/parse-input.ts';
@@ -8,7 +8,7 @@ import { storageKeys } from '../shared/storage-keys.ts';
 const shortIo = {
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.StorageCorrupted] },
-} as const;
+} satisfies ActivityOptions;
 
 const { probeBucket } = proxyActivities<ProbeActivities>(shortIo);
 

@@ -18,10 +18,10 @@ export interface PutOptions {
   /** User metadata stored beside the object (keys are lower-cased by S3). */
   metadata?: Record<string, string>;
   /**
-   * Conditional write: `absent` succeeds only if no object exists at the key; an etag succeeds only if
-   * the current object still has that etag. A lost race throws `PreconditionFailedError`.
+   * Conditional write: `{ absent: true }` succeeds only if no object exists at the key; `{ etag }`
+   * only if the current object still has that etag. A lost race throws `PreconditionFailedError`.
    */
-  ifMatch?: 'absent' | string;
+  onlyIf?: { absent: true } | { etag: string };
 }
 
 export interface PutResult {

@@ -1,4 +1,4 @@
-import { Client, S3Error } from 'minio';
+import { type BucketItem, Client, S3Error } from 'minio';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../shared/config.ts';
 import {
@@ -24,8 +24,9 @@ function conditionalHeaders(options: PutOptions | undefined): Record<string, str
   const headers: Record<string, string> = {};
   if (options?.contentType) headers['Content-Type'] = options.contentType;
   for (const [k, v] of Object.entries(options?.metadata ?? {})) headers[k] = v;
-  if (options?.ifMatch === 'absent') headers['If-None-Match'] = '*';
-  else if (options?.ifMatch !== undefined) headers['If-Match'] = options.ifMatch;
+  const onlyIf = options?.onlyIf;
+  if (onlyIf && 'absent' in onlyIf) headers['If-None-Match'] = '*';
+  else if (onlyIf) headers['If-Match'] = onlyIf.etag;
   return headers;
 }
 
@@ -106,7 +107,7 @@ export class MinioArtifactStore implements ArtifactStore {
 
   async list(bucket: string, prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
-    for await (const item of this.client.listObjectsV2(bucket, prefix, true)) {
+    for await (const item of this.client.listObjectsV2(bucket, prefix, true) as AsyncIterable<BucketItem>) {
       if (!item.name) continue;
       out.push({ key: item.name, size: item.size, etag: item.etag ?? '', lastModified: item.lastModified ?? new Date(0), metadata: {} });
     }

@@ -102,8 +102,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, report: Report
   });
 }
 
-async function goInstall(spec: BinarySpec, binDir: string, report: Reporter): Promise<string | string[]> {
-  const go = onPath('go', process.env);
+async function goInstall(spec: BinarySpec, binDir: string, report: Reporter, env: NodeJS.ProcessEnv): Promise<string | string[]> {
+  const go = onPath('go', env);
   if (!go) return 'go is not on PATH';
   // Build into a private directory and rename, so an interrupted build never leaves a broken binary
   // where the next run would trust it.
@@ -112,7 +112,7 @@ async function goInstall(spec: BinarySpec, binDir: string, report: Reporter): Pr
   try {
     const target = `${spec.goModule}@${spec.version}`;
     report(`building ${spec.name} with: go install ${target} (first time only; takes minutes)`);
-    const { code, tail } = await run(go, ['install', target], { ...process.env, GOBIN: staging, CGO_ENABLED: '0' }, report);
+    const { code, tail } = await run(go, ['install', target], { ...env, GOBIN: staging, CGO_ENABLED: '0' }, report);
     if (code !== 0) return [`go install ${target} exited with ${code}:`, ...tail.trim().split('\n').slice(-15)];
     const built = join(staging, spec.name);
     if (!existsSync(built)) return `go install ${target} succeeded but produced no ${spec.name} binary in ${staging}`;
@@ -154,8 +154,8 @@ async function download(spec: BinarySpec, binDir: string, report: Reporter): Pro
 }
 
 /** Finds or provides a binary; throws `BinaryUnavailableError` saying what was tried and how to fix it. */
-export async function ensureBinary(spec: BinarySpec, config: Config, report: Reporter): Promise<string> {
-  const located = locateBinary(spec, config);
+export async function ensureBinary(spec: BinarySpec, config: Config, report: Reporter, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const located = locateBinary(spec, config, env);
   if (located) {
     report(`${spec.name}: ${located.path} (${located.source})`);
     return located.path;
@@ -164,7 +164,7 @@ export async function ensureBinary(spec: BinarySpec, config: Config, report: Rep
   const started = performance.now();
   const tried: string[] = [];
 
-  const built = await goInstall(spec, config.binDir, report);
+  const built = await goInstall(spec, config.binDir, report, env);
   if (typeof built === 'string' && isExecutable(built)) {
     report(`${spec.name}: built ${built} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return built;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes.ts';
@@ -68,12 +69,12 @@ function tailOf(file: string, lines = 20): string {
 
 async function waitFor(what: string, child: ChildProcess, log: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<number> {
   const started = performance.now();
-  let exited: number | null = null;
+  const exit: { code?: number } = {};
   child.once('exit', (code) => {
-    exited = code ?? -1;
+    exit.code = code ?? -1;
   });
   while (performance.now() - started < timeoutMs) {
-    if (exited !== null) throw new StackStartError(`${what} exited with code ${exited} while starting. Last lines of ${log}:\n${tailOf(log)}`);
+    if (exit.code !== undefined) throw new StackStartError(`${what} exited with code ${exit.code} while starting. Last lines of ${log}:\n${tailOf(log)}`);
     if (await probe().catch(() => false)) return (performance.now() - started) / 1000;
     await sleep(250);
   }
@@ -84,7 +85,7 @@ async function temporalHealthy(address: string, namespace: string): Promise<bool
   const connection = await Connection.connect({ address, connectTimeout: 1000 });
   try {
     const health = await connection.healthService.check({});
-    if (health.status !== 1 /* SERVING */) return false;
+    if (health.status !== proto.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING) return false;
     await connection.workflowService.describeNamespace({ namespace });
     return true;
   } finally {

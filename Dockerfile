@@ -1,0 +1,11 @@
+# Image of the sluice worker and API (docker-compose.yml). CPU onnxruntime; for GPU hosts see the README.
+FROM node:20.19-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --ignore-scripts
+COPY shared ./shared
+COPY activities ./activities
+COPY workflows ./workflows
+COPY workers ./workers
+COPY api ./api
+USER node

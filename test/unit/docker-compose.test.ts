@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { CONFIG_KEYS, loadConfig } from '../../shared/config.ts';
+import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes.ts';
+
+/** No Docker engine runs on these machines, so the compose file is checked statically. */
+
+const serviceSchema = z.object({
+  image: z.string(),
+  build: z.unknown().optional(),
+  command: z.union([z.string(), z.array(z.string())]).optional(),
+  environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  ports: z.array(z.string()).optional(),
+  healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+});
+const composeSchema = z.object({ services: z.record(z.string(), serviceSchema) });
+
+const compose = composeSchema.parse(parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }));
+const services = compose.services;
+const service = (name: string) => {
+  const s = services[name];
+  assert.ok(s, `docker-compose.yml has no service '${name}'`);
+  return s;
+};
+
+/** `${NAME:-default}` as compose resolves it with nothing set in the environment. */
+const withDefaults = (value: string | number | boolean) => String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+const envOf = (name: string) => Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, withDefaults(v)]));
+const commandText = (name: string) => [service(name).command ?? []].flat().join(' ');
+
+describe('docker-compose.yml', () => {
+  test('has the production-shaped services', () => {
+    for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'minio', 'minio-init', 'worker', 'api']) service(name);
+  });
+
+  test('every image is pinned to an explicit tag', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const tag = s.image.split('/').pop()?.split(':')[1];
+      assert.ok(tag, `${name}: image ${s.image} has no tag`);
+      assert.notEqual(tag, 'latest', `${name}: image ${s.image} uses 'latest'`);
+    }
+  });
+
+  test('long-running infrastructure has healthchecks and dependents wait for them', () => {
+    for (const name of ['postgresql', 'temporal', 'minio', 'api']) assert.ok(service(name).healthcheck, `${name} has no healthcheck`);
+    assert.equal(service('temporal').depends_on?.postgresql?.condition, 'service_healthy');
+    assert.equal(service('minio-init').depends_on?.minio?.condition, 'service_healthy');
+    assert.equal(service('worker').depends_on?.['minio-init']?.condition, 'service_completed_successfully');
+  });
+
+  test('sluice services set only settings the config schema knows, and the values parse', () => {
+    for (const name of ['worker', 'api']) {
+      const env = envOf(name);
+      const sluiceKeys = Object.keys(env).filter((k) => k.startsWith('SLUICE_'));
+      assert.ok(sluiceKeys.length > 0, `${name} sets no SLUICE_ variables`);
+      for (const key of sluiceKeys) assert.ok((CONFIG_KEYS as string[]).includes(key), `${name}: ${key} is not a setting in shared/config.ts`);
+      assert.doesNotThrow(() => loadConfig(env), `${name}: its environment does not parse as a sluice config`);
+    }
+  });
+
+  test('addresses and ports agree between services', () => {
+    for (const name of ['worker', 'api']) {
+      const config = loadConfig(envOf(name));
+      const [temporalHost, temporalPort] = config.temporal.address.split(':');
+      assert.ok(services[temporalHost ?? ''], `${name}: Temporal host ${temporalHost} is not a service`);
+      assert.ok(service('temporal').ports?.some((p) => p.endsWith(`:${temporalPort}`)), `temporal does not expose ${temporalPort}`);
+      const minio = new URL(config.minio.endpoint);
+      assert.ok(services[minio.hostname], `${name}: MinIO host ${minio.hostname} is not a service`);
+      assert.ok(service('minio').ports?.some((p) => p.endsWith(`:${minio.port}`)), `minio does not expose ${minio.port}`);
+      assert.equal(config.minio.accessKey, envOf('minio').MINIO_ROOT_USER, `${name}: access key differs from MinIO's root user`);
+      assert.equal(config.minio.secretKey, envOf('minio').MINIO_ROOT_PASSWORD, `${name}: secret key differs from MinIO's root password`);
+    }
+    const api = loadConfig(envOf('api'));
+    assert.ok(service('api').ports?.some((p) => p.endsWith(`:${api.api.port}`)), `api does not publish its SLUICE_API_PORT ${api.api.port}`);
+    assert.equal(api.api.host, '0.0.0.0', 'the API must listen on all interfaces inside its container');
+    assert.ok(service('temporal-ui').environment?.TEMPORAL_ADDRESS === api.temporal.address, 'temporal-ui points at another Temporal');
+  });
+
+  test('bucket init creates every configured bucket and setup registers every search attribute', () => {
+    const config = loadConfig(envOf('worker'));
+    for (const bucket of Object.values(config.buckets)) assert.match(commandText('minio-init'), new RegExp(`\\b${bucket}\\b`), `minio-init does not create ${bucket}`);
+    for (const [name, { cliName }] of Object.entries(SEARCH_ATTRIBUTES)) {
+      assert.ok(commandText('temporal-setup').includes(`${name}:${cliName}`), `temporal-setup does not register ${name} as ${cliName}`);
+    }
+  });
+
+  test('the worker and API run entry points that exist', () => {
+    for (const name of ['worker', 'api']) {
+      const entry = [service(name).command ?? []].flat().find((part) => part.endsWith('.ts'));
+      assert.ok(entry, `${name} runs no .ts entry point`);
+      assert.doesNotThrow(() => readFileSync(new URL(`../../${entry}`, import.meta.url)), `${name}: ${entry} does not exist`);
+    }
+  });
+});
