@@ -9,7 +9,7 @@ import { configSchema } from '../shared/config.ts';
 export function settingsTable(): string {
   const defaults = configSchema.parse({});
   const rows = Object.entries(configSchema.shape).map(([key, schema]) => {
-    const value = defaults[key as keyof typeof defaults] as string | number | boolean | undefined;
+    const value = defaults[key as keyof typeof defaults];
     const shown = value === undefined ? '(unset)' : `\`${String(value).replace(homedir(), '~')}\``;
     return `| \`${key}\` | ${shown} | ${schema.description ?? ''} |`;
   });
