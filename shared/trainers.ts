@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * Hyperparameters of every trainer sluice ships, as one discriminated union on `kind`. The pipeline
+ * spec embeds `trainerSpecSchema`, so a spec names a trainer and overrides only what it cares about;
+ * every default here is chosen to be a sound first model on a few million tabular rows.
+ */
+
+const positiveInt = z.number().int().positive();
+const fraction = z.number().gt(0).max(1);
+
+export const logisticRegressionParamsSchema = z.strictObject({
+  kind: z.literal('logistic-regression'),
+  /** Penalty on the mean log loss: objective = mean loss + l2/2 · ‖w‖² (intercept unpenalised). */
+  l2: z.number().nonnegative().default(1e-4),
+  maxIterations: positiveInt.max(500).default(50),
+  /** Newton stops once a step lowers the objective by less than this, relative to the objective. */
+  tolerance: z.number().positive().default(1e-10),
+  /** A category gets its own one-hot column only with at least this many training rows... */
+  minCategoryCount: positiveInt.default(50),
+  /** ...and only if it is among this many most frequent; the rest share an "other/missing" column. */
+  maxCategoriesPerFeature: positiveInt.max(10_000).default(250),
+});
+
+export const gbdtParamsSchema = z.strictObject({
+  kind: z.literal('gbdt'),
+  learningRate: fraction.default(0.1),
+  nTrees: positiveInt.max(10_000).default(200),
+  maxDepth: positiveInt.max(32).default(8),
+  maxLeaves: z.number().int().min(2).max(4096).default(63),
+  minSamplesLeaf: positiveInt.default(100),
+  /** Minimum sum of hessians p(1-p) in a leaf: stops leaves that are all but pure. */
+  minHessianLeaf: z.number().nonnegative().default(1e-3),
+  l2: z.number().nonnegative().default(1),
+  minSplitGain: z.number().nonnegative().default(0),
+  /** Fraction of training rows drawn (without replacement, per row) for each tree. */
+  subsample: fraction.default(0.8),
+  /** Fraction of features each tree may split on. */
+  colsample: fraction.default(1),
+  /** Bins per feature besides the one reserved for missing values; uint8 storage caps it at 255. */
+  maxBins: z.number().int().min(2).max(255).default(255),
+  /** Stop after this many trees without a lower validation loss and keep the best; 0 disables. */
+  earlyStoppingRounds: z.number().int().nonnegative().default(20),
+  /** Pseudo-count pulling a category's target mean towards the prior before ranking categories. */
+  categoricalSmoothing: z.number().nonnegative().default(20),
+});
+
+export const trainerSpecSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, gbdtParamsSchema]);
+
+export type LogisticRegressionParams = z.infer<typeof logisticRegressionParamsSchema>;
+export type GbdtParams = z.infer<typeof gbdtParamsSchema>;
+export type TrainerSpec = z.infer<typeof trainerSpecSchema>;
+export type TrainerKind = TrainerSpec['kind'];
+
+/**
+ * What an exported ONNX model says about itself in `metadata_props` besides its feature names and
+ * trainer: the registry's name and version for it, the hashes it was built from, and the decision
+ * threshold when evaluation chose one.
+ */
+export const onnxMetadataSchema = z.strictObject({
+  modelName: z.string().min(1),
+  modelVersion: z.number().int().nonnegative(),
+  lineage: z.record(z.string(), z.string()),
+  threshold: z.number().min(0).max(1).optional(),
+});
+export type OnnxMetadata = z.infer<typeof onnxMetadataSchema>;
