@@ -1,0 +1,62 @@
+/**
+ * A seeded 32-bit pseudo-random generator (a Weyl sequence stepped by 0x6D2B79F5 and scrambled by two
+ * multiply-xorshift rounds). Its whole state is one uint32, so a checkpoint can store it and a resumed
+ * run draws exactly the numbers an uninterrupted one would have. Not for cryptography.
+ */
+export class Prng {
+  private s: number;
+
+  constructor(seed: number) {
+    // Mix the seed so nearby seeds (1, 2, 3...) do not start on nearby states.
+    let x = (seed ^ 0x9e3779b9) >>> 0;
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    this.s = (x ^ (x >>> 16)) >>> 0;
+  }
+
+  static fromState(state: number): Prng {
+    const prng = new Prng(0);
+    prng.s = state >>> 0;
+    return prng;
+  }
+
+  get state(): number {
+    return this.s;
+  }
+
+  /** Next uint32. */
+  nextUint32(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /**
+   * mask[i] = 1 with probability `rate`, else 0, for every i: the same draws as calling `next()`
+   * mask.length times, in a loop that keeps the state in a local for speed.
+   */
+  fillBernoulli(rate: number, mask: Uint8Array): void {
+    const threshold = rate * 4294967296;
+    let s = this.s;
+    for (let i = 0; i < mask.length; i++) {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = s;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      mask[i] = ((t ^ (t >>> 14)) >>> 0) < threshold ? 1 : 0;
+    }
+    this.s = s;
+  }
+
+  /** Uniform integer in [0, n), n ≤ 2^32. */
+  nextInt(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}
