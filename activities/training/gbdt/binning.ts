@@ -1,0 +1,79 @@
+/**
+ * Quantile binning of float32 feature values into uint8 bins. Bin 0 holds missing values (NaN); a
+ * value x ≠ NaN goes to bin 1 + (number of edges < x). Edges are float32 values chosen so that, for
+ * every float32 x, `bin(x) ≤ b  ⇔  x ≤ edges[b-1]`: a split on bins therefore is exactly the split
+ * `x <= threshold` that the exported tree and `predict` evaluate.
+ */
+
+export const MISSING_BIN = 0;
+
+/**
+ * Up to `maxBins` - 1 edges from the training values of one feature: one bin per distinct value when
+ * they fit, otherwise bins holding roughly equal numbers of rows (a value is never split across bins).
+ */
+export function fitBinEdges(values: Float32Array, maxBins: number): Float32Array {
+  // A typed-array sort is numeric and puts NaN last.
+  const sorted = values.slice().sort();
+  let n = sorted.length;
+  while (n > 0 && Number.isNaN(sorted[n - 1])) n--;
+  if (n === 0) return new Float32Array(0);
+
+  // Distinct values and where each run ends.
+  const distinct: number[] = [];
+  const runEnd: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = sorted[i] as number;
+    if (i + 1 === n || (sorted[i + 1] as number) !== v) {
+      distinct.push(v);
+      runEnd.push(i + 1);
+    }
+  }
+
+  const edges: number[] = [];
+  const cutAfter = (k: number) => edges.push(edgeBetween(distinct[k] as number, distinct[k + 1] as number));
+  if (distinct.length <= maxBins) {
+    for (let k = 0; k + 1 < distinct.length; k++) cutAfter(k);
+  } else {
+    // Greedy: close a bin once it holds its fair share of the rows still unbinned.
+    let binStart = 0;
+    for (let k = 0; k + 1 < distinct.length && edges.length < maxBins - 1; k++) {
+      const binsLeft = maxBins - edges.length;
+      const target = (n - binStart) / binsLeft;
+      if ((runEnd[k] as number) - binStart >= target) {
+        cutAfter(k);
+        binStart = runEnd[k] as number;
+      }
+    }
+  }
+  return Float32Array.from(edges);
+}
+
+/** A float32 t with lower ≤ t < upper, preferring the midpoint so unseen values split evenly. */
+function edgeBetween(lower: number, upper: number): number {
+  const mid = Math.fround(lower + (upper - lower) / 2);
+  return mid >= lower && mid < upper ? mid : lower;
+}
+
+/** Bin of one float32 value: binary search for the first edge ≥ x. */
+export function binOf(x: number, edges: Float32Array): number {
+  if (Number.isNaN(x)) return MISSING_BIN;
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((edges[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo + 1;
+}
+
+/** Row-major bins (row r, feature f at r·F + f), so one row's bins share a cache line. */
+export function binRows(columns: readonly Float32Array[], edges: readonly Float32Array[], rows: number): Uint8Array {
+  const featureCount = columns.length;
+  const bins = new Uint8Array(rows * featureCount);
+  columns.forEach((column, f) => {
+    const featureEdges = edges[f] as Float32Array;
+    for (let r = 0; r < rows; r++) bins[r * featureCount + f] = binOf(column[r] as number, featureEdges);
+  });
+  return bins;
+}
