@@ -6,3 +6,13 @@ export const storageKeys = {
   /** Probe objects written by the `stackCheck` workflow; keyed by workflow id so a retry overwrites itself. */
   stackProbe: (workflowId: string, bucket: string) => `_probes/${encodeURIComponent(workflowId)}/${bucket}.json`,
 } as const;
+
+const pad = (version: number) => `v${String(version).padStart(6, '0')}`;
+
+/** Keys in the models bucket. Zero-padded versions list in numeric order. */
+export const registryKeys = {
+  index: (model: string) => `${model}/index.json`,
+  versionPrefix: (model: string, version: number) => `${model}/versions/${pad(version)}/`,
+  manifest: (model: string, version: number) => `${model}/versions/${pad(version)}/manifest.json`,
+  onnx: (model: string, version: number) => `${model}/versions/${pad(version)}/model.onnx`,
+} as const;
