@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Prng } from '../../../activities/training/prng.ts';
+
+describe('Prng', () => {
+  test('repeats its sequence for a seed and differs across seeds', () => {
+    const draw = (seed: number) => {
+      const prng = new Prng(seed);
+      return Array.from({ length: 5 }, () => prng.nextUint32());
+    };
+    assert.deepEqual(draw(1), draw(1));
+    assert.notDeepEqual(draw(1), draw(2));
+  });
+
+  test('continues from a saved state exactly where it was', () => {
+    const prng = new Prng(99);
+    for (let i = 0; i < 10; i++) prng.next();
+    const resumed = Prng.fromState(prng.state);
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => resumed.next()),
+      Array.from({ length: 5 }, () => prng.next()),
+    );
+  });
+
+  test('fillBernoulli draws the same numbers as next()', () => {
+    const a = new Prng(5);
+    const b = new Prng(5);
+    const mask = new Uint8Array(1_000);
+    a.fillBernoulli(0.3, mask);
+    assert.deepEqual(Array.from(mask), Array.from({ length: 1_000 }, () => (b.next() < 0.3 ? 1 : 0)));
+    assert.equal(a.state, b.state);
+  });
+
+  test('is close to uniform', () => {
+    const prng = new Prng(3);
+    const buckets = new Array<number>(10).fill(0);
+    for (let i = 0; i < 100_000; i++) buckets[Math.floor(prng.next() * 10)]! += 1;
+    for (const count of buckets) assert.ok(Math.abs(count - 10_000) < 400, `bucket holds ${count}`);
+    for (let i = 0; i < 1_000; i++) {
+      const k = prng.nextInt(7);
+      assert.ok(Number.isInteger(k) && k >= 0 && k < 7);
+    }
+  });
+});
