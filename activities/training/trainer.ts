@@ -45,9 +45,9 @@ export interface TrainedModel {
   summary: Record<string, unknown>;
 }
 
-export interface Trainer<P> {
+export interface Trainer<P, M extends TrainedModel = TrainedModel> {
   kind: string;
-  train(data: TrainingData, params: P, ctx: TrainingContext): Promise<TrainedModel>;
+  train(data: TrainingData, params: P, ctx: TrainingContext): Promise<M>;
 }
 
 /** Lets a Temporal activity's heartbeat (and cancellation) run between iterations. */

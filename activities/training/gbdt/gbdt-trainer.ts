@@ -19,7 +19,7 @@ const MIN_HESSIAN = 1e-16;
  * comes from one seeded PRNG in a fixed order, so a seed fixes the model; the PRNG state after each
  * tree goes into checkpoints.
  */
-export const gbdtTrainer: Trainer<GbdtParams> = {
+export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
   kind: 'gbdt',
 
   async train({ train, validation }, rawParams: GbdtParams, ctx: TrainingContext): Promise<GbdtModel> {

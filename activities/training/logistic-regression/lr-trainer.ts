@@ -12,7 +12,7 @@ import { newtonStep, objective, type NewtonState } from './newton.ts';
  * step halving). It needs no randomness, so the seed changes nothing, and a run converges in a
  * handful of passes over the data; it does not checkpoint because restarting costs only those passes.
  */
-export const logisticRegressionTrainer: Trainer<LogisticRegressionParams> = {
+export const logisticRegressionTrainer: Trainer<LogisticRegressionParams, LogisticRegressionModel> = {
   kind: 'logistic-regression',
 
   async train({ train, validation }, rawParams: LogisticRegressionParams, ctx: TrainingContext): Promise<LogisticRegressionModel> {
