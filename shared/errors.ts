@@ -7,5 +7,11 @@ export const ErrorType = {
   InvalidInput: 'InvalidInput',
   /** Bytes read back from the object store differ from what was written. */
   StorageCorrupted: 'StorageCorrupted',
+  /** An error-level validation check failed; details carry `{ reportKey, failedChecks }`. */
+  DatasetInvalid: 'DatasetInvalid',
+  /** The source's content no longer hashes to the dataset version the run was started for. */
+  DatasetChanged: 'DatasetChanged',
+  /** The exported ONNX model scores differently from the trainer; the export is not trusted. */
+  OnnxParityMismatch: 'OnnxParityMismatch',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

@@ -1,1 +1,3 @@
 export { stackCheck } from './stack-check.ts';
+export { trainingPipeline } from './training-pipeline.ts';
+export { trainingSlot } from './training-slot.ts';

@@ -1,0 +1,71 @@
+import type { EvaluationSummary, GateOutcome, GateSpec } from '../../shared/gates.ts';
+import type { PipelineSpec } from '../../shared/pipeline.ts';
+import type { TrainerSpec } from '../../shared/trainers.ts';
+
+/**
+ * What the training pipeline workflow asks of its activities. The workflow imports this as a type
+ * only; `createPipelineActivities` implements it over the data, training, evaluation and registry
+ * modules, and workflow tests replace it with typed fakes.
+ */
+
+export interface DatasetRef {
+  datasetVersion: string;
+  manifestKey: string;
+  rows: number;
+  bytes: number;
+  /** True when this content was already stored: nothing new was written. */
+  reused: boolean;
+}
+
+export interface FeatureTables {
+  datasetVersion: string;
+  featureDefinitionHash: string;
+  splits: Record<'train' | 'validation' | 'test', { key: string; rows: number }>;
+  referenceStatsKey: string;
+  featureNames: { numeric: string[]; categorical: string[] };
+}
+
+export interface TrainedCandidate {
+  /** Staged ONNX file, keyed by the run so a retry overwrites itself; registration copies it. */
+  candidateKey: string;
+  onnxSha256: string;
+  parityMaxAbsDiff: number;
+  trainSeconds: number;
+  summary: Record<string, unknown>;
+}
+
+export interface CandidateEvaluation {
+  reportKey: string;
+  summary: EvaluationSummary;
+  gate: GateOutcome;
+  gateReportKey: string;
+}
+
+export interface PipelineActivities {
+  ingestDataset(input: { datasetName: string; source: string; expectedVersion: string }): Promise<DatasetRef>;
+  /** Throws a non-retryable `DatasetInvalid` failure when an error-level check fails. */
+  validateDataset(input: { datasetName: string; datasetVersion: string; contract: PipelineSpec['contract'] }): Promise<{ reportKey: string; warnings: string[] }>;
+  buildFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<FeatureTables>;
+  trainCandidate(input: { modelName: string; runId: string; tables: FeatureTables; trainer: TrainerSpec; seed: number }): Promise<TrainedCandidate>;
+  evaluateCandidate(input: {
+    modelName: string;
+    runId: string;
+    candidate: TrainedCandidate;
+    tables: FeatureTables;
+    evaluation: PipelineSpec['evaluation'];
+    gates: GateSpec;
+  }): Promise<CandidateEvaluation>;
+  registerCandidate(input: {
+    runId: string;
+    spec: PipelineSpec;
+    dataset: DatasetRef;
+    tables: FeatureTables;
+    candidate: TrainedCandidate;
+    evaluation: CandidateEvaluation;
+    requestedBy: string;
+    trigger: Record<string, unknown>;
+    codeVersion: string;
+  }): Promise<{ version: number }>;
+  recordApprovalDecision(input: { modelName: string; version: number; outcome: 'approved' | 'rejected'; by: string; reason: string }): Promise<void>;
+  notifyEscalation(input: { modelName: string; version: number; runId: string; escalateTo: string | undefined; deadline: string | undefined }): Promise<void>;
+}

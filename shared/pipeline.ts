@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { approvalPolicySchema, type ApprovalDecision } from './approval.ts';
+import { type GateOutcome, gateSpecSchema } from './gates.ts';
+import { modelNameSchema } from './registry.ts';
+import { trainerSpecSchema } from './trainers.ts';
+
+/**
+ * The training pipeline's spec: one object, validated whole, so a bad spec fails at once with every
+ * problem listed. Everything that changes what gets trained is in here (and so in the spec hash that
+ * names the run); who asked and why are inputs beside it.
+ */
+
+export const sliceSpecSchema = z.strictObject({
+  /** Shown in reports, e.g. `origin-size`. */
+  name: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lowercase slice name'),
+  /** A feature-expression over the test rows whose value names the slice each row falls in. */
+  expression: z.string().min(1),
+});
+
+export const pipelineSpecSchema = z.strictObject({
+  model: z.strictObject({
+    name: modelNameSchema,
+    description: z.string().default(''),
+  }),
+  dataset: z.strictObject({
+    /** Versions of one dataset share a name, so validation can compare with the previous version. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'expected a dataset name of lowercase letters, digits and hyphens'),
+    /** A local path, an http(s) URL, or an s3://bucket/key URI. */
+    source: z.string().min(1),
+  }),
+  contract: z.record(z.string(), z.unknown()),
+  features: z.record(z.string(), z.unknown()),
+  trainer: trainerSpecSchema,
+  seed: z.number().int().nonnegative().default(42),
+  evaluation: z
+    .strictObject({
+      /** Score at or above which the label is predicted positive. */
+      threshold: z.number().min(0).max(1).default(0.5),
+      slices: z.array(sliceSpecSchema).default([]),
+    })
+    .default({ threshold: 0.5, slices: [] }),
+  gates: gateSpecSchema.default({ absolute: [], vsChampion: [], slices: [] }),
+  approval: approvalPolicySchema.default({ requiredApprovals: 1, forbidSelfApproval: false, timeout: '7 days', onTimeout: 'reject', escalationTimeout: '2 days' }),
+});
+export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
+export type PipelineSpecInput = z.input<typeof pipelineSpecSchema>;
+
+export const pipelineInputSchema = z.strictObject({
+  spec: pipelineSpecSchema,
+  /** SHA-256 of the source's content, computed by whoever starts the run; it names the run. */
+  datasetVersion: z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 hex digest of the dataset'),
+  /** Who asked for this run (for audit, and for the forbidSelfApproval policy). */
+  requestedBy: z.string().min(1),
+  /** Why: a person, a schedule, drift, a performance drop; stored in the model's lineage. */
+  trigger: z.record(z.string(), z.unknown()).default({ kind: 'manual' }),
+  /** Git commit of the code that trains, recorded in the manifest. */
+  codeVersion: z.string().min(1).default('unknown'),
+});
+export type PipelineInput = z.input<typeof pipelineInputSchema>;
+
+/** Values of the PipelineStage search attribute, kept current as the run moves. */
+export const PIPELINE_STAGES = [
+  'ingesting',
+  'validating',
+  'building-features',
+  'training',
+  'evaluating',
+  'registering',
+  'awaiting-approval',
+  'approval-escalated',
+  'approved',
+  'rejected',
+  'validation-failed',
+  'gate-failed',
+  'slot-busy',
+] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+export type PipelineOutcome =
+  | { status: 'validation-failed'; datasetVersion: string; reportKey: string; failedChecks: string[] }
+  | { status: 'gate-failed'; datasetVersion: string; evaluationReportKey: string; gate: GateOutcome }
+  | { status: 'approved'; modelName: string; version: number; datasetVersion: string; evaluationReportKey: string; decisions: ApprovalDecision[] }
+  | { status: 'rejected'; modelName: string; version: number; datasetVersion: string; evaluationReportKey: string; decisions: ApprovalDecision[]; reason: string }
+  | { status: 'slot-busy'; modelName: string; message: string };

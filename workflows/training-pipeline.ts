@@ -1,0 +1,193 @@
+import {
+  type ActivityOptions,
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { CandidateEvaluation, PipelineActivities } from '../activities/pipeline/contract.ts';
+import { ErrorType } from '../shared/errors.ts';
+import { describeIssues } from '../shared/parse-input.ts';
+import { type PipelineInput, type PipelineOutcome, type PipelineStage, pipelineInputSchema } from '../shared/pipeline.ts';
+import { searchAttributeKeys } from '../shared/search-attributes.ts';
+import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
+import { trainingSlot } from './training-slot.ts';
+
+const NON_RETRYABLE = [ErrorType.InvalidInput, ErrorType.DatasetInvalid, ErrorType.DatasetChanged, ErrorType.OnnxParityMismatch];
+
+const dataIo = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const longTraining = {
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const shortIo = {
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const data = proxyActivities<PipelineActivities>(dataIo);
+const training = proxyActivities<PipelineActivities>(longTraining);
+const registry = proxyActivities<PipelineActivities>(shortIo);
+
+export interface PipelineStatus {
+  stage: PipelineStage;
+  stages: { stage: PipelineStage; startedAt: string }[];
+  modelName: string;
+  datasetVersion: string;
+  modelVersion?: number;
+  evaluation?: Pick<CandidateEvaluation, 'reportKey' | 'gateReportKey' | 'summary' | 'gate'>;
+  reports: Record<string, string>;
+  approval: ApprovalState;
+}
+
+export const pipelineStatusQuery = defineQuery<PipelineStatus>('status');
+
+/** Workflow id of a run: the same model, data and spec always map to the same run. */
+export function trainingPipelineId(modelName: string, datasetVersion: string, specHash: string): string {
+  return `train-${modelName}-${datasetVersion.slice(0, 12)}-${specHash.slice(0, 12)}`;
+}
+
+export const trainingSlotId = (modelName: string) => `training-slot-${modelName}`;
+
+/**
+ * From a dataset to a registered, approved model: ingest, validate, build features, train, evaluate,
+ * gate, register, and wait for a human decision. Runs of one model are serialized by a training-slot
+ * child workflow: a second run while one is in flight ends at once as `slot-busy`.
+ */
+export async function trainingPipeline(rawInput: PipelineInput): Promise<PipelineOutcome> {
+  const parsed = pipelineInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error);
+    throw ApplicationFailure.nonRetryable(`Invalid pipeline spec (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}`, ErrorType.InvalidInput, { problems });
+  }
+  const { spec, datasetVersion, requestedBy, trigger, codeVersion } = parsed.data;
+  const runId = workflowInfo().workflowId;
+  const modelName = spec.model.name;
+
+  const gate = new ApprovalGate(spec.approval, requestedBy);
+  const status: PipelineStatus = { stage: 'ingesting', stages: [], modelName, datasetVersion, reports: {}, approval: gate.state };
+  setHandler(pipelineStatusQuery, () => status);
+
+  const enter = (stage: PipelineStage, details: string) => {
+    status.stage = stage;
+    status.stages.push({ stage, startedAt: new Date().toISOString() });
+    upsertSearchAttributes([{ key: searchAttributeKeys.PipelineStage, value: stage }]);
+    setCurrentDetails(`**${stage}**: ${details}`);
+  };
+  const memo = () => upsertMemo({ spec: { model: modelName, dataset: spec.dataset, trainer: spec.trainer.kind, seed: spec.seed, requestedBy, trigger }, reports: status.reports });
+
+  upsertSearchAttributes([
+    { key: searchAttributeKeys.ModelName, value: modelName },
+    { key: searchAttributeKeys.DatasetVersion, value: datasetVersion },
+  ]);
+  memo();
+
+  let slot;
+  try {
+    slot = await startChild(trainingSlot, {
+      workflowId: trainingSlotId(modelName),
+      args: [{ modelName, holder: runId }],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      staticSummary: `Holds ${modelName}'s training slot for ${runId}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    enter('slot-busy', 'another pipeline is running for this model');
+    const message = `Another training pipeline is already running for model ${modelName} (it holds workflow ${trainingSlotId(modelName)}); this run did nothing. Wait for it to finish or cancel it, then start again.`;
+    return { status: 'slot-busy', modelName, message };
+  }
+
+  try {
+    enter('ingesting', `storing ${spec.dataset.source}`);
+    const dataset = await data.ingestDataset.executeWithOptions({ ...dataIo, summary: `Ingest ${spec.dataset.name} from ${spec.dataset.source}` }, [
+      { datasetName: spec.dataset.name, source: spec.dataset.source, expectedVersion: datasetVersion },
+    ]);
+    status.reports.datasetManifest = dataset.manifestKey;
+
+    enter('validating', `checking ${dataset.rows} rows against the contract`);
+    try {
+      const validation = await data.validateDataset.executeWithOptions({ ...dataIo, summary: `Validate ${spec.dataset.name} ${datasetVersion.slice(0, 12)}` }, [
+        { datasetName: spec.dataset.name, datasetVersion, contract: spec.contract },
+      ]);
+      status.reports.validation = validation.reportKey;
+    } catch (err) {
+      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.DatasetInvalid ? err.cause : undefined;
+      if (!failure) throw err;
+      const [details] = failure.details as [{ reportKey: string; failedChecks: string[] }];
+      status.reports.validation = details.reportKey;
+      enter('validation-failed', failure.message);
+      memo();
+      return { status: 'validation-failed', datasetVersion, reportKey: details.reportKey, failedChecks: details.failedChecks };
+    }
+    memo();
+
+    enter('building-features', 'point-in-time feature tables and reference statistics');
+    const tables = await data.buildFeatures.executeWithOptions({ ...dataIo, summary: `Build features for ${datasetVersion.slice(0, 12)}` }, [{ datasetVersion, features: spec.features }]);
+    status.reports.referenceStats = tables.referenceStatsKey;
+
+    enter('training', `${spec.trainer.kind} on ${tables.splits.train.rows} rows, validating on ${tables.splits.validation.rows}`);
+    const candidate = await training.trainCandidate.executeWithOptions({ ...longTraining, summary: `Train ${spec.trainer.kind} (seed ${spec.seed})` }, [
+      { modelName, runId, tables, trainer: spec.trainer, seed: spec.seed },
+    ]);
+
+    enter('evaluating', `scoring ${tables.splits.test.rows} test rows with the exported ONNX model and the champion`);
+    const evaluation = await training.evaluateCandidate.executeWithOptions({ ...longTraining, summary: `Evaluate candidate against gates and champion` }, [
+      { modelName, runId, candidate, tables, evaluation: spec.evaluation, gates: spec.gates },
+    ]);
+    status.evaluation = { reportKey: evaluation.reportKey, gateReportKey: evaluation.gateReportKey, summary: evaluation.summary, gate: evaluation.gate };
+    status.reports.evaluation = evaluation.reportKey;
+    status.reports.gates = evaluation.gateReportKey;
+    memo();
+    if (!evaluation.gate.passed) {
+      enter('gate-failed', evaluation.gate.failed.join('; '));
+      return { status: 'gate-failed', datasetVersion, evaluationReportKey: evaluation.reportKey, gate: evaluation.gate };
+    }
+
+    enter('registering', 'writing the manifest and model to the registry');
+    const { version } = await registry.registerCandidate.executeWithOptions({ ...shortIo, summary: `Register ${modelName}` }, [
+      { runId, spec, dataset, tables, candidate, evaluation, requestedBy, trigger, codeVersion },
+    ]);
+    status.modelVersion = version;
+    upsertSearchAttributes([{ key: searchAttributeKeys.ModelVersion, value: version }]);
+
+    enter('awaiting-approval', `${modelName} v${version} needs ${spec.approval.requiredApprovals} approval(s) within ${spec.approval.timeout}`);
+    const decision = await gate.wait(async (escalateTo) => {
+      enter('approval-escalated', `no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`);
+      await registry.notifyEscalation({ modelName, version, runId, escalateTo, deadline: gate.state.deadline });
+    });
+
+    if (decision.outcome === 'approved') {
+      const approvers = decision.approvals.map((a) => a.by).join(', ');
+      const comments = decision.approvals.filter((a) => a.comment).map((a) => `${a.by}: ${a.comment}`).join(' | ');
+      await registry.recordApprovalDecision({ modelName, version, outcome: 'approved', by: approvers, reason: comments || `approved by ${approvers}` });
+      enter('approved', `approved by ${approvers}`);
+      await condition(allHandlersFinished);
+      return { status: 'approved', modelName, version, datasetVersion, evaluationReportKey: evaluation.reportKey, decisions: decision.approvals };
+    }
+    const reason = decision.rejection.comment || `rejected by ${decision.rejection.by}`;
+    await registry.recordApprovalDecision({ modelName, version, outcome: 'rejected', by: decision.rejection.by, reason });
+    enter('rejected', reason);
+    await condition(allHandlersFinished);
+    return { status: 'rejected', modelName, version, datasetVersion, evaluationReportKey: evaluation.reportKey, decisions: [...decision.approvals, decision.rejection], reason };
+  } finally {
+    await slot.signal('release');
+    await slot.result();
+  }
+}
