@@ -19,6 +19,7 @@ import type { CandidateEvaluation, PipelineActivities } from '../activities/pipe
 import { ErrorType } from '../shared/errors.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { type PipelineInput, type PipelineOutcome, type PipelineStage, pipelineInputSchema } from '../shared/pipeline.ts';
+import { trainingSlotId } from '../shared/pipeline-identity.ts';
 import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
 import { trainingSlot } from './training-slot.ts';
@@ -48,7 +49,7 @@ const registry = proxyActivities<PipelineActivities>(shortIo);
 
 export interface PipelineStatus {
   stage: PipelineStage;
-  stages: { stage: PipelineStage; startedAt: string }[];
+  stages: { stage: PipelineStage; startedAt: string; detail: string }[];
   modelName: string;
   datasetVersion: string;
   modelVersion?: number;
@@ -58,13 +59,6 @@ export interface PipelineStatus {
 }
 
 export const pipelineStatusQuery = defineQuery<PipelineStatus>('status');
-
-/** Workflow id of a run: the same model, data and spec always map to the same run. */
-export function trainingPipelineId(modelName: string, datasetVersion: string, specHash: string): string {
-  return `train-${modelName}-${datasetVersion.slice(0, 12)}-${specHash.slice(0, 12)}`;
-}
-
-export const trainingSlotId = (modelName: string) => `training-slot-${modelName}`;
 
 /**
  * From a dataset to a registered, approved model: ingest, validate, build features, train, evaluate,
@@ -87,7 +81,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
 
   const enter = (stage: PipelineStage, details: string) => {
     status.stage = stage;
-    status.stages.push({ stage, startedAt: new Date().toISOString() });
+    status.stages.push({ stage, startedAt: new Date().toISOString(), detail: details });
     upsertSearchAttributes([{ key: searchAttributeKeys.PipelineStage, value: stage }]);
     setCurrentDetails(`**${stage}**: ${details}`);
   };

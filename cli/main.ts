@@ -1,0 +1,259 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { SourceUnreadableError } from '../activities/pipeline/dataset-fingerprint.ts';
+import { PipelineSpecError, startTrainingPipeline } from '../activities/pipeline/start-training-pipeline.ts';
+import { ModelNotFoundError, ModelRegistry } from '../activities/registry/model-registry.ts';
+import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
+import { AWAITING_APPROVAL_QUERY } from '../shared/pipeline-identity.ts';
+import type { PipelineOutcome } from '../shared/pipeline.ts';
+import { approveUpdate, rejectUpdate } from '../workflows/approval-gate.ts';
+import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
+import { SpecFileError, loadSpecFile } from './load-spec.ts';
+import { describeApprovalPaths, describeOutcome, followPipeline } from './progress-view.ts';
+
+/** Exit codes a script can rely on. */
+export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4 } as const;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const HELP = {
+  main: `sluice: train, approve and inspect models.
+
+Usage:
+  sluice pipeline start <spec.json> [--requested-by NAME] [--no-follow] [--auto-approve]
+  sluice pipeline status <workflow-id>
+  sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
+  sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
+  sluice pipeline list [--awaiting-approval]
+  sluice models list
+  sluice models show <name> [version]
+
+Run 'sluice <command> --help' for details. Settings come from SLUICE_* variables (see the README).
+Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed.`,
+  'pipeline start': `Usage: sluice pipeline start <spec.json> [--requested-by NAME] [--no-follow] [--auto-approve]
+
+Starts a training pipeline run, or attaches to the run this exact request (model, dataset content,
+spec) already started, and follows it stage by stage. 'contract' and 'features' in the spec may be
+paths relative to the spec file.
+  --requested-by NAME  who asks (default: your login); recorded, and used by forbidSelfApproval
+  --no-follow          print the run id and exit
+  --auto-approve       approve on your behalf when the run reaches approval`,
+  'pipeline status': `Usage: sluice pipeline status <workflow-id>
+
+Shows the run's stages with timings, its evaluation and gate verdicts, and its approval state.`,
+  'pipeline approve': `Usage: sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
+
+Approves a run that awaits approval (a Temporal Update: refused with the reason if the run is not
+waiting, if NAME already approved, or if policy forbids NAME approving their own run).`,
+  'pipeline reject': `Usage: sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
+
+Rejects a run that awaits approval; the reason is recorded in the registry's status history.`,
+  'pipeline list': `Usage: sluice pipeline list [--awaiting-approval]
+
+Lists training pipeline runs, newest first; --awaiting-approval lists only runs waiting for a decision
+(the same filter works in the Temporal UI: ${AWAITING_APPROVAL_QUERY}).`,
+  'models list': `Usage: sluice models list
+
+Lists registered models with their versions, statuses and aliases.`,
+  'models show': `Usage: sluice models show <name> [version]
+
+Shows a model's versions, or one version's manifest (lineage, metrics, ONNX hash) and status history.`,
+} as const;
+const helpFor = (key: string): string => (HELP as Record<string, string>)[key] ?? HELP.main;
+
+interface Env {
+  config: Config;
+  client: Client;
+  registry: ModelRegistry;
+  write: (line: string) => void;
+  uiRunUrl: (workflowId: string) => string;
+}
+
+async function pipelineStart(env: Env, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'requested-by': { type: 'string' }, 'no-follow': { type: 'boolean' }, 'auto-approve': { type: 'boolean' } },
+  });
+  const [specPath] = positionals;
+  if (!specPath || positionals.length > 1) throw new UsageError(HELP['pipeline start']);
+  const requestedBy = values['requested-by'] ?? userInfo().username;
+  const started = await startTrainingPipeline(
+    { client: env.client, config: env.config, store: MinioArtifactStore.fromConfig(env.config.minio) },
+    { spec: loadSpecFile(specPath), requestedBy, trigger: { kind: 'manual', by: requestedBy } },
+  );
+  env.write(`${started.started ? 'started' : 'this exact request already has a run; attached to'} ${started.workflowId}`);
+  env.write(`dataset version ${started.datasetVersion}, spec ${started.specHash.slice(0, 12)}`);
+  env.write(`Temporal UI: ${env.uiRunUrl(started.workflowId)}`);
+  if (values['no-follow']) return EXIT.ok;
+  const outcome = await followPipeline(started.handle, {
+    client: env.client,
+    taskQueue: env.config.taskQueues.pipeline,
+    runUrl: env.uiRunUrl(started.workflowId),
+    write: env.write,
+    ...(values['auto-approve'] ? { autoApproveAs: `${requestedBy} (auto-approve)` } : {}),
+  });
+  for (const line of describeOutcome(outcome)) env.write(line);
+  return outcomeExit(outcome);
+}
+
+function outcomeExit(outcome: PipelineOutcome): number {
+  return outcome.status === 'approved' ? EXIT.ok : EXIT.notApproved;
+}
+
+async function pipelineStatus(env: Env, args: string[]): Promise<number> {
+  const [id] = parseArgs({ args, allowPositionals: true }).positionals;
+  if (!id) throw new UsageError(HELP['pipeline status']);
+  const handle = env.client.workflow.getHandle(id);
+  const description = await handle.describe();
+  env.write(`${id}: ${description.status.name}  (started ${description.startTime.toISOString()})`);
+  env.write(`Temporal UI: ${env.uiRunUrl(id)}`);
+  if (description.status.name !== 'RUNNING') {
+    if (description.status.name === 'COMPLETED') {
+      const outcome = (await handle.result()) as PipelineOutcome;
+      for (const line of describeOutcome(outcome)) env.write(line);
+      return outcomeExit(outcome);
+    }
+    return EXIT.runFailed;
+  }
+  const status = await handle.query(pipelineStatusQuery);
+  const now = Date.now();
+  status.stages.forEach((s, i) => {
+    const end = status.stages[i + 1]?.startedAt;
+    env.write(`  ${end ? '✔' : '▶'} ${s.stage.padEnd(18)} ${(((end ? Date.parse(end) : now) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s  ${s.detail}`);
+  });
+  if (status.stage === 'awaiting-approval' || status.stage === 'approval-escalated') {
+    env.write(`  approvals: ${status.approval.approvals.map((a) => a.by).join(', ') || 'none yet'} of ${status.approval.requiredApprovals} needed; deadline ${status.approval.deadline ?? 'n/a'}`);
+    for (const line of describeApprovalPaths(id, env.uiRunUrl(id))) env.write(`  ${line}`);
+  }
+  return EXIT.ok;
+}
+
+async function pipelineDecide(env: Env, decision: 'approve' | 'reject', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { by: { type: 'string' }, comment: { type: 'string' } } });
+  const [id] = positionals;
+  if (!id || !values.by) throw new UsageError(helpFor(`pipeline ${decision}`));
+  const handle = env.client.workflow.getHandle(id);
+  const state = await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, { args: [{ by: values.by, comment: values.comment ?? '' }] });
+  env.write(`${decision === 'approve' ? 'approved' : 'rejected'} by ${values.by}; approval status now: ${state.status} (${state.approvals.length}/${state.requiredApprovals} approvals)`);
+  return EXIT.ok;
+}
+
+async function pipelineList(env: Env, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'awaiting-approval': { type: 'boolean' } } });
+  const query = values['awaiting-approval'] ? AWAITING_APPROVAL_QUERY : 'WorkflowType = "trainingPipeline"';
+  let count = 0;
+  for await (const run of env.client.workflow.list({ query })) {
+    const stage = run.searchAttributes.PipelineStage?.[0] ?? '';
+    const version = run.searchAttributes.ModelVersion?.[0];
+    env.write(`${run.workflowId}  ${run.status.name.padEnd(10)} ${String(stage).padEnd(18)} ${version !== undefined ? `v${String(version)}` : ''}  ${run.startTime.toISOString()}`);
+    if (++count >= 50) break;
+  }
+  if (count === 0) env.write(values['awaiting-approval'] ? 'no runs await approval' : 'no training pipeline runs yet');
+  return EXIT.ok;
+}
+
+async function modelsList(env: Env): Promise<number> {
+  const names = await env.registry.models();
+  if (names.length === 0) env.write('no models registered yet');
+  for (const name of names) {
+    const index = await env.registry.index(name);
+    const aliases = Object.entries(index.aliases).map(([a, v]) => `${a}=v${v}`).join(' ');
+    const statuses = Object.entries(index.versions).map(([v, e]) => `v${v}:${e.history.at(-1)?.status ?? '?'}`).join(' ');
+    env.write(`${name}  ${index.latestVersion} version(s)  ${aliases}  ${statuses}`);
+  }
+  return EXIT.ok;
+}
+
+async function modelsShow(env: Env, args: string[]): Promise<number> {
+  const [name, versionArg] = parseArgs({ args, allowPositionals: true }).positionals;
+  if (!name) throw new UsageError(HELP['models show']);
+  if (versionArg === undefined) {
+    const index = await env.registry.index(name);
+    for (const [version, entry] of Object.entries(index.versions)) {
+      const last = entry.history.at(-1);
+      const aliases = Object.entries(index.aliases).filter(([, v]) => String(v) === version).map(([a]) => a);
+      env.write(`v${version}  ${last?.status ?? '?'}  ${last ? `${last.at} by ${last.by}` : ''}${aliases.length ? `  [${aliases.join(', ')}]` : ''}`);
+    }
+    return EXIT.ok;
+  }
+  const version = Number(versionArg);
+  if (!Number.isInteger(version) || version < 1) throw new UsageError(`version must be a positive whole number, got '${versionArg}'`);
+  const view = await env.registry.view(name, version);
+  env.write(JSON.stringify({ status: view.status, aliases: view.aliases, manifest: view.manifest, history: view.history }, null, 2));
+  return EXIT.ok;
+}
+
+const COMMANDS: Record<string, (env: Env, args: string[]) => Promise<number>> = {
+  'pipeline start': pipelineStart,
+  'pipeline status': pipelineStatus,
+  'pipeline approve': (env, args) => pipelineDecide(env, 'approve', args),
+  'pipeline reject': (env, args) => pipelineDecide(env, 'reject', args),
+  'pipeline list': pipelineList,
+  'models list': (env) => modelsList(env),
+  'models show': modelsShow,
+};
+
+/** Runs one CLI invocation and returns its exit code; every expected error becomes one plain line. */
+export async function runCli(argv: string[], io: { write: (line: string) => void; error: (line: string) => void; env: NodeJS.ProcessEnv }): Promise<number> {
+  const key = argv.slice(0, 2).join(' ');
+  const rest = argv.slice(2);
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.write(HELP.main);
+    return argv.length === 0 ? EXIT.userError : EXIT.ok;
+  }
+  const command = COMMANDS[key];
+  if (!command) {
+    io.error(`unknown command '${argv.join(' ')}'\n\n${HELP.main}`);
+    return EXIT.userError;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.write(helpFor(key));
+    return EXIT.ok;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(io.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.error(err.message);
+      return EXIT.config;
+    }
+    throw err;
+  }
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5000 }).catch((err: unknown) => {
+      throw new UsageError(`Cannot reach Temporal at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack up? Try: npm run infra:up`);
+    });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const [host] = config.temporal.address.split(':');
+    const env: Env = {
+      config,
+      client,
+      registry: new ModelRegistry(MinioArtifactStore.fromConfig(config.minio), config.buckets.models),
+      write: io.write,
+      uiRunUrl: (id) => `http://${host}:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(id)}`,
+    };
+    return await command(env, rest);
+  } catch (err) {
+    const plain = plainError(err);
+    if (plain === undefined) throw err;
+    io.error(plain);
+    return EXIT.userError;
+  } finally {
+    await connection?.close();
+  }
+}
+
+function plainError(err: unknown): string | undefined {
+  if (err instanceof UsageError || err instanceof SpecFileError || err instanceof PipelineSpecError || err instanceof SourceUnreadableError || err instanceof ModelNotFoundError) return err.message;
+  if (err instanceof WorkflowNotFoundError) return `No workflow run with id '${err.workflowId}'. List runs with: sluice pipeline list`;
+  if (err instanceof WorkflowUpdateFailedError) return `Refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
+  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return err.message;
+  return undefined;
+}
