@@ -23,16 +23,9 @@ export function stampOnnxVersion(model: Uint8Array, version: number): Uint8Array
   for (const field of readFields(model)) {
     if (field.field === MODEL_VERSION) continue;
     if (field.field === METADATA_PROPS && field.wireType === WireType.lengthDelimited && entryKey(field.value) === MetadataKey.modelVersion) continue;
-    switch (field.wireType) {
-      case WireType.varint:
-        w.tag(field.field, WireType.varint).rawVarint(Number(field.value));
-        break;
-      case WireType.lengthDelimited:
-        w.bytes(field.field, field.value);
-        break;
-      default:
-        throw new Error(`unexpected fixed-width field ${field.field} at the top level of a ModelProto`);
-    }
+    if (field.wireType === WireType.varint) w.tag(field.field, WireType.varint).rawVarint(Number(field.value));
+    else if (field.wireType === WireType.lengthDelimited) w.bytes(field.field, field.value);
+    else throw new Error(`unexpected fixed-width field ${field.field} at the top level of a ModelProto`);
   }
   w.int(MODEL_VERSION, version);
   w.message(METADATA_PROPS, (entry) => writeStringStringEntry(entry, MetadataKey.modelVersion, String(version)));
