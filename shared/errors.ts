@@ -13,5 +13,7 @@ export const ErrorType = {
   DatasetChanged: 'DatasetChanged',
   /** The exported ONNX model scores differently from the trainer; the export is not trusted. */
   OnnxParityMismatch: 'OnnxParityMismatch',
+  /** The feature tables cannot be trained on (no rows, a single class...). */
+  TrainingDataInvalid: 'TrainingDataInvalid',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

@@ -16,3 +16,15 @@ export const registryKeys = {
   manifest: (model: string, version: number) => `${model}/versions/${pad(version)}/manifest.json`,
   onnx: (model: string, version: number) => `${model}/versions/${pad(version)}/model.onnx`,
 } as const;
+
+/** Keys in the models bucket for a training run's candidate, before (and whether or not) it is registered. */
+export const candidateKeys = {
+  onnx: (runId: string) => `_candidates/${encodeURIComponent(runId)}/model.onnx`,
+  checkpoint: (runId: string) => `_candidates/${encodeURIComponent(runId)}/checkpoint.json`,
+} as const;
+
+/** Keys in the reports bucket for a training run's evaluation. */
+export const evaluationKeys = {
+  report: (runId: string) => `evaluations/${encodeURIComponent(runId)}/evaluation.json`,
+  gates: (runId: string) => `evaluations/${encodeURIComponent(runId)}/gates.json`,
+} as const;

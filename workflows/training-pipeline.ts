@@ -24,7 +24,7 @@ import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
 import { trainingSlot } from './training-slot.ts';
 
-const NON_RETRYABLE = [ErrorType.InvalidInput, ErrorType.DatasetInvalid, ErrorType.DatasetChanged, ErrorType.OnnxParityMismatch];
+const NON_RETRYABLE = [ErrorType.InvalidInput, ErrorType.DatasetInvalid, ErrorType.DatasetChanged, ErrorType.OnnxParityMismatch, ErrorType.TrainingDataInvalid];
 
 const dataIo = {
   startToCloseTimeout: '30 minutes',
@@ -156,7 +156,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
 
     enter('registering', 'writing the manifest and model to the registry');
     const { version } = await registry.registerCandidate.executeWithOptions({ ...shortIo, summary: `Register ${modelName}` }, [
-      { runId, spec, dataset, tables, candidate, evaluation, requestedBy, trigger, codeVersion },
+      { runId, spec, dataset, tables, candidate, evaluation, requestedBy, trigger, codeVersion, reports: status.reports },
     ]);
     status.modelVersion = version;
     upsertSearchAttributes([{ key: searchAttributeKeys.ModelVersion, value: version }]);

@@ -23,6 +23,8 @@ export interface FeatureTables {
   splits: Record<'train' | 'validation' | 'test', { key: string; rows: number }>;
   referenceStatsKey: string;
   featureNames: { numeric: string[]; categorical: string[] };
+  /** Column of the 0/1 label in every split. */
+  labelColumn: string;
 }
 
 export interface TrainedCandidate {
@@ -65,6 +67,8 @@ export interface PipelineActivities {
     requestedBy: string;
     trigger: Record<string, unknown>;
     codeVersion: string;
+    /** Where this run's reports are, by kind; recorded in the manifest. */
+    reports: Record<string, string>;
   }): Promise<{ version: number }>;
   recordApprovalDecision(input: { modelName: string; version: number; outcome: 'approved' | 'rejected'; by: string; reason: string }): Promise<void>;
   notifyEscalation(input: { modelName: string; version: number; runId: string; escalateTo: string | undefined; deadline: string | undefined }): Promise<void>;

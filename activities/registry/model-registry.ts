@@ -95,7 +95,13 @@ export class ModelRegistry {
    * id): registering again with the same key returns the same version, so an activity retry after a
    * crash completes the first registration instead of creating a second one.
    */
-  async register(input: { manifest: NewModelManifest; onnx: Uint8Array; registrationKey: string; by: string }): Promise<ModelManifest> {
+  async register(input: {
+    manifest: NewModelManifest;
+    /** The model file, or a function given the assigned version (to stamp it into the file). */
+    onnx: Uint8Array | ((version: number) => Uint8Array);
+    registrationKey: string;
+    by: string;
+  }): Promise<ModelManifest> {
     const model = input.manifest.name;
     const at = this.now();
     const version = await this.updateIndex(model, (index) => {
@@ -109,17 +115,18 @@ export class ModelRegistry {
     });
 
     const onnxKey = registryKeys.onnx(model, version);
-    const sha256 = createHash('sha256').update(input.onnx).digest('hex');
+    const onnx = typeof input.onnx === 'function' ? input.onnx(version) : input.onnx;
+    const sha256 = createHash('sha256').update(onnx).digest('hex');
     const manifest = modelManifestSchema.parse({
       ...input.manifest,
       version,
       createdAt: at,
-      onnx: { key: onnxKey, sha256, bytes: input.onnx.byteLength },
+      onnx: { key: onnxKey, sha256, bytes: onnx.byteLength },
     });
     const existingManifest = await this.store.stat(this.bucket, registryKeys.manifest(model, version));
     if (existingManifest) return this.manifest(model, version);
 
-    await this.store.put(this.bucket, onnxKey, Buffer.from(input.onnx), { contentType: 'application/octet-stream' });
+    await this.store.put(this.bucket, onnxKey, Buffer.from(onnx), { contentType: 'application/octet-stream' });
     try {
       await this.store.put(this.bucket, registryKeys.manifest(model, version), JSON.stringify(manifest, null, 2), {
         contentType: 'application/json',

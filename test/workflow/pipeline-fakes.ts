@@ -50,6 +50,7 @@ export function createFakePipelineActivities() {
         splits: { train: { key: 'train.parquet', rows: 700 }, validation: { key: 'validation.parquet', rows: 150 }, test: { key: 'test.parquet', rows: 150 } },
         referenceStatsKey: 'reference-stats.json',
         featureNames: { numeric: ['distance'], categorical: ['origin'] },
+        labelColumn: 'label',
       };
     },
     async trainCandidate(input) {

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../../shared/config.ts';
+import { ErrorType } from '../../shared/errors.ts';
+import { candidateKeys } from '../../shared/storage-keys.ts';
+import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import { OnnxParityError, verifyOnnxParity } from '../training/onnx-parity.ts';
+import { trainModel } from '../training/train-model.ts';
+import { TrainingDataError } from '../training/trainer.ts';
+import type { PipelineActivities, TrainedCandidate } from './contract.ts';
+import { stageTables } from './stage-tables.ts';
+
+const CHECKPOINT_EVERY = 10;
+
+/**
+ * Trains on the train split, early-stops on the validation split, exports ONNX and proves the export
+ * scores like the trainer before anything downstream trusts it. Progress goes out as heartbeats (the
+ * Temporal UI shows iteration and losses); a checkpoint in the object store lets a retried attempt
+ * after a worker crash resume where the last one stopped instead of starting over.
+ */
+export const createTrainCandidate =
+  (deps: { store: ArtifactStore; buckets: Config['buckets'] }): PipelineActivities['trainCandidate'] =>
+  async (input) => {
+    const context = Context.current();
+    const checkpointKey = candidateKeys.checkpoint(input.runId);
+    const resumeFrom =
+      context.info.attempt > 1 && (await deps.store.stat(deps.buckets.models, checkpointKey))
+        ? (JSON.parse((await deps.store.get(deps.buckets.models, checkpointKey)).toString()) as unknown)
+        : undefined;
+    if (resumeFrom !== undefined) context.log.info('resuming training from checkpoint', { checkpointKey, attempt: context.info.attempt });
+
+    await using staged = await stageTables(deps.store, deps.buckets.features, input.tables, ['train', 'validation']);
+    const train = await staged.matrix('train');
+    const validation = await staged.matrix('validation');
+
+    const started = performance.now();
+    let model;
+    try {
+      model = await trainModel(
+        input.trainer,
+        { train, validation },
+        {
+          seed: input.seed,
+          onProgress: (progress) => context.heartbeat({ ...progress, resumed: resumeFrom !== undefined }),
+          checkpoint: {
+            every: CHECKPOINT_EVERY,
+            save: async (state) => {
+              await deps.store.put(deps.buckets.models, checkpointKey, JSON.stringify(state), { contentType: 'application/json' });
+            },
+            ...(resumeFrom !== undefined ? { resumeFrom } : {}),
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof TrainingDataError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.TrainingDataInvalid);
+      throw err;
+    }
+    const trainSeconds = (performance.now() - started) / 1000;
+
+    const onnx = model.toOnnx({
+      modelName: input.modelName,
+      // The registry assigns the version at registration and stamps it into the stored file.
+      modelVersion: 0,
+      lineage: { datasetVersion: input.tables.datasetVersion, featureDefinitionHash: input.tables.featureDefinitionHash, trainingRun: input.runId },
+    });
+    let parityMaxAbsDiff: number;
+    try {
+      parityMaxAbsDiff = (await verifyOnnxParity(onnx, validation, model.predict(validation))).maxAbsDiff;
+    } catch (err) {
+      if (err instanceof OnnxParityError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.OnnxParityMismatch, err.report);
+      throw err;
+    }
+
+    const candidateKey = candidateKeys.onnx(input.runId);
+    await deps.store.put(deps.buckets.models, candidateKey, Buffer.from(onnx), { contentType: 'application/octet-stream' });
+    const result: TrainedCandidate = {
+      candidateKey,
+      onnxSha256: createHash('sha256').update(onnx).digest('hex'),
+      parityMaxAbsDiff,
+      trainSeconds,
+      summary: { ...model.summary, trainRows: train.rows, validationRows: validation.rows, resumedFromCheckpoint: resumeFrom !== undefined },
+    };
+    return result;
+  };
