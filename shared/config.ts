@@ -31,6 +31,24 @@ const taskQueue = z.string().min(1, 'expected a non-empty task queue name');
 
 const nonEmpty = z.string().min(1, 'expected a non-empty value');
 
+const count = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected a whole number from ${min} to ${max}` })
+    .int(`expected a whole number from ${min} to ${max}`)
+    .min(min, `expected a whole number from ${min} to ${max}`)
+    .max(max, `expected a whole number from ${min} to ${max}`);
+
+export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+const executionProviders = z
+  .string()
+  .regex(/^(cuda|cpu)(,(cuda|cpu))*$/, 'expected a comma-separated list of cuda and cpu, in order of preference, e.g. cuda,cpu');
+
+const corsOrigins = z
+  .string()
+  .regex(/^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, 'expected comma-separated origins such as https://app.example.com,http://localhost:3000');
+
 /** Real booleans only: "true" or "false". "1", "yes" and "on" are rejected to avoid guessing. */
 const bool = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
 
@@ -55,6 +73,23 @@ export const configSchema = z.strictObject({
   SLUICE_BUCKET_PREDICTIONS: bucketName.default('sluice-predictions').describe('Bucket of prediction logs and feedback labels'),
   SLUICE_API_HOST: nonEmpty.default('127.0.0.1').describe('Interface the prediction API listens on'),
   SLUICE_API_PORT: port.default(8080).describe('Port of the prediction API'),
+  SLUICE_API_KEYS_FILE: nonEmpty.optional().describe('JSON file of the API keys (SHA-256 hashes, scopes, optional rate limits); unset means every protected endpoint answers 401'),
+  SLUICE_API_MAX_BODY_BYTES: count(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('Largest request body the API reads; larger ones get 413'),
+  SLUICE_API_MAX_BATCH: count(1, 100_000).default(1000).describe('Most events in one predict request; more get 413'),
+  SLUICE_API_REQUEST_TIMEOUT_MS: count(100, 600_000).default(10_000).describe('Deadline for receiving and answering one request (ms)'),
+  SLUICE_API_RATE_LIMIT_PER_SECOND: count(1, 10_000_000).default(1000).describe('Requests per second each API key may make (token bucket refill); a key in the keys file may override it'),
+  SLUICE_API_RATE_LIMIT_BURST: count(1, 10_000_000).default(2000).describe('Token bucket size per API key: requests a key may make at once after being idle'),
+  SLUICE_API_CORS_ORIGINS: corsOrigins.optional().describe('Origins allowed to call the API from a browser; unset means CORS is off'),
+  SLUICE_API_SHUTDOWN_GRACE_MS: count(0, 600_000).default(15_000).describe('On SIGTERM, how long in-flight requests may take to finish before connections are closed (ms)'),
+  SLUICE_SERVING_POLL_INTERVAL_MS: count(100, 3_600_000).default(5000).describe('How often the API checks the serving config object for a new version (ms)'),
+  SLUICE_SERVING_EXECUTION_PROVIDERS: executionProviders.default('cpu').describe('ONNX Runtime execution providers in order of preference; an unavailable one is skipped with one warning'),
+  SLUICE_SERVING_INTRA_OP_THREADS: count(1, 256).default(1).describe('ONNX Runtime threads per model session'),
+  SLUICE_SERVING_MAX_BATCH_ROWS: count(1, 100_000).default(256).describe('Most rows one micro-batched model run scores'),
+  SLUICE_SERVING_MAX_WAIT_MS: count(0, 1000).default(2).describe('Longest a request waits for others still being read to join its micro-batch (ms); with none being read it is scored at once'),
+  SLUICE_SERVING_SHADOW_MAX_PENDING: count(0, 1_000_000).default(10_000).describe('Shadow-scoring events queued at most; beyond it shadow scoring is skipped and counted'),
+  SLUICE_SERVING_LOG_FLUSH_ROWS: count(1, 10_000_000).default(10_000).describe('Prediction log rows that trigger a Parquet flush to the predictions bucket'),
+  SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: count(100, 3_600_000).default(10_000).describe('Oldest buffered prediction log row age that triggers a flush (ms)'),
+  SLUICE_SERVING_LOG_BUFFER_ROWS: count(1, 100_000_000).default(200_000).describe('Prediction log rows held at most (buffered or awaiting upload); beyond it rows are dropped and counted'),
   SLUICE_DATA_DIR: nonEmpty.default('.sluice').describe('Data directory of the local stack (Temporal SQLite file, MinIO data, PIDs); relative to the working directory'),
   SLUICE_BIN_DIR: nonEmpty.default(resolve(homedir(), '.cache', 'sluice', 'bin')).describe('Where `infra:install` caches the temporal and minio binaries (outside the repo)'),
   SLUICE_TEMPORAL_BIN: nonEmpty.optional().describe('Path of an existing temporal CLI binary; skips the lookup and build'),
@@ -73,7 +108,26 @@ export interface Config {
   taskQueues: { pipeline: string; scoring: string };
   minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string };
   buckets: { datasets: string; features: string; models: string; reports: string; serving: string; predictions: string };
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    keysFile: string | undefined;
+    maxBodyBytes: number;
+    maxBatch: number;
+    requestTimeoutMs: number;
+    rateLimit: { perSecond: number; burst: number };
+    corsOrigins: string[];
+    shutdownGraceMs: number;
+  };
+  serving: {
+    pollIntervalMs: number;
+    executionProviders: ExecutionProvider[];
+    intraOpThreads: number;
+    maxBatchRows: number;
+    maxWaitMs: number;
+    shadowMaxPending: number;
+    log: { flushRows: number; flushIntervalMs: number; bufferRows: number };
+  };
   dataDir: string;
   binDir: string;
   binaries: { temporal: string | undefined; minio: string | undefined };
@@ -129,7 +183,26 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       serving: e.SLUICE_BUCKET_SERVING,
       predictions: e.SLUICE_BUCKET_PREDICTIONS,
     },
-    api: { host: e.SLUICE_API_HOST, port: e.SLUICE_API_PORT },
+    api: {
+      host: e.SLUICE_API_HOST,
+      port: e.SLUICE_API_PORT,
+      keysFile: e.SLUICE_API_KEYS_FILE === undefined ? undefined : resolve(cwd, e.SLUICE_API_KEYS_FILE),
+      maxBodyBytes: e.SLUICE_API_MAX_BODY_BYTES,
+      maxBatch: e.SLUICE_API_MAX_BATCH,
+      requestTimeoutMs: e.SLUICE_API_REQUEST_TIMEOUT_MS,
+      rateLimit: { perSecond: e.SLUICE_API_RATE_LIMIT_PER_SECOND, burst: e.SLUICE_API_RATE_LIMIT_BURST },
+      corsOrigins: e.SLUICE_API_CORS_ORIGINS?.split(',') ?? [],
+      shutdownGraceMs: e.SLUICE_API_SHUTDOWN_GRACE_MS,
+    },
+    serving: {
+      pollIntervalMs: e.SLUICE_SERVING_POLL_INTERVAL_MS,
+      executionProviders: e.SLUICE_SERVING_EXECUTION_PROVIDERS.split(',') as ExecutionProvider[],
+      intraOpThreads: e.SLUICE_SERVING_INTRA_OP_THREADS,
+      maxBatchRows: e.SLUICE_SERVING_MAX_BATCH_ROWS,
+      maxWaitMs: e.SLUICE_SERVING_MAX_WAIT_MS,
+      shadowMaxPending: e.SLUICE_SERVING_SHADOW_MAX_PENDING,
+      log: { flushRows: e.SLUICE_SERVING_LOG_FLUSH_ROWS, flushIntervalMs: e.SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS, bufferRows: e.SLUICE_SERVING_LOG_BUFFER_ROWS },
+    },
     dataDir: resolve(cwd, e.SLUICE_DATA_DIR),
     binDir: resolve(cwd, e.SLUICE_BIN_DIR),
     binaries: { temporal: e.SLUICE_TEMPORAL_BIN, minio: e.SLUICE_MINIO_BIN },
