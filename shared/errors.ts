@@ -15,5 +15,19 @@ export const ErrorType = {
   OnnxParityMismatch: 'OnnxParityMismatch',
   /** The feature tables cannot be trained on (no rows, a single class...). */
   TrainingDataInvalid: 'TrainingDataInvalid',
+  /** A dataset source (local path, URL answering 404/410, s3 object) does not exist; details carry `{ source }`. */
+  SourceNotFound: 'SourceNotFound',
+  /** A dataset URL could not be fetched: connection refused, DNS failure, or an HTTP error status; details carry `{ source, status? }`. */
+  SourceUnreachable: 'SourceUnreachable',
+  /** A dataset is in a format sluice does not read (it reads Parquet and CSV); details carry `{ source, detected }`. */
+  UnsupportedFormat: 'UnsupportedFormat',
+  /** A dataset file cannot be read in its format (truncated Parquet, malformed CSV); details carry `{ source, format, reason }`. */
+  CorruptFile: 'CorruptFile',
+  /** A dataset has no bytes or no rows; details carry `{ source, sizeBytes, rowCount }`. */
+  EmptyDataset: 'EmptyDataset',
+  /** No manifest for a dataset version: it was never ingested; details carry `{ datasetVersion }`. */
+  DatasetNotFound: 'DatasetNotFound',
+  /** A dataset lacks a column a feature spec declares, or has it with another type; details carry `{ problems }`. */
+  SchemaMismatch: 'SchemaMismatch',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

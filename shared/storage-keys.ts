@@ -28,3 +28,29 @@ export const evaluationKeys = {
   report: (runId: string) => `evaluations/${encodeURIComponent(runId)}/evaluation.json`,
   gates: (runId: string) => `evaluations/${encodeURIComponent(runId)}/gates.json`,
 } as const;
+
+/** Keys in the datasets bucket: raw bytes and manifests by content SHA-256, histories by dataset name. */
+export const datasetKeys = {
+  source: (version: string, format: 'parquet' | 'csv') => `sha256=${version}/source.${format}`,
+  manifest: (version: string) => `sha256=${version}/manifest.json`,
+  history: (datasetName: string) => `names/${encodeURIComponent(datasetName)}/history.json`,
+} as const;
+
+/** Keys in the reports bucket for dataset validation: one report per (dataset version, contract hash). */
+export const validationKeys = {
+  report: (datasetVersion: string, contractHash: string) => `validation/dataset=${datasetVersion}/contract=${contractHash}.json`,
+} as const;
+
+/** Keys in the features bucket: everything a feature build writes, by (feature-definition hash, dataset version). */
+export const featureKeys = {
+  prefix: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/`,
+  table: (specHash: string, datasetVersion: string, split: string) => `spec=${specHash}/dataset=${datasetVersion}/${split}.parquet`,
+  referenceStats: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/reference-stats.json`,
+  /** Written last: its presence means the build is complete. */
+  manifest: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/manifest.json`,
+} as const;
+
+/** Keys in the serving bucket for online feature snapshots, by (feature-definition hash, dataset version, as-of instant). */
+export const onlineFeatureKeys = {
+  snapshot: (specHash: string, datasetVersion: string, asOfIso: string) => `online-features/spec=${specHash}/dataset=${datasetVersion}/as-of=${asOfIso}.json`,
+} as const;
