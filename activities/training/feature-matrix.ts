@@ -74,9 +74,10 @@ export function featureNames(matrix: FeatureMatrix): FeatureNames {
 export function assertSameFeatures(expected: FeatureNames, matrix: FeatureMatrix): void {
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   if (!same(expected.numeric, matrix.numeric.names) || !same(expected.categorical, matrix.categorical.names)) {
+    const list = (names: readonly string[]) => `[${names.join(', ')}]`;
     throw new FeatureMatrixError(
-      `feature mismatch: expected numeric [${expected.numeric}] categorical [${expected.categorical}], ` +
-        `got numeric [${matrix.numeric.names}] categorical [${matrix.categorical.names}]`,
+      `feature mismatch: expected numeric ${list(expected.numeric)} categorical ${list(expected.categorical)}, ` +
+        `got numeric ${list(matrix.numeric.names)} categorical ${list(matrix.categorical.names)}`,
     );
   }
 }

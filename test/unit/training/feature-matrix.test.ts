@@ -27,7 +27,7 @@ describe('loadFeatureMatrix', () => {
     assert.deepEqual(Array.from(m.numeric.columns[0]!), [1, NaN, 3, 4, 5]);
     assert.deepEqual(Array.from(m.numeric.columns[1]!), [2.5, -1, NaN, 0, 1]);
     assert.deepEqual(m.categorical.columns[0]?.dictionary, ['SFO', 'JFK']);
-    assert.deepEqual(Array.from(m.categorical.columns[0]!.codes), [0, MISSING_CODE, MISSING_CODE, 1, 0]);
+    assert.deepEqual(Array.from(m.categorical.columns[0].codes), [0, MISSING_CODE, MISSING_CODE, 1, 0]);
     assert.deepEqual(Array.from(m.label), [1, 0, 1, 0, 0]);
     assertFeatureMatrix(m);
   });
