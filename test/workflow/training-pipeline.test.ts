@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -13,6 +16,8 @@ import { pipelineStatusQuery, type trainingPipeline } from '../../workflows/trai
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../support/stack.ts';
 import { createFakePipelineActivities, pipelineInput } from './pipeline-fakes.ts';
 
+const HISTORIES = join(import.meta.dirname, 'histories');
+
 /** Every branch of the training pipeline, with typed fake activities, on the real Temporal dev server. */
 describe('trainingPipeline workflow', () => {
   const config = stackConfig();
@@ -21,10 +26,11 @@ describe('trainingPipeline workflow', () => {
   let stack: TemporalHandles;
   let worker: Worker;
   let running: Promise<void>;
+  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
 
   before(async () => {
     stack = await connectToStack(config);
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
     worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: fakes.activities });
     running = worker.run();
   });
@@ -78,6 +84,16 @@ describe('trainingPipeline workflow', () => {
     const decision = fakes.callsOf(handle.workflowId).find((c) => c.activity === 'recordApprovalDecision')?.input;
     assert.deepEqual(decision, { modelName, version: 3, outcome: 'approved', by: 'ana', reason: 'ana: AUC is up' });
     assert.equal((await handle.describe()).searchAttributes.PipelineStage?.[0], 'approved');
+
+    // The history replays against today's code; `RECORD_HISTORIES=true` saves it as the fixture that
+    // replay.test.ts holds future changes to.
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle }, history, handle.workflowId);
+    if (process.env.RECORD_HISTORIES === 'true') {
+      // The CLI writes the standard JSON history format that replay (and the Temporal UI's export) use.
+      const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+      writeFileSync(join(HISTORIES, 'training-pipeline-approved.json'), json);
+    }
   });
 
   test('rejected by Update: the rejection and its reason reach the registry', async (t) => {
