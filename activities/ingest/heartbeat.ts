@@ -1,0 +1,29 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Heartbeats for long activities: the latest progress is sent at once when the stage changes and
+ * again every few seconds while a single long DuckDB statement or transfer runs, so a worker that is
+ * alive is never timed out and one that died is noticed within the heartbeat timeout.
+ */
+export interface Progress extends Disposable {
+  report(details: Record<string, unknown>): void;
+}
+
+export function startProgress(activity: string, everyMs = 5_000): Progress {
+  const context = Context.current();
+  let latest: Record<string, unknown> = { activity };
+  const beat = () => context.heartbeat(latest);
+  const timer = setInterval(beat, everyMs);
+  timer.unref();
+  beat();
+  return {
+    report(details) {
+      const stageChanged = details.stage !== latest.stage;
+      latest = { activity, ...details };
+      if (stageChanged) beat();
+    },
+    [Symbol.dispose]() {
+      clearInterval(timer);
+    },
+  };
+}
