@@ -12,11 +12,18 @@ import { countOf } from '../ingest/duckdb-session.ts';
 
 export type BuildStage = 'events' | 'aggregates' | 'features' | 'splits';
 
-export async function buildFeatureTables(db: DuckDBConnection, plan: FeaturePlan, source: string, onStage: (stage: BuildStage) => void = () => {}): Promise<{ events: number }> {
+/** __events and the running totals: everything windowed aggregates are read from, offline or as of an instant. */
+export async function prepareAggregates(db: DuckDBConnection, plan: FeaturePlan, source: string, onStage: (stage: BuildStage) => void = () => {}): Promise<{ events: number }> {
   onStage('events');
   const events = await countOf(db, plan.eventsSql(source));
   onStage('aggregates');
   for (const statement of plan.cumulativeSql()) await db.run(statement);
+  return { events };
+}
+
+/** __features: one row per event with every feature, before the split filter. */
+export async function buildFeatureTables(db: DuckDBConnection, plan: FeaturePlan, source: string, onStage: (stage: BuildStage) => void = () => {}): Promise<{ events: number }> {
+  const { events } = await prepareAggregates(db, plan, source, onStage);
   onStage('features');
   await db.run(plan.featuresSql());
   return { events };

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { sha256Schema } from './dataset.ts';
+
+/**
+ * What a feature build leaves in the features bucket: one Parquet table per split, reference
+ * statistics from the reference split for drift detection, and a manifest written last.
+ */
+
+export const numericReferenceSchema = z.strictObject({
+  name: z.string(),
+  kind: z.literal('numeric'),
+  rows: z.number().int(),
+  nullCount: z.number().int(),
+  nullRate: z.number(),
+  mean: z.number().nullable(),
+  std: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  /**
+   * Interior cut points, ascending and distinct: the reference split's quantiles (actual values) at
+   * 1/bins ... (bins-1)/bins. Bin 0 holds x < edges[0], bin i holds edges[i-1] <= x < edges[i], the last
+   * bin x >= edges[last]; `binCounts` has edges.length + 1 entries and leaves NULLs out.
+   */
+  binEdges: z.array(z.number()),
+  binCounts: z.array(z.number().int()),
+});
+
+export const categoricalReferenceSchema = z.strictObject({
+  name: z.string(),
+  kind: z.literal('categorical'),
+  rows: z.number().int(),
+  nullCount: z.number().int(),
+  nullRate: z.number(),
+  distinct: z.number().int(),
+  /** Most frequent categories first (ties by value); frequencies are shares of all rows. */
+  top: z.array(z.strictObject({ value: z.string(), count: z.number().int(), frequency: z.number() })),
+  /** Non-NULL rows in categories outside `top`. */
+  otherCount: z.number().int(),
+  otherFrequency: z.number(),
+});
+
+export const referenceStatsSchema = z.strictObject({
+  kind: z.literal('sluice.reference-stats'),
+  featureSpecHash: sha256Schema,
+  datasetVersion: sha256Schema,
+  split: z.string(),
+  rows: z.number().int(),
+  label: z.strictObject({ name: z.string(), positives: z.number().int(), positiveRate: z.number().nullable() }),
+  features: z.array(z.discriminatedUnion('kind', [numericReferenceSchema, categoricalReferenceSchema])),
+});
+export type ReferenceStats = z.infer<typeof referenceStatsSchema>;
+
+export const featureTablesManifestSchema = z.strictObject({
+  kind: z.literal('sluice.feature-tables'),
+  featureSpecHash: sha256Schema,
+  datasetVersion: sha256Schema,
+  /** The parsed spec the tables were built from. */
+  spec: z.record(z.string(), z.unknown()),
+  columns: z.strictObject({
+    entityKeys: z.array(z.string()),
+    eventTime: z.string(),
+    numeric: z.array(z.string()),
+    categorical: z.array(z.string()),
+    label: z.string(),
+  }),
+  splits: z.record(z.string(), z.strictObject({ key: z.string(), rows: z.number().int(), from: z.iso.datetime().nullable(), until: z.iso.datetime().nullable() })),
+  referenceStatsKey: z.string(),
+  /** Events read, and those left out of every table (no label, or outside every split). */
+  events: z.strictObject({ total: z.number().int(), withoutLabel: z.number().int(), outsideSplits: z.number().int() }),
+});
+export type FeatureTablesManifest = z.infer<typeof featureTablesManifestSchema>;
