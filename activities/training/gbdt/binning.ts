@@ -6,14 +6,20 @@
  */
 
 export const MISSING_BIN = 0;
+/** Edges come from at most this many evenly spaced rows (as LightGBM's bin_construct_sample_cnt). */
+const EDGE_SAMPLE_ROWS = 200_000;
 
 /**
  * Up to `maxBins` - 1 edges from the training values of one feature: one bin per distinct value when
  * they fit, otherwise bins holding roughly equal numbers of rows (a value is never split across bins).
+ * Beyond EDGE_SAMPLE_ROWS rows the quantiles come from an evenly spaced sample, which is as good for
+ * choosing 255 cut points and saves sorting millions of values per feature.
  */
 export function fitBinEdges(values: Float32Array, maxBins: number): Float32Array {
+  const step = values.length / EDGE_SAMPLE_ROWS;
+  const sample = step <= 1 ? values.slice() : Float32Array.from({ length: EDGE_SAMPLE_ROWS }, (_, i) => values[Math.floor(i * step)] as number);
   // A typed-array sort is numeric and puts NaN last.
-  const sorted = values.slice().sort();
+  const sorted = sample.sort();
   let n = sorted.length;
   while (n > 0 && Number.isNaN(sorted[n - 1])) n--;
   if (n === 0) return new Float32Array(0);
@@ -71,9 +77,26 @@ export function binOf(x: number, edges: Float32Array): number {
 export function binRows(columns: readonly Float32Array[], edges: readonly Float32Array[], rows: number): Uint8Array {
   const featureCount = columns.length;
   const bins = new Uint8Array(rows * featureCount);
-  columns.forEach((column, f) => {
-    const featureEdges = edges[f] as Float32Array;
-    for (let r = 0; r < rows; r++) bins[r * featureCount + f] = binOf(column[r] as number, featureEdges);
-  });
+  columns.forEach((column, f) => binColumn(column, edges[f] as Float32Array, bins, featureCount, f, rows));
   return bins;
+}
+
+/** `binOf` for a whole column, written out so the search runs without a call per value. */
+function binColumn(column: Float32Array, edges: Float32Array, bins: Uint8Array, featureCount: number, f: number, rows: number): void {
+  const n = edges.length;
+  for (let r = 0; r < rows; r++) {
+    const x = column[r] as number;
+    let bin = MISSING_BIN;
+    if (x === x) {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((edges[mid] as number) < x) lo = mid + 1;
+        else hi = mid;
+      }
+      bin = lo + 1;
+    }
+    bins[r * featureCount + f] = bin;
+  }
 }

@@ -49,12 +49,13 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     const trainScore = new Float64Array(train.rows).fill(baseScore);
     const validationScore = new Float64Array(validation.rows).fill(baseScore);
     for (const tree of trees) {
-      addTree(tree, trainData.bins, featureCount, trainScore, null);
-      addTree(tree, validationBins, featureCount, validationScore, null);
+      addTree(tree, trainData.bins, featureCount, trainScore);
+      addTree(tree, validationBins, featureCount, validationScore);
     }
 
-    const builder = new TreeBuilder(trainData, params);
+    const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params);
     const sample = new Uint32Array(train.rows);
+    const unsampled = new Uint32Array(train.rows);
     const inSample = new Uint8Array(train.rows);
     const gradHess = new Float64Array(2 * train.rows);
     const allFeatures = Int32Array.from({ length: featureCount }, (_, f) => f);
@@ -67,13 +68,11 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       // Checked first so a run resumed from a checkpoint taken at the stopping point stops too.
       if (earlyStopping && trees.length - bestIteration >= params.earlyStoppingRounds) break;
 
-      const sampleSize = drawSample(prng, params.subsample, sample, inSample);
+      const sampleSize = drawSample(prng, params.subsample, inSample, sample, unsampled);
       const treeFeatures = featuresPerTree < featureCount ? drawFeatures(prng, featureCount, featuresPerTree) : allFeatures;
       logLossGradients(sample, sampleSize, trainScore, train.label, gradHess);
-      const tree = builder.grow(sample, sampleSize, gradHess, treeFeatures);
-      builder.addLeafValues(tree, trainScore);
-      if (sampleSize < train.rows) addTree(tree, trainData.bins, featureCount, trainScore, inSample);
-      addTree(tree, validationBins, featureCount, validationScore, null);
+      const tree = builder.grow(sample, sampleSize, unsampled, gradHess, treeFeatures);
+      builder.addLeafValues(tree, trainScore, validationScore);
       trees.push(tree);
 
       const iteration = trees.length;
@@ -128,14 +127,18 @@ function logOdds(train: FeatureMatrix): number {
   return Math.fround(Math.log(positives / (train.rows - positives)));
 }
 
-/** Bernoulli row sample in ascending row order; `inSample` marks the rows drawn. */
-function drawSample(prng: Prng, rate: number, sample: Uint32Array, inSample: Uint8Array): number {
+/** Bernoulli row sample: `sample` lists the rows drawn ascending, `unsampled` the others. */
+function drawSample(prng: Prng, rate: number, inSample: Uint8Array, sample: Uint32Array, unsampled: Uint32Array): number {
   if (rate >= 1) inSample.fill(1);
   else prng.fillBernoulli(rate, inSample);
   let size = 0;
+  let rest = 0;
   for (let r = 0; r < inSample.length; r++) {
+    const drawn = inSample[r] as number;
     sample[size] = r;
-    size += inSample[r] as number;
+    unsampled[rest] = r;
+    size += drawn;
+    rest += 1 - drawn;
   }
   return size;
 }
@@ -167,11 +170,10 @@ function logLossGradients(
   }
 }
 
-/** Adds `tree`'s leaf value to each row's score, skipping rows marked in `skip`. */
-function addTree(tree: Tree, bins: Uint8Array, featureCount: number, score: Float64Array, skip: Uint8Array | null): void {
+/** Adds a checkpointed tree's leaf value to each row's score, as training did when it built the tree. */
+function addTree(tree: Tree, bins: Uint8Array, featureCount: number, score: Float64Array): void {
   const { feature, bin, missingLeft, left, right, value } = tree;
   for (let r = 0; r < score.length; r++) {
-    if (skip !== null && skip[r] === 1) continue;
     const base = r * featureCount;
     let node = 0;
     let f = feature[0] as number;
