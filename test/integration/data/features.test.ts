@@ -92,7 +92,7 @@ describe('buildFeatures and materializeOnlineFeatures', () => {
     using duck = await openDuckDb({ tempDirectory: fixtures.dir });
     const local = fixtures.path('train-downloaded.parquet');
     await store.getFile(buckets.features, tables.splits.train?.key ?? '', local);
-    const described = (await duck.db.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(local)})`)).getRowObjectsJS().map((r) => `${String(r.column_name)}:${String(r.column_type)}`);
+    const described = (await duck.db.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(local)})`)).getRowObjectsJS().map((r) => `${r.column_name as string}:${r.column_type as string}`);
     assert.deepEqual(described, [
       'origin:VARCHAR', 'destination:VARCHAR', 'date:TIMESTAMP', 'hour_of_day:DOUBLE', 'day_of_week:DOUBLE', 'distance_miles:DOUBLE', 'origin_airport:VARCHAR', 'destination_airport:VARCHAR',
       'origin_delay_rate_7d:DOUBLE', 'origin_known_flights_7d:DOUBLE', 'origin_departures_7d:DOUBLE', 'route_delay_rate_7d:DOUBLE', 'route_known_flights_7d:DOUBLE', 'delayed:BOOLEAN',
