@@ -1,29 +1,184 @@
-import express, { type Express } from 'express';
-import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
-import type { Config } from '../shared/config.ts';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { decisionRequestSchema } from '../shared/api/approvals.ts';
+import { feedbackRequestSchema } from '../shared/api/feedback.ts';
+import type { ApiScope } from '../shared/api/keys.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
+import type { KeyRing, Principal } from './auth/key-ring.ts';
+import { ApiError, asApiError } from './errors.ts';
+import type { FeedbackStore } from './feedback/feedback-store.ts';
+import { readiness } from './health/readiness.ts';
+import type { CorsPolicy } from './http/cors.ts';
+import { readJsonBody } from './http/read-json-body.ts';
+import { requestIdentity } from './http/request-id.ts';
+import { sendError, sendJson } from './http/respond.ts';
+import type { ApiMetrics } from './metrics/api-metrics.ts';
+import { docsPage } from './openapi/docs-page.ts';
+import { invalidRequest } from './predict/event-schema.ts';
+import type { PredictHandler } from './predict/predict-handler.ts';
+import type { PredictionLog } from './prediction-log/prediction-log.ts';
+import type { ExecutionProviders } from './scoring/execution-providers.ts';
+import type { ModelRuntime } from './scoring/model-runtime.ts';
+import type { ServingConfigPoller } from './serving/config-poller.ts';
+import type { ModelRoutes } from './serving/routing.ts';
+
+export interface AppDeps {
+  keys: KeyRing;
+  cors: CorsPolicy;
+  serving: ServingConfigPoller;
+  providers: ExecutionProviders;
+  predict: PredictHandler;
+  predictionLog: PredictionLog;
+  feedback: FeedbackStore;
+  approvals: ApprovalRelay;
+  metrics: ApiMetrics;
+  logger: Logger;
+  openapi: Record<string, unknown>;
+  limits: { maxBodyBytes: number; maxBatch: number };
+  isShuttingDown: () => boolean;
+}
+
+interface Locals {
+  requestId: string;
+  principal?: Principal;
+}
+
+const locals = (res: Response) => res.locals as Locals;
 
 /**
- * The prediction API's Express app. Liveness says the process answers; readiness says the object
- * store that holds serving configs and models is reachable, so a load balancer sends no traffic to
- * a replica that could not load a model.
+ * The Express app: every route except the hot predict path, which the server hands to its lean
+ * handler before Express sees the request (it is mounted here too, so the app alone is complete).
+ * Handlers throw `ApiError`s; the one error middleware at the end turns anything into the JSON
+ * error body, and no stack trace leaves the server.
  */
-export function createApp(deps: { config: Config; store: ArtifactStore }): Express {
+export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const { requestId, problem } = requestIdentity(req);
+    locals(res).requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    res.once('finish', () => {
+      const route = req.route ? String((req.route as { path: string }).path) : 'unmatched';
+      deps.metrics.requests.with({ route, status: String(res.statusCode) }).inc();
+    });
+    if (deps.cors.preflight(req, res)) return;
+    deps.cors.apply(req, res);
+    next(problem);
+  });
+
+  const requireScope = (scope: ApiScope) => (req: Request, res: Response, next: NextFunction) => {
+    locals(res).principal = deps.keys.authorize(req, scope);
+    next();
+  };
+  const principalOf = (res: Response) => locals(res).principal as Principal;
+  const body = async <S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> => {
+    const parsed = schema.safeParse(await readJsonBody(req, deps.limits.maxBodyBytes));
+    if (!parsed.success) throw invalidRequest(parsed.error, '');
+    return parsed.data;
+  };
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', async (_req, res) => {
-    const bucket = deps.config.buckets.serving;
-    try {
-      await deps.store.list(bucket, '_ready/');
-      res.json({ status: 'ready', objectStore: 'reachable' });
-    } catch (err) {
-      res.status(503).json({ status: 'not-ready', objectStore: `unreachable: ${(err as Error).message}` });
+  app.get('/readyz', (_req, res) => {
+    const report = readiness({ serving: deps.serving, providers: deps.providers, predictionLog: deps.predictionLog, shuttingDown: deps.isShuttingDown() });
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
+  });
+
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render());
+  });
+
+  const openapiText = JSON.stringify(deps.openapi);
+  const docsHtml = docsPage(deps.openapi);
+  app.get('/openapi.json', (_req, res) => {
+    sendJson(res, 200, openapiText);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(docsHtml);
+  });
+
+  app.get('/v1/models', requireScope('predict'), (_req, res) => {
+    const snapshot = deps.serving.current;
+    res.json({
+      ...(snapshot.revision === undefined ? {} : { configRevision: snapshot.revision }),
+      models: [...snapshot.models].map(([name, routes]) => ({ name, versions: servedVersions(routes).map(({ runtime, route, percent }) => ({ version: runtime.version, route, percent })) })),
+    });
+  });
+
+  app.get('/v1/models/:name', requireScope('predict'), (req, res) => {
+    const snapshot = deps.serving.current;
+    const routes = snapshot.models.get(req.params.name as string);
+    if (!routes) throw new ApiError('UnknownModel', `no model named ${JSON.stringify(String(req.params.name).slice(0, 64))} is being served`, { field: 'path.name' });
+    res.json({
+      name: req.params.name,
+      ...(snapshot.revision === undefined ? {} : { configRevision: snapshot.revision }),
+      versions: servedVersions(routes).map(({ runtime, route, percent }) => ({
+        version: runtime.version,
+        route,
+        percent,
+        threshold: runtime.threshold,
+        executionProvider: runtime.provider,
+        features: runtime.featureNames,
+        eventSchema: z.toJSONSchema(runtime.eventSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+      })),
+    });
+  });
+
+  app.post('/v1/models/:name/predict', (req, res) => {
+    deps.predict.handle(req, res, req.params.name);
+  });
+
+  app.post('/v1/feedback', requireScope('feedback'), async (req, res) => {
+    const input = await body(req, feedbackRequestSchema);
+    if (input.labels.length > deps.limits.maxBatch) {
+      throw new ApiError('BatchTooLarge', `at most ${deps.limits.maxBatch} labels per request; this one has ${input.labels.length}`, { field: 'labels' });
     }
+    const { requestId } = locals(res);
+    const key = await deps.feedback.save(input.labels, { keyId: principalOf(res).id, requestId }).catch((err: unknown) => {
+      throw new ApiError('StorageUnavailable', `the labels could not be stored (object store: ${(err as Error).message}); nothing was stored, retry`, { retryAfterSeconds: 5, cause: err });
+    });
+    res.json({ requestId, accepted: input.labels.length, key });
+  });
+
+  const decide = (decision: Decision) => async (req: Request, res: Response) => {
+    const input = await body(req, decisionRequestSchema);
+    const by = principalOf(res).id;
+    const pipeline = req.params.id as string;
+    const state = await deps.approvals.decide(pipeline, decision, { by, comment: input.comment });
+    deps.logger.info('approval decision relayed', { requestId: locals(res).requestId, pipeline, decision, by });
+    res.json({ requestId: locals(res).requestId, pipeline, decidedBy: by, state });
+  };
+  app.post('/v1/pipelines/:id/approve', requireScope('admin'), decide('approve'));
+  app.post('/v1/pipelines/:id/reject', requireScope('admin'), decide('reject'));
+
+  app.use((req: Request) => {
+    throw new ApiError('RouteNotFound', `no route ${req.method} ${req.path} (see /docs)`);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiError = asApiError(err);
+    const requestId = locals(res).requestId;
+    if (apiError.code === 'Internal') deps.logger.error('request failed', { requestId, method: req.method, path: req.path, error: (err as Error).message, stack: (err as Error).stack });
+    else deps.logger.debug('request refused', { requestId, method: req.method, path: req.path, code: apiError.code, message: apiError.message });
+    deps.metrics.errors.with({ route: req.route ? String((req.route as { path: string }).path) : 'unmatched', code: apiError.code }).inc();
+    sendError(res, apiError, requestId);
   });
 
   return app;
+}
+
+function servedVersions(routes: ModelRoutes): { runtime: ModelRuntime; route: 'primary' | 'canary' | 'shadow'; percent: number }[] {
+  const canaryPercent = routes.canary?.percent ?? 0;
+  return [
+    { runtime: routes.primary, route: 'primary' as const, percent: 100 - canaryPercent },
+    ...(routes.canary ? [{ runtime: routes.canary.runtime, route: 'canary' as const, percent: routes.canary.percent }] : []),
+    ...(routes.shadow ? [{ runtime: routes.shadow.runtime, route: 'shadow' as const, percent: routes.shadow.percent }] : []),
+  ];
 }

@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { type ApiKeyEntry, apiKeyEntrySchema, apiScopeSchema } from '../../shared/api/keys.ts';
+import { hashApiKey } from './key-ring.ts';
+
+/**
+ * Makes an API key: prints the key (shown once; give it to the caller) and the entry to add to the
+ * keys file, which holds only its hash.
+ *   npx tsx api/auth/new-key.ts --id ana@example.com --scopes predict,feedback
+ */
+const { values } = parseArgs({ options: { id: { type: 'string' }, scopes: { type: 'string' } } });
+if (!values.id || !values.scopes) {
+  console.error('Usage: npx tsx api/auth/new-key.ts --id NAME --scopes predict,feedback,admin');
+  process.exit(1);
+}
+const key = `sk_${randomBytes(24).toString('base64url')}`;
+const entry: ApiKeyEntry = apiKeyEntrySchema.parse({ id: values.id, sha256: hashApiKey(key), scopes: values.scopes.split(',').map((s) => apiScopeSchema.parse(s.trim())) });
+console.log(`key (give this to the caller; it is not stored anywhere): ${key}`);
+console.log(`entry for the keys file: ${JSON.stringify(entry)}`);

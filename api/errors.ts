@@ -1,0 +1,66 @@
+import type { ApiErrorCode } from '../shared/api/errors.ts';
+
+/** The one table from error code to HTTP status; a new code fails to compile until it has a status. */
+export const HTTP_STATUS: Record<ApiErrorCode, number> = {
+  InvalidJson: 400,
+  InvalidRequest: 400,
+  Unauthenticated: 401,
+  Forbidden: 403,
+  RouteNotFound: 404,
+  UnknownModel: 404,
+  PipelineNotFound: 404,
+  ApprovalRefused: 409,
+  PayloadTooLarge: 413,
+  BatchTooLarge: 413,
+  UnsupportedMediaType: 415,
+  RateLimited: 429,
+  Internal: 500,
+  ModelNotReady: 503,
+  ServingNotReady: 503,
+  TemporalUnavailable: 503,
+  Timeout: 503,
+  StorageUnavailable: 503,
+};
+
+export interface ApiErrorOptions {
+  /** The request field at fault, e.g. `events[2].distance`. */
+  field?: string;
+  cause?: unknown;
+  /** Seconds, for 429 and 503 answers. */
+  retryAfterSeconds?: number;
+  /** Close the connection after answering: the rest of the body was not read. */
+  closeConnection?: boolean;
+}
+
+/**
+ * An error the API answers with as it is: its message is written for the caller. Anything else that
+ * reaches the error handler becomes `Internal` with a generic message, and its details go only to the
+ * server log.
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly field: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly closeConnection: boolean;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    options: ApiErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.closeConnection = options.closeConnection ?? false;
+  }
+
+  get status(): number {
+    return HTTP_STATUS[this.code];
+  }
+}
+
+export const INTERNAL_MESSAGE = 'internal error; the server log has the details under this request id';
+
+export function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError('Internal', INTERNAL_MESSAGE, { cause: err });
+}

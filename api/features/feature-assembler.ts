@@ -1,0 +1,26 @@
+import type { ValueType } from '../../shared/data/expression-types.ts';
+import type { RawEvent } from '../../shared/api/predict.ts';
+import type { ModelManifest } from '../../shared/registry.ts';
+import type { FeatureRows } from '../scoring/micro-batcher.ts';
+
+/**
+ * The API's one feature step: raw business events in, model inputs out, in the model's feature
+ * order. The logic lives in the shared feature definitions (`activities/features/`); the API only
+ * asks for an assembler per model version and never computes a feature itself.
+ */
+export interface FeatureAssembler {
+  /** The raw fields an event must carry and their types: the request schema of this model version. */
+  readonly eventFields: Readonly<Record<string, ValueType>>;
+  /** Events already checked against `eventFields`; features are laid out as the model's graph inputs. */
+  assemble(events: readonly RawEvent[]): Promise<FeatureRows>;
+}
+
+/** Finds the assembler for a registered model version (by its feature-definition hash and feature names). */
+export interface FeatureAssemblers {
+  forModel(manifest: ModelManifest): Promise<FeatureAssembler>;
+}
+
+/** The model's features cannot be computed from its feature definitions: the version is not served. */
+export class FeatureWiringError extends Error {
+  override readonly name = 'FeatureWiringError';
+}

@@ -1,0 +1,84 @@
+import type { OnlineFeatureStore } from '../../activities/features/online-store.ts';
+import { type OnlineFeatures, compileOnlineFeatures } from '../../activities/features/online-features.ts';
+import { type FeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
+import type { ValueType } from '../../shared/data/expression-types.ts';
+import type { RawEvent } from '../../shared/api/predict.ts';
+import type { ModelManifest } from '../../shared/registry.ts';
+import type { FeatureRows } from '../scoring/micro-batcher.ts';
+import { type FeatureAssembler, type FeatureAssemblers, FeatureWiringError } from './feature-assembler.ts';
+
+/** A model's feature definitions as serving needs them: the spec, and the online store for its aggregates. */
+export interface OnlineFeatureDefinition {
+  spec: FeatureSpec;
+  store: OnlineFeatureStore;
+}
+
+/** Where a model version's feature definitions are found, from what its manifest records (feature-definition hash, dataset version). */
+export interface FeatureDefinitionSource {
+  load(manifest: ModelManifest): Promise<OnlineFeatureDefinition>;
+}
+
+/**
+ * Adapts the shared online feature path (`compileOnlineFeatures` + an `OnlineFeatureStore`) to the
+ * model's graph inputs: feature vectors keyed by name become the numeric and categorical columns in
+ * the order the model was trained with. Checked once per model version at load: every feature the
+ * model reads must exist in the spec with the same kind.
+ */
+export class OnlineFeatureAssembler implements FeatureAssembler {
+  readonly eventFields: Readonly<Record<string, ValueType>>;
+  private readonly online: OnlineFeatures;
+  private readonly store: OnlineFeatureStore;
+
+  constructor(
+    definition: OnlineFeatureDefinition,
+    private readonly features: ModelManifest['featureNames'],
+  ) {
+    this.online = compileOnlineFeatures(definition.spec);
+    this.store = definition.store;
+    const kinds = new Map(featureTableColumns(definition.spec).features.map((f) => [f.name, f.kind]));
+    const check = (names: readonly string[], kind: 'numeric' | 'categorical') => {
+      for (const name of names) {
+        const found = kinds.get(name);
+        if (found === undefined) throw new FeatureWiringError(`the model reads feature "${name}", which feature spec "${definition.spec.name}" does not define`);
+        if (found !== kind) throw new FeatureWiringError(`the model reads "${name}" as ${kind}, but feature spec "${definition.spec.name}" makes it ${found}`);
+      }
+    };
+    check(features.numeric, 'numeric');
+    check(features.categorical, 'categorical');
+    this.eventFields = Object.fromEntries(this.online.requiredFields.map((field) => [field, definition.spec.columns[field] as ValueType]));
+  }
+
+  async assemble(events: readonly RawEvent[]): Promise<FeatureRows> {
+    const { numeric: numericNames, categorical: categoricalNames } = this.features;
+    const kNum = numericNames.length;
+    const kCat = categoricalNames.length;
+    const rows = events.length;
+    const numeric = kNum > 0 ? new Float32Array(rows * kNum) : undefined;
+    const categorical = kCat > 0 ? new Array<string>(rows * kCat) : undefined;
+    const vectors = await Promise.all(events.map((event) => this.online.vector(event, this.store)));
+    vectors.forEach((vector, i) => {
+      if (numeric) {
+        for (let j = 0; j < kNum; j++) {
+          const value = vector[numericNames[j] as string];
+          numeric[i * kNum + j] = typeof value === 'number' ? value : NaN;
+        }
+      }
+      if (categorical) {
+        for (let j = 0; j < kCat; j++) {
+          const value = vector[categoricalNames[j] as string];
+          categorical[i * kCat + j] = typeof value === 'string' ? value : '';
+        }
+      }
+    });
+    return { rows, numeric, categorical };
+  }
+}
+
+/** Assemblers for model versions over a source of feature definitions. */
+export class OnlineFeatureAssemblers implements FeatureAssemblers {
+  constructor(private readonly source: FeatureDefinitionSource) {}
+
+  async forModel(manifest: ModelManifest): Promise<FeatureAssembler> {
+    return new OnlineFeatureAssembler(await this.source.load(manifest), manifest.featureNames);
+  }
+}

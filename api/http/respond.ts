@@ -1,0 +1,30 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ErrorBody } from '../../shared/api/errors.ts';
+import type { ApiError } from '../errors.ts';
+
+/**
+ * Writes a JSON answer on a plain `ServerResponse`, so the lean predict route and the Express routes
+ * (whose `res` is one) answer alike. `body` is already JSON text: the hot path builds it by hand.
+ */
+export function sendJson(res: ServerResponse, status: number, body: string, headers?: OutgoingHttpHeaders): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  if (headers) for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
+  res.end(body);
+}
+
+export function errorBody(err: ApiError, requestId: string): ErrorBody {
+  return { error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), requestId } };
+}
+
+export function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: OutgoingHttpHeaders = { 'X-Request-Id': requestId };
+  if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
+  if (err.closeConnection) headers.Connection = 'close';
+  sendJson(res, err.status, JSON.stringify(errorBody(err, requestId)), headers);
+}

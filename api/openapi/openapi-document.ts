@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { decisionRequestSchema, decisionResponseSchema } from '../../shared/api/approvals.ts';
+import { errorBodySchema } from '../../shared/api/errors.ts';
+import { feedbackRequestSchema, feedbackResponseSchema } from '../../shared/api/feedback.ts';
+import { readinessSchema } from '../../shared/api/health.ts';
+import { modelListSchema, modelViewSchema } from '../../shared/api/models.ts';
+import { predictRequestSchema, predictResponseSchema, predictionSchema, rawEventSchema } from '../../shared/api/predict.ts';
+import type { ApiScope } from '../../shared/api/keys.ts';
+import { HTTP_STATUS } from '../errors.ts';
+
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the API validates with, so the
+ * documentation cannot describe a request the server would refuse. Component schemas are emitted
+ * once through a registry and referenced by name.
+ */
+
+const components = z.registry<{ id: string }>();
+components.add(errorBodySchema, { id: 'ErrorBody' });
+components.add(rawEventSchema, { id: 'RawEvent' });
+components.add(predictRequestSchema, { id: 'PredictRequest' });
+components.add(predictionSchema, { id: 'Prediction' });
+components.add(predictResponseSchema, { id: 'PredictResponse' });
+components.add(feedbackRequestSchema, { id: 'FeedbackRequest' });
+components.add(feedbackResponseSchema, { id: 'FeedbackResponse' });
+components.add(decisionRequestSchema, { id: 'DecisionRequest' });
+components.add(decisionResponseSchema, { id: 'DecisionResponse' });
+components.add(modelListSchema, { id: 'ModelList' });
+components.add(modelViewSchema, { id: 'ModelView' });
+components.add(readinessSchema, { id: 'Readiness' });
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const json = (id: string) => ({ 'application/json': { schema: ref(id) } });
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Malformed JSON or a field that fails validation (`field` names it)',
+  401: 'Missing or unknown API key',
+  403: 'The API key lacks the scope this route needs',
+  404: 'No such model, pipeline run or route',
+  409: 'The pipeline run refused the decision (e.g. not awaiting approval, self-approval forbidden)',
+  413: 'Body or batch larger than the configured limit',
+  415: 'Content-Type is not application/json',
+  429: 'The API key is over its rate limit; see Retry-After',
+  500: 'Unexpected server error (details only in the server log)',
+  503: 'Not ready, model not loaded, object store or Temporal unreachable, or timed out; see Retry-After',
+};
+
+function errors(statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [String(s), { description: STATUS_TEXT[s] ?? 'Error', content: json('ErrorBody') }]));
+}
+
+function operation(o: { summary: string; description: string; scope?: ApiScope; body?: string; ok: string; okDescription: string; errors: number[]; params?: object[] }) {
+  return {
+    summary: o.summary,
+    description: o.scope ? `${o.description}\n\nRequires an API key with the \`${o.scope}\` scope.` : o.description,
+    ...(o.params ? { parameters: o.params } : {}),
+    ...(o.scope ? { security: [{ bearer: [] }, { apiKeyHeader: [] }] } : {}),
+    ...(o.body ? { requestBody: { required: true, content: json(o.body) } } : {}),
+    responses: { 200: { description: o.okDescription, content: json(o.ok) }, ...errors(o.scope ? [401, 403, 429, ...o.errors, 500] : [...o.errors, 500]) },
+  };
+}
+
+const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+
+export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number }): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(components, { target: 'draft-2020-12', io: 'input', uri: (id) => `#/components/schemas/${id}` });
+  for (const schema of Object.values(schemas)) delete (schema as { $schema?: unknown }).$schema;
+  const modelName = pathParam('name', 'Model name, as in the registry');
+  const statuses = [...new Set(Object.values(HTTP_STATUS))];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'sluice prediction API',
+      version: '1',
+      description:
+        'Online predictions from the model versions the serving config routes to, ground-truth feedback, and approvals for training pipeline runs. ' +
+        `Every error answer has the ErrorBody shape; the statuses used are ${statuses.sort((a, b) => a - b).join(', ')}. ` +
+        'Every answer carries X-Request-Id (send your own to name a request).',
+    },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
+    paths: {
+      '/v1/models/{name}/predict': {
+        post: operation({
+          summary: 'Score one event or a batch',
+          description:
+            `Raw business events in; per event the score, the label at the version's threshold and the version that served it. At most ${limits.maxBatch} events and ${limits.maxBodyBytes} bytes per request. ` +
+            'Each field the features read is required (null = unknown); unknown fields, numbers sent as strings and non-finite numbers are refused. ' +
+            'With a routingKey the same key is always served by the same version; without one, the canary share is drawn at random.',
+          scope: 'predict',
+          params: [modelName],
+          body: 'PredictRequest',
+          ok: 'PredictResponse',
+          okDescription: 'Scores, in request order',
+          errors: [400, 404, 413, 415, 503],
+        }),
+      },
+      '/v1/models': { get: operation({ summary: 'List served models', description: 'Models and the versions the serving config routes to.', scope: 'predict', ok: 'ModelList', okDescription: 'Served models', errors: [] }) },
+      '/v1/models/{name}': {
+        get: operation({ summary: 'Describe a served model', description: 'Its served versions, routes, thresholds, features and the JSON Schema of an event.', scope: 'predict', params: [modelName], ok: 'ModelView', okDescription: 'The model', errors: [404] }),
+      },
+      '/v1/feedback': {
+        post: operation({
+          summary: 'Send ground-truth labels',
+          description: `Labels for earlier predictions, by request id and event index; stored in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request.`,
+          scope: 'feedback',
+          body: 'FeedbackRequest',
+          ok: 'FeedbackResponse',
+          okDescription: 'Stored',
+          errors: [400, 413, 415, 503],
+        }),
+      },
+      '/v1/pipelines/{id}/approve': {
+        post: operation({ summary: 'Approve a pipeline run', description: "Relays to the run's `approve` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
+      },
+      '/v1/pipelines/{id}/reject': {
+        post: operation({ summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
+      },
+      '/healthz': { get: { summary: 'Liveness', description: 'The process answers.', responses: { 200: { description: 'Alive' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness',
+          description: 'Ready once the serving config has been read and every model in it has a loaded version; reports a stale config, load errors and the execution providers in use.',
+          responses: { 200: { description: 'Ready', content: json('Readiness') }, 503: { description: 'Not ready', content: json('Readiness') } },
+        },
+      },
+      '/metrics': { get: { summary: 'Prometheus metrics', description: 'Text exposition format 0.0.4.', responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This document', description: 'OpenAPI 3.1.', responses: { 200: { description: 'The document' } } } },
+      '/docs': { get: { summary: 'Human-readable documentation', description: 'This document as a self-contained HTML page.', responses: { 200: { description: 'HTML' } } } },
+    },
+  };
+}

@@ -1,0 +1,214 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type PredictRequest, type RawEvent, predictRequestSchema } from '../../shared/api/predict.ts';
+import { modelNameSchema } from '../../shared/registry.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { KeyRing } from '../auth/key-ring.ts';
+import { ApiError, asApiError } from '../errors.ts';
+import type { CorsPolicy } from '../http/cors.ts';
+import { checkJsonContentType, parseJson, readBody } from '../http/read-json-body.ts';
+import { requestIdentity } from '../http/request-id.ts';
+import { sendError, sendJson } from '../http/respond.ts';
+import type { ApiMetrics } from '../metrics/api-metrics.ts';
+import type { CounterChild } from '../metrics/exposition.ts';
+import type { PredictionLog } from '../prediction-log/prediction-log.ts';
+import type { Arrivals } from '../scoring/micro-batcher.ts';
+import type { ModelRuntime } from '../scoring/model-runtime.ts';
+import type { ServingConfigPoller } from '../serving/config-poller.ts';
+import { chooseRoute, shadowFor } from '../serving/routing.ts';
+import { invalidRequest } from './event-schema.ts';
+import type { ShadowScorer } from './shadow-scorer.ts';
+
+export interface PredictDeps {
+  serving: ServingConfigPoller;
+  keys: KeyRing;
+  cors: CorsPolicy;
+  predictionLog: PredictionLog;
+  shadow: ShadowScorer;
+  metrics: ApiMetrics;
+  logger: Logger;
+  limits: { maxBodyBytes: number; maxBatch: number; requestTimeoutMs: number };
+  arrivals: Arrivals;
+}
+
+const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/predict(?:\?.*)?$/;
+
+/** The model name of a predict URL, or undefined when the URL is not one. */
+export function predictTarget(url: string | undefined): string | undefined {
+  const match = url === undefined ? null : PREDICT_PATH.exec(url);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1] as string);
+  } catch {
+    return match[1];
+  }
+}
+
+interface InFlight {
+  res: ServerResponse;
+  requestId: string;
+  deadline: number;
+}
+
+/**
+ * `POST /v1/models/{name}/predict`, written against node:http rather than Express: it is the route
+ * that carries the traffic, and Express's per-request work (router, middleware chain, res helpers)
+ * costs more than scoring a small model does. It keeps the same contract as every other route: the
+ * same key ring, CORS policy, body reader, error table and error body.
+ *
+ * Per request: identify, authorize (scope + rate), read and parse the body, check the envelope,
+ * route to a version, validate each event against that version's schema, assemble features, score
+ * through the micro-batcher, answer, then log (and shadow-score) off the answer's path.
+ */
+export class PredictHandler {
+  private readonly inFlight = new Set<InFlight>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly answered = new Map<number, CounterChild>();
+
+  constructor(private readonly deps: PredictDeps) {
+    // One coarse timer for every request's deadline, rather than a timer per request.
+    this.sweeper = setInterval(() => this.expire(), Math.min(250, deps.limits.requestTimeoutMs));
+    this.sweeper.unref();
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, model: string): void {
+    const started = performance.now();
+    const at = Date.now();
+    const { requestId, problem } = requestIdentity(req);
+    const entry: InFlight = { res, requestId, deadline: started + this.deps.limits.requestTimeoutMs };
+    this.inFlight.add(entry);
+    this.deps.cors.apply(req, res);
+    this.serve(req, res, model, requestId, problem, at, started)
+      .catch((err: unknown) => this.fail(res, err, requestId, model))
+      .finally(() => this.inFlight.delete(entry));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, model: string, requestId: string, problem: ApiError | undefined, at: number, started: number): Promise<void> {
+    if (problem) throw problem;
+    this.deps.keys.authorize(req, 'predict');
+    checkJsonContentType(req);
+    let body: unknown;
+    this.deps.arrivals.begin();
+    try {
+      body = parseJson(await readBody(req, this.deps.limits.maxBodyBytes));
+    } finally {
+      this.deps.arrivals.end();
+    }
+    const request = this.parseEnvelope(body);
+    const routes = this.routesFor(model);
+    const { runtime, route } = chooseRoute(model, routes, request.routingKey);
+    const shadow = shadowFor(model, routes, request.routingKey);
+    // Held from routing to answer, so a config swap cannot free a version a request is using.
+    runtime.acquire();
+    shadow?.acquire();
+    let shadowEvents: readonly RawEvent[] | undefined;
+    try {
+      const events = this.validateEvents(runtime, request);
+      const features = await runtime.assembler.assemble(events);
+      const scores = await runtime.score(features);
+      if (res.writableEnded) return;
+      this.answer(res, requestId, model, runtime, scores, request.event !== undefined);
+      const latencyMs = performance.now() - started;
+      runtime.latency.observe(latencyMs / 1000);
+      runtime.predictions[route].inc(events.length);
+      this.deps.metrics.requestEvents.with().observe(events.length);
+      this.deps.predictionLog.record(runtime, { requestId, routingKey: request.routingKey, at, route, latencyMs, features, scores: scores.slice() });
+      shadowEvents = events;
+    } finally {
+      runtime.done();
+      if (shadow) {
+        if (shadowEvents) this.deps.shadow.submit({ runtime: shadow, events: shadowEvents, requestId, routingKey: request.routingKey, at });
+        else shadow.done();
+      }
+    }
+  }
+
+  private parseEnvelope(body: unknown): PredictRequest {
+    const events = (body as { events?: unknown } | null)?.events;
+    if (Array.isArray(events) && events.length > this.deps.limits.maxBatch) {
+      throw new ApiError('BatchTooLarge', `a batch holds at most ${this.deps.limits.maxBatch} events; this one has ${events.length}`, { field: 'events' });
+    }
+    const parsed = predictRequestSchema.safeParse(body);
+    if (!parsed.success) throw invalidRequest(parsed.error, '');
+    return parsed.data;
+  }
+
+  private routesFor(model: string) {
+    const routes = this.deps.serving.current.models.get(model);
+    if (routes) return routes;
+    const health = this.deps.serving.health();
+    if (health.configState === 'never-read') throw new ApiError('ServingNotReady', 'the serving config has not been loaded yet; retry shortly', { retryAfterSeconds: 1 });
+    if (health.unavailableModels.includes(model)) {
+      throw new ApiError('ModelNotReady', `model "${model}" is configured but none of its versions is loaded: ${health.modelErrors[model] ?? 'loading'}`, { retryAfterSeconds: 5 });
+    }
+    const shown = modelNameSchema.safeParse(model).success ? model : JSON.stringify(model.slice(0, 64));
+    throw new ApiError('UnknownModel', `no model named ${shown} is being served (GET /v1/models lists them)`, { field: 'path.name' });
+  }
+
+  private validateEvents(runtime: ModelRuntime, request: PredictRequest): RawEvent[] {
+    const schema = runtime.eventSchema;
+    if (request.event !== undefined) {
+      const parsed = schema.safeParse(request.event);
+      if (!parsed.success) throw invalidRequest(parsed.error, 'event');
+      return [parsed.data];
+    }
+    const raw = request.events ?? [];
+    const events = new Array<RawEvent>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const parsed = schema.safeParse(raw[i]);
+      if (!parsed.success) throw invalidRequest(parsed.error, `events[${i}]`);
+      events[i] = parsed.data;
+    }
+    return events;
+  }
+
+  /** The answer's JSON, built directly: the shape is fixed and this runs for every event served. */
+  private answer(res: ServerResponse, requestId: string, model: string, runtime: ModelRuntime, scores: Float32Array, single: boolean): void {
+    const { threshold, version } = runtime;
+    const prediction = (score: number) => `{"score":${score},"label":${score >= threshold},"modelVersion":${version}}`;
+    let body = `{"requestId":${JSON.stringify(requestId)},"model":${JSON.stringify(model)},`;
+    if (single) body += `"prediction":${prediction(scores[0] as number)}}`;
+    else {
+      const parts = new Array<string>(scores.length);
+      for (let i = 0; i < scores.length; i++) parts[i] = prediction(scores[i] as number);
+      body += `"predictions":[${parts.join(',')}]}`;
+    }
+    sendJson(res, 200, body, { 'X-Request-Id': requestId });
+    this.count(200);
+  }
+
+  private fail(res: ServerResponse, err: unknown, requestId: string, model: string): void {
+    const apiError = asApiError(err);
+    if (apiError.code === 'Internal') this.deps.logger.error('predict failed', { requestId, model, error: (err as Error).message, stack: (err as Error).stack });
+    else this.deps.logger.debug('predict refused', { requestId, model, code: apiError.code, message: apiError.message });
+    if (res.writableEnded) return;
+    sendError(res, apiError, requestId);
+    this.count(apiError.status);
+    this.deps.metrics.errors.with({ route: 'predict', code: apiError.code }).inc();
+  }
+
+  private count(status: number): void {
+    let counter = this.answered.get(status);
+    if (!counter) {
+      counter = this.deps.metrics.requests.with({ route: 'predict', status: String(status) });
+      this.answered.set(status, counter);
+    }
+    counter.inc();
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    for (const entry of this.inFlight) {
+      if (entry.deadline > now || entry.res.writableEnded) continue;
+      this.inFlight.delete(entry);
+      this.fail(entry.res, new ApiError('Timeout', `no answer within ${this.deps.limits.requestTimeoutMs} ms (SLUICE_API_REQUEST_TIMEOUT_MS)`, { retryAfterSeconds: 1, closeConnection: true }), entry.requestId, '');
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+}

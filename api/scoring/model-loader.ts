@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import type { ModelRegistry } from '../../activities/registry/model-registry.ts';
+import { MetadataKey } from '../../activities/training/onnx/sluice-graph.ts';
+import { readOnnxMetadata } from '../../activities/training/onnx/read-metadata.ts';
+import type { Config } from '../../shared/config.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { FeatureAssemblers } from '../features/feature-assembler.ts';
+import type { ApiMetrics } from '../metrics/api-metrics.ts';
+import { eventSchemaFor } from '../predict/event-schema.ts';
+import type { ExecutionProviders } from './execution-providers.ts';
+import { ModelRuntime } from './model-runtime.ts';
+
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+}
+
+export interface ModelLoaderDeps {
+  registry: ModelRegistry;
+  providers: ExecutionProviders;
+  assemblers: FeatureAssemblers;
+  metrics: ApiMetrics;
+  log: Logger;
+  serving: Config['serving'];
+  /** Whether other predict requests are still being received (for micro-batching). */
+  othersArriving: () => boolean;
+}
+
+const sameNames = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Loads model versions from the registry, once each: concurrent asks for the same version share one
+ * load. A version is served only if its ONNX bytes match the manifest's SHA-256 and its graph's
+ * feature names match the manifest's, so a model is never fed features in the wrong order.
+ */
+export class ModelLoader {
+  private readonly loaded = new Map<string, Promise<ModelRuntime>>();
+
+  constructor(private readonly deps: ModelLoaderDeps) {}
+
+  get(model: string, version: number): Promise<ModelRuntime> {
+    const key = `${model}@${version}`;
+    let loading = this.loaded.get(key);
+    if (!loading) {
+      loading = this.load(model, version);
+      this.loaded.set(key, loading);
+      // A failed load is forgotten so the next poll tries again.
+      loading.catch(() => this.loaded.delete(key));
+    }
+    return loading;
+  }
+
+  /** Stops serving a version: it is forgotten at once (a later ask loads it afresh) and freed when idle. */
+  retire(runtime: ModelRuntime): void {
+    if (this.loaded.get(runtime.key) !== undefined) this.loaded.delete(runtime.key);
+    runtime.retire();
+  }
+
+  private async load(model: string, version: number): Promise<ModelRuntime> {
+    const { registry, providers, assemblers, metrics, log, serving } = this.deps;
+    const started = performance.now();
+    const what = `model ${model} version ${version}`;
+    try {
+      const manifest = await registry.manifest(model, version);
+      const bytes = await registry.onnx(model, version);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      if (sha256 !== manifest.onnx.sha256) throw new ModelLoadError(`${what}: ONNX file hashes to ${sha256}, the manifest says ${manifest.onnx.sha256}`);
+      const graphFeatures = JSON.parse(readOnnxMetadata(bytes)[MetadataKey.featureNames] ?? 'null') as { numeric: string[]; categorical: string[] } | null;
+      if (!graphFeatures || !sameNames(graphFeatures.numeric, manifest.featureNames.numeric) || !sameNames(graphFeatures.categorical, manifest.featureNames.categorical)) {
+        throw new ModelLoadError(`${what}: the graph's feature names ${JSON.stringify(graphFeatures)} differ from the manifest's ${JSON.stringify(manifest.featureNames)}`);
+      }
+      const assembler = await assemblers.forModel(manifest);
+      const { session, provider } = await providers.createSession(bytes, what);
+      const labels = { model, version: String(version) };
+      const runtime = new ModelRuntime(
+        manifest,
+        session,
+        provider,
+        assembler,
+        eventSchemaFor(assembler.eventFields),
+        { maxBatchRows: serving.maxBatchRows, maxWaitMs: serving.maxWaitMs, othersArriving: this.deps.othersArriving },
+        metrics.predictLatency.with(labels),
+        {
+          primary: metrics.predictions.with({ ...labels, route: 'primary' }),
+          canary: metrics.predictions.with({ ...labels, route: 'canary' }),
+          shadow: metrics.predictions.with({ ...labels, route: 'shadow' }),
+        },
+        metrics.batchRows.with(labels),
+        (released) => {
+          providers.track(released.provider, -1);
+          log.info('model version released', { model, version: released.version });
+        },
+      );
+      providers.track(provider, 1);
+      // One run before traffic, so the first request does not pay ONNX Runtime's lazy initialisation.
+      await runtime.run({
+        rows: 1,
+        numeric: manifest.featureNames.numeric.length > 0 ? new Float32Array(manifest.featureNames.numeric.length).fill(NaN) : undefined,
+        categorical: manifest.featureNames.categorical.length > 0 ? manifest.featureNames.categorical.map(() => '') : undefined,
+      });
+      metrics.modelLoads.with({ outcome: 'loaded' }).inc();
+      log.info('model version loaded', { model, version, provider, ms: Math.round(performance.now() - started) });
+      return runtime;
+    } catch (err) {
+      metrics.modelLoads.with({ outcome: 'failed' }).inc();
+      log.error('model version failed to load', { model, version, error: (err as Error).message });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import type { z } from 'zod';
+import type { RawEvent } from '../../shared/api/predict.ts';
+import type { ExecutionProvider } from '../../shared/config.ts';
+import type { ModelManifest } from '../../shared/registry.ts';
+import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../activities/training/onnx/sluice-graph.ts';
+import type { FeatureAssembler } from '../features/feature-assembler.ts';
+import type { CounterChild, HistogramChild } from '../metrics/exposition.ts';
+import type { PredictionRoute } from '../../shared/api/prediction-log.ts';
+import { type FeatureRows, type MicroBatchOptions, MicroBatcher } from './micro-batcher.ts';
+
+/**
+ * One loaded model version: its ONNX session (the only one for this version), its feature
+ * assembler, its request schema and its micro-batcher. Requests hold it while they score, so a
+ * version the serving config drops is released only after its last request is answered.
+ */
+export class ModelRuntime {
+  readonly model: string;
+  readonly version: number;
+  readonly threshold: number;
+  readonly featureNames: ModelManifest['featureNames'];
+  readonly batcher: MicroBatcher;
+  private inFlight = 0;
+  private retired = false;
+  private released = false;
+
+  constructor(
+    readonly manifest: ModelManifest,
+    private readonly session: InferenceSession,
+    readonly provider: ExecutionProvider,
+    readonly assembler: FeatureAssembler,
+    readonly eventSchema: z.ZodType<RawEvent>,
+    batching: Omit<MicroBatchOptions, 'onRun'>,
+    readonly latency: HistogramChild,
+    /** Events scored by this version, per route. */
+    readonly predictions: Readonly<Record<PredictionRoute, CounterChild>>,
+    batchRows: HistogramChild,
+    private readonly onReleased: (runtime: ModelRuntime) => void,
+  ) {
+    this.model = manifest.name;
+    this.version = manifest.version;
+    this.threshold = manifest.threshold;
+    this.featureNames = manifest.featureNames;
+    const shape = { kNum: manifest.featureNames.numeric.length, kCat: manifest.featureNames.categorical.length };
+    this.batcher = new MicroBatcher(shape, (rows) => this.run(rows), { ...batching, onRun: (rows) => batchRows.observe(rows) });
+  }
+
+  get key(): string {
+    return `${this.model}@${this.version}`;
+  }
+
+  /** One model run, straight on the session: the graph contract's inputs in, probabilities out. */
+  async run({ rows, numeric, categorical }: FeatureRows): Promise<Float32Array> {
+    const feeds: Record<string, Tensor> = {};
+    if (numeric) feeds[NUMERIC_INPUT] = new Tensor('float32', numeric, [rows, this.featureNames.numeric.length]);
+    if (categorical) feeds[CATEGORICAL_INPUT] = new Tensor('string', categorical, [rows, this.featureNames.categorical.length]);
+    const output = await this.session.run(feeds);
+    return output[PROBABILITY_OUTPUT]?.data as Float32Array;
+  }
+
+  /**
+   * Marks the runtime in use by a request from the moment it is routed here; `done` when answered.
+   * A retired runtime stays loaded until its last user is done, so a swap never fails a request.
+   */
+  acquire(): void {
+    this.inFlight++;
+  }
+
+  done(): void {
+    this.inFlight--;
+    if (this.retired && this.inFlight === 0) void this.release();
+  }
+
+  score(features: FeatureRows): Promise<Float32Array> {
+    return this.batcher.score(features);
+  }
+
+  /** No new requests will be routed here; the session is freed once the last one finishes. */
+  retire(): void {
+    this.retired = true;
+    if (this.inFlight === 0) void this.release();
+  }
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.onReleased(this);
+    await this.session.release();
+  }
+}

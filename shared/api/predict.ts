@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * The prediction endpoint's wire format. A request carries one raw business event (`event`) or a
+ * batch (`events`); the fields of an event are the raw columns the model's feature spec reads
+ * (`GET /v1/models/{name}` lists them with their types) and the API validates them per model version.
+ *
+ * Deliberate choices, the same for every model:
+ * - every field the features read is required; `null` says "unknown" and the model sees a missing value;
+ * - a field the features do not read is rejected, so a misspelt name cannot pass as a missing value;
+ * - numbers must be JSON numbers: "733" is a string and is rejected, never coerced;
+ * - NaN and Infinity are not JSON, so a body containing them is malformed JSON; a literal that
+ *   overflows to Infinity (1e999) is rejected as not finite;
+ * - a timestamp is an ISO 8601 string (no offset means UTC) or epoch milliseconds.
+ */
+
+/** A raw event before its model's schema has checked it. */
+export const rawEventSchema = z.looseObject({}).meta({
+  description: "One raw business event: exactly the fields the model's feature spec reads (see GET /v1/models/{name}); null marks a value as unknown.",
+  examples: [{ origin: 'ORD', destination: 'LGA', date: '2001-03-04T10:15:00Z', distance: 733 }],
+});
+export type RawEvent = z.infer<typeof rawEventSchema>;
+
+export const routingKeySchema = z
+  .string()
+  .min(1, 'expected a non-empty routing key')
+  .max(256, 'expected a routing key of at most 256 characters')
+  .describe('Requests with the same key are served by the same model version (for as long as the routes do not change)');
+
+export const predictRequestSchema = z
+  .strictObject({
+    event: rawEventSchema.optional(),
+    events: z.array(rawEventSchema).min(1, 'expected at least one event').optional(),
+    routingKey: routingKeySchema.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.event === undefined) === (body.events === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'expected exactly one of "event" (one event) or "events" (a batch)' });
+    }
+  })
+  .describe('One event (`event`) or a batch (`events`); `routingKey` pins the caller to one model version');
+export type PredictRequest = z.infer<typeof predictRequestSchema>;
+
+export const predictionSchema = z
+  .strictObject({
+    score: z.number().describe('P(label = 1) from the model'),
+    label: z.boolean().describe("score ≥ the model version's decision threshold"),
+    modelVersion: z.number().int().describe('The version that produced this score'),
+  })
+  .describe('The score of one event');
+export type Prediction = z.infer<typeof predictionSchema>;
+
+export const predictResponseSchema = z
+  .strictObject({
+    requestId: z.string(),
+    model: z.string(),
+    prediction: predictionSchema.optional().describe('For a request with `event`'),
+    predictions: z.array(predictionSchema).optional().describe('For a request with `events`, in request order'),
+  })
+  .describe('Scores in request order, with the request id to send feedback for');

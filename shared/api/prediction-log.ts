@@ -1,0 +1,25 @@
+/**
+ * Where the prediction API writes what it served, in the predictions bucket. Hive-style partitions
+ * (`model=…/hour=…`) let DuckDB, Spark or Athena prune by model and time; each file holds one model
+ * version, so its `features` struct has that version's feature names and types.
+ *
+ * Prediction log columns: request_id, event_index, predicted_at (UTC), model, model_version,
+ * route (primary | canary | shadow), routing_key, score, threshold, label, latency_ms, features.
+ */
+
+export const PREDICTION_ROUTES = ['primary', 'canary', 'shadow'] as const;
+export type PredictionRoute = (typeof PREDICTION_ROUTES)[number];
+
+/** `2026-11-23T15` for an instant in that UTC hour. */
+export const hourPartition = (epochMs: number) => new Date(epochMs).toISOString().slice(0, 13);
+
+export const predictionLogKeys = {
+  prefix: (model: string) => `predictions/model=${model}/`,
+  file: (model: string, hour: string, fileId: string) => `predictions/model=${model}/hour=${hour}/${fileId}.parquet`,
+} as const;
+
+export const feedbackKeys = {
+  prefix: 'feedback/',
+  /** JSON lines, one label each: request_id, event_index, label, observed_at, received_at, received_from. */
+  file: (hour: string, fileId: string) => `feedback/hour=${hour}/${fileId}.jsonl`,
+} as const;

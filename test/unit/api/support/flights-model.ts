@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SnapshotOnlineStore } from '../../../../activities/features/online-store.ts';
+import { featureDefinitionHash } from '../../../../activities/features/spec-hash.ts';
+import type { ModelRegistry } from '../../../../activities/registry/model-registry.ts';
+import type { FeatureMatrix } from '../../../../activities/training/feature-matrix.ts';
+import { Prng } from '../../../../activities/training/prng.ts';
+import { trainModel } from '../../../../activities/training/train-model.ts';
+import type { FeatureDefinitionSource } from '../../../../api/features/online-feature-assembler.ts';
+import { featureSpecSchema, featureTableColumns } from '../../../../shared/data/feature-spec.ts';
+import type { OnlineSnapshot } from '../../../../shared/data/online-snapshot.ts';
+import type { ModelManifest } from '../../../../shared/registry.ts';
+import { type TrainerSpec, trainerSpecSchema } from '../../../../shared/trainers.ts';
+
+/**
+ * The flights reference use case for API tests: the real feature spec from examples/flights, real
+ * models trained on a synthetic matrix with that spec's features (so they train in a second), and a
+ * small online snapshot of the spec's windowed aggregates.
+ */
+
+export const FLIGHTS_SPEC = featureSpecSchema.parse(JSON.parse(readFileSync(new URL('../../../../examples/flights/features.json', import.meta.url), 'utf8')));
+export const FLIGHTS_SPEC_HASH = featureDefinitionHash(FLIGHTS_SPEC);
+
+const columns = featureTableColumns(FLIGHTS_SPEC).features;
+export const FLIGHTS_FEATURES = {
+  numeric: columns.filter((f) => f.kind === 'numeric').map((f) => f.name),
+  categorical: columns.filter((f) => f.kind === 'categorical').map((f) => f.name),
+};
+
+export const AIRPORTS = ['ORD', 'ATL', 'DFW', 'LAX', 'DEN', 'SFO', 'JFK', 'LGA', 'BOS', 'SEA'];
+const airportDelayRate = (i: number) => 0.1 + 0.04 * i;
+
+/** A raw event as a client sends it. */
+export function flightEvent(i: number): { origin: string; destination: string; date: string; distance: number } {
+  const origin = AIRPORTS[i % AIRPORTS.length] as string;
+  const destination = AIRPORTS[(i * 7 + 3) % AIRPORTS.length] as string;
+  const hour = String((i * 5) % 24).padStart(2, '0');
+  return { origin, destination: destination === origin ? 'SEA' : destination, date: `2001-06-${String(1 + (i % 28)).padStart(2, '0')}T${hour}:15:00Z`, distance: 200 + ((i * 37) % 2300) };
+}
+
+/** The online store's contents as of 2001-06-01: per origin and per route, what the aggregates read. */
+export function flightsSnapshot(): OnlineSnapshot {
+  return {
+    kind: 'sluice.online-feature-snapshot',
+    featureSpecHash: FLIGHTS_SPEC_HASH,
+    datasetVersion: createHash('sha256').update('synthetic flights').digest('hex'),
+    asOf: '2001-06-01T00:00:00.000Z',
+    tables: [
+      {
+        groupBy: ['origin'],
+        features: ['origin_delay_rate_7d', 'origin_known_flights_7d', 'origin_departures_7d'],
+        entries: AIRPORTS.map((a, i) => [[a], [airportDelayRate(i), 500 + 40 * i, 520 + 40 * i]]),
+      },
+      {
+        groupBy: ['origin', 'destination'],
+        features: ['route_delay_rate_7d', 'route_known_flights_7d'],
+        entries: AIRPORTS.flatMap((o, i) => AIRPORTS.filter((d) => d !== o).map((d, j) => [[o, d], [airportDelayRate(i) + 0.01 * j, 20 + j]] as [string[], number[]])),
+      },
+    ],
+  };
+}
+
+/** Feature definitions served from memory: the spec and the snapshot above. */
+export function flightsDefinitions(): FeatureDefinitionSource {
+  const definition = { spec: FLIGHTS_SPEC, store: new SnapshotOnlineStore(flightsSnapshot()) };
+  return { load: async () => definition };
+}
+
+/** A synthetic matrix with the spec's features and a known signal (hour, origin delay rate, distance). */
+export function flightsMatrix(rows: number, seed: number): FeatureMatrix {
+  const prng = new Prng(seed);
+  const numeric = FLIGHTS_FEATURES.numeric.map(() => new Float64Array(rows));
+  const origin = new Int32Array(rows);
+  const destination = new Int32Array(rows);
+  const label = new Uint8Array(rows);
+  const col = (name: string) => numeric[FLIGHTS_FEATURES.numeric.indexOf(name)] as Float64Array;
+  for (let i = 0; i < rows; i++) {
+    const o = prng.nextInt(AIRPORTS.length);
+    const d = prng.nextInt(AIRPORTS.length);
+    const hour = prng.nextInt(24);
+    const rate = airportDelayRate(o) + (prng.next() - 0.5) * 0.05;
+    col('hour_of_day')[i] = hour;
+    col('day_of_week')[i] = 1 + prng.nextInt(7);
+    col('distance_miles')[i] = 200 + prng.next() * 2300;
+    col('origin_delay_rate_7d')[i] = rate;
+    col('origin_known_flights_7d')[i] = 400 + prng.nextInt(400);
+    col('origin_departures_7d')[i] = 420 + prng.nextInt(400);
+    col('route_delay_rate_7d')[i] = rate + (prng.next() - 0.5) * 0.1;
+    col('route_known_flights_7d')[i] = 10 + prng.nextInt(30);
+    origin[i] = o;
+    destination[i] = d;
+    const logit = -2 + 0.12 * (hour - 12) + 6 * (rate - 0.25) + (d % 3 === 0 ? 0.4 : 0);
+    label[i] = prng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
+  }
+  return {
+    rows,
+    numeric: { names: [...FLIGHTS_FEATURES.numeric], columns: numeric },
+    categorical: {
+      names: [...FLIGHTS_FEATURES.categorical],
+      columns: [
+        { dictionary: [...AIRPORTS], codes: origin },
+        { dictionary: [...AIRPORTS], codes: destination },
+      ],
+    },
+    label,
+  };
+}
+
+export interface FlightsModelOptions {
+  seed?: number;
+  trainer?: Partial<TrainerSpec> & { kind: TrainerSpec['kind'] };
+  threshold?: number;
+  rows?: number;
+}
+
+/** Trains a real model on the synthetic matrix and returns its ONNX bytes for a given name and version. */
+export async function trainFlightsModel(options: FlightsModelOptions = {}) {
+  const seed = options.seed ?? 1;
+  const trainer = trainerSpecSchema.parse(options.trainer ?? { kind: 'gbdt', nTrees: 30, maxLeaves: 15, minSamplesLeaf: 20 });
+  const rows = options.rows ?? 4000;
+  const model = await trainModel(trainer, { train: flightsMatrix(rows, seed), validation: flightsMatrix(Math.floor(rows / 4), seed + 1000) }, { seed });
+  return { model, trainer, threshold: options.threshold ?? 0.3, seed };
+}
+
+/** Trains and registers a version; returns its manifest. */
+export async function registerFlightsModel(registry: ModelRegistry, name: string, options: FlightsModelOptions = {}): Promise<ModelManifest> {
+  const { model, trainer, threshold, seed } = await trainFlightsModel(options);
+  const registrationKey = `test-${name}-${seed}-${Math.random().toString(36).slice(2)}`;
+  return registry.register({
+    manifest: {
+      name,
+      datasetVersion: flightsSnapshot().datasetVersion,
+      featureDefinitionHash: FLIGHTS_SPEC_HASH,
+      codeVersion: 'test',
+      trainer: { kind: trainer.kind, hyperparameters: trainer },
+      seed,
+      metrics: {},
+      threshold,
+      featureNames: FLIGHTS_FEATURES,
+      origin: { workflowId: registrationKey },
+    },
+    onnx: (version) => model.toOnnx({ modelName: name, modelVersion: version, lineage: { featureDefinitionHash: FLIGHTS_SPEC_HASH }, threshold }),
+    registrationKey,
+    by: 'test',
+  });
+}
