@@ -26,6 +26,15 @@ describe('fitBinEdges', () => {
     for (const count of counts.slice(1)) assert.ok(Math.abs(count - 10_000) < 300, `bin holds ${count} rows`);
   });
 
+  test('keeps bins balanced when edges come from a sample of a large column', () => {
+    const prng = new Prng(2);
+    const values = Float32Array.from({ length: 600_000 }, () => prng.next() ** 2);
+    const edges = fitBinEdges(values, 8);
+    const counts = new Array<number>(9).fill(0);
+    for (const v of values) counts[binOf(v, edges)]! += 1;
+    for (const count of counts.slice(1)) assert.ok(Math.abs(count - 75_000) < 3_000, `bin holds ${count} rows`);
+  });
+
   test('never splits one value across bins, however frequent', () => {
     const values = Float32Array.from([...new Array<number>(900).fill(5), ...Array.from({ length: 100 }, (_, i) => i)]);
     const edges = fitBinEdges(values, 4);

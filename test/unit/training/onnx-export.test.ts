@@ -75,6 +75,16 @@ describe('ONNX export', () => {
     });
   }
 
+  test('a categorical never seen in training (all missing) exports as an all-default lookup', async () => {
+    const blind = syntheticMatrix({ rows: 5_000, seed: 23 });
+    blind.categorical.columns[1]!.codes.fill(-1);
+    for (const spec of specs) {
+      const model = await trainModel(spec, { train: blind, validation }, { seed: 1 });
+      const report = await verifyOnnxParity(model.toOnnx(metadata), validation, model.predict(validation));
+      assert.ok(report.maxAbsDiff <= 1e-5, `${spec.kind}: max diff ${report.maxAbsDiff}`);
+    }
+  });
+
   test('a model without features cannot be exported', async () => {
     const model = await trainModel(specs[0]!, { train: withoutNumeric(withoutCategorical(train)), validation: withoutNumeric(withoutCategorical(validation)) }, { seed: 1 });
     assert.throws(() => model.toOnnx(metadata), OnnxExportError);
