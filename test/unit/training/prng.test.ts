@@ -22,12 +22,16 @@ describe('Prng', () => {
     );
   });
 
-  test('fillBernoulli draws the same numbers as next()', () => {
+  test('fillBernoulli decides two rows per draw at the requested rate', () => {
     const a = new Prng(5);
     const b = new Prng(5);
-    const mask = new Uint8Array(1_000);
+    const mask = new Uint8Array(100_001);
     a.fillBernoulli(0.3, mask);
-    assert.deepEqual(Array.from(mask), Array.from({ length: 1_000 }, () => (b.next() < 0.3 ? 1 : 0)));
+    const share = mask.reduce((sum, m) => sum + m, 0) / mask.length;
+    assert.ok(Math.abs(share - 0.3) < 0.01, `share ${share}`);
+    const first = b.nextUint32();
+    assert.deepEqual([mask[0], mask[1]], [(first & 0xffff) < 0.3 * 65536 ? 1 : 0, first >>> 16 < 0.3 * 65536 ? 1 : 0]);
+    for (let i = 1; i < 50_001; i++) b.nextUint32();
     assert.equal(a.state, b.state);
   });
 
