@@ -10,7 +10,9 @@ import type { FeatureMatrix } from './feature-matrix.ts';
 export interface TrainingProgress {
   /** 1-based: the number of trees (GBDT) or optimiser steps (LR) done. */
   iteration: number;
+  /** Mean log loss on training rows (GBDT: on at most 200k evenly spaced rows, to stay cheap). */
   trainLoss: number;
+  /** Mean log loss on all validation rows. */
   validationLoss: number;
 }
 

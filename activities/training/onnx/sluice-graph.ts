@@ -15,7 +15,11 @@ export const NUMERIC_INPUT = 'numeric';
 export const CATEGORICAL_INPUT = 'categorical';
 export const PROBABILITY_OUTPUT = 'probability';
 
-/** ai.onnx 17 and ai.onnx.ml 3 (LabelEncoder-2, TreeEnsembleRegressor-3) both run on onnxruntime ≥ 1.12. */
+/**
+ * ai.onnx 17 with IR 8, and ai.onnx.ml 3, which resolves LabelEncoder to version 2 (string → float
+ * tables) and TreeEnsembleRegressor to version 3. onnxruntime-node 1.30 runs them; the tests load
+ * every exported graph to keep it that way.
+ */
 const IR_VERSION = 8;
 const ONNX_OPSET = 17;
 const ML_DOMAIN = 'ai.onnx.ml';
