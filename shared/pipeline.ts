@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { approvalPolicySchema, type ApprovalDecision } from './approval.ts';
+import { approvalPolicySchema, durationSchema, type ApprovalDecision } from './approval.ts';
+import { datasetContractSchema } from './data/dataset-contract.ts';
+import { featureSpecSchema } from './data/feature-spec.ts';
 import { type GateOutcome, gateSpecSchema } from './gates.ts';
 import { modelNameSchema } from './registry.ts';
 import { trainerSpecSchema } from './trainers.ts';
@@ -28,8 +30,10 @@ export const pipelineSpecSchema = z.strictObject({
     /** A local path, an http(s) URL, or an s3://bucket/key URI. */
     source: z.string().min(1),
   }),
-  contract: z.record(z.string(), z.unknown()),
-  features: z.record(z.string(), z.unknown()),
+  /** What the raw data must satisfy before anything is trained on it. */
+  contract: datasetContractSchema,
+  /** The feature definitions: the same ones build the training tables and the online features. */
+  features: featureSpecSchema,
   trainer: trainerSpecSchema,
   seed: z.number().int().nonnegative().default(42),
   evaluation: z
@@ -55,6 +59,11 @@ export const pipelineInputSchema = z.strictObject({
   trigger: z.record(z.string(), z.unknown()).default({ kind: 'manual' }),
   /** Git commit of the code that trains, recorded in the manifest. */
   codeVersion: z.string().min(1).default('unknown'),
+  /**
+   * How long a long activity may go without a heartbeat before Temporal retries it elsewhere: after a
+   * worker crash, training resumes (from its checkpoint) on another worker after at most this long.
+   */
+  heartbeatTimeout: durationSchema.default('2 minutes'),
 });
 export type PipelineInput = z.input<typeof pipelineInputSchema>;
 

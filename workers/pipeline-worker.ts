@@ -2,14 +2,16 @@ import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../shared/config.ts';
 import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
+import { createPipelineActivities } from '../activities/pipeline/pipeline-activities.ts';
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 /** The activities of the CPU pipeline task queue, wired to their dependencies. */
-export function createPipelineActivities(deps: { store: ArtifactStore }) {
+export function createPipelineQueueActivities(deps: { store: ArtifactStore; buckets: Config['buckets'] }) {
   return {
     ...createProbeActivities(deps),
+    ...createPipelineActivities(deps),
   };
 }
 
@@ -23,6 +25,6 @@ export async function createPipelineWorker(opts: { config: Config; connection: N
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.config.taskQueues.pipeline,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createPipelineActivities({ store: opts.store }),
+    activities: createPipelineQueueActivities({ store: opts.store, buckets: opts.config.buckets }),
   });
 }

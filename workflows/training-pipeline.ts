@@ -71,7 +71,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     const problems = describeIssues(parsed.error);
     throw ApplicationFailure.nonRetryable(`Invalid pipeline spec (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}`, ErrorType.InvalidInput, { problems });
   }
-  const { spec, datasetVersion, requestedBy, trigger, codeVersion } = parsed.data;
+  const { spec, datasetVersion, requestedBy, trigger, codeVersion, heartbeatTimeout } = parsed.data;
   const runId = workflowInfo().workflowId;
   const modelName = spec.model.name;
 
@@ -110,14 +110,14 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
 
   try {
     enter('ingesting', `storing ${spec.dataset.source}`);
-    const dataset = await data.ingestDataset.executeWithOptions({ ...dataIo, summary: `Ingest ${spec.dataset.name} from ${spec.dataset.source}` }, [
+    const dataset = await data.ingestDataset.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Ingest ${spec.dataset.name} from ${spec.dataset.source}` }, [
       { datasetName: spec.dataset.name, source: spec.dataset.source, expectedVersion: datasetVersion },
     ]);
     status.reports.datasetManifest = dataset.manifestKey;
 
     enter('validating', `checking ${dataset.rows} rows against the contract`);
     try {
-      const validation = await data.validateDataset.executeWithOptions({ ...dataIo, summary: `Validate ${spec.dataset.name} ${datasetVersion.slice(0, 12)}` }, [
+      const validation = await data.validateDataset.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Validate ${spec.dataset.name} ${datasetVersion.slice(0, 12)}` }, [
         { datasetName: spec.dataset.name, datasetVersion, contract: spec.contract },
       ]);
       status.reports.validation = validation.reportKey;
@@ -133,16 +133,16 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     memo();
 
     enter('building-features', 'point-in-time feature tables and reference statistics');
-    const tables = await data.buildFeatures.executeWithOptions({ ...dataIo, summary: `Build features for ${datasetVersion.slice(0, 12)}` }, [{ datasetVersion, features: spec.features }]);
+    const tables = await data.buildFeatures.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Build features for ${datasetVersion.slice(0, 12)}` }, [{ datasetVersion, features: spec.features }]);
     status.reports.referenceStats = tables.referenceStatsKey;
 
     enter('training', `${spec.trainer.kind} on ${tables.splits.train.rows} rows, validating on ${tables.splits.validation.rows}`);
-    const candidate = await training.trainCandidate.executeWithOptions({ ...longTraining, summary: `Train ${spec.trainer.kind} (seed ${spec.seed})` }, [
+    const candidate = await training.trainCandidate.executeWithOptions({ ...longTraining, heartbeatTimeout, summary: `Train ${spec.trainer.kind} (seed ${spec.seed})` }, [
       { modelName, runId, tables, trainer: spec.trainer, seed: spec.seed },
     ]);
 
     enter('evaluating', `scoring ${tables.splits.test.rows} test rows with the exported ONNX model and the champion`);
-    const evaluation = await training.evaluateCandidate.executeWithOptions({ ...longTraining, summary: `Evaluate candidate against gates and champion` }, [
+    const evaluation = await training.evaluateCandidate.executeWithOptions({ ...longTraining, heartbeatTimeout, summary: `Evaluate candidate against gates and champion` }, [
       { modelName, runId, candidate, tables, evaluation: spec.evaluation, gates: spec.gates },
     ]);
     status.evaluation = { reportKey: evaluation.reportKey, gateReportKey: evaluation.gateReportKey, summary: evaluation.summary, gate: evaluation.gate };

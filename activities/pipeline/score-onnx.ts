@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import type { FeatureMatrix } from '../training/feature-matrix.ts';
 import { featureFeeds } from '../training/onnx/feature-feeds.ts';
 import { PROBABILITY_OUTPUT } from '../training/onnx/sluice-graph.ts';

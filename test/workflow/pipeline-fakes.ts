@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { CandidateEvaluation, PipelineActivities } from '../../activities/pipeline/contract.ts';
@@ -88,12 +89,16 @@ export function createFakePipelineActivities() {
   return { activities, scripts, calls, callsOf: (runId: string) => calls.filter((c) => c.runId === runId) };
 }
 
+const example = (file: string): unknown => JSON.parse(readFileSync(new URL(`../../examples/flights/${file}`, import.meta.url), 'utf8'));
+const flightsContract = example('contract.json') as PipelineSpecInput['contract'];
+const flightsFeatures = example('features.json') as PipelineSpecInput['features'];
+
 export function pipelineSpec(overrides: Partial<PipelineSpecInput> = {}): PipelineSpecInput {
   return {
     model: { name: 'flights-delay' },
     dataset: { name: 'flights', source: '/data/flights.parquet' },
-    contract: { columns: {} },
-    features: { rowFeatures: [] },
+    contract: flightsContract,
+    features: flightsFeatures,
     trainer: { kind: 'gbdt' },
     approval: { timeout: '1 hour' },
     ...overrides,

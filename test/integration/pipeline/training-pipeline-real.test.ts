@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { readOnnxMetadata } from '../../../activities/training/onnx/read-metadata.ts';
+import { loadSpecFile } from '../../../cli/load-spec.ts';
+import type { Config } from '../../../shared/config.ts';
+import type { PipelineOutcome } from '../../../shared/pipeline.ts';
+import { approveUpdate } from '../../../workflows/approval-gate.ts';
+import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
+import { createPipelineWorker } from '../../../workers/pipeline-worker.ts';
+import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * The shipped pipeline with its real activities on the real servers: a seeded 4% sample of the
+ * flights (all six months, so every split has rows) through ingest, validation, point-in-time
+ * features, GBDT training, ONNX evaluation, gates, registration and approval.
+ */
+describe('trainingPipeline with real activities on a flights sample', () => {
+  const base = stackConfig();
+  let stack: TemporalHandles;
+  let fixtures: FixtureDir;
+  let config: Config;
+  let sample: string;
+
+  before(async () => {
+    stack = await connectToStack(base);
+    fixtures = fixtureDir();
+    sample = fixtures.path('flights-sample.parquet');
+    await fixtures.sql(`COPY (SELECT * FROM read_parquet(${sqlPath(FLIGHTS_PARQUET)}) USING SAMPLE 4 PERCENT (bernoulli, 7)) TO ${sqlPath(sample)} (FORMAT parquet)`);
+    config = { ...base, buckets: await isolatedBuckets(stack.store, 'pipeline'), taskQueues: { ...base.taskQueues, pipeline: testIds('real-pipeline').taskQueue } };
+  });
+  after(async () => {
+    fixtures[Symbol.dispose]();
+    await stack[Symbol.asyncDispose]();
+  });
+
+  function sampleSpec(): Record<string, unknown> {
+    const spec = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;
+    return { ...spec, dataset: { name: 'flights-sample', source: sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50 } };
+  }
+
+  test('runs every stage, registers a version with full lineage, records the approval; the same request again trains nothing', async () => {
+    const worker = await createPipelineWorker({ config, connection: stack.nativeConnection, store: stack.store });
+    const outcome = await worker.runUntil(async () => {
+      const started = await startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec: sampleSpec(), requestedBy: 'dana', codeVersion: 'test' });
+      assert.equal(started.started, true);
+      for (;;) {
+        const status = await started.handle.query(pipelineStatusQuery).catch(() => undefined);
+        if (status?.stage === 'awaiting-approval') break;
+        assert.ok(!status || !['validation-failed', 'gate-failed'].includes(status.stage), `run ended early at ${status?.stage}: ${JSON.stringify(status?.evaluation?.gate.failed)}`);
+        await sleep(250);
+      }
+      const status = await started.handle.query(pipelineStatusQuery);
+      assert.ok((status.evaluation?.summary.overall.rocAuc ?? 0) > 0.6, `AUC ${status.evaluation?.summary.overall.rocAuc}`);
+      await started.handle.executeUpdate(approveUpdate, { args: [{ by: 'ana', comment: 'looks good' }] });
+      const result = (await started.handle.result()) as PipelineOutcome;
+
+      const again = await startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec: sampleSpec(), requestedBy: 'omar' });
+      assert.equal(again.started, false, 'the identical request started a second run');
+      assert.equal(again.workflowId, started.workflowId);
+      return result;
+    });
+
+    assert.ok(outcome.status === 'approved', JSON.stringify(outcome));
+    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const view = await registry.view('flights-delay', outcome.version);
+    assert.equal(view.status, 'approved');
+    assert.deepEqual(view.history.map((h) => [h.status, h.by]), [['candidate', 'dana'], ['approved', 'ana']]);
+    assert.equal(view.history[1]?.reason, 'ana: looks good');
+
+    const manifest = view.manifest;
+    assert.equal(manifest.datasetVersion, outcome.datasetVersion);
+    assert.match(manifest.featureDefinitionHash, /^[0-9a-f]{64}$/);
+    assert.equal(manifest.codeVersion, 'test');
+    assert.equal(manifest.trainer.kind, 'gbdt');
+    assert.equal(manifest.seed, 42);
+    assert.ok((manifest.metrics.rocAuc ?? 0) > 0.6);
+    assert.ok(manifest.featureNames.numeric.includes('origin_delay_rate_7d'));
+    assert.ok(manifest.featureNames.categorical.includes('origin_airport'));
+    for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
+
+    const onnx = await registry.onnx('flights-delay', outcome.version);
+    const metadata = readOnnxMetadata(onnx);
+    assert.equal(metadata['sluice.model_version'], String(outcome.version));
+    assert.equal((JSON.parse(metadata['sluice.lineage'] ?? '{}') as { datasetVersion?: string }).datasetVersion, outcome.datasetVersion);
+
+    const evaluation = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as { slices: { slice: string }[]; latency: { batch1: { p99Ms: number } }; champion: { skipped?: string } };
+    assert.ok(evaluation.slices.every((s) => s.slice === 'origin-size') && evaluation.slices.length > 0);
+    assert.ok(evaluation.latency.batch1.p99Ms > 0);
+    assert.equal(evaluation.champion.skipped, 'the model has no registered versions yet');
+  });
+});
