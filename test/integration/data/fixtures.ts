@@ -65,6 +65,15 @@ export function truncate(source: string, destination: string, keepFraction = 0.5
   return destination;
 }
 
+/** A valid Parquet file with 64 bytes flipped a third of the way in: footer intact, a data page not. */
+export function damage(source: string, destination: string): string {
+  const bytes = readFileSync(source);
+  const at = Math.floor(bytes.length / 3);
+  for (let i = at; i < at + 64; i++) bytes[i] = (bytes[i] as number) ^ 0x5a;
+  writeFileSync(destination, bytes);
+  return destination;
+}
+
 /** Fresh buckets for one test file, created in MinIO. */
 export async function isolatedBuckets(store: ArtifactStore, label: string): Promise<Config['buckets']> {
   const suffix = `${label}-${randomBytes(3).toString('hex')}`;

@@ -9,7 +9,7 @@ import { datasetKeys } from '../../../shared/storage-keys.ts';
 import { createIngestActivities } from '../../../activities/ingest/ingest-activities.ts';
 import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
 import { stackConfig } from '../../support/stack.ts';
-import { type FixtureDir, closedPort, expectFailure, fixtureDir, isolatedBuckets, runActivity, serveDirectory, snapshotBuckets, truncate, writeFlights } from './fixtures.ts';
+import { type FixtureDir, closedPort, damage, expectFailure, fixtureDir, isolatedBuckets, runActivity, serveDirectory, snapshotBuckets, truncate, writeFlights } from './fixtures.ts';
 
 /** Ingestion against a real MinIO: every source kind, idempotence, and every failure writing nothing. */
 describe('ingestDataset', () => {
@@ -121,6 +121,12 @@ describe('ingestDataset', () => {
         make: async () => ({ source: truncate(parquet, fixtures.path('truncated.parquet')) }),
         type: ErrorType.CorruptFile,
         message: /truncated\.parquet: cannot be read as Parquet/,
+      },
+      {
+        name: 'Parquet with a damaged data page (footer intact)',
+        make: async () => ({ source: damage(parquet, fixtures.path('damaged.parquet')) }),
+        type: ErrorType.CorruptFile,
+        message: /damaged\.parquet: cannot be read as Parquet/,
       },
       {
         name: 'a .parquet file that is not Parquet',

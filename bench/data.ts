@@ -1,0 +1,140 @@
+/**
+ * The data stage on all 3 000 000 real flights (Jan-Jun 2001): ingest, validate against
+ * examples/flights/contract.json, and build point-in-time features from examples/flights/features.json,
+ * each through its Temporal activity (in a mock activity context, so heartbeats run as in a worker)
+ * against a real MinIO. The same feature SQL is also run directly in DuckDB on the local file with
+ * nothing around it (no staging, statistics or uploads), before and after, as the baseline.
+ *
+ * Run: npx tsx bench/data.ts
+ * It starts its own MinIO and Temporal dev server (scripts/infra/stack.ts) on free loopback ports with
+ * data in a temp dir, and stops them on exit; the binaries come from `npm run infra:install`'s cache.
+ * Prints seconds and rows/s per stage; the last line is one JSON object with every figure.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DefaultLogger } from '@temporalio/worker';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { loadConfig, loadConfigOrExit } from '../shared/config.ts';
+import { datasetContractSchema } from '../shared/data/dataset-contract.ts';
+import { featureSpecSchema } from '../shared/data/feature-spec.ts';
+import { buildFeatureTables, writeSplits } from '../activities/features/build-features.ts';
+import { createFeatureActivities } from '../activities/features/feature-activities.ts';
+import { quoteString } from '../activities/features/expression-sql.ts';
+import { planFeatures } from '../activities/features/feature-sql.ts';
+import { openDuckDb } from '../activities/ingest/duckdb-session.ts';
+import { createIngestActivities } from '../activities/ingest/ingest-activities.ts';
+import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { createValidationActivities } from '../activities/validation/validation-activities.ts';
+import { ensureBinaries } from '../scripts/infra/binaries.ts';
+import { freePort } from '../scripts/infra/ports.ts';
+import { startStack, stopStack } from '../scripts/infra/stack.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const FLIGHTS = join(ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
+const spec = featureSpecSchema.parse(JSON.parse(readFileSync(join(ROOT, 'examples/flights/features.json'), 'utf8')));
+const contract = datasetContractSchema.parse(JSON.parse(readFileSync(join(ROOT, 'examples/flights/contract.json'), 'utf8')));
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const report = (line: string) => console.log(`[bench-stack] ${line}`);
+
+async function activity<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<{ result: O; seconds: number }> {
+  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
+  const start = performance.now();
+  const result = await env.run<[I], O, (input: I) => Promise<O>>(fn, input);
+  return { result, seconds: seconds(start) };
+}
+
+/** The feature SQL alone: the same plan and statements the activity runs, on the local file, nothing else. */
+async function bareDuckDb(dir: string): Promise<number> {
+  const plan = planFeatures(spec, { date: 'TIMESTAMP', delay: 'BIGINT', distance: 'BIGINT', origin: 'VARCHAR', destination: 'VARCHAR' });
+  const out = mkdtempSync(join(dir, 'bare-'));
+  const start = performance.now();
+  {
+    using duck = await openDuckDb({ tempDirectory: out });
+    await buildFeatureTables(duck.db, plan, `read_parquet(${quoteString(FLIGHTS)})`);
+    await writeSplits(duck.db, plan, out);
+  }
+  const elapsed = seconds(start);
+  rmSync(out, { recursive: true, force: true });
+  return elapsed;
+}
+
+async function main(): Promise<void> {
+  const base = loadConfigOrExit();
+  const binaries = await ensureBinaries(base, report);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-data-'));
+  const env = {
+    ...process.env,
+    SLUICE_DATA_DIR: join(dir, 'stack'),
+    SLUICE_TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    SLUICE_TEMPORAL_UI_PORT: String(await freePort()),
+    SLUICE_MINIO_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+    SLUICE_MINIO_CONSOLE_PORT: String(await freePort()),
+    SLUICE_TEMPORAL_BIN: binaries.temporal,
+    SLUICE_MINIO_BIN: binaries.minio,
+  };
+  const config = loadConfig(env);
+  let stopping: Promise<unknown> | undefined;
+  const teardown = () => (stopping ??= stopStack(config.dataDir, report).finally(() => rmSync(dir, { recursive: true, force: true })));
+  process.once('SIGINT', () => void teardown().finally(() => process.exit(130)));
+
+  try {
+    await startStack(config, { binaries, report, stopWhenPidExits: process.pid });
+    const store = MinioArtifactStore.fromConfig(config.minio);
+    const deps = { store, buckets: config.buckets, workDir: dir };
+    const ingest = createIngestActivities(deps);
+    const validation = createValidationActivities(deps);
+    const features = createFeatureActivities(deps);
+    console.log(`${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+    const bareBefore = await bareDuckDb(dir);
+    console.log(`bare DuckDB feature SQL (before): ${bareBefore.toFixed(2)} s`);
+
+    const ingested = await activity((i: Parameters<typeof ingest.ingestDataset>[0]) => ingest.ingestDataset(i), { datasetName: 'flights-3m', source: FLIGHTS });
+    const rows = ingested.result.rows;
+    console.log(`ingest:   ${ingested.seconds.toFixed(2)} s, ${Math.round(rows / ingested.seconds).toLocaleString('en-US')} rows/s (${ingested.result.bytes} bytes, version ${ingested.result.datasetVersion.slice(0, 12)})`);
+
+    const datasetVersion = ingested.result.datasetVersion;
+    const validated = await activity((i: Parameters<typeof validation.validateDataset>[0]) => validation.validateDataset(i), {
+      datasetVersion,
+      contract,
+      now: '2026-01-01T00:00:00Z',
+    });
+    console.log(`validate: ${validated.seconds.toFixed(2)} s, ${Math.round(rows / validated.seconds).toLocaleString('en-US')} rows/s (${validated.result.verdict}, ${validated.result.checks} checks${validated.result.warnings.length ? `; ${validated.result.warnings.join('; ')}` : ''})`);
+
+    const built = await activity((i: Parameters<typeof features.buildFeatures>[0]) => features.buildFeatures(i), { datasetVersion, features: spec });
+    const splitRows = Object.fromEntries(Object.entries(built.result.splits).map(([name, s]) => [name, s.rows]));
+    console.log(`features: ${built.seconds.toFixed(2)} s, ${Math.round(rows / built.seconds).toLocaleString('en-US')} rows/s (splits ${JSON.stringify(splitRows)})`);
+
+    const bareAfter = await bareDuckDb(dir);
+    console.log(`bare DuckDB feature SQL (after): ${bareAfter.toFixed(2)} s`);
+
+    const bare = (bareBefore + bareAfter) / 2;
+    const total = ingested.seconds + validated.seconds + built.seconds;
+    const figures = {
+      rows,
+      cores: cpus().length,
+      loadAverage1m: round(loadavg()[0] ?? 0),
+      ingestSeconds: round(ingested.seconds),
+      ingestRowsPerSecond: Math.round(rows / ingested.seconds),
+      validateSeconds: round(validated.seconds),
+      validateRowsPerSecond: Math.round(rows / validated.seconds),
+      featuresSeconds: round(built.seconds),
+      featuresRowsPerSecond: Math.round(rows / built.seconds),
+      totalSeconds: round(total),
+      totalRowsPerSecond: Math.round(rows / total),
+      bareDuckDbFeatureSeconds: [round(bareBefore), round(bareAfter)],
+      featuresVsBareDuckDb: round(built.seconds / bare),
+      validationVerdict: validated.result.verdict,
+      splits: splitRows,
+    };
+    console.log(`whole data stage: ${total.toFixed(2)} s; features activity / bare DuckDB = ${figures.featuresVsBareDuckDb}x`);
+    console.log(JSON.stringify(figures));
+  } finally {
+    await teardown();
+  }
+}
+
+await main();
