@@ -60,24 +60,36 @@ export async function followPipeline(handle: WorkflowHandle, opts: FollowOptions
   let lastProgressAt = Date.now();
   let warnedNoWorker = false;
 
-  for (;;) {
-    const description = await handle.describe();
-    if (description.status.name !== 'RUNNING') break;
-    let status: PipelineStatus | undefined;
+  const printNewStages = (status: PipelineStatus) => {
+    while (printed < status.stages.length) {
+      const stage = status.stages[printed];
+      const previous = status.stages[printed - 1];
+      if (previous && stage) write(`✔ ${previous.stage.padEnd(18)} ${seconds(previous.startedAt, Date.parse(stage.startedAt))}`);
+      if (stage) write(`${FINAL_STAGES.has(stage.stage) ? '■' : '▶'} ${stage.stage}: ${stage.detail}`);
+      printed++;
+      lastProgressAt = Date.now();
+    }
+  };
+  const queryStatus = async () => {
     try {
-      status = await handle.query(pipelineStatusQuery);
+      return await handle.query(pipelineStatusQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw err;
+      return undefined;
     }
+  };
+
+  for (;;) {
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') {
+      // The last stages may have happened between two polls; a closed run still answers queries.
+      const last = await queryStatus();
+      if (last) printNewStages(last);
+      break;
+    }
+    const status = await queryStatus();
     if (status) {
-      while (printed < status.stages.length) {
-        const stage = status.stages[printed];
-        const previous = status.stages[printed - 1];
-        if (previous && stage) write(`✔ ${previous.stage.padEnd(18)} ${seconds(previous.startedAt, Date.parse(stage.startedAt))}`);
-        if (stage) write(`▶ ${stage.stage}: ${stage.detail}`);
-        printed++;
-        lastProgressAt = Date.now();
-      }
+      printNewStages(status);
       if (status.stage === 'awaiting-approval' && !approvalShown) {
         approvalShown = true;
         write(`  ${status.modelName} v${status.modelVersion ?? '?'} passed its gates and waits for approval.`);

@@ -7,6 +7,7 @@ import { type PipelineSpec, pipelineInputSchema, pipelineSpecSchema } from '../.
 import { searchAttributeKeys } from '../../shared/search-attributes.ts';
 import { trainingPipelineId } from '../../shared/pipeline-identity.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import { currentCodeVersion } from './code-version.ts';
 import { fingerprintSource } from './dataset-fingerprint.ts';
 
 export class PipelineSpecError extends Error {
@@ -42,7 +43,7 @@ export async function startTrainingPipeline(
   const { sha256: datasetVersion } = await fingerprintSource(spec.dataset.source, deps.store);
   const hash = specHash(spec);
   const workflowId = trainingPipelineId(spec.model.name, datasetVersion, hash);
-  const input = pipelineInputSchema.parse({ spec, datasetVersion, requestedBy: request.requestedBy, trigger: request.trigger, codeVersion: request.codeVersion });
+  const input = pipelineInputSchema.parse({ spec, datasetVersion, requestedBy: request.requestedBy, trigger: request.trigger, codeVersion: request.codeVersion ?? currentCodeVersion() });
 
   try {
     const handle = await deps.client.workflow.start('trainingPipeline', {
