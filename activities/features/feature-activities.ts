@@ -18,7 +18,7 @@ import { requireManifest } from '../ingest/dataset-store.ts';
 import { countOf, openDuckDb } from '../ingest/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
 import { buildFeatureTables, prepareAggregates, writeSplits } from './build-features.ts';
-import { quoteString, valueTypeOfDuckDbType } from './expression-sql.ts';
+import { valueTypeOfDuckDbType } from './expression-sql.ts';
 import { planFeatures } from './feature-sql.ts';
 import { materializeSnapshotTables } from './materialize-snapshot.ts';
 import { computeReferenceStats } from './reference-stats.ts';
@@ -144,7 +144,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
           featureSpecHash: hash,
           datasetVersion: version,
           split: reference.name,
-          ...(await computeReferenceStats(db, `read_parquet(${quoteString(reference.path)})`, { features: columns.features, label: columns.label }, spec.reference)),
+          ...(await computeReferenceStats(db, reference.path, { features: columns.features, label: columns.label }, spec.reference)),
         };
 
         progress.report({ stage: 'uploading', datasetVersion: version });

@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../shared/data/canonical-json.ts';
-import type { Expr } from '../../shared/data/expression.ts';
+import { type Expr, columnsOf } from '../../shared/data/expression.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import { type AnalysedFeatureSpec, type FeatureSpec, type KnownAt, analysedFeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
 import { formatTimestampUtc } from '../../shared/data/timestamp.ts';
@@ -109,13 +109,21 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
   const table = featureTableColumns(spec);
   const outputColumns = [...table.entityKeys, table.eventTime, ...table.features.map((f) => f.name), table.label];
 
+  // Raw columns row-level features read besides the keys and the event time, kept in __events (already
+  // read as their language types) so row features are computed after the joins, from narrow rows.
+  const rowInputs = [...new Set(analysed.rowFeatures.flatMap((f) => columnsOf(f.expr)))].filter((c) => c !== spec.eventTime && !spec.entityKeys.includes(c));
+  const inEvents = (alias: string) => (name: string) =>
+    name === spec.eventTime ? `${alias}.__t` : spec.entityKeys.includes(name) ? `${alias}.${q(name)}` : `${alias}.__r${rowInputs.indexOf(name)}`;
+  const rowFeatureSql = (alias: string) =>
+    analysed.rowFeatures.map((f) => `${valueColumnSql(f.expr, (e) => expressionToSql(e, columns, inEvents(alias)), f.type)} AS ${q(f.name)}`);
+
   const eventsSql = (source: string) => {
     const availableAt = sql(analysed.label.availableAt);
     const select = [
       'row_number() OVER () AS __row',
       ...spec.entityKeys.map((k) => `${read(k)} AS ${q(k)}`),
       `${eventTime} AS __t`,
-      ...analysed.rowFeatures.map((f) => `${valueColumnSql(f.expr, sql, f.type)} AS ${q(f.name)}`),
+      ...rowInputs.map((c, i) => `${read(c)} AS __r${i}`),
       `${sql(analysed.label.expr)} AS __label`,
       // A label is never known before its own event: max(availableAt, event time), NULL when never.
       `CASE WHEN ${availableAt} IS NULL THEN NULL ELSE greatest(${availableAt}, ${eventTime}) END AS __known`,
@@ -186,23 +194,23 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
   const featuresSql = () => {
     const keys = spec.entityKeys.map(q);
     const perFamily = families.map((f) => aggregateJoins(f, 'e', 'e.__t'));
+    const byName = new Map(families.flatMap((f, i) => f.aggregates.map((a, j) => [a.name, perFamily[i]?.outputs[j] as string])));
     const select = [
       'e.__row',
       'e.__t',
       ...keys.map((k) => `e.${k}`),
-      ...analysed.rowFeatures.map((f) => `e.${q(f.name)}`),
-      ...analysed.aggregates.map((a) => `a.${q(a.name)}`),
+      ...rowFeatureSql('e'),
+      ...analysed.aggregates.map((a) => byName.get(a.name) as string),
       'e.__label',
     ];
-    // The ASOF joins run on a narrow projection (row id, keys, time) and join back by row id: sorting
-    // narrow rows is cheaper than dragging every feature column through each join.
-    const aggregates = [
-      `SELECT e.__row, ${perFamily.flatMap((p) => p.outputs).join(',\n    ')}`,
-      `  FROM (SELECT __row, __t, ${keys.join(', ')} FROM __events) AS e`,
-      ...perFamily.flatMap((p) => p.joins.map((j) => `  ${j}`)),
+    // The ASOF joins carry only what the output needs (row id, time, keys, label and the raw inputs of
+    // row features); row features are computed after the joins.
+    const narrow = ['__row', '__t', ...keys, '__label', ...rowInputs.map((_, i) => `__r${i}`)];
+    return [
+      `CREATE OR REPLACE TEMP TABLE __features AS SELECT ${select.join(',\n  ')}`,
+      `FROM (SELECT ${narrow.join(', ')} FROM __events) AS e`,
+      ...perFamily.flatMap((p) => p.joins),
     ].join('\n');
-    if (families.length === 0) return `CREATE OR REPLACE TEMP TABLE __features AS SELECT ${select.join(',\n  ')}\nFROM __events AS e`;
-    return [`CREATE OR REPLACE TEMP TABLE __features AS SELECT ${select.join(',\n  ')}`, 'FROM __events AS e', `JOIN (${aggregates}) AS a ON a.__row = e.__row`].join('\n');
   };
 
   const splitSql = (name: string) => {

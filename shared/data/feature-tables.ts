@@ -17,9 +17,10 @@ export const numericReferenceSchema = z.strictObject({
   min: z.number().nullable(),
   max: z.number().nullable(),
   /**
-   * Interior cut points, ascending and distinct: the reference split's quantiles (actual values) at
-   * 1/bins ... (bins-1)/bins. Bin 0 holds x < edges[0], bin i holds edges[i-1] <= x < edges[i], the last
-   * bin x >= edges[last]; `binCounts` has edges.length + 1 entries and leaves NULLs out.
+   * Interior cut points, ascending and distinct: quantiles (actual values) at 1/bins ... (bins-1)/bins
+   * of the reference split (of every k-th row when it has more than 200 000). Bin 0 holds x < edges[0],
+   * bin i holds edges[i-1] <= x < edges[i], the last bin x >= edges[last]; `binCounts` (exact, over
+   * every row) has edges.length + 1 entries and leaves NULLs out.
    */
   binEdges: z.array(z.number()),
   binCounts: z.array(z.number().int()),
