@@ -7,7 +7,7 @@ import { type ExprType, type FunctionName, type ValueType, typeOf } from '../../
  * generated expressions and rows and require identical results.
  */
 
-export const SQL_TYPES: Record<ValueType, string> = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP' };
+const SQL_TYPES: Record<ValueType, string> = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP' };
 
 export const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 export const quoteString = (text: string) => `'${text.replaceAll("'", "''")}'`;

@@ -9,11 +9,8 @@ export interface DuckDbSession extends Disposable {
   db: DuckDBConnection;
 }
 
-export async function openDuckDb(options: { tempDirectory: string; threads?: number; memoryLimit?: string }): Promise<DuckDbSession> {
-  const config: Record<string, string> = { temp_directory: options.tempDirectory };
-  if (options.threads !== undefined) config.threads = String(options.threads);
-  if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
-  const instance = await DuckDBInstance.create(':memory:', config);
+export async function openDuckDb(options: { tempDirectory: string }): Promise<DuckDbSession> {
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: options.tempDirectory });
   const db = await instance.connect();
   await db.run(`SET TimeZone = 'UTC'`);
   return {

@@ -30,7 +30,7 @@ export interface CheckContext {
 
 const INTEGER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
 
-export function matchesFamily(duckdbType: string, family: ColumnTypeFamily): boolean {
+function matchesFamily(duckdbType: string, family: ColumnTypeFamily): boolean {
   const t = duckdbType.toUpperCase();
   switch (family) {
     case 'integer':

@@ -88,7 +88,7 @@ export const FUNCTIONS = {
 } satisfies Record<string, Signature>;
 export type FunctionName = keyof typeof FUNCTIONS;
 
-export function isFunctionName(name: string): name is FunctionName {
+function isFunctionName(name: string): name is FunctionName {
   return Object.hasOwn(FUNCTIONS, name);
 }
 

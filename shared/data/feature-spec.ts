@@ -32,7 +32,7 @@ const expression = z.string().min(1, 'expected an expression').max(4000);
 const timestamp = z.string().refine((s) => parseTimestamp(s) !== undefined, 'expected an ISO 8601 timestamp, e.g. 2001-05-01 or 2001-05-01T00:00:00Z (no offset means UTC)');
 
 /** A window length: a whole number of minutes (m), hours (h) or days (d). */
-export const windowSchema = z.string().regex(/^[1-9]\d{0,5}(m|h|d)$/, 'expected a window such as 90m, 12h or 7d');
+const windowSchema = z.string().regex(/^[1-9]\d{0,5}(m|h|d)$/, 'expected a window such as 90m, 12h or 7d');
 
 export function windowMinutes(window: string): number {
   const unit = window.slice(-1);
