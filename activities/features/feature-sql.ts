@@ -12,12 +12,13 @@ import { columnReadSql, expressionToSql, quoteIdentifier as q, quoteString } fro
  * Windowed aggregates without a range self-join: per group-by key set ("family"), every value is a
  * contribution at the time it became known; contributions are summed per (group, time) and turned into
  * running totals C. The sum over [t - w, t) is then C(< t) - C(< t - w), where each C(< x) is one ASOF
- * join picking the last running total strictly before x. Cost: one sort per family and two ASOF joins
- * per distinct window, instead of a join whose size grows with events per window.
+ * join picking the last running total of the group strictly before x. Cost: one sort per family and
+ * two ASOF joins per distinct window, instead of a join whose size grows with events per window.
+ * Counts are exact integers; sums are differences of running totals in DOUBLE.
  *
- * Temp tables (per DuckDB connection): __events (one row per event with row-level features, label,
- * the time the label became known, and aggregate inputs), __cum_<i> (running totals per family),
- * __features (the finished rows, before the split filter).
+ * Temp tables (per DuckDB connection): __events (one row per event: keys, time, the raw inputs of
+ * row-level features, label, the time the label became known, aggregate inputs), __cum_<i> (running
+ * totals per family), __features (the finished rows, before the split filter).
  */
 
 /** One distinct aggregate input of a family: the values of one `of` expression known at one kind of time. */
