@@ -52,5 +52,7 @@ export const featureKeys = {
 
 /** Keys in the serving bucket for online feature snapshots, by (feature-definition hash, dataset version, as-of instant). */
 export const onlineFeatureKeys = {
+  /** Every snapshot of one feature definition, across dataset versions and instants. */
+  specPrefix: (specHash: string) => `online-features/spec=${specHash}/`,
   snapshot: (specHash: string, datasetVersion: string, asOfIso: string) => `online-features/spec=${specHash}/dataset=${datasetVersion}/as-of=${asOfIso}.json`,
 } as const;
