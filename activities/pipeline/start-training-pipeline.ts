@@ -35,7 +35,7 @@ export interface StartedPipeline {
  */
 export async function startTrainingPipeline(
   deps: { client: Client; config: Config; store: ArtifactStore },
-  request: { spec: unknown; requestedBy: string; trigger?: Record<string, unknown>; codeVersion?: string },
+  request: { spec: unknown; requestedBy: string; trigger?: Record<string, unknown>; codeVersion?: string; heartbeatTimeout?: string },
 ): Promise<StartedPipeline> {
   const parsedSpec = pipelineSpecSchema.safeParse(request.spec);
   if (!parsedSpec.success) throw new PipelineSpecError(describeIssues(parsedSpec.error));
@@ -43,7 +43,7 @@ export async function startTrainingPipeline(
   const { sha256: datasetVersion } = await fingerprintSource(spec.dataset.source, deps.store);
   const hash = specHash(spec);
   const workflowId = trainingPipelineId(spec.model.name, datasetVersion, hash);
-  const input = pipelineInputSchema.parse({ spec, datasetVersion, requestedBy: request.requestedBy, trigger: request.trigger, codeVersion: request.codeVersion ?? currentCodeVersion() });
+  const input = pipelineInputSchema.parse({ spec, datasetVersion, requestedBy: request.requestedBy, trigger: request.trigger, codeVersion: request.codeVersion ?? currentCodeVersion(), heartbeatTimeout: request.heartbeatTimeout });
 
   try {
     const handle = await deps.client.workflow.start('trainingPipeline', {

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
+import { loadSpecFile } from '../../../cli/load-spec.ts';
+import type { Config } from '../../../shared/config.ts';
+import type { PipelineOutcome } from '../../../shared/pipeline.ts';
+import { approveUpdate } from '../../../workflows/approval-gate.ts';
+import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
+import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+/**
+ * Durability: the worker process is killed with SIGKILL in the middle of training. A new worker
+ * picks the run up; earlier activities are not run again, training resumes from its checkpoint,
+ * and the run completes.
+ */
+describe('a worker killed during training', () => {
+  const base = stackConfig();
+  let stack: TemporalHandles;
+  let fixtures: FixtureDir;
+  let config: Config;
+  let sample: string;
+  const workers: ChildProcess[] = [];
+
+  before(async () => {
+    stack = await connectToStack(base);
+    fixtures = fixtureDir();
+    sample = fixtures.path('flights-sample.parquet');
+    await fixtures.sql(`COPY (SELECT * FROM read_parquet(${sqlPath(FLIGHTS_PARQUET)}) USING SAMPLE 10 PERCENT (bernoulli, 11)) TO ${sqlPath(sample)} (FORMAT parquet)`);
+    config = { ...base, buckets: await isolatedBuckets(stack.store, 'crash'), taskQueues: { ...base.taskQueues, pipeline: testIds('worker-crash').taskQueue } };
+  });
+  const killGroup = (child: ChildProcess) => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  after(async () => {
+    for (const w of workers) killGroup(w);
+    fixtures[Symbol.dispose]();
+    await stack[Symbol.asyncDispose]();
+  });
+
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(import.meta.dirname, 'fixtures', 'worker-process.ts')], {
+      cwd: ROOT,
+      env: {
+        ...env,
+        SLUICE_TASK_QUEUE_PIPELINE: config.taskQueues.pipeline,
+        SLUICE_BUCKET_DATASETS: config.buckets.datasets,
+        SLUICE_BUCKET_FEATURES: config.buckets.features,
+        SLUICE_BUCKET_MODELS: config.buckets.models,
+        SLUICE_BUCKET_REPORTS: config.buckets.reports,
+        SLUICE_BUCKET_SERVING: config.buckets.serving,
+        SLUICE_BUCKET_PREDICTIONS: config.buckets.predictions,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Its own process group: tsx runs the worker in a child node process, and both must die.
+      detached: true,
+    });
+    workers.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+    });
+    return child;
+  }
+
+  test('resumes on a new worker without re-running earlier activities', async () => {
+    const spec = loadSpecFile(join(ROOT, 'examples', 'flights', 'pipeline.json')) as Record<string, unknown>;
+    const run = await startTrainingPipeline(
+      { client: stack.client, config, store: stack.store },
+      {
+        spec: { ...spec, dataset: { name: 'flights-crash', source: sample }, trainer: { kind: 'gbdt', nTrees: 120, earlyStoppingRounds: 0, maxLeaves: 31 } },
+        requestedBy: 'dana',
+        // Seconds rather than the production two minutes before Temporal gives the work to another worker.
+        heartbeatTimeout: '5 seconds',
+      },
+    );
+    assert.ok(run.started);
+    const first = await startWorkerProcess();
+
+    // Wait until training has heartbeated past its first checkpoint (every 10 trees), then kill.
+    let lastIteration = 0;
+    for (let i = 0; i < 1200 && lastIteration < 25; i++) {
+      const described = await run.handle.describe();
+      const pending = described.raw.pendingActivities?.[0];
+      if (pending?.activityType?.name === 'trainCandidate' && pending.heartbeatDetails?.payloads?.[0]?.data) {
+        lastIteration = (JSON.parse(Buffer.from(pending.heartbeatDetails.payloads[0].data).toString()) as { iteration: number }).iteration;
+      }
+      await sleep(100);
+    }
+    assert.ok(lastIteration >= 25, `training never heartbeated past iteration 25 (last ${lastIteration})`);
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    killGroup(first);
+    await exited;
+
+    await startWorkerProcess();
+    for (;;) {
+      const status = await run.handle.query(pipelineStatusQuery).catch(() => undefined);
+      if (status?.stage === 'awaiting-approval') break;
+      assert.ok(!status || !['gate-failed', 'validation-failed'].includes(status.stage), `run ended at ${status?.stage}`);
+      await sleep(250);
+    }
+    await run.handle.executeUpdate(approveUpdate, { args: [{ by: 'ana' }] });
+    const outcome = (await run.handle.result()) as PipelineOutcome;
+    assert.equal(outcome.status, 'approved');
+
+    const events = (await run.handle.fetchHistory()).events ?? [];
+    const scheduled = new Map<number, string>();
+    const starts: Record<string, number[]> = {};
+    let trainResult: { summary: { resumedFromCheckpoint: boolean } } | undefined;
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s?.activityType?.name) scheduled.set(Number(e.eventId), s.activityType.name);
+      const started = e.activityTaskStartedEventAttributes;
+      if (started) (starts[scheduled.get(Number(started.scheduledEventId)) ?? '?'] ??= []).push(started.attempt ?? 0);
+      const completed = e.activityTaskCompletedEventAttributes;
+      if (completed && scheduled.get(Number(completed.scheduledEventId)) === 'trainCandidate') {
+        trainResult = JSON.parse(Buffer.from(completed.result?.payloads?.[0]?.data ?? new Uint8Array()).toString()) as typeof trainResult;
+      }
+    }
+    for (const name of ['ingestDataset', 'validateDataset', 'buildFeatures']) assert.deepEqual(starts[name], [1], `${name} ran ${JSON.stringify(starts[name])}`);
+    assert.deepEqual(starts.trainCandidate, [2], 'training should have completed on its second attempt');
+    assert.equal(trainResult?.summary.resumedFromCheckpoint, true, 'the second attempt started over instead of resuming');
+  });
+});
