@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
-import { SourceUnreadableError } from '../activities/pipeline/dataset-fingerprint.ts';
 import { PipelineSpecError, startTrainingPipeline } from '../activities/pipeline/start-training-pipeline.ts';
 import { ModelNotFoundError, ModelRegistry } from '../activities/registry/model-registry.ts';
 import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
@@ -251,7 +251,9 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
 }
 
 function plainError(err: unknown): string | undefined {
-  if (err instanceof UsageError || err instanceof SpecFileError || err instanceof PipelineSpecError || err instanceof SourceUnreadableError || err instanceof ModelNotFoundError) return err.message;
+  if (err instanceof UsageError || err instanceof SpecFileError || err instanceof PipelineSpecError || err instanceof ModelNotFoundError) return err.message;
+  // Typed failures raised before anything is started (e.g. a dataset source that does not exist).
+  if (err instanceof ApplicationFailure && err.type) return err.message;
   if (err instanceof WorkflowNotFoundError) return `No workflow run with id '${err.workflowId}'. List runs with: sluice pipeline list`;
   if (err instanceof WorkflowUpdateFailedError) return `Refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
   if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return err.message;

@@ -1,6 +1,7 @@
 /**
- * Failure types carried by `ApplicationFailure`s. Workflows list them in `nonRetryableErrorTypes` and
- * tests assert on them, so a type is part of the contract: rename with care.
+ * Failure types carried by `ApplicationFailure`s. Every type here names a failure that retrying cannot
+ * fix, so workflows list them all in `nonRetryableErrorTypes`; tests assert on them, so a type is part
+ * of the contract: rename with care.
  */
 export const ErrorType = {
   /** The workflow's input did not match its schema; the details list every problem. */

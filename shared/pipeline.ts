@@ -74,6 +74,7 @@ export const PIPELINE_STAGES = [
   'building-features',
   'training',
   'evaluating',
+  'materializing',
   'registering',
   'awaiting-approval',
   'approval-escalated',

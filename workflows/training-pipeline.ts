@@ -24,7 +24,8 @@ import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
 import { trainingSlot } from './training-slot.ts';
 
-const NON_RETRYABLE = [ErrorType.InvalidInput, ErrorType.DatasetInvalid, ErrorType.DatasetChanged, ErrorType.OnnxParityMismatch, ErrorType.TrainingDataInvalid];
+// Every typed failure means retrying cannot help (shared/errors.ts); only untyped errors are retried.
+const NON_RETRYABLE = Object.values(ErrorType);
 
 const dataIo = {
   startToCloseTimeout: '30 minutes',
@@ -153,6 +154,11 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
       enter('gate-failed', evaluation.gate.failed.join('; '));
       return { status: 'gate-failed', datasetVersion, evaluationReportKey: evaluation.reportKey, gate: evaluation.gate };
     }
+
+    enter('materializing', 'online feature snapshot for serving');
+    const online = await data.materializeOnlineFeatures.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: 'Materialize online features' }, [{ datasetVersion, features: spec.features }]);
+    status.reports.onlineFeatures = online.snapshotKey;
+    memo();
 
     enter('registering', 'writing the manifest and model to the registry');
     const { version } = await registry.registerCandidate.executeWithOptions({ ...shortIo, summary: `Register ${modelName}` }, [

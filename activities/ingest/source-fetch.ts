@@ -118,11 +118,15 @@ async function openS3(source: string, store: ArtifactStore, bucket: string, key:
   return store.getStream(bucket, key);
 }
 
+/** `source` as a byte stream; a missing or unreachable source is a typed non-retryable failure naming it. */
+export async function openSource(source: string, store: ArtifactStore): Promise<Readable> {
+  const location = locateSource(source);
+  return location.kind === 'local' ? openLocal(source, location.path) : location.kind === 'http' ? openHttp(source, location.url) : openS3(source, store, location.bucket, location.key);
+}
+
 /** Streams `source` into `destination`, hashing on the way; `onBytes` sees the running byte count. */
 export async function fetchSource(source: string, destination: string, deps: { store: ArtifactStore; onBytes?: (bytes: number) => void }): Promise<FetchedSource> {
-  const location = locateSource(source);
-  const input =
-    location.kind === 'local' ? await openLocal(source, location.path) : location.kind === 'http' ? await openHttp(source, location.url) : await openS3(source, deps.store, location.bucket, location.key);
+  const input = await openSource(source, deps.store);
   const hash = createHash('sha256');
   let sizeBytes = 0;
   const tap = new Transform({

@@ -48,6 +48,8 @@ export interface PipelineActivities {
   /** Throws a non-retryable `DatasetInvalid` failure when an error-level check fails. */
   validateDataset(input: { datasetName: string; datasetVersion: string; contract: PipelineSpec['contract'] }): Promise<{ reportKey: string; warnings: string[] }>;
   buildFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<FeatureTables>;
+  /** Writes the online feature snapshot (latest windowed values per entity) the prediction API serves from. */
+  materializeOnlineFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<{ snapshotKey: string; asOf: string }>;
   trainCandidate(input: { modelName: string; runId: string; tables: FeatureTables; trainer: TrainerSpec; seed: number }): Promise<TrainedCandidate>;
   evaluateCandidate(input: {
     modelName: string;

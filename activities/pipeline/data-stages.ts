@@ -45,5 +45,10 @@ export const createDataStages = (deps: { store: ArtifactStore; buckets: Config['
     };
   };
 
-  return { ingestDataset, validateDataset, buildFeatures };
+  const materializeOnlineFeatures: PipelineActivities['materializeOnlineFeatures'] = async (input) => {
+    const snapshot = await features.materializeOnlineFeatures({ datasetVersion: input.datasetVersion, features: input.features });
+    return { snapshotKey: snapshot.snapshotKey, asOf: snapshot.asOf };
+  };
+
+  return { ingestDataset, validateDataset, buildFeatures, materializeOnlineFeatures };
 };

@@ -54,6 +54,10 @@ export function createFakePipelineActivities() {
         labelColumn: 'label',
       };
     },
+    async materializeOnlineFeatures(input) {
+      record('materializeOnlineFeatures', input);
+      return { snapshotKey: `online-features/${input.datasetVersion}.json`, asOf: '2001-07-01T00:00:00.000Z' };
+    },
     async trainCandidate(input) {
       const script = record('trainCandidate', input);
       await script.trainingGate;

@@ -67,7 +67,7 @@ describe('trainingPipeline workflow', () => {
     assert.equal(waiting.modelVersion, 3);
     assert.equal(waiting.evaluation?.summary.overall.rocAuc, 0.71);
     assert.equal(waiting.approval.status, 'waiting');
-    assert.deepEqual(waiting.stages.map((s) => s.stage), ['ingesting', 'validating', 'building-features', 'training', 'evaluating', 'registering', 'awaiting-approval']);
+    assert.deepEqual(waiting.stages.map((s) => s.stage), ['ingesting', 'validating', 'building-features', 'training', 'evaluating', 'materializing', 'registering', 'awaiting-approval']);
 
     const described = await handle.describe();
     assert.equal(described.typedSearchAttributes.get({ name: 'PipelineStage', type: 'KEYWORD' } as never), 'awaiting-approval');
@@ -80,7 +80,7 @@ describe('trainingPipeline workflow', () => {
     assert.equal(state.status, 'approved');
     const outcome = await handle.result();
     assert.equal(outcome.status, 'approved');
-    assert.deepEqual(activitiesRun(handle), ['ingestDataset', 'validateDataset', 'buildFeatures', 'trainCandidate', 'evaluateCandidate', 'registerCandidate', 'recordApprovalDecision']);
+    assert.deepEqual(activitiesRun(handle), ['ingestDataset', 'validateDataset', 'buildFeatures', 'trainCandidate', 'evaluateCandidate', 'materializeOnlineFeatures', 'registerCandidate', 'recordApprovalDecision']);
     const decision = fakes.callsOf(handle.workflowId).find((c) => c.activity === 'recordApprovalDecision')?.input;
     assert.deepEqual(decision, { modelName, version: 3, outcome: 'approved', by: 'ana', reason: 'ana: AUC is up' });
     assert.equal((await handle.describe()).searchAttributes.PipelineStage?.[0], 'approved');

@@ -80,7 +80,7 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.ok((manifest.metrics.rocAuc ?? 0) > 0.6);
     assert.ok(manifest.featureNames.numeric.includes('origin_delay_rate_7d'));
     assert.ok(manifest.featureNames.categorical.includes('origin_airport'));
-    for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
+    for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates', 'onlineFeatures']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
 
     const onnx = await registry.onnx('flights-delay', outcome.version);
     const metadata = readOnnxMetadata(onnx);
