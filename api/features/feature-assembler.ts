@@ -11,13 +11,29 @@ import type { FeatureRows } from '../scoring/micro-batcher.ts';
 export interface FeatureAssembler {
   /** The raw fields an event must carry and their types: the request schema of this model version. */
   readonly eventFields: Readonly<Record<string, ValueType>>;
-  /** Events already checked against `eventFields`; features are laid out as the model's graph inputs. */
+  /**
+   * Events already checked against `eventFields` for shape and types; features are laid out as the
+   * model's graph inputs. A value the features cannot read (a string that is no timestamp) throws
+   * `FeatureInputError`.
+   */
   assemble(events: readonly RawEvent[]): Promise<FeatureRows>;
 }
 
 /** Finds the assembler for a registered model version (by its feature-definition hash and feature names). */
 export interface FeatureAssemblers {
   forModel(manifest: ModelManifest): Promise<FeatureAssembler>;
+}
+
+/** Event `index` has a value in `field` the feature definitions cannot read: the caller's error. */
+export class FeatureInputError extends Error {
+  override readonly name = 'FeatureInputError';
+  constructor(
+    readonly index: number,
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`event ${index}, field "${field}": ${problem}`);
+  }
 }
 
 /** The model's features cannot be computed from its feature definitions: the version is not served. */

@@ -5,7 +5,8 @@ import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
-import { type FeatureAssembler, type FeatureAssemblers, FeatureWiringError } from './feature-assembler.ts';
+import { OnlineEventError } from '../../activities/features/online-event.ts';
+import { type FeatureAssembler, type FeatureAssemblers, FeatureInputError, FeatureWiringError } from './feature-assembler.ts';
 
 /** A model's feature definitions as serving needs them: the spec, and the online store for its aggregates. */
 export interface OnlineFeatureDefinition {
@@ -55,7 +56,13 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
     const rows = events.length;
     const numeric = kNum > 0 ? new Float32Array(rows * kNum) : undefined;
     const categorical = kCat > 0 ? new Array<string>(rows * kCat) : undefined;
-    const vectors = await Promise.all(events.map((event) => this.online.vector(event, this.store)));
+    const vectors = await Promise.all(
+      events.map((event, i) =>
+        this.online.vector(event, this.store).catch((err: unknown) => {
+          throw err instanceof OnlineEventError ? new FeatureInputError(i, err.field, err.problem) : err;
+        }),
+      ),
+    );
     vectors.forEach((vector, i) => {
       if (numeric) {
         for (let j = 0; j < kNum; j++) {

@@ -14,6 +14,15 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   res.end(body);
 }
 
+/**
+ * The predict route's 200: one `writeHead` with the headers as a flat list, the cheapest form node
+ * offers, keeping headers set earlier on `res` (CORS, Connection).
+ */
+export function sendPrediction(res: ServerResponse, body: string, requestId: string): void {
+  res.writeHead(200, ['Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'X-Request-Id', requestId]);
+  res.end(body);
+}
+
 export function errorBody(err: ApiError, requestId: string): ErrorBody {
   return { error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), requestId } };
 }

@@ -3,11 +3,12 @@ import { type PredictRequest, type RawEvent, predictRequestSchema } from '../../
 import { modelNameSchema } from '../../shared/registry.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { KeyRing } from '../auth/key-ring.ts';
+import { FeatureInputError } from '../features/feature-assembler.ts';
 import { ApiError, asApiError } from '../errors.ts';
 import type { CorsPolicy } from '../http/cors.ts';
 import { checkJsonContentType, parseJson, readBody } from '../http/read-json-body.ts';
 import { requestIdentity } from '../http/request-id.ts';
-import { sendError, sendJson } from '../http/respond.ts';
+import { sendError, sendPrediction } from '../http/respond.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { CounterChild } from '../metrics/exposition.ts';
 import type { PredictionLog } from '../prediction-log/prediction-log.ts';
@@ -40,6 +41,17 @@ export function predictTarget(url: string | undefined): string | undefined {
     return decodeURIComponent(match[1] as string);
   } catch {
     return match[1];
+  }
+}
+
+/** The model inputs of the events, with a value the features cannot read refused as the caller's error. */
+async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent[], single: boolean) {
+  try {
+    return await runtime.assembler.assemble(events);
+  } catch (err) {
+    if (!(err instanceof FeatureInputError)) throw err;
+    const field = `${single ? 'event' : `events[${err.index}]`}.${err.field}`;
+    throw new ApiError('InvalidRequest', `${field}: ${err.problem}`, { field });
   }
 }
 
@@ -107,7 +119,7 @@ export class PredictHandler {
     let shadowEvents: readonly RawEvent[] | undefined;
     try {
       const events = this.validateEvents(runtime, request);
-      const features = await runtime.assembler.assemble(events);
+      const features = await assembleFeatures(runtime, events, request.event !== undefined);
       const scores = await runtime.score(features);
       if (res.writableEnded) return;
       this.answer(res, requestId, model, runtime, scores, request.event !== undefined);
@@ -115,7 +127,7 @@ export class PredictHandler {
       runtime.latency.observe(latencyMs / 1000);
       runtime.predictions[route].inc(events.length);
       this.deps.metrics.requestEvents.with().observe(events.length);
-      this.deps.predictionLog.record(runtime, { requestId, routingKey: request.routingKey, at, route, latencyMs, features, scores: scores.slice() });
+      this.deps.predictionLog.record(runtime, { requestId, routingKey: request.routingKey, at, route, latencyMs, features, scores });
       shadowEvents = events;
     } finally {
       runtime.done();
@@ -176,7 +188,7 @@ export class PredictHandler {
       for (let i = 0; i < scores.length; i++) parts[i] = prediction(scores[i] as number);
       body += `"predictions":[${parts.join(',')}]}`;
     }
-    sendJson(res, 200, body, { 'X-Request-Id': requestId });
+    sendPrediction(res, body, requestId);
     this.count(200);
   }
 

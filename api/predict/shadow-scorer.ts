@@ -55,7 +55,7 @@ export class ShadowScorer {
       const features = await runtime.assembler.assemble(events);
       const scores = await runtime.score(features);
       runtime.predictions.shadow.inc(events.length);
-      this.deps.log.record(runtime, { requestId, routingKey, at, route: 'shadow', latencyMs: performance.now() - started, features, scores: scores.slice() });
+      this.deps.log.record(runtime, { requestId, routingKey, at, route: 'shadow', latencyMs: performance.now() - started, features, scores });
     } catch (err) {
       this.deps.metrics.shadowSkipped.with({ reason: 'error' }).inc(events.length);
       this.deps.logger.warn('shadow scoring failed', { requestId, model: runtime.model, version: runtime.version, error: (err as Error).message });

@@ -1,4 +1,4 @@
-import type { PredictionRoute } from '../../shared/api/prediction-log.ts';
+import { PREDICTION_ROUTES, type PredictionRoute } from '../../shared/api/prediction-log.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
 
 /** What one request (or one shadow scoring) adds to the prediction log: one row per event. */
@@ -10,21 +10,130 @@ export interface PredictionLogEntry {
   route: PredictionRoute;
   latencyMs: number;
   features: FeatureRows;
-  /** The entry's own copy: a view into a micro-batch's output would drag the whole batch along. */
+  /** May be a view into a micro-batch's output: it is copied, never kept. */
   scores: Float32Array;
 }
 
-/** The rows of one model version in one UTC hour: one Parquet file. Crosses to the writer thread by structured clone. */
+/**
+ * The rows of one model version in one UTC hour, column by column, as they cross to the writer
+ * thread. Numbers travel in typed arrays that are transferred, not copied, and no object is kept per
+ * request, so a large buffer costs the garbage collector little and a flush does not pause requests.
+ */
 export interface PredictionLogBatch {
   model: string;
   version: number;
   hour: string;
   threshold: number;
   featureNames: { numeric: readonly string[]; categorical: readonly string[] };
-  entries: PredictionLogEntry[];
-  rows: number;
-  /** Epoch ms of the first entry, for flushing by age. */
-  since: number;
   /** Set when the batch is first flushed, so a retried upload overwrites the same object. */
   fileId?: string;
+  entries: {
+    count: number;
+    requestIds: string[];
+    /** null where the request had no routing key. */
+    routingKeys: (string | null)[];
+    /** Index into PREDICTION_ROUTES. */
+    routes: Uint8Array;
+    at: Float64Array;
+    latencyMs: Float64Array;
+    /** Events per entry: entry i owns the next rows[i] rows. */
+    rows: Uint32Array;
+  };
+  rows: {
+    count: number;
+    scores: Float32Array;
+    /** Row-major [count, kNum]; NaN = missing. */
+    numeric: Float32Array;
+    /** Row-major [count, kCat]; '' = missing. */
+    categorical: string[];
+  };
+}
+
+const ROUTE_CODE: Record<PredictionRoute, number> = Object.fromEntries(PREDICTION_ROUTES.map((r, i) => [r, i])) as Record<PredictionRoute, number>;
+
+function grown<T extends Float32Array | Float64Array | Uint32Array | Uint8Array>(array: T, needed: number, make: (n: number) => T): T {
+  if (needed <= array.length) return array;
+  const bigger = make(Math.max(needed, array.length * 2));
+  bigger.set(array);
+  return bigger;
+}
+
+/** Accumulates one batch; `seal` hands out the batch with its arrays trimmed to their length. */
+export class LogBatchBuilder {
+  readonly since: number;
+  private entryCount = 0;
+  private rowCount = 0;
+  private readonly requestIds: string[] = [];
+  private readonly routingKeys: (string | null)[] = [];
+  private routes = new Uint8Array(64);
+  private at = new Float64Array(64);
+  private latency = new Float64Array(64);
+  private entryRows = new Uint32Array(64);
+  private scores = new Float32Array(256);
+  private numeric: Float32Array;
+  private readonly categorical: string[] = [];
+  private readonly kNum: number;
+
+  constructor(
+    private readonly meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'featureNames'>,
+    since: number,
+  ) {
+    this.since = since;
+    this.kNum = meta.featureNames.numeric.length;
+    this.numeric = new Float32Array(256 * this.kNum);
+  }
+
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  add(entry: PredictionLogEntry): void {
+    const e = this.entryCount;
+    const n = entry.features.rows;
+    const r = this.rowCount;
+    this.routes = grown(this.routes, e + 1, (k) => new Uint8Array(k));
+    this.at = grown(this.at, e + 1, (k) => new Float64Array(k));
+    this.latency = grown(this.latency, e + 1, (k) => new Float64Array(k));
+    this.entryRows = grown(this.entryRows, e + 1, (k) => new Uint32Array(k));
+    this.requestIds.push(entry.requestId);
+    this.routingKeys.push(entry.routingKey ?? null);
+    this.routes[e] = ROUTE_CODE[entry.route];
+    this.at[e] = entry.at;
+    this.latency[e] = entry.latencyMs;
+    this.entryRows[e] = n;
+    this.scores = grown(this.scores, r + n, (k) => new Float32Array(k));
+    this.scores.set(entry.scores.subarray(0, n), r);
+    if (this.kNum > 0 && entry.features.numeric) {
+      this.numeric = grown(this.numeric, (r + n) * this.kNum, (k) => new Float32Array(k));
+      this.numeric.set(entry.features.numeric, r * this.kNum);
+    }
+    const categorical = entry.features.categorical;
+    if (categorical) for (let i = 0; i < categorical.length; i++) this.categorical.push(categorical[i] as string);
+    this.entryCount = e + 1;
+    this.rowCount = r + n;
+  }
+
+  seal(): PredictionLogBatch {
+    const e = this.entryCount;
+    const r = this.rowCount;
+    return {
+      ...this.meta,
+      entries: {
+        count: e,
+        requestIds: this.requestIds,
+        routingKeys: this.routingKeys,
+        routes: this.routes.slice(0, e),
+        at: this.at.slice(0, e),
+        latencyMs: this.latency.slice(0, e),
+        rows: this.entryRows.slice(0, e),
+      },
+      rows: { count: r, scores: this.scores.slice(0, r), numeric: this.numeric.slice(0, r * this.kNum), categorical: this.categorical },
+    };
+  }
+}
+
+/** The typed arrays of a batch, to transfer rather than copy to the writer thread. */
+export function transferables(batch: PredictionLogBatch): ArrayBuffer[] {
+  const { entries, rows } = batch;
+  return [entries.routes, entries.at, entries.latencyMs, entries.rows, rows.scores, rows.numeric].map((a) => a.buffer as ArrayBuffer);
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { PredictionLogBatch } from './log-batch.ts';
+import { type PredictionLogBatch, transferables } from './log-batch.ts';
 import type { WriteRequest, WriteResponse } from './parquet-worker.ts';
 
 export class ParquetWriteError extends Error {
@@ -18,12 +18,16 @@ export class ParquetWriter {
 
   constructor(private readonly dir: string) {}
 
+  /** Writes the batch to a Parquet file; its typed arrays move to the writer thread and are unusable here afterwards. */
   write(batch: PredictionLogBatch): Promise<string> {
     const worker = this.start();
     const id = this.nextId++;
+    // Referenced only while a write is outstanding: an idle writer must not keep the process alive,
+    // and a pending one (the last flush at shutdown) must.
+    worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, dir: this.dir, batch } satisfies WriteRequest);
+      worker.postMessage({ id, dir: this.dir, batch } satisfies WriteRequest, transferables(batch));
     });
   }
 
@@ -36,6 +40,7 @@ export class ParquetWriter {
       const waiting = this.pending.get(response.id);
       if (!waiting) return;
       this.pending.delete(response.id);
+      if (this.pending.size === 0) worker.unref();
       if ('path' in response) waiting.resolve(response.path);
       else waiting.reject(new ParquetWriteError(response.error));
     });

@@ -6,7 +6,7 @@ import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
-import type { PredictionLogBatch, PredictionLogEntry } from './log-batch.ts';
+import { LogBatchBuilder, type PredictionLogEntry } from './log-batch.ts';
 import type { ParquetWriter } from './parquet-writer.ts';
 
 export interface PredictionLogDeps {
@@ -18,22 +18,30 @@ export interface PredictionLogDeps {
   log: Logger;
 }
 
-/** A batch that keeps failing (e.g. the store is down for long) is retried this often, then dropped and counted. */
-const MAX_ATTEMPTS = 5;
+/** While the store is unreachable, a failed upload is logged the first time and then every this many retries. */
+const LOG_EVERY_ATTEMPTS = 30;
+
+interface PendingUpload {
+  key: string;
+  path: string;
+  rows: number;
+  attempts: number;
+}
 
 /**
  * Every prediction, buffered in memory and written to the predictions bucket as Parquet, one file per
- * model version and UTC hour. Recording is an array push on the request path; writing happens later,
- * when enough rows are buffered or the oldest is old enough, and at shutdown, on the writer thread.
- * The buffer is bounded: rows beyond the bound (including rows waiting for a retried upload) are
- * dropped and counted rather than letting memory grow while the store is unreachable.
+ * model version and UTC hour. Recording copies the request's numbers into column buffers on the
+ * request path; writing happens later, when enough rows are buffered or the oldest is old enough, and
+ * at shutdown, on the writer thread. The buffer is bounded: rows beyond the bound (counting rows whose
+ * file waits for a retried upload) are dropped and counted rather than letting memory grow while the
+ * store is unreachable.
  */
 export class PredictionLog {
-  private groups = new Map<string, PredictionLogBatch>();
+  private batches = new Map<string, LogBatchBuilder>();
   private bufferedRows = 0;
-  /** Rows taken for writing and not yet uploaded, including batches waiting for a retry. */
+  /** Rows taken for writing and not yet uploaded, including files waiting for a retry. */
   private pendingRows = 0;
-  private retries: { batch: PredictionLogBatch; attempts: number }[] = [];
+  private uploads: PendingUpload[] = [];
   private flushing: Promise<void> | undefined;
   private flushScheduled = false;
   private readonly timer: NodeJS.Timeout;
@@ -66,13 +74,12 @@ export class PredictionLog {
     }
     const hour = hourPartition(entry.at);
     const key = `${runtime.key}|${hour}`;
-    let group = this.groups.get(key);
-    if (!group) {
-      group = { model: runtime.model, version: runtime.version, hour, threshold: runtime.threshold, featureNames: runtime.featureNames, entries: [], rows: 0, since: entry.at };
-      this.groups.set(key, group);
+    let batch = this.batches.get(key);
+    if (!batch) {
+      batch = new LogBatchBuilder({ model: runtime.model, version: runtime.version, hour, threshold: runtime.threshold, featureNames: runtime.featureNames }, entry.at);
+      this.batches.set(key, batch);
     }
-    group.entries.push(entry);
-    group.rows += rows;
+    batch.add(entry);
     this.bufferedRows += rows;
     if (this.bufferedRows >= this.deps.limits.flushRows && !this.flushScheduled) {
       this.flushScheduled = true;
@@ -85,55 +92,69 @@ export class PredictionLog {
   }
 
   private flushIfDue(): void {
-    const oldest = Math.min(...[...this.groups.values()].map((g) => g.since));
-    if (this.retries.length > 0 || Date.now() - oldest >= this.deps.limits.flushIntervalMs) void this.flush();
+    let oldest = Infinity;
+    for (const batch of this.batches.values()) oldest = Math.min(oldest, batch.since);
+    if (this.uploads.length > 0 || Date.now() - oldest >= this.deps.limits.flushIntervalMs) void this.flush();
   }
 
-  /** Writes everything buffered now; one flush runs at a time and callers share it. */
+  /** Writes everything buffered now and retries failed uploads; one flush runs at a time and callers share it. */
   flush(): Promise<void> {
     this.flushing ??= this.writeAll().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
   private async writeAll(): Promise<void> {
-    const work = [...this.retries, ...[...this.groups.values()].map((batch) => ({ batch, attempts: 0 }))];
-    this.retries = [];
-    this.groups = new Map();
+    const builders = [...this.batches.values()];
+    this.batches = new Map();
     this.pendingRows += this.bufferedRows;
     this.bufferedRows = 0;
-    for (const item of work) {
-      const { batch } = item;
-      batch.fileId ??= `v${String(batch.version).padStart(6, '0')}-${Date.now()}-${randomBytes(6).toString('hex')}`;
-      const key = predictionLogKeys.file(batch.model, batch.hour, batch.fileId);
+    for (const builder of builders) {
+      const batch = builder.seal();
+      const key = predictionLogKeys.file(batch.model, batch.hour, `v${String(batch.version).padStart(6, '0')}-${Date.now()}-${randomBytes(6).toString('hex')}`);
       try {
-        const path = await this.deps.writer.write(batch);
-        try {
-          await this.deps.store.putFile(this.deps.bucket, key, path, { contentType: 'application/vnd.apache.parquet' });
-        } finally {
-          await rm(path, { force: true });
-        }
-        this.pendingRows -= batch.rows;
-        this.written.inc(batch.rows);
+        this.uploads.push({ key, path: await this.deps.writer.write(batch), rows: batch.rows.count, attempts: 0 });
       } catch (err) {
+        // The writer thread owns the batch's arrays now; a batch it cannot write is lost, and counted.
+        this.pendingRows -= batch.rows.count;
+        this.dropped.inc(batch.rows.count);
         this.failures.inc();
-        item.attempts++;
-        if (item.attempts >= MAX_ATTEMPTS) {
-          this.pendingRows -= batch.rows;
-          this.dropped.inc(batch.rows);
-          this.deps.log.error('prediction log batch dropped after repeated failures', { key, rows: batch.rows, attempts: item.attempts, error: (err as Error).message });
-        } else {
-          this.retries.push(item);
-          this.deps.log.warn('prediction log flush failed; will retry', { key, rows: batch.rows, attempt: item.attempts, error: (err as Error).message });
-        }
+        this.deps.log.error('prediction log batch could not be written', { key, rows: batch.rows.count, error: (err as Error).message });
+      }
+    }
+    const uploads = this.uploads;
+    this.uploads = [];
+    for (const upload of uploads) await this.upload(upload);
+  }
+
+  private async upload(upload: PendingUpload): Promise<void> {
+    try {
+      await this.deps.store.putFile(this.deps.bucket, upload.key, upload.path, { contentType: 'application/vnd.apache.parquet' });
+      await rm(upload.path, { force: true });
+      this.pendingRows -= upload.rows;
+      this.written.inc(upload.rows);
+    } catch (err) {
+      // Kept and retried on the next tick; its rows count against the bound, so a long outage drops new rows, counted.
+      this.failures.inc();
+      upload.attempts++;
+      this.uploads.push(upload);
+      if (upload.attempts % LOG_EVERY_ATTEMPTS === 1) {
+        this.deps.log.warn('prediction log upload failed; will retry', { key: upload.key, rows: upload.rows, attempt: upload.attempts, error: (err as Error).message });
       }
     }
   }
 
-  /** Flushes what is buffered (a flush in progress first) and stops the timer and the writer thread. */
+  /** Flushes what is buffered (a flush in progress first) and stops the timer and the writer thread; what cannot be uploaded now is lost, and counted. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flushing;
     await this.flush();
     await this.deps.writer.close();
+    for (const upload of this.uploads) {
+      await rm(upload.path, { force: true });
+      this.dropped.inc(upload.rows);
+      this.deps.log.error('prediction log file not uploaded before shutdown', { key: upload.key, rows: upload.rows, attempts: upload.attempts });
+    }
+    this.pendingRows = 0;
+    this.uploads = [];
   }
 }

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type FeatureRows, MicroBatcher } from '../../../api/scoring/micro-batcher.ts';
+
+/** A model run that records the rows of each run and scores row i of a run as the first numeric value. */
+function recordingRun(runs: number[]) {
+  return async (features: FeatureRows) => {
+    runs.push(features.rows);
+    const scores = new Float32Array(features.rows);
+    for (let i = 0; i < features.rows; i++) scores[i] = features.numeric?.[i * 2] ?? NaN;
+    return scores;
+  };
+}
+
+const rows = (...values: number[]): FeatureRows => ({ rows: values.length, numeric: Float32Array.from(values.flatMap((v) => [v, 0])), categorical: values.map((v) => `c${v}`) });
+
+describe('MicroBatcher', () => {
+  test('a lone request is scored on the next turn of the event loop, without waiting for maxWait', async () => {
+    const runs: number[] = [];
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 1000, othersArriving: () => false });
+    const started = performance.now();
+    const scores = await batcher.score(rows(7));
+    assert.ok(performance.now() - started < 100, 'no timer at low concurrency');
+    assert.deepEqual(runs, [1]);
+    assert.deepEqual([...scores], [7]);
+  });
+
+  test('requests that arrive together share one run and each gets its own rows back', async () => {
+    const runs: number[] = [];
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    const answers = await Promise.all([batcher.score(rows(1)), batcher.score(rows(2, 3)), batcher.score(rows(4))]);
+    assert.deepEqual(runs, [4]);
+    assert.deepEqual(answers.map((a) => [...a]), [[1], [2, 3], [4]]);
+  });
+
+  test('categorical features are concatenated in row order', async () => {
+    let seen: string[] | undefined;
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, async (f) => ((seen = f.categorical), new Float32Array(f.rows)), { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    await Promise.all([batcher.score(rows(1, 2)), batcher.score(rows(3))]);
+    assert.deepEqual(seen, ['c1', 'c2', 'c3']);
+  });
+
+  test('a run never exceeds maxBatchRows; a request larger than that runs alone', async () => {
+    const runs: number[] = [];
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 4, maxWaitMs: 0, othersArriving: () => false });
+    await Promise.all([...Array.from({ length: 10 }, (_, i) => batcher.score(rows(i))), batcher.score(rows(1, 2, 3, 4, 5, 6))]);
+    assert.ok(runs.every((n) => n <= 4 || n === 6), `runs ${runs.join(",")}`);
+    assert.equal(runs.reduce((a, b) => a + b, 0), 16);
+    assert.ok(runs.includes(6));
+  });
+
+  test('while others are still arriving a batch waits for them, but no longer than maxWait', async () => {
+    const runs: number[] = [];
+    let arriving = true;
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 30, othersArriving: () => arriving });
+    const first = batcher.score(rows(1));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(runs, [], 'held while another request is being received');
+    arriving = false;
+    const second = batcher.score(rows(2));
+    await Promise.all([first, second]);
+    assert.deepEqual(runs, [2], 'the late arrival joined the held batch');
+
+    arriving = true;
+    const started = performance.now();
+    await batcher.score(rows(3));
+    const waited = performance.now() - started;
+    assert.ok(waited >= 25 && waited < 500, `flushed by the maxWait timer after ${waited} ms`);
+  });
+
+  test('a failed run rejects every request in it, and the next run is unaffected', async () => {
+    let fail = true;
+    const batcher = new MicroBatcher(
+      { kNum: 2, kCat: 1 },
+      async (f) => {
+        if (fail) throw new Error('run failed');
+        return new Float32Array(f.rows);
+      },
+      { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false },
+    );
+    const results = await Promise.allSettled([batcher.score(rows(1)), batcher.score(rows(2))]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    fail = false;
+    assert.equal((await batcher.score(rows(3))).length, 1);
+  });
+});
