@@ -78,10 +78,12 @@ async function runLoad(opts: { port: number; path: string; bodies: string[]; hea
   let measuring = false;
   let stopped = false;
   let measureStart = 0;
+  const sockets: Socket[] = [];
 
   const runConnection = (index: number) =>
     new Promise<void>((resolve, reject) => {
       const socket: Socket = connect(opts.port, '127.0.0.1');
+      sockets.push(socket);
       socket.setNoDelay(true);
       let buffer: Buffer = Buffer.alloc(0);
       let sentAt = 0;
@@ -136,7 +138,12 @@ async function runLoad(opts: { port: number; path: string; bodies: string[]; hea
   const seconds = (performance.now() - measureStart) / 1000;
   measuring = false;
   stopped = true;
-  await done;
+  // Each connection ends after its answer in flight; one that never comes is counted and cut off.
+  const unanswered = await Promise.race([done.then(() => 0), new Promise<number>((r) => setTimeout(() => r(opts.connections), 15_000).unref())]);
+  if (unanswered > 0) {
+    errors += unanswered;
+    for (const socket of sockets) socket.destroy();
+  }
   const sorted = latencies.subarray(0, recorded).sort();
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
   const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -282,13 +289,24 @@ function child(args: string[], nodeArgs: string[] = []): { wait: Promise<string>
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL(import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let resolveLine: (line: string) => void = () => {};
-  const firstLine = new Promise<string>((resolve) => (resolveLine = resolve));
+  let rejectLine: (err: Error) => void = () => {};
+  const firstLine = new Promise<string>((resolve, reject) => {
+    resolveLine = resolve;
+    rejectLine = reject;
+  });
   proc.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
     const newline = out.indexOf('\n');
     if (newline >= 0) resolveLine(out.slice(0, newline));
   });
-  const wait = new Promise<string>((resolve, reject) => proc.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`bench child ${args.join(' ')} exited with ${code}`)))));
+  const wait = new Promise<string>((resolve, reject) =>
+    proc.on('close', (code, signal) => {
+      // A server that dies before saying where it listens must not leave the orchestrator waiting.
+      rejectLine(new Error(`bench child ${args[0]} ${args[1] ?? ''} exited (${code ?? signal}) before its first line`));
+      if (code === 0 || signal === 'SIGTERM') resolve(out);
+      else reject(new Error(`bench child ${args.join(' ').slice(0, 200)} exited with ${code ?? signal}`));
+    }),
+  );
   return { wait, firstLine, kill: () => proc.kill('SIGTERM') };
 }
 

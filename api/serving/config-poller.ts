@@ -123,7 +123,9 @@ export class ServingConfigPoller {
     }
     let config: ServingConfig;
     try {
-      config = servingConfigSchema.parse(JSON.parse(body.toString('utf8')));
+      const parsed = servingConfigSchema.safeParse(JSON.parse(body.toString('utf8')));
+      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; '));
+      config = parsed.data;
     } catch (err) {
       this.rejectedEtag = etag;
       return this.rejected(`serving config s3://${bucket}/${SERVING_CONFIG_KEY} is invalid: ${(err as Error).message}`);

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { flightEvent, registerFlightsModel } from './support/flights-model.ts';
+import { MemoryStore } from './support/memory-store.ts';
+import { KEYS, type TestApi, startTestApi, testConfig, writeServingConfig } from './support/test-api.ts';
+
+/** The routes around predictions: model views, feedback, health, docs, CORS and graceful shutdown. */
+
+const MODEL = 'flight-delay';
+const store = new MemoryStore();
+const config = testConfig({ SLUICE_API_CORS_ORIGINS: 'https://app.example.com' });
+let api: TestApi;
+
+before(async () => {
+  const manifest = await registerFlightsModel(new ModelRegistry(store, config.buckets.models), MODEL);
+  await writeServingConfig(store, config, { [MODEL]: { primary: manifest.version } }, 1);
+  api = await startTestApi({ store, config });
+  await api.firstPoll;
+});
+
+after(async () => {
+  await api.shutdown();
+});
+
+describe('routes', () => {
+  test('GET /v1/models and /v1/models/{name} show routes, features and the event schema', async () => {
+    const list = await api.request<{ models: { name: string; versions: { version: number; route: string; percent: number }[] }[] }>('GET', '/v1/models', { key: KEYS.predict });
+    assert.deepEqual(list.json.models, [{ name: MODEL, versions: [{ version: 1, route: 'primary', percent: 100 }] }]);
+    const view = await api.request<{ versions: { eventSchema: { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean }; threshold: number }[] }>('GET', `/v1/models/${MODEL}`, { key: KEYS.predict });
+    const schema = view.json.versions[0]?.eventSchema;
+    assert.deepEqual(schema?.required.sort(), ['date', 'destination', 'distance', 'origin']);
+    assert.equal(schema?.additionalProperties, false);
+    assert.equal(view.json.versions[0]?.threshold, 0.3);
+    assert.equal((await api.request('GET', '/v1/models/unknown', { key: KEYS.predict })).status, 404);
+    assert.equal((await api.request('GET', '/v1/models')).status, 401);
+  });
+
+  test('POST /v1/feedback stores the labels as JSON lines with who sent them, before answering', async () => {
+    const predicted = await api.predict(MODEL, { events: [flightEvent(1), flightEvent(2)] });
+    const requestId = predicted.json.requestId ?? '';
+    const res = await api.request<{ accepted: number; key: string }>('POST', '/v1/feedback', {
+      key: KEYS.feedback,
+      body: { labels: [{ requestId, eventIndex: 1, label: true, observedAt: '2026-11-23T10:00:00Z' }, { requestId, label: false }] },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.accepted, 2);
+    const lines = (await store.get(config.buckets.predictions, res.json.key)).toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l.request_id, l.event_index, l.label, l.received_from]), [
+      [requestId, 1, true, 'app-feedback'],
+      [requestId, 0, false, 'app-feedback'],
+    ]);
+    assert.equal(lines[0]?.observed_at, '2026-11-23T10:00:00Z');
+    assert.equal((await api.request('POST', '/v1/feedback', { key: KEYS.predict, body: { labels: [{ requestId, label: true }] } })).status, 403);
+  });
+
+  test('/healthz, /readyz, /metrics, /openapi.json and /docs answer without a key', async () => {
+    assert.equal((await api.request('GET', '/healthz')).status, 200);
+    assert.equal((await api.request<{ status: string }>('GET', '/readyz')).json.status, 'ready');
+    const metrics = await api.request('GET', '/metrics');
+    assert.match(metrics.headers.get('content-type') ?? '', /text\/plain; version=0\.0\.4/);
+    assert.match(metrics.text, /^# TYPE sluice_predict_duration_seconds histogram$/m);
+    assert.match(metrics.text, /^sluice_prediction_log_buffered_rows \d+$/m);
+    assert.equal((await api.request<{ openapi: string }>('GET', '/openapi.json')).json.openapi, '3.1.0');
+    assert.match((await api.request('GET', '/docs')).text, /<h1>sluice prediction API<\/h1>/);
+  });
+
+  test('CORS: a configured origin is allowed (preflight and answer), another gets no allow headers', async () => {
+    const preflight = await fetch(`${api.url}/v1/models/${MODEL}/predict`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /Authorization/);
+    const allowed = await api.request('POST', `/v1/models/${MODEL}/predict`, { key: KEYS.predict, body: { event: flightEvent(1) }, headers: { origin: 'https://app.example.com' } });
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    const other = await api.request('POST', `/v1/models/${MODEL}/predict`, { key: KEYS.predict, body: { event: flightEvent(1) }, headers: { origin: 'https://evil.example.com' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('requests being received when shutdown starts are answered; then the prediction log is flushed and the port closed', async () => {
+    const own = await startTestApi({ store, config: testConfig({ SLUICE_SERVING_LOG_FLUSH_ROWS: '1000000', SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: '3600000' }) });
+    await own.firstPoll;
+    const logged = () => [...store.objects.keys()].filter((k) => k.includes('/predictions/model=')).length;
+    assert.equal((await own.predict(MODEL, { event: flightEvent(0) })).status, 200);
+    const before = logged();
+    const url = new URL(`${own.url}/v1/models/${MODEL}/predict`);
+    // Requests whose body is half sent when shutdown begins: accepted, so they must be answered.
+    const pending = Array.from({ length: 5 }, (_, i) => {
+      const body = JSON.stringify({ event: flightEvent(i) });
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${KEYS.predict}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      const answered = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+      });
+      req.write(body.slice(0, 10));
+      return { finish: () => req.end(body.slice(10)), answered };
+    });
+    await sleep(100);
+    const stopping = own.shutdown();
+    await sleep(100);
+    for (const p of pending) p.finish();
+    assert.deepEqual(await Promise.all(pending.map((p) => p.answered)), [200, 200, 200, 200, 200]);
+    await stopping;
+    assert.ok(logged() > before, 'the buffered predictions were written at shutdown');
+    await assert.rejects(fetch(`${own.url}/healthz`), 'no longer accepting connections');
+  });
+});
