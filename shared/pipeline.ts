@@ -4,7 +4,7 @@ import { datasetContractSchema } from './data/dataset-contract.ts';
 import { featureSpecSchema } from './data/feature-spec.ts';
 import { type GateOutcome, gateSpecSchema } from './gates.ts';
 import { modelNameSchema } from './registry.ts';
-import { trainerSpecSchema } from './trainers.ts';
+import { pipelineTrainerSchema } from './trainers.ts';
 
 /**
  * The training pipeline's spec: one object, validated whole, so a bad spec fails at once with every
@@ -34,7 +34,7 @@ export const pipelineSpecSchema = z.strictObject({
   contract: datasetContractSchema,
   /** The feature definitions: the same ones build the training tables and the online features. */
   features: featureSpecSchema,
-  trainer: trainerSpecSchema,
+  trainer: pipelineTrainerSchema,
   seed: z.number().int().nonnegative().default(42),
   evaluation: z
     .strictObject({

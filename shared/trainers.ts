@@ -47,6 +47,26 @@ export const gbdtParamsSchema = z.strictObject({
 
 export const trainerSpecSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, gbdtParamsSchema]);
 
+/**
+ * A trainer you bring: any Temporal worker (any SDK language) polling `taskQueue` with an activity
+ * named `trainCandidate` that honours the contract in the README ("Bring your own trainer"): it reads
+ * the feature Parquet splits, writes an ONNX model keeping the sluice graph contract, and returns
+ * where it put it. Evaluation, gates, registry and approval treat its model like a built-in one.
+ */
+export const externalTrainerSchema = z.strictObject({
+  kind: z.literal('external'),
+  /** Shown in the Temporal UI and recorded in the manifest, e.g. `xgboost-python`. */
+  name: z.string().min(1),
+  taskQueue: z.string().min(1),
+  /** Passed through untouched to the external activity; recorded in the manifest. */
+  hyperparameters: z.record(z.string(), z.unknown()).default({}),
+});
+export type ExternalTrainerSpec = z.infer<typeof externalTrainerSchema>;
+
+/** What a pipeline spec may name as its trainer: a built-in one or one you bring. */
+export const pipelineTrainerSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, gbdtParamsSchema, externalTrainerSchema]);
+export type PipelineTrainerSpec = z.infer<typeof pipelineTrainerSchema>;
+
 export type LogisticRegressionParams = z.infer<typeof logisticRegressionParamsSchema>;
 export type GbdtParams = z.infer<typeof gbdtParamsSchema>;
 export type TrainerSpec = z.infer<typeof trainerSpecSchema>;

@@ -104,13 +104,13 @@ export class ApprovalGate {
     this.state.deadline = new Date(Date.now() + (durationMs(this.policy.timeout) ?? 0)).toISOString();
     const settled = () => this.state.status === 'approved' || this.state.status === 'rejected';
 
-    let decided = await condition(settled, this.policy.timeout);
+    let decided = await condition(settled, this.policy.timeout, { summary: 'Approval deadline' });
     let reason = `no decision within ${this.policy.timeout}`;
     if (!decided && this.policy.onTimeout === 'escalate') {
       this.state.status = 'escalated';
       this.state.deadline = new Date(Date.now() + (durationMs(this.policy.escalationTimeout) ?? 0)).toISOString();
       await onEscalate(this.policy.escalateTo);
-      decided = await condition(settled, this.policy.escalationTimeout);
+      decided = await condition(settled, this.policy.escalationTimeout, { summary: 'Escalated approval deadline' });
       reason = `no decision within ${this.policy.timeout}, nor within ${this.policy.escalationTimeout} after escalation to ${this.policy.escalateTo ?? 'the escalation contact'}`;
     }
     if (!decided) {

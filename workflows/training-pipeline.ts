@@ -138,7 +138,12 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     status.reports.referenceStats = tables.referenceStatsKey;
 
     enter('training', `${spec.trainer.kind} on ${tables.splits.train.rows} rows, validating on ${tables.splits.validation.rows}`);
-    const candidate = await training.trainCandidate.executeWithOptions({ ...longTraining, heartbeatTimeout, summary: `Train ${spec.trainer.kind} (seed ${spec.seed})` }, [
+    const trainer = spec.trainer;
+    const trainingOptions =
+      trainer.kind === 'external'
+        ? { ...longTraining, heartbeatTimeout, taskQueue: trainer.taskQueue, summary: `Train with external trainer ${trainer.name} on task queue ${trainer.taskQueue}` }
+        : { ...longTraining, heartbeatTimeout, summary: `Train ${trainer.kind} (seed ${spec.seed})` };
+    const candidate = await training.trainCandidate.executeWithOptions(trainingOptions, [
       { modelName, runId, tables, trainer: spec.trainer, seed: spec.seed },
     ]);
 

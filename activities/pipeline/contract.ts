@@ -1,6 +1,6 @@
 import type { EvaluationSummary, GateOutcome, GateSpec } from '../../shared/gates.ts';
 import type { PipelineSpec } from '../../shared/pipeline.ts';
-import type { TrainerSpec } from '../../shared/trainers.ts';
+import type { PipelineTrainerSpec } from '../../shared/trainers.ts';
 
 /**
  * What the training pipeline workflow asks of its activities. The workflow imports this as a type
@@ -50,7 +50,11 @@ export interface PipelineActivities {
   buildFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<FeatureTables>;
   /** Writes the online feature snapshot (latest windowed values per entity) the prediction API serves from. */
   materializeOnlineFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<{ snapshotKey: string; asOf: string }>;
-  trainCandidate(input: { modelName: string; runId: string; tables: FeatureTables; trainer: TrainerSpec; seed: number }): Promise<TrainedCandidate>;
+  /**
+   * Built-in trainers run on the pipeline queue; an `external` trainer's activity of the same name runs
+   * on its own task queue. Either way the result points at an ONNX file keeping the graph contract.
+   */
+  trainCandidate(input: { modelName: string; runId: string; tables: FeatureTables; trainer: PipelineTrainerSpec; seed: number }): Promise<TrainedCandidate>;
   evaluateCandidate(input: {
     modelName: string;
     runId: string;

@@ -22,7 +22,10 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
         datasetVersion: input.dataset.datasetVersion,
         featureDefinitionHash: input.tables.featureDefinitionHash,
         codeVersion: input.codeVersion,
-        trainer: { kind: input.spec.trainer.kind, hyperparameters: { ...input.spec.trainer } },
+        trainer:
+          input.spec.trainer.kind === 'external'
+            ? { kind: `external:${input.spec.trainer.name}`, hyperparameters: { taskQueue: input.spec.trainer.taskQueue, ...input.spec.trainer.hyperparameters } }
+            : { kind: input.spec.trainer.kind, hyperparameters: { ...input.spec.trainer } },
         seed: input.spec.seed,
         metrics: numericMetrics,
         threshold: input.spec.evaluation.threshold,

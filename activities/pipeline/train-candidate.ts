@@ -23,6 +23,10 @@ const CHECKPOINT_EVERY = 10;
 export const createTrainCandidate =
   (deps: { store: ArtifactStore; buckets: Config['buckets'] }): PipelineActivities['trainCandidate'] =>
   async (input) => {
+    const trainer = input.trainer;
+    if (trainer.kind === 'external') {
+      throw ApplicationFailure.nonRetryable(`trainer ${trainer.name} is external: its trainCandidate runs on task queue ${trainer.taskQueue}, not on the pipeline worker`, ErrorType.InvalidInput);
+    }
     const context = Context.current();
     const checkpointKey = candidateKeys.checkpoint(input.runId);
     const resumeFrom =
@@ -39,7 +43,7 @@ export const createTrainCandidate =
     let model;
     try {
       model = await trainModel(
-        input.trainer,
+        trainer,
         { train, validation },
         {
           seed: input.seed,

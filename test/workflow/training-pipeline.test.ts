@@ -227,6 +227,32 @@ describe('trainingPipeline workflow', () => {
     assert.equal(activitiesRun(handle).filter((a) => a === 'trainCandidate').length, 1);
   });
 
+  test('an external trainer runs on its own task queue; the rest of the pipeline treats its model alike', async (t) => {
+    const externalQueue = `${taskQueue}-external`;
+    const received: unknown[] = [];
+    const external = await Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: externalQueue,
+      activities: {
+        // Stands in for, e.g., a Python worker's trainCandidate: same name, same input and output.
+        async trainCandidate(input: { runId: string }) {
+          received.push(input);
+          return { candidateKey: `_candidates/${input.runId}/model.onnx`, onnxSha256: 'e'.repeat(64), parityMaxAbsDiff: 0, trainSeconds: 3, summary: { library: 'xgboost' } };
+        },
+      },
+    });
+    const handle = await start(t.name, pipelineInput({}, { model: { name: uniqueModel() }, trainer: { kind: 'external', name: 'xgboost-python', taskQueue: externalQueue, hyperparameters: { eta: 0.1 } } }));
+    await external.runUntil(waitForStage(handle, 'awaiting-approval'));
+    assert.equal(received.length, 1);
+    assert.deepEqual((received[0] as { trainer: unknown }).trainer, { kind: 'external', name: 'xgboost-python', taskQueue: externalQueue, hyperparameters: { eta: 0.1 } });
+    assert.ok(!activitiesRun(handle).includes('trainCandidate'), 'the pipeline worker trained instead of the external trainer');
+    const evaluated = fakes.callsOf(handle.workflowId).find((c) => c.activity === 'evaluateCandidate')?.input as { candidate: { summary: unknown } };
+    assert.deepEqual(evaluated.candidate.summary, { library: 'xgboost' });
+    await handle.executeUpdate(rejectUpdate, { args: [{ by: 'ana' }] });
+    await handle.result();
+  });
+
   test('a second pipeline for a model with one in flight is rejected at once; the slot frees when the first ends', async (t) => {
     const modelName = uniqueModel();
     const first = await start(`${t.name} first`, pipelineInput({}, { model: { name: modelName } }));

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { FeatureTables, TrainedCandidate } from '../../../activities/pipeline/contract.ts';
+import { createDataStages } from '../../../activities/pipeline/data-stages.ts';
+import { createTrainCandidate } from '../../../activities/pipeline/train-candidate.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { stampOnnxVersion } from '../../../activities/registry/stamp-onnx-metadata.ts';
+import { featureSpecSchema } from '../../../shared/data/feature-spec.ts';
+import { featureTablesManifestSchema } from '../../../shared/data/feature-tables.ts';
+import { featureKeys } from '../../../shared/storage-keys.ts';
+import { trainerSpecSchema } from '../../../shared/trainers.ts';
 import { readOnnxMetadata } from '../../../activities/training/onnx/read-metadata.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
 import type { Config } from '../../../shared/config.ts';
@@ -91,5 +100,27 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.ok(evaluation.slices.every((s) => s.slice === 'origin-size') && evaluation.slices.length > 0);
     assert.ok(evaluation.latency.batch1.p99Ms > 0);
     assert.equal(evaluation.champion.skipped, 'the model has no registered versions yet');
+
+    // Reproducibility: everything needed to retrain comes from the manifest (the feature spec via the
+    // feature build it names), and retraining gives the same model, byte for byte.
+    const featureBuild = featureTablesManifestSchema.parse(
+      JSON.parse((await stack.store.get(config.buckets.features, featureKeys.manifest(manifest.featureDefinitionHash, manifest.datasetVersion))).toString()),
+    );
+    const activityEnv = new MockActivityEnvironment();
+    const { buildFeatures } = createDataStages({ store: stack.store, buckets: config.buckets });
+    const buildInput: Parameters<typeof buildFeatures>[0] = { datasetVersion: manifest.datasetVersion, features: featureSpecSchema.parse(featureBuild.spec) };
+    const tables = await activityEnv.run<[typeof buildInput], FeatureTables, typeof buildFeatures>(buildFeatures, buildInput);
+    assert.equal(tables.featureDefinitionHash, manifest.featureDefinitionHash);
+    const trainCandidate = createTrainCandidate({ store: stack.store, buckets: config.buckets });
+    const trainInput: Parameters<typeof trainCandidate>[0] = {
+      modelName: manifest.name,
+      runId: manifest.origin.workflowId,
+      tables,
+      trainer: trainerSpecSchema.parse(manifest.trainer.hyperparameters),
+      seed: manifest.seed,
+    };
+    const retrained = await activityEnv.run<[typeof trainInput], TrainedCandidate, typeof trainCandidate>(trainCandidate, trainInput);
+    const retrainedOnnx = stampOnnxVersion(await stack.store.get(config.buckets.models, retrained.candidateKey), manifest.version);
+    assert.ok(Buffer.from(retrainedOnnx).equals(onnx), 'retraining from the manifest produced a different model');
   });
 });
