@@ -35,7 +35,7 @@ export interface AppDeps {
   metrics: ApiMetrics;
   logger: Logger;
   openapi: Record<string, unknown>;
-  limits: { maxBodyBytes: number; maxBatch: number };
+  limits: { maxBodyBytes: number; maxBatch: number; requestTimeoutMs: number };
   isShuttingDown: () => boolean;
 }
 
@@ -68,6 +68,9 @@ export function createApp(deps: AppDeps): Express {
     });
     if (deps.cors.preflight(req, res)) return;
     deps.cors.apply(req, res);
+    // A route waiting on the object store or Temporal answers 503 at the deadline rather than hanging.
+    const deadline = setTimeout(() => next(new ApiError('Timeout', `no answer within ${deps.limits.requestTimeoutMs} ms (SLUICE_API_REQUEST_TIMEOUT_MS)`, { retryAfterSeconds: 1 })), deps.limits.requestTimeoutMs);
+    res.once('close', () => clearTimeout(deadline));
     next(problem);
   });
 
@@ -144,6 +147,7 @@ export function createApp(deps: AppDeps): Express {
     const key = await deps.feedback.save(input.labels, { keyId: principalOf(res).id, requestId }).catch((err: unknown) => {
       throw new ApiError('StorageUnavailable', `the labels could not be stored (object store: ${(err as Error).message}); nothing was stored, retry`, { retryAfterSeconds: 5, cause: err });
     });
+    deps.logger.info('feedback stored', { requestId, labels: input.labels.length, key, from: principalOf(res).id });
     res.json({ requestId, accepted: input.labels.length, key });
   });
 

@@ -27,11 +27,9 @@ export function errorBody(err: ApiError, requestId: string): ErrorBody {
   return { error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), requestId } };
 }
 
+/** Answers with the error body; a request already answered (e.g. by its timeout) is left as it is. */
 export function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
+  if (res.headersSent) return;
   const headers: OutgoingHttpHeaders = { 'X-Request-Id': requestId };
   if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
   if (err.closeConnection) headers.Connection = 'close';

@@ -83,6 +83,28 @@ describe('routes', () => {
   });
 });
 
+describe('request timeouts', () => {
+  test('a predict or feedback request that cannot finish answers 503 Timeout at SLUICE_API_REQUEST_TIMEOUT_MS', async () => {
+    const hanging = new MemoryStore();
+    hanging.objects = store.objects;
+    const stuck = new Promise<never>(() => {});
+    hanging.put = () => stuck;
+    const short = testConfig({ SLUICE_API_REQUEST_TIMEOUT_MS: '300' });
+    await using slow = await startTestApi({
+      store: hanging,
+      config: short,
+      assemblers: { forModel: async () => ({ eventFields: { origin: 'string', destination: 'string', date: 'timestamp', distance: 'number' }, assemble: () => stuck }) },
+    });
+    await slow.firstPoll;
+    for (const res of [await slow.predict(MODEL, { event: flightEvent(1) }), await slow.request('POST', '/v1/feedback', { key: KEYS.feedback, body: { labels: [{ requestId: 'r-1', label: true }] } })]) {
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.json.error?.code, 'Timeout');
+      assert.match(res.json.error?.message ?? '', /no answer within 300 ms/);
+    }
+    assert.equal((await slow.request('GET', '/healthz')).status, 200);
+  });
+});
+
 describe('graceful shutdown', () => {
   test('requests being received when shutdown starts are answered; then the prediction log is flushed and the port closed', async () => {
     const own = await startTestApi({ store, config: testConfig({ SLUICE_SERVING_LOG_FLUSH_ROWS: '1000000', SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: '3600000' }) });

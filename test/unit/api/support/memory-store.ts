@@ -16,7 +16,7 @@ import {
  * every call fail as an unreachable store would.
  */
 export class MemoryStore implements ArtifactStore {
-  readonly objects = new Map<string, { body: Buffer; info: ObjectInfo }>();
+  objects = new Map<string, { body: Buffer; info: ObjectInfo }>();
   down = false;
 
   private reach(): void {
