@@ -67,6 +67,7 @@ const helpFor = (key: string): string => (HELP as Record<string, string>)[key] ?
 
 interface Env {
   config: Config;
+  connection: Connection;
   client: Client;
   registry: ModelRegistry;
   write: (line: string) => void;
@@ -120,7 +121,15 @@ async function pipelineStatus(env: Env, args: string[]): Promise<number> {
     }
     return EXIT.runFailed;
   }
-  const status = await handle.query(pipelineStatusQuery);
+  let status;
+  try {
+    // Without a worker, Temporal holds a query until its own deadline; five seconds is enough to know.
+    status = await env.connection.withDeadline(Date.now() + 5000, () => handle.query(pipelineStatusQuery));
+  } catch {
+    // Queries are answered by a worker; without one, the search attributes still say where the run is.
+    env.write(`  stage: ${String(description.searchAttributes.PipelineStage?.[0] ?? 'unknown')} (no worker answered the status query on task queue ${description.taskQueue}; start one with: npm run worker)`);
+    return EXIT.ok;
+  }
   const now = Date.now();
   status.stages.forEach((s, i) => {
     const end = status.stages[i + 1]?.startedAt;
@@ -234,6 +243,7 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
     const [host] = config.temporal.address.split(':');
     const env: Env = {
       config,
+      connection,
       client,
       registry: new ModelRegistry(MinioArtifactStore.fromConfig(config.minio), config.buckets.models),
       write: io.write,
