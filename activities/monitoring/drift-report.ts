@@ -1,0 +1,175 @@
+import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
+import type { DriftReport, DriftThresholds, FeatureDrift, Verdict } from '../../shared/monitoring.ts';
+import { binCentres, chiSquare, jensenShannon, kolmogorovSmirnov, normalisedWasserstein, psi } from './drift-statistics.ts';
+
+/** What DuckDB counted in a window of logged predictions. */
+export interface WindowCounts {
+  rows: number;
+  /** Per numeric feature: non-NULL values and counts over the reference bins. */
+  numeric: Record<string, { present: number; bins: number[] }>;
+  /** Per categorical feature: non-NULL values and counts per category. */
+  categorical: Record<string, { present: number; counts: Record<string, number> }>;
+  /** Scores in SCORE_BINS equal-width bins over [0, 1]. */
+  score: number[];
+}
+
+export const SCORE_BINS = 10;
+export const OTHER_CATEGORY = '(other)';
+
+type NumericReference = Extract<ReferenceStats['features'][number], { kind: 'numeric' }>;
+type CategoricalReference = Extract<ReferenceStats['features'][number], { kind: 'categorical' }>;
+
+const rank: Record<Verdict, number> = { ok: 0, warn: 1, alert: 2 };
+const worst = (verdicts: Verdict[]): Verdict => verdicts.reduce<Verdict>((a, b) => (rank[b] > rank[a] ? b : a), 'ok');
+const fmt = (x: number) => (Math.abs(x) >= 100 || Number.isInteger(x) ? String(x) : x.toPrecision(3));
+
+function judge(name: string, value: number, levels: { warn: number; alert: number }, reasons: string[]): Verdict {
+  if (value >= levels.alert) {
+    reasons.push(`${name} ${fmt(value)} >= ${levels.alert} (alert)`);
+    return 'alert';
+  }
+  if (value >= levels.warn) {
+    reasons.push(`${name} ${fmt(value)} >= ${levels.warn} (warn)`);
+    return 'warn';
+  }
+  return 'ok';
+}
+
+export function numericBinLabels(edges: readonly number[]): string[] {
+  if (edges.length === 0) return ['all'];
+  return [`< ${fmt(edges[0] as number)}`, ...edges.slice(1).map((e, i) => `[${fmt(edges[i] as number)}, ${fmt(e)})`), `>= ${fmt(edges[edges.length - 1] as number)}`];
+}
+
+/**
+ * Numeric feature: PSI, JS and normalised Wasserstein over the reference quantile bins. With fewer
+ * than `smallSampleRows` current values the binned two-sample KS test decides instead, since PSI
+ * and JS of a small sample are biased upwards.
+ */
+export function numericDrift(reference: NumericReference, current: { present: number; bins: number[] }, rows: number, t: DriftThresholds): FeatureDrift {
+  const ref = reference.binCounts;
+  const cur = ref.map((_, i) => current.bins[i] ?? 0);
+  const reasons: string[] = [];
+  const stats = {
+    psi: psi(ref, cur, t.epsilon),
+    jensenShannon: jensenShannon(ref, cur),
+    wasserstein:
+      reference.min === null || reference.max === null ? null : normalisedWasserstein(ref, cur, binCentres(reference.binEdges, reference.min, reference.max), reference.std ?? 0),
+    chiSquare: null,
+    ks: kolmogorovSmirnov(ref, cur),
+  };
+  let verdict: Verdict;
+  if (current.present === 0) verdict = 'ok';
+  else if (current.present < t.smallSampleRows) {
+    verdict = stats.ks.pValue < t.ksPValue ? 'alert' : 'ok';
+    if (verdict === 'alert') reasons.push(`KS D ${fmt(stats.ks.statistic)}, p ${stats.ks.pValue.toExponential(2)} < ${t.ksPValue} on ${current.present} values`);
+  } else {
+    verdict = worst([
+      judge('PSI', stats.psi, t.psi, reasons),
+      judge('JS', stats.jensenShannon, t.jensenShannon, reasons),
+      stats.wasserstein === null ? 'ok' : judge('Wasserstein/std', stats.wasserstein, t.wasserstein, reasons),
+    ]);
+  }
+  return {
+    name: reference.name,
+    kind: 'numeric',
+    rows: current.present,
+    nullRate: { reference: reference.nullRate, current: rows ? (rows - current.present) / rows : 0 },
+    statistics: stats,
+    reasons,
+    verdict,
+    histogram: { bins: numericBinLabels(reference.binEdges), reference: ref, current: cur },
+  };
+}
+
+/** Categorical feature: JS and PSI over the reference's top categories plus one bin for every other value; chi-square recorded. */
+export function categoricalDrift(reference: CategoricalReference, current: { present: number; counts: Record<string, number> }, rows: number, t: DriftThresholds): FeatureDrift {
+  const bins = [...reference.top.map((c) => c.value), OTHER_CATEGORY];
+  const ref = [...reference.top.map((c) => c.count), reference.otherCount];
+  const cur = reference.top.map((c) => current.counts[c.value] ?? 0);
+  cur.push(current.present - cur.reduce((a, b) => a + b, 0));
+  const reasons: string[] = [];
+  const stats = { psi: psi(ref, cur, t.epsilon), jensenShannon: jensenShannon(ref, cur), wasserstein: null, chiSquare: chiSquare(ref, cur), ks: null };
+  let verdict: Verdict = 'ok';
+  if (current.present > 0) {
+    verdict = worst([judge('JS', stats.jensenShannon, t.jensenShannon, reasons), current.present >= t.smallSampleRows ? judge('PSI', stats.psi, t.psi, reasons) : 'ok']);
+    if (stats.chiSquare.pValue < t.chiSquarePValue) {
+      reasons.push(`chi-square ${fmt(stats.chiSquare.statistic)} (df ${stats.chiSquare.degreesOfFreedom}), p ${stats.chiSquare.pValue.toExponential(2)} < ${t.chiSquarePValue}`);
+      if (verdict === 'ok') verdict = 'warn';
+    }
+  }
+  return {
+    name: reference.name,
+    kind: 'categorical',
+    rows: current.present,
+    nullRate: { reference: reference.nullRate, current: rows ? (rows - current.present) / rows : 0 },
+    statistics: stats,
+    reasons,
+    verdict,
+    histogram: { bins, reference: ref, current: cur },
+  };
+}
+
+export function scoreBinLabels(): string[] {
+  return Array.from({ length: SCORE_BINS }, (_, i) => `[${(i / SCORE_BINS).toFixed(1)}, ${((i + 1) / SCORE_BINS).toFixed(1)}${i === SCORE_BINS - 1 ? ']' : ')'}`);
+}
+
+/** The model's score distribution against a baseline window of the same version (the reference split has no scores). */
+export function scoreDrift(baseline: readonly number[], current: readonly number[], t: DriftThresholds): FeatureDrift {
+  const reasons: string[] = [];
+  const n = current.reduce((a, b) => a + b, 0);
+  const centres = Array.from({ length: SCORE_BINS }, (_, i) => (i + 0.5) / SCORE_BINS);
+  const stats = { psi: psi(baseline, current, t.epsilon), jensenShannon: jensenShannon(baseline, current), wasserstein: normalisedWasserstein(baseline, current, centres, 1), chiSquare: null, ks: kolmogorovSmirnov(baseline, current) };
+  const verdict = n === 0 ? 'ok' : worst([judge('score PSI', stats.psi, t.psi, reasons), judge('score JS', stats.jensenShannon, t.jensenShannon, reasons)]);
+  return { name: 'score', kind: 'score', rows: n, nullRate: { reference: 0, current: 0 }, statistics: stats, reasons, verdict, histogram: { bins: scoreBinLabels(), reference: [...baseline], current: [...current] } };
+}
+
+/**
+ * The window's report: every feature of the reference statistics that the model uses, the score
+ * against its baseline, and the dataset-level verdict (alert when the share of drifted features
+ * reaches `datasetDriftShare`, warn when any feature warns or drifts).
+ */
+export function buildDriftReport(input: {
+  model: string;
+  version: number;
+  window: { from: string; until: string };
+  reference: ReferenceStats;
+  featureNames: readonly string[];
+  counts: WindowCounts;
+  scoreBaseline?: readonly number[] | undefined;
+  thresholds: DriftThresholds;
+  seconds: number;
+}): DriftReport {
+  const { counts, thresholds: t } = input;
+  const used = new Set(input.featureNames);
+  const features = input.reference.features
+    .filter((f) => used.has(f.name))
+    .map((f) =>
+      f.kind === 'numeric'
+        ? numericDrift(f, counts.numeric[f.name] ?? { present: 0, bins: [] }, counts.rows, t)
+        : categoricalDrift(f, counts.categorical[f.name] ?? { present: 0, counts: {} }, counts.rows, t),
+    );
+  const judged = counts.rows >= t.minWindowRows;
+  const score = input.scoreBaseline && input.scoreBaseline.some((c) => c > 0) ? scoreDrift(input.scoreBaseline, counts.score, t) : null;
+  const drifted = judged ? features.filter((f) => f.verdict === 'alert').map((f) => f.name) : [];
+  const driftShare = features.length ? drifted.length / features.length : 0;
+  let verdict: Verdict = 'ok';
+  if (judged) {
+    if (drifted.length > 0 && driftShare >= t.datasetDriftShare) verdict = 'alert';
+    else if (drifted.length > 0 || features.some((f) => f.verdict === 'warn') || (score && score.verdict !== 'ok')) verdict = 'warn';
+  }
+  return {
+    kind: 'sluice.drift-report',
+    model: input.model,
+    version: input.version,
+    window: input.window,
+    rows: counts.rows,
+    judged,
+    thresholds: t,
+    features,
+    score,
+    drifted,
+    driftShare,
+    verdict,
+    seconds: input.seconds,
+  };
+}

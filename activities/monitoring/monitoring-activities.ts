@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance as clock } from 'node:perf_hooks';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Config } from '../../shared/config.ts';
+import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
+import { ErrorType } from '../../shared/errors.ts';
+import { feedbackKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import {
+  type DriftReport,
+  type DriftSummary,
+  driftWindowInputSchema,
+  type MonitorState,
+  monitorStateKey,
+  monitorStateSchema,
+  monitoringKeys,
+  type PerformanceSummary,
+} from '../../shared/monitoring.ts';
+import { featureKeys } from '../../shared/storage-keys.ts';
+import { openDuckDb } from '../ingest/duckdb-session.ts';
+import { startProgress } from '../ingest/heartbeat.ts';
+import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import type { StartedPipeline } from '../pipeline/start-training-pipeline.ts';
+import { ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
+import { renderDriftHtml } from './drift-html.ts';
+import { buildDriftReport } from './drift-report.ts';
+import { countWindow, windowPerformance } from './window-counts.ts';
+
+export interface MonitoringDeps {
+  store: ArtifactStore;
+  buckets: Config['buckets'];
+  /** Starts (or finds) a training pipeline run; the worker wires `startTrainingPipeline` with its client. */
+  startPipeline?: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<StartedPipeline>;
+}
+
+const hourOf = (iso: string) => new Date(iso).toISOString().slice(0, 13);
+const hourInKey = (key: string) => /\/hour=([^/]+)\//.exec(key)?.[1];
+
+/** Keys of the prediction log files whose hour partition overlaps [from, until). */
+export function logKeysInWindow(keys: readonly string[], from: string, until: string): string[] {
+  const first = hourOf(from);
+  const last = hourOf(new Date(new Date(until).getTime() - 1).toISOString());
+  return keys.filter((key) => {
+    const hour = hourInKey(key);
+    return key.endsWith('.parquet') && hour !== undefined && hour >= first && hour <= last;
+  });
+}
+
+export function summarise(report: DriftReport, reportKey: string, htmlKey: string): DriftSummary {
+  return {
+    model: report.model,
+    version: report.version,
+    window: report.window,
+    rows: report.rows,
+    judged: report.judged,
+    verdict: report.verdict,
+    driftShare: report.driftShare,
+    drifted: report.drifted,
+    top: [...report.features]
+      .sort((a, b) => b.statistics.jensenShannon - a.statistics.jensenShannon)
+      .slice(0, 5)
+      .map((f) => ({ name: f.name, psi: f.statistics.psi, jensenShannon: f.statistics.jensenShannon, verdict: f.verdict })),
+    reportKey,
+    htmlKey,
+  };
+}
+
+export const createMonitoringActivities = (deps: MonitoringDeps) => {
+  const { store, buckets } = deps;
+  const registry = new ModelRegistry(store, buckets.models);
+
+  async function stage(bucket: string, keys: readonly string[], dir: string, progress: { report(d: Record<string, unknown>): void }): Promise<string[]> {
+    const paths: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      const path = join(dir, `${i}${key.endsWith('.jsonl') ? '.jsonl' : '.parquet'}`);
+      await store.getFile(bucket, key, path);
+      paths.push(path);
+      progress.report({ stage: 'staging', staged: i + 1, of: keys.length });
+    }
+    return paths;
+  }
+
+  async function loadReference(model: string, version: number): Promise<{ reference: ReferenceStats; featureNames: string[] }> {
+    const manifest = await registry.manifest(model, version).catch((err: unknown) => {
+      if (err instanceof ModelNotFoundError) throw ApplicationFailure.nonRetryable(`No model ${model} v${version} in the registry`, 'ModelNotFound', { model, version });
+      throw err;
+    });
+    const key = manifest.reports.referenceStats ?? featureKeys.referenceStats(manifest.featureDefinitionHash, manifest.datasetVersion);
+    const reference = referenceStatsSchema.parse(JSON.parse((await store.get(buckets.features, key)).toString('utf8')));
+    return { reference, featureNames: [...manifest.featureNames.numeric, ...manifest.featureNames.categorical] };
+  }
+
+  return {
+    /**
+     * Drift of one window of logged predictions of a model version against the version's reference
+     * statistics. Writes the JSON report and its HTML page to the reports bucket (same keys on a
+     * retry) and returns the summary and the window's score counts (a baseline for later windows).
+     */
+    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[] }> {
+      const parsed = driftWindowInputSchema.safeParse(raw);
+      if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid drift window input', ErrorType.InvalidInput, parsed.error.issues);
+      const input = parsed.data;
+      const started = clock.now();
+      using progress = startProgress('computeDrift');
+      const { reference, featureNames } = await loadReference(input.model, input.version);
+      const keys = logKeysInWindow(
+        (await store.list(buckets.predictions, predictionLogKeys.prefix(input.model))).map((o) => o.key),
+        input.from,
+        input.until,
+      );
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-drift-'));
+      try {
+        const paths = await stage(buckets.predictions, keys, dir, progress);
+        progress.report({ stage: 'counting', files: paths.length });
+        using session = await openDuckDb({ tempDirectory: dir });
+        const counts = await countWindow(session.db, paths, { version: input.version, from: input.from, until: input.until }, reference, featureNames);
+        const report = buildDriftReport({
+          model: input.model,
+          version: input.version,
+          window: { from: input.from, until: input.until },
+          reference,
+          featureNames,
+          counts,
+          scoreBaseline: input.scoreBaseline,
+          thresholds: input.thresholds,
+          seconds: (clock.now() - started) / 1000,
+        });
+        const reportKey = monitoringKeys.report(input.model, input.version, input.from, input.until);
+        const htmlKey = monitoringKeys.html(input.model, input.version, input.from, input.until);
+        await store.put(buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
+        await store.put(buckets.reports, htmlKey, renderDriftHtml(report), { contentType: 'text/html; charset=utf-8' });
+        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    /** AUC and log loss of the window's predictions that have feedback labels (joined by request id and event index). */
+    async computePerformance(input: { model: string; version: number; from: string; until: string }): Promise<PerformanceSummary> {
+      using progress = startProgress('computePerformance');
+      const keys = logKeysInWindow((await store.list(buckets.predictions, predictionLogKeys.prefix(input.model))).map((o) => o.key), input.from, input.until);
+      const firstHour = hourOf(input.from);
+      const labelKeys = (await store.list(buckets.predictions, feedbackKeys.prefix)).map((o) => o.key).filter((k) => (hourInKey(k) ?? '') >= firstHour);
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-perf-'));
+      try {
+        const paths = await stage(buckets.predictions, keys, dir, progress);
+        const labels = await stage(buckets.predictions, labelKeys, join(dir), progress);
+        using session = await openDuckDb({ tempDirectory: dir });
+        return await windowPerformance(session.db, paths, labels, input);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    /** The version the monitor watches: the champion alias, else the newest version in production. */
+    async monitoredVersion(model: string): Promise<number | null> {
+      try {
+        const index = await registry.index(model);
+        return index.aliases.champion ?? null;
+      } catch (err) {
+        if (err instanceof ModelNotFoundError) return null;
+        throw err;
+      }
+    },
+
+    async readMonitorState(model: string): Promise<MonitorState> {
+      const found = await store.stat(buckets.reports, monitorStateKey(model));
+      if (!found) return { model, windows: [], scoreBaseline: null, lastRetrain: null };
+      return monitorStateSchema.parse(JSON.parse((await store.get(buckets.reports, monitorStateKey(model))).toString('utf8')));
+    },
+
+    async writeMonitorState(state: MonitorState): Promise<void> {
+      await store.put(buckets.reports, monitorStateKey(state.model), JSON.stringify(monitorStateSchema.parse(state), null, 2), { contentType: 'application/json' });
+    },
+
+    /**
+     * Starts a training pipeline on the newest data with the given spec, the trigger and its evidence
+     * as the run's `trigger` (it lands in the manifest). The run id is derived from (model, data, spec),
+     * so asking twice trains once; the pipeline's training slot refuses a second run per model.
+     */
+    async triggerRetraining(input: { spec: unknown; trigger: Record<string, unknown> }): Promise<{ workflowId: string; started: boolean }> {
+      if (!deps.startPipeline) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
+      const run = await deps.startPipeline({ spec: input.spec, requestedBy: 'drift-monitor', trigger: input.trigger });
+      return { workflowId: run.workflowId, started: run.started };
+    },
+  };
+};
+
+export type MonitoringActivities = ReturnType<typeof createMonitoringActivities>;

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+
+/**
+ * Drift and performance monitoring of a deployed model: thresholds (with their documented defaults),
+ * the per-window drift report written to the reports bucket, and the monitor workflow's input.
+ */
+
+/**
+ * Thresholds of the drift verdicts. Defaults follow common practice: PSI < 0.1 is stable, 0.1–0.25 a
+ * moderate shift (warn), > 0.25 a major one (alert); Jensen–Shannon distance (base 2, in [0, 1]) 0.1 /
+ * 0.2; Wasserstein distance normalised by the reference standard deviation 0.1 / 0.25. A feature is
+ * "drifted" when any of its statistics reaches alert; the dataset drifts when at least
+ * `datasetDriftShare` of its features drift. Below `minWindowRows` rows the window is not judged.
+ * Below `smallSampleRows` rows PSI and JS are too noisy to trust, and the two-sample KS test (on the
+ * reference bins) decides numeric features instead, alerting below `ksPValue`.
+ */
+export const driftThresholdsSchema = z.strictObject({
+  psi: z.strictObject({ warn: z.number().positive().default(0.1), alert: z.number().positive().default(0.25) }).prefault({}),
+  jensenShannon: z.strictObject({ warn: z.number().positive().default(0.1), alert: z.number().positive().default(0.2) }).prefault({}),
+  wasserstein: z.strictObject({ warn: z.number().positive().default(0.1), alert: z.number().positive().default(0.25) }).prefault({}),
+  /** p-value of the chi-square test on categorical counts below which a categorical feature warns (recorded, not alerting: large windows make every difference significant). */
+  chiSquarePValue: z.number().min(0).max(1).default(0.001),
+  ksPValue: z.number().min(0).max(1).default(0.01),
+  smallSampleRows: z.number().int().nonnegative().default(1000),
+  minWindowRows: z.number().int().positive().default(500),
+  datasetDriftShare: z.number().min(0).max(1).default(0.3),
+  /** Added to every bin share before PSI and JS, so an empty bin does not make them infinite. */
+  epsilon: z.number().positive().default(1e-4),
+});
+export type DriftThresholds = z.output<typeof driftThresholdsSchema>;
+export type DriftThresholdsInput = z.input<typeof driftThresholdsSchema>;
+
+export const VERDICTS = ['ok', 'warn', 'alert'] as const;
+export const verdictSchema = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof verdictSchema>;
+
+export const histogramSchema = z.strictObject({
+  /** One label per bin: `< 3.5`, `[3.5, 7)`, `>= 12`, or a category. */
+  bins: z.array(z.string()),
+  reference: z.array(z.number()),
+  current: z.array(z.number()),
+});
+export type Histogram = z.infer<typeof histogramSchema>;
+
+export const featureDriftSchema = z.strictObject({
+  name: z.string(),
+  kind: z.enum(['numeric', 'categorical', 'score']),
+  rows: z.number().int(),
+  nullRate: z.strictObject({ reference: z.number(), current: z.number() }),
+  statistics: z.strictObject({
+    psi: z.number(),
+    jensenShannon: z.number(),
+    wasserstein: z.number().nullable(),
+    chiSquare: z.strictObject({ statistic: z.number(), degreesOfFreedom: z.number().int(), pValue: z.number() }).nullable(),
+    ks: z.strictObject({ statistic: z.number(), pValue: z.number() }).nullable(),
+  }),
+  /** Which statistics reached warn or alert, e.g. `psi 0.31 >= 0.25`. */
+  reasons: z.array(z.string()),
+  verdict: verdictSchema,
+  histogram: histogramSchema,
+});
+export type FeatureDrift = z.infer<typeof featureDriftSchema>;
+
+export const driftReportSchema = z.strictObject({
+  kind: z.literal('sluice.drift-report'),
+  model: z.string(),
+  version: z.number().int().positive(),
+  window: z.strictObject({ from: z.iso.datetime(), until: z.iso.datetime() }),
+  rows: z.number().int(),
+  /** False when the window had fewer than `minWindowRows` rows: no verdict then. */
+  judged: z.boolean(),
+  thresholds: driftThresholdsSchema,
+  features: z.array(featureDriftSchema),
+  score: featureDriftSchema.nullable(),
+  drifted: z.array(z.string()),
+  driftShare: z.number(),
+  verdict: verdictSchema,
+  seconds: z.number(),
+});
+export type DriftReport = z.infer<typeof driftReportSchema>;
+
+/** What an activity returns to the workflow: the verdict and where the full report lies. */
+export const driftSummarySchema = z.strictObject({
+  model: z.string(),
+  version: z.number().int().positive(),
+  window: z.strictObject({ from: z.iso.datetime(), until: z.iso.datetime() }),
+  rows: z.number().int(),
+  judged: z.boolean(),
+  verdict: verdictSchema,
+  driftShare: z.number(),
+  drifted: z.array(z.string()),
+  top: z.array(z.strictObject({ name: z.string(), psi: z.number(), jensenShannon: z.number(), verdict: verdictSchema })),
+  reportKey: z.string(),
+  htmlKey: z.string(),
+});
+export type DriftSummary = z.infer<typeof driftSummarySchema>;
+
+export const performanceSummarySchema = z.strictObject({
+  labelled: z.number().int(),
+  positives: z.number().int(),
+  rocAuc: z.number().nullable(),
+  logLoss: z.number().nullable(),
+});
+export type PerformanceSummary = z.infer<typeof performanceSummarySchema>;
+
+/** Keys in the reports bucket for drift reports, one per (model, version, window). */
+export const monitoringKeys = {
+  prefix: (model: string) => `monitoring/model=${model}/`,
+  report: (model: string, version: number, fromIso: string, untilIso: string) => `monitoring/model=${model}/version=${version}/window=${fromIso}_${untilIso}/drift.json`,
+  html: (model: string, version: number, fromIso: string, untilIso: string) => `monitoring/model=${model}/version=${version}/window=${fromIso}_${untilIso}/drift.html`,
+} as const;
+
+export const driftWindowInputSchema = z.strictObject({
+  model: z.string(),
+  version: z.number().int().positive(),
+  from: z.iso.datetime(),
+  until: z.iso.datetime(),
+  thresholds: driftThresholdsSchema.prefault({}),
+  /** Score counts of an earlier window of the same version (SCORE_BINS bins); without it the score is shown, not judged. */
+  scoreBaseline: z.array(z.number().int().nonnegative()).optional(),
+});
+export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
+
+/**
+ * One `driftMonitor` run, started by a Temporal Schedule every `interval`: it judges the window
+ * [now − window, now) of the model's champion. A retraining starts when `consecutive.k` of the last
+ * `consecutive.n` judged windows alerted (or AUC fell below `performance.minRocAuc`), no retraining
+ * ran within `cooldown`, and the training slot is free.
+ */
+export const driftMonitorInputSchema = z.strictObject({
+  model: z.string(),
+  window: z.string().default('1h').describe('Length of the judged window (Temporal duration string)'),
+  thresholds: driftThresholdsSchema.prefault({}),
+  consecutive: z.strictObject({ k: z.number().int().positive().default(2), n: z.number().int().positive().default(3) }).prefault({}),
+  cooldown: z.string().default('24h'),
+  performance: z.strictObject({ minRocAuc: z.number().min(0).max(1).optional(), minLabelled: z.number().int().positive().default(200) }).prefault({}),
+  /** The pipeline spec retraining runs with; its dataset source is re-read, so it trains on the newest data. Without it the monitor only reports. */
+  retrainSpec: z.record(z.string(), z.unknown()).optional(),
+  /** State carried between scheduled runs (the schedule's workflows are separate runs; the state lives in the reports bucket). */
+  stateKey: z.string().optional(),
+});
+export type DriftMonitorInput = z.input<typeof driftMonitorInputSchema>;
+
+/** What the monitor remembers between windows, stored in the reports bucket. */
+export const monitorStateSchema = z.strictObject({
+  model: z.string(),
+  /** Newest last: one entry per judged window. */
+  windows: z.array(z.strictObject({ until: z.iso.datetime(), version: z.number().int(), verdict: verdictSchema, rocAuc: z.number().nullable() })),
+  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()) }).nullable(),
+  lastRetrain: z.strictObject({ at: z.iso.datetime(), workflowId: z.string() }).nullable(),
+});
+export type MonitorState = z.infer<typeof monitorStateSchema>;
+
+export const monitorStateKey = (model: string) => `monitoring/model=${model}/state.json`;

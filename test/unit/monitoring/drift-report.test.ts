@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { openDuckDb, type DuckDbSession } from '../../../activities/ingest/duckdb-session.ts';
+import { renderDriftHtml } from '../../../activities/monitoring/drift-html.ts';
+import { buildDriftReport, categoricalDrift } from '../../../activities/monitoring/drift-report.ts';
+import { logKeysInWindow } from '../../../activities/monitoring/monitoring-activities.ts';
+import { countWindow, windowPerformance } from '../../../activities/monitoring/window-counts.ts';
+import type { ReferenceStats } from '../../../shared/data/feature-tables.ts';
+import { driftReportSchema, driftThresholdsSchema } from '../../../shared/monitoring.ts';
+import { featureNamesOf, type SyntheticShape, writePredictionLog, writeReferenceSplit } from './synthetic-log.ts';
+
+const thresholds = driftThresholdsSchema.parse({});
+const shape: SyntheticShape = { rows: 20_000, numeric: 3, categorical: 2 };
+const names = featureNamesOf(shape);
+const featureNames = [...names.numeric, ...names.categorical];
+const window = { from: '2026-01-01T00:00:00.000Z', until: '2026-01-02T00:00:00.000Z' };
+
+describe('drift report over a logged window (DuckDB)', () => {
+  let dir: string;
+  let session: DuckDbSession;
+  let reference: ReferenceStats;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-drift-test-'));
+    session = await openDuckDb({ tempDirectory: dir });
+    reference = await writeReferenceSplit(session.db, join(dir, 'ref.parquet'), shape);
+    await writePredictionLog(session.db, join(dir, 'same.parquet'), { ...shape, seed: 0.11 }, { model: 'm', version: 1, from: window.from });
+    await writePredictionLog(session.db, join(dir, 'shifted.parquet'), { ...shape, seed: 0.12, shift: 1, skew: 3 }, { model: 'm', version: 1, from: window.from });
+  });
+  after(() => {
+    session[Symbol.dispose]();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const judge = async (file: string, filter = { version: 1, ...window }, scoreBaseline?: number[]) => {
+    const counts = await countWindow(session.db, [join(dir, file)], filter, reference, featureNames);
+    return { counts, report: buildDriftReport({ model: 'm', version: 1, window, reference, featureNames, counts, scoreBaseline, thresholds, seconds: 0 }) };
+  };
+
+  test('a fresh sample of the reference distribution does not drift', async () => {
+    const { report, counts } = await judge('same.parquet');
+    driftReportSchema.parse(report);
+    assert.equal(report.rows, 20_000);
+    assert.equal(report.judged, true);
+    assert.equal(report.verdict, 'ok', JSON.stringify(report.features.map((f) => [f.name, f.reasons])));
+    assert.deepEqual(report.drifted, []);
+    // Bin counts add up to the non-NULL values (every 50th numeric value is NULL).
+    const x0 = counts.numeric.x0;
+    assert.ok(x0);
+    assert.equal(x0.bins.reduce((a, b) => a + b, 0), x0.present);
+    assert.equal(x0.present, 20_000 - 400);
+    for (const f of report.features) assert.ok(f.statistics.psi < 0.01, `${f.name} PSI ${f.statistics.psi}`);
+  });
+
+  test('shifted numerics and skewed categories alert, and the dataset drifts', async () => {
+    const { report } = await judge('shifted.parquet');
+    assert.equal(report.verdict, 'alert');
+    assert.deepEqual(report.drifted.sort(), featureNames.slice().sort());
+    assert.equal(report.driftShare, 1);
+    const x0 = report.features.find((f) => f.name === 'x0');
+    // A shift of one reference std moves the mass by about one std: Wasserstein/std near 1.
+    assert.ok(x0?.statistics.wasserstein !== null && x0?.statistics.wasserstein !== undefined && x0.statistics.wasserstein > 0.7, JSON.stringify(x0?.statistics));
+    assert.ok(x0.reasons.some((r) => r.startsWith('PSI')));
+  });
+
+  test('a window below the minimum size is counted but not judged; a small one falls back to KS', async () => {
+    const few = { version: 1, from: window.from, until: '2026-01-01T00:05:00.000Z' }; // 300 rows
+    const { report } = await judge('shifted.parquet', few);
+    assert.equal(report.rows, 300);
+    assert.equal(report.judged, false);
+    assert.equal(report.verdict, 'ok');
+    const x0 = report.features.find((f) => f.name === 'x0');
+    assert.equal(x0?.verdict, 'alert');
+    assert.ok(x0.reasons[0]?.startsWith('KS'), x0.reasons.join());
+  });
+
+  test('another version in the same files is left out', async () => {
+    const { report } = await judge('same.parquet', { version: 2, ...window });
+    assert.equal(report.rows, 0);
+    assert.equal(report.judged, false);
+  });
+
+  test('the score is judged against a baseline window', async () => {
+    const baseline = (await judge('same.parquet')).counts.score;
+    assert.equal(baseline.reduce((a, b) => a + b, 0), 20_000);
+    const { report } = await judge('shifted.parquet', { version: 1, ...window }, baseline);
+    assert.equal(report.score?.verdict, 'alert');
+  });
+
+  test('a category the reference never saw lands in (other) and raises chi-square', () => {
+    const ref: Extract<ReferenceStats['features'][number], { kind: 'categorical' }> = {
+      name: 'c',
+      kind: 'categorical',
+      rows: 1000,
+      nullCount: 0,
+      nullRate: 0,
+      distinct: 2,
+      top: [
+        { value: 'a', count: 600, frequency: 0.6 },
+        { value: 'b', count: 400, frequency: 0.4 },
+      ],
+      otherCount: 0,
+      otherFrequency: 0,
+    };
+    const drift = categoricalDrift(ref, { present: 2000, counts: { a: 1000, b: 600, z: 400 } }, 2000, thresholds);
+    assert.deepEqual(drift.histogram, { bins: ['a', 'b', '(other)'], reference: [600, 400, 0], current: [1000, 600, 400] });
+    assert.equal(drift.verdict, 'alert');
+    assert.ok(drift.statistics.chiSquare && drift.statistics.chiSquare.pValue < 1e-10);
+  });
+
+  test('performance: AUC with tied scores and log loss from feedback joined by request id', async () => {
+    const log = join(dir, 'perf.parquet');
+    await session.db.run(`COPY (SELECT request_id, event_index, '2026-01-01T01:00:00Z'::TIMESTAMPTZ AS predicted_at, 1 AS model_version, score
+      FROM (VALUES ('r1', 0, 0.9::FLOAT), ('r2', 0, 0.8::FLOAT), ('r3', 0, 0.8::FLOAT), ('r4', 0, 0.1::FLOAT), ('r5', 0, 0.5::FLOAT)) v(request_id, event_index, score)) TO '${log}' (FORMAT parquet)`);
+    const labels = join(dir, 'labels.jsonl');
+    // r5 has no label; r2 and r3 tie at 0.8 with opposite labels.
+    writeFileSync(labels, ['r1', 'r2', 'r3', 'r4'].map((id, i) => JSON.stringify({ request_id: id, event_index: 0, label: [true, true, false, false][i] })).join('\n'));
+    const perf = await windowPerformance(session.db, [log], [labels], { version: 1, ...window });
+    assert.equal(perf.labelled, 4);
+    assert.equal(perf.positives, 2);
+    // positive pairs (r1>r3, r1>r4, r2=r3 → ½, r2>r4) = 3.5 of 4
+    assert.equal(perf.rocAuc, 0.875);
+    const expected = -(Math.log(0.9) + Math.log(Math.fround(0.8)) + Math.log(1 - Math.fround(0.8)) + Math.log(1 - Math.fround(0.1))) / 4;
+    assert.ok(Math.abs((perf.logLoss ?? 0) - expected) < 1e-6, `${perf.logLoss} vs ${expected}`);
+  });
+
+  test('the HTML page renders in headless Chromium and carries the verdicts', async (t) => {
+    const chromium = '/usr/bin/chromium';
+    if (!existsSync(chromium)) {
+      t.skip('chromium is not installed (apt-get install chromium)');
+      return;
+    }
+    const { report } = await judge('shifted.parquet');
+    const html = renderDriftHtml(report);
+    assert.match(html, /Verdict: <span class="verdict"[^>]*>alert<\/span>/);
+    for (const f of report.features) assert.ok(html.includes(`id="feature-${f.name}"`));
+    assert.ok(!/<script|https?:\/\//.test(html), 'the page is self-contained');
+    const page = join(dir, 'drift.html');
+    writeFileSync(page, html);
+    const shot = join(dir, 'drift.png');
+    const run = promisify(execFile);
+    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', `--user-data-dir=${join(dir, 'chromium')}`, '--window-size=1200,2400'];
+    await run(chromium, [...args, `--screenshot=${shot}`, `file://${page}`], { timeout: 60_000 });
+    assert.ok(statSync(shot).size > 10_000, 'a screenshot was written');
+    const { stdout } = await run(chromium, [...args, '--dump-dom', `file://${page}`], { timeout: 60_000, maxBuffer: 16 << 20 });
+    assert.match(stdout, /Verdict: <span[^>]*>alert<\/span>/);
+    assert.equal((stdout.match(/<span class="verdict"[^>]*>alert<\/span>/g) ?? []).length, 1 + report.features.length);
+  });
+});
+
+describe('logKeysInWindow', () => {
+  test('keeps the hour partitions that overlap the window, the last hour exclusive at its end', () => {
+    const key = (hour: string) => `predictions/model=m/hour=${hour}/f.parquet`;
+    const keys = [key('2026-01-01T09'), key('2026-01-01T10'), key('2026-01-01T11'), key('2026-01-01T12'), 'predictions/model=m/hour=2026-01-01T10/x.json'];
+    assert.deepEqual(logKeysInWindow(keys, '2026-01-01T10:30:00.000Z', '2026-01-01T12:00:00.000Z'), [key('2026-01-01T10'), key('2026-01-01T11')]);
+  });
+});
