@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../shared/config.ts';
 import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
+import { createDeploymentActivities } from '../activities/deployment/deployment-activities.ts';
 import { createPipelineActivities } from '../activities/pipeline/pipeline-activities.ts';
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 
@@ -12,6 +13,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
   return {
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
+    ...createDeploymentActivities(deps),
   };
 }
 

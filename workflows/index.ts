@@ -1,3 +1,4 @@
+export { modelDeployment } from './model-deployment.ts';
 export { stackCheck } from './stack-check.ts';
 export { trainingPipeline } from './training-pipeline.ts';
 export { trainingSlot } from './training-slot.ts';

@@ -1,0 +1,297 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { WithStartWorkflowOperation, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { DeploymentActivities, RegistryAction } from '../../activities/deployment/contract.ts';
+import { DeploymentErrorType, type HealthFigures, type RolloutPlanInput, type VersionFigures, deploymentWorkflowId } from '../../shared/deployment.ts';
+import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
+import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
+import {
+  type DeploymentView,
+  type modelDeployment,
+  deploymentStateQuery,
+  pauseUpdate,
+  promoteSignal,
+  resumeUpdate,
+  rollbackUpdate,
+  rolloutHistoryQuery,
+  splitQuery,
+  startRolloutSignal,
+  startRolloutUpdate,
+} from '../../workflows/model-deployment.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../support/stack.ts';
+
+/**
+ * Typed fake deployment activities: an in-memory serving config and registry per model, and health
+ * figures chosen per model by a script (the n-th health read of a model gets `health(n, input)`).
+ */
+
+export interface DeploymentScript {
+  champion?: number;
+  /** Figures for the n-th health read (0-based); healthy figures by default. */
+  health?: (n: number, input: Parameters<DeploymentActivities['measureRolloutHealth']>[0]) => Partial<Pick<HealthFigures, 'psi'>> & { candidate?: Partial<VersionFigures> };
+  /** The registry refuses to make the version canary (e.g. it was never approved). */
+  refuseCanary?: boolean;
+}
+
+export function healthyFigures(input: { candidate: number; champion: number; route: 'canary' | 'shadow'; from: string; to: string }): HealthFigures {
+  return {
+    window: { from: input.from, to: input.to },
+    route: input.route,
+    candidate: { version: input.candidate, samples: 500, labelled: 300, p99LatencyMs: 12, meanScore: 0.31, auc: 0.74, logLoss: 0.52 },
+    champion: { version: input.champion, samples: 5000, labelled: 3000, p99LatencyMs: 11, meanScore: 0.3, auc: 0.73, logLoss: 0.53 },
+    psi: 0.01,
+  };
+}
+
+export function createFakeDeploymentActivities() {
+  const scripts = new Map<string, DeploymentScript>();
+  const routes = new Map<string, ModelRoutesConfig>();
+  const registry: { model: string; version: number; action: RegistryAction; by: string; reason: string }[] = [];
+  const routeWrites: { model: string; routes: ModelRoutesConfig | null; reason: string }[] = [];
+  const healthReads = new Map<string, number>();
+  const reports: string[] = [];
+
+  const activities: DeploymentActivities = {
+    async loadDeploymentContext({ model }) {
+      const champion = scripts.get(model)?.champion;
+      const current = routes.get(model) ?? (champion !== undefined ? { primary: champion } : undefined);
+      return { ...(champion !== undefined && { champion }), ...(current && { routes: current }) };
+    },
+    async writeModelRoutes({ model, routes: next, reason }) {
+      routeWrites.push({ model, routes: next, reason });
+      if (next === null) routes.delete(model);
+      else routes.set(model, next);
+      return { revision: routeWrites.length };
+    },
+    async recordRolloutStatus(input) {
+      if (input.action === 'canary' && scripts.get(input.model)?.refuseCanary) {
+        throw ApplicationFailure.nonRetryable(`Model '${input.model}' version ${input.version} is candidate; it cannot become canary`, DeploymentErrorType.RegistryRefused);
+      }
+      registry.push(input);
+    },
+    async measureRolloutHealth(input) {
+      const n = healthReads.get(input.model) ?? 0;
+      healthReads.set(input.model, n + 1);
+      const base = healthyFigures(input);
+      const override = scripts.get(input.model)?.health?.(n, input) ?? {};
+      return { ...base, ...override, candidate: { ...base.candidate, ...override.candidate } };
+    },
+    async storeShadowReport({ model, candidate }) {
+      const reportKey = `deployments/${model}/v${candidate}/shadow-${reports.length}.json`;
+      reports.push(reportKey);
+      return { reportKey };
+    },
+  };
+  return {
+    activities,
+    scripts,
+    routes,
+    reports,
+    registryOf: (model: string) => registry.filter((r) => r.model === model),
+    routeWritesOf: (model: string) => routeWrites.filter((r) => r.model === model).map((r) => r.routes),
+  };
+}
+
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/** Seconds-long steps so a whole rollout runs in a few seconds. */
+const fastPlan = (overrides: Partial<RolloutPlanInput> = {}): RolloutPlanInput => ({
+  steps: [
+    { percent: 5, bake: '1 second' },
+    { percent: 25, bake: '1 second' },
+    { percent: 50, bake: '1 second' },
+    { percent: 100, bake: '0 seconds' },
+  ],
+  ...overrides,
+});
+
+/** The modelDeployment workflow with typed fake activities on the real dev server. */
+describe('modelDeployment workflow', () => {
+  const config = stackConfig();
+  const fakes = createFakeDeploymentActivities();
+  const taskQueue = testIds('model-deployment-workflow').taskQueue;
+  let stack: TemporalHandles;
+  let worker: Worker;
+  let running: Promise<void>;
+
+  before(async () => {
+    stack = await connectToStack(config);
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: fakes.activities });
+    running = worker.run();
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await stack[Symbol.asyncDispose]();
+  });
+
+  const uniqueModel = (script: DeploymentScript = { champion: 1 }) => {
+    const model = `m-${randomBytes(5).toString('hex')}`;
+    fakes.scripts.set(model, script);
+    return model;
+  };
+
+  /** Update-with-start, as the CLI and the HTTP admin route do. */
+  async function startRollout(model: string, version: number, plan: RolloutPlanInput, extra: { maxHistoryEvents?: number } = {}) {
+    const startOp = new WithStartWorkflowOperation<typeof modelDeployment>('modelDeployment', {
+      workflowId: deploymentWorkflowId(model),
+      taskQueue,
+      args: [{ model, ...extra }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const state = await stack.client.workflow.executeUpdateWithStart(startRolloutUpdate, { args: [{ version, plan, by: 'ana', reason: 'test' }], startWorkflowOperation: startOp });
+    return { state, handle: await startOp.workflowHandle() };
+  }
+
+  async function waitFor(handle: WorkflowHandle, what: string, ok: (s: DeploymentView) => boolean, ms = 20_000): Promise<DeploymentView> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const state = await handle.query(deploymentStateQuery).catch(() => undefined);
+      if (state && ok(state)) return state;
+      if (Date.now() > deadline) assert.fail(`never reached: ${what} (last phase: ${state?.phase}, history: ${JSON.stringify(state?.history.map((h) => h.outcome))})`);
+      await sleep(100);
+    }
+  }
+  const finished = (handle: WorkflowHandle, n = 1) => waitFor(handle, `${n} finished rollout(s)`, (s) => s.history.length >= n && s.current === undefined);
+
+  test('success: shadow, then 5 → 25 → 50 %, each judged healthy, then promotion', async () => {
+    const model = uniqueModel();
+    const { state, handle } = await startRollout(model, 2, fastPlan({ shadow: { percent: 100, duration: '1 second' } }));
+    assert.equal(state.current?.version, 2);
+    const done = await finished(handle);
+    const rollout = done.history[0];
+    assert.equal(rollout?.outcome?.kind, 'promoted');
+    assert.deepEqual(rollout?.steps.map((s) => `${s.kind}:${s.percent}`), ['shadow:100', 'canary:5', 'canary:25', 'canary:50', 'promote:100']);
+    assert.ok(rollout?.steps.slice(0, 4).every((s) => s.checks.length === 1 && s.checks[0]?.verdict === 'healthy' && s.checks[0].figures.psi === 0.01));
+    assert.match(rollout?.steps[0]?.reportKey ?? '', /^deployments\/m-[0-9a-f]+\/v2\/shadow-/);
+    assert.deepEqual(fakes.routeWritesOf(model), [
+      { primary: 1, shadow: { version: 2, percent: 100 } },
+      { primary: 1, canary: { version: 2, percent: 5 } },
+      { primary: 1, canary: { version: 2, percent: 25 } },
+      { primary: 1, canary: { version: 2, percent: 50 } },
+      { primary: 2 },
+    ]);
+    assert.deepEqual(fakes.registryOf(model).map((r) => `${r.action}:${r.version}`), ['canary:2', 'promote:2']);
+    assert.equal(done.champion, 2);
+    assert.deepEqual(await handle.query(splitQuery), { primary: 2 });
+    assert.equal(done.phase, 'idle');
+  });
+
+  test('a breach at a step rolls back automatically: champion-only routes, registry rolled-back with the reason', async () => {
+    const model = uniqueModel({ champion: 4, health: (n) => (n === 1 ? { psi: 0.61, candidate: { auc: 0.41 } } : {}) });
+    const { handle } = await startRollout(model, 5, fastPlan());
+    const done = await finished(handle);
+    const rollout = done.history[0];
+    assert.equal(rollout?.outcome?.kind, 'rolled-back');
+    assert.match(rollout?.outcome?.reason ?? '', /canary 25% breached: PSI 0\.6100 > 0\.25; AUC 0\.4100 vs champion 0\.7300/);
+    assert.equal(rollout?.steps[1]?.checks[0]?.verdict, 'breach');
+    assert.deepEqual(fakes.routeWritesOf(model).at(-1), { primary: 4 });
+    const rollback = fakes.registryOf(model).at(-1);
+    assert.equal(rollback?.action, 'rollback');
+    assert.equal(rollback?.by, 'sluice');
+    assert.match(rollback?.reason ?? '', /PSI/);
+    assert.equal(done.champion, 4);
+  });
+
+  test('manual rollback by Update ends the rollout and answers with the outcome', async () => {
+    const model = uniqueModel();
+    const { handle } = await startRollout(model, 2, fastPlan({ steps: [{ percent: 10, bake: '1 hour' }, { percent: 100, bake: '0 seconds' }] }));
+    await waitFor(handle, 'canary at 10%', (s) => s.phase === 'canary');
+    assert.deepEqual(await handle.query(splitQuery), { primary: 1, canary: { version: 2, percent: 10 } });
+    const after = await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'omar', reason: 'complaints from ops' }] });
+    assert.equal(after.current, undefined);
+    assert.deepEqual(after.history[0]?.outcome && { kind: after.history[0].outcome.kind, by: after.history[0].outcome.by, reason: after.history[0].outcome.reason }, {
+      kind: 'rolled-back',
+      by: 'omar',
+      reason: 'complaints from ops',
+    });
+    assert.deepEqual(await handle.query(splitQuery), { primary: 1 });
+    assert.deepEqual(fakes.registryOf(model).map((r) => `${r.action}:${r.by}`), ['canary:ana', 'rollback:omar']);
+    // Nothing left to roll back: refused with the reason.
+    await assert.rejects(handle.executeUpdate(rollbackUpdate, { args: [{ by: 'omar' }] }), (err: Error) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      return /No rollout of m-[0-9a-f]+ is in progress; nothing to rollback/.test(String((err.cause as Error).message));
+    });
+  });
+
+  test('pause holds the split; resume bakes the step afresh and the rollout completes; promote by Signal', async () => {
+    const model = uniqueModel();
+    const { handle } = await startRollout(model, 2, fastPlan({ steps: [{ percent: 5, bake: '2 seconds' }, { percent: 30, bake: '1 hour' }, { percent: 100, bake: '0 seconds' }] }));
+    await waitFor(handle, 'canary', (s) => s.phase === 'canary');
+    const paused = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ana', reason: 'holiday traffic' }] });
+    assert.equal(paused.current?.paused, true);
+    await waitFor(handle, 'paused', (s) => s.phase === 'paused');
+    await sleep(3000);
+    let state = await handle.query(deploymentStateQuery);
+    assert.equal(state.phase, 'paused');
+    assert.equal(state.current?.stepIndex, 0, 'a paused rollout does not advance');
+    assert.equal(state.current?.steps[0]?.checks.length, 0, 'nor is it judged');
+    await assert.rejects(handle.executeUpdate(pauseUpdate, { args: [{ by: 'ana' }] }), (err: Error) => /already paused/.test(String((err.cause as Error).message)));
+    await handle.executeUpdate(resumeUpdate, { args: [{ by: 'ana', reason: 'back to normal' }] });
+    state = await waitFor(handle, 'canary 30%', (s) => s.current?.stepIndex === 1 && s.phase === 'canary');
+    assert.deepEqual(await handle.query(splitQuery), { primary: 1, canary: { version: 2, percent: 30 } });
+    await handle.signal(promoteSignal, { by: 'ana', reason: 'looks good, skip the rest' });
+    const done = await finished(handle);
+    assert.equal(done.history[0]?.outcome?.kind, 'promoted');
+    assert.deepEqual(done.history[0]?.events.map((e) => e.action), ['start', 'pause', 'resume', 'promote']);
+    assert.deepEqual(await handle.query(splitQuery), { primary: 2 });
+  });
+
+  test('a second rollout while one runs is refused with the reason (Update) or recorded as ignored (Signal)', async () => {
+    const model = uniqueModel();
+    const { handle } = await startRollout(model, 2, fastPlan({ steps: [{ percent: 5, bake: '1 hour' }, { percent: 100, bake: '0 seconds' }] }));
+    await assert.rejects(startRollout(model, 3, fastPlan()), (err: Error) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      return /Version 2 of m-[0-9a-f]+ is already rolling out .* before starting version 3/.test(String((err.cause as Error).message));
+    });
+    await handle.signal(startRolloutSignal, { version: 3, by: 'ana' });
+    const state = await waitFor(handle, 'ignored signal', (s) => s.ignoredSignals.length === 1);
+    assert.equal(state.current?.version, 2);
+    assert.match(state.ignoredSignals[0]?.reason ?? '', /already rolling out/);
+    await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'ana' }] });
+    // Once the first has ended, the next may start.
+    const next = await startRollout(model, 3, fastPlan());
+    assert.equal(next.state.current?.version, 3);
+    const done = await finished(handle, 2);
+    assert.deepEqual(done.history.map((h) => `${h.version}:${h.outcome?.kind}`), ['2:rolled-back', '3:promoted']);
+  });
+
+  test('too few samples: the step bakes again up to the limit, then the plan says what happens', async () => {
+    const model = uniqueModel({ champion: 1, health: () => ({ candidate: { samples: 12 } }) });
+    const { handle } = await startRollout(model, 2, fastPlan({ maxExtensions: 2, onInsufficientData: 'rollback' }));
+    const done = await finished(handle);
+    const rollout = done.history[0];
+    assert.equal(rollout?.outcome?.kind, 'rolled-back');
+    assert.match(rollout?.outcome?.reason ?? '', /not enough data after 2 extension\(s\): 12 canary predictions \(needs 200\)/);
+    assert.deepEqual(rollout?.steps[0]?.checks.map((c) => c.verdict), ['insufficient-data', 'insufficient-data', 'insufficient-data']);
+  });
+
+  test('a version the registry refuses to make canary ends as failed, with no route written', async () => {
+    const model = uniqueModel({ champion: 1, refuseCanary: true });
+    const { handle } = await startRollout(model, 2, fastPlan());
+    const done = await finished(handle);
+    assert.equal(done.history[0]?.outcome?.kind, 'failed');
+    assert.match(done.history[0]?.outcome?.reason ?? '', /cannot become canary/);
+    assert.deepEqual(fakes.routeWritesOf(model), []);
+  });
+
+  test('continues as new between steps and between rollouts, keeping its state', async () => {
+    const model = uniqueModel();
+    const { handle } = await startRollout(model, 2, fastPlan(), { maxHistoryEvents: 30 });
+    const firstRun = (await handle.describe()).runId;
+    const done = await finished(handle);
+    assert.equal(done.history[0]?.outcome?.kind, 'promoted');
+    assert.equal(done.history[0]?.steps.length, 4);
+    assert.ok(done.history[0]?.steps.slice(0, 3).every((s) => s.checks[0]?.verdict === 'healthy'));
+    const latest = stack.client.workflow.getHandle(deploymentWorkflowId(model));
+    assert.notEqual((await latest.describe()).runId, firstRun, 'the workflow continued as new');
+    const history = await latest.query(rolloutHistoryQuery);
+    assert.equal(history.length, 1);
+    assert.equal((await latest.query(deploymentStateQuery)).champion, 2);
+  });
+});
