@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
+import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { Prng } from '../../../activities/training/prng.ts';
+import { trainModel } from '../../../activities/training/train-model.ts';
+import { OnlineFeatureAssemblers } from '../../../api/features/online-feature-assembler.ts';
+import { StoredFeatureDefinitions } from '../../../api/features/stored-feature-definitions.ts';
+import { deploymentWorkflowId } from '../../../shared/deployment.ts';
+import { createLogger } from '../../../shared/logger.ts';
+import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
+import { trainerSpecSchema } from '../../../shared/trainers.ts';
+import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
+import { type modelDeployment, rolloutHistoryQuery } from '../../../workflows/model-deployment.ts';
+import { AIRPORTS, FLIGHTS_FEATURES, FLIGHTS_SPEC_HASH, flightEvent, flightsMatrix, flightsSnapshot, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { KEYS, startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
+
+/**
+ * A deliberately bad model (trained on shuffled labels) rolled out against real API traffic with
+ * labels arriving through /v1/feedback: the deployment workflow, with its real activities reading the
+ * Parquet prediction log and the feedback from MinIO with DuckDB, rolls it back at its first canary
+ * step, and it never served more than its canary share.
+ */
+
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/** The synthetic ground truth the flights matrix is drawn from, for an event the API scores. */
+function truthProbability(i: number): number {
+  const event = flightEvent(i);
+  const origin = AIRPORTS.indexOf(event.origin);
+  const destination = AIRPORTS.indexOf(event.destination);
+  const hour = Number(event.date.slice(11, 13));
+  const rate = 0.1 + 0.04 * origin;
+  const logit = -2 + 0.12 * (hour - 12) + 6 * (rate - 0.25) + (destination % 3 === 0 ? 0.4 : 0);
+  return 1 / (1 + Math.exp(-logit));
+}
+
+async function registerShuffledLabelModel(registry: ModelRegistry, name: string) {
+  const train = flightsMatrix(4000, 7);
+  const prng = new Prng(99);
+  for (let i = train.label.length - 1; i > 0; i--) {
+    const j = prng.nextInt(i + 1);
+    [train.label[i], train.label[j]] = [train.label[j] as number, train.label[i] as number];
+  }
+  const trainer = trainerSpecSchema.parse({ kind: 'gbdt', nTrees: 30, maxLeaves: 15, minSamplesLeaf: 20 });
+  const model = await trainModel(trainer, { train, validation: flightsMatrix(1000, 1007) }, { seed: 7 });
+  const registrationKey = `test-${name}-shuffled-${randomBytes(3).toString('hex')}`;
+  return registry.register({
+    manifest: {
+      name,
+      datasetVersion: flightsSnapshot().datasetVersion,
+      featureDefinitionHash: FLIGHTS_SPEC_HASH,
+      codeVersion: 'test',
+      trainer: { kind: trainer.kind, hyperparameters: trainer },
+      seed: 7,
+      metrics: {},
+      threshold: 0.3,
+      featureNames: FLIGHTS_FEATURES,
+      origin: { workflowId: registrationKey },
+    },
+    onnx: (version) => model.toOnnx({ modelName: name, modelVersion: version, lineage: { featureDefinitionHash: FLIGHTS_SPEC_HASH }, threshold: 0.3 }),
+    registrationKey,
+    by: 'test',
+  });
+}
+
+describe('canary rollout on the real stack', () => {
+  const store = MinioArtifactStore.fromConfig(stackConfig().minio);
+  const taskQueue = testIds('deployment-integration').taskQueue;
+  let stack: TemporalHandles;
+
+  before(async () => {
+    stack = await connectToStack(stackConfig());
+  });
+  after(async () => {
+    await stack[Symbol.asyncDispose]();
+  });
+
+  test('a bad model is rolled back automatically from real traffic, having served no more than its canary share', async () => {
+    const config = await isolatedConfig(store, { SLUICE_SERVING_POLL_INTERVAL_MS: '150', SLUICE_BUCKET_REPORTS: `sluice-reports-${randomBytes(4).toString('hex')}` });
+    await store.ensureBucket(config.buckets.reports);
+    await storeFlightsFeatures(store, config);
+    const registry = new ModelRegistry(store, config.buckets.models);
+    const model = `flights-${randomBytes(3).toString('hex')}`;
+    const good = await registerFlightsModel(registry, model, { seed: 1 });
+    await registry.transition(model, good.version, 'approved', { by: 'test' });
+    await registry.promote(model, good.version, { by: 'test', reason: 'first champion' });
+    const bad = await registerShuffledLabelModel(registry, model);
+    await registry.transition(model, bad.version, 'approved', { by: 'test', reason: 'approved by mistake' });
+    await writeServingConfig(store, config, { [model]: { primary: good.version } }, 1);
+
+    const definitions = new StoredFeatureDefinitions(store, config.buckets, 150, createLogger('error'));
+    await using api = await startTestApi({ store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
+    await api.firstPoll;
+
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    const worker = await Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowBundle,
+      activities: createDeploymentActivities({ store, buckets: config.buckets }),
+    });
+    const running = worker.run();
+    try {
+      const handle = await stack.client.workflow.start<typeof modelDeployment>('modelDeployment', {
+        taskQueue,
+        workflowId: deploymentWorkflowId(model) + `-${randomBytes(3).toString('hex')}`,
+        args: [
+          {
+            model,
+            start: {
+              version: bad.version,
+              by: 'test',
+              plan: {
+                steps: [
+                  { percent: 20, bake: '6 seconds' },
+                  { percent: 50, bake: '6 seconds' },
+                  { percent: 100, bake: '0 seconds' },
+                ],
+                health: { minSamples: 60, minLabels: 40, maxP99LatencyMs: 5000 },
+                maxExtensions: 5,
+                onInsufficientData: 'rollback',
+              },
+            },
+          },
+        ],
+      });
+
+      // Traffic with labels until the rollout ends.
+      const prng = new Prng(5);
+      const served: Record<number, number> = {};
+      let ended = false;
+      let i = 0;
+      const traffic = (async () => {
+        while (!ended) {
+          const batch = await Promise.all(
+            Array.from({ length: 20 }, async () => {
+              const n = i++;
+              const res = await api.predict(model, { event: flightEvent(n) });
+              assert.equal(res.status, 200, res.text);
+              const version = res.json.prediction?.modelVersion ?? 0;
+              served[version] = (served[version] ?? 0) + 1;
+              return { requestId: res.json.requestId ?? '', label: prng.next() < truthProbability(n) };
+            }),
+          );
+          const sent = await api.request('POST', '/v1/feedback', { key: KEYS.feedback, body: { labels: batch } });
+          assert.equal(sent.status, 200, sent.text);
+          await api.predictionLog.flush();
+          await sleep(100);
+        }
+      })();
+
+      let history = await handle.query(rolloutHistoryQuery);
+      const deadline = Date.now() + 90_000;
+      while (!history[0]?.outcome && Date.now() < deadline) {
+        await sleep(250);
+        history = await handle.query(rolloutHistoryQuery);
+      }
+      ended = true;
+      await traffic;
+
+      const rollout = history[0];
+      assert.equal(rollout?.outcome?.kind, 'rolled-back', `outcome: ${JSON.stringify(rollout?.outcome)}`);
+      assert.match(rollout?.outcome?.reason ?? '', /canary 20% breached: .*(PSI|AUC|log-loss)/);
+      const check = rollout?.steps[0]?.checks.at(-1);
+      assert.equal(check?.verdict, 'breach');
+      assert.ok((check?.figures.candidate.samples ?? 0) >= 60);
+
+      const serving = servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString()));
+      assert.deepEqual(serving.models[model], { primary: good.version });
+      assert.equal((await registry.view(model, bad.version)).status, 'rolled-back');
+      assert.equal((await registry.view(model, good.version)).status, 'production');
+
+      const total = Object.values(served).reduce((a, b) => a + b, 0);
+      const badShare = (served[bad.version] ?? 0) / total;
+      // 20 % of requests at most while it was canary (binomial slack), none before or after.
+      assert.ok(badShare <= 0.2 + 3 * Math.sqrt((0.2 * 0.8) / total), `the bad model served ${(badShare * 100).toFixed(1)}% of ${total} requests`);
+      const steps = rollout?.steps.map((st) => ({ step: `${st.kind} ${st.percent}%`, checks: st.checks.map((c) => ({ verdict: c.verdict, reasons: c.reasons, psi: c.figures.psi, candidate: c.figures.candidate, champion: c.figures.champion })) }));
+      console.log(JSON.stringify({ steps, outcome: rollout?.outcome, served }));
+    } finally {
+      worker.shutdown();
+      await running;
+      definitions.close();
+    }
+  });
+});
