@@ -129,15 +129,17 @@ export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
  */
 export const driftMonitorInputSchema = z.strictObject({
   model: z.string(),
-  window: z.string().default('1h').describe('Length of the judged window (Temporal duration string)'),
+  window: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 15m, 1h or 7d').default('1h').describe('Length of the judged window'),
+  /** Windows end on multiples of this (the schedule's interval), so a retried run judges the same window. */
+  align: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 15m, 1h or 7d').default('1h'),
   thresholds: driftThresholdsSchema.prefault({}),
   consecutive: z.strictObject({ k: z.number().int().positive().default(2), n: z.number().int().positive().default(3) }).prefault({}),
-  cooldown: z.string().default('24h'),
+  cooldown: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 15m, 1h or 7d').default('24h'),
+  /** Judge this instant instead of the run's start time (replays, backfills, tests). */
+  asOf: z.iso.datetime().optional(),
   performance: z.strictObject({ minRocAuc: z.number().min(0).max(1).optional(), minLabelled: z.number().int().positive().default(200) }).prefault({}),
   /** The pipeline spec retraining runs with; its dataset source is re-read, so it trains on the newest data. Without it the monitor only reports. */
   retrainSpec: z.record(z.string(), z.unknown()).optional(),
-  /** State carried between scheduled runs (the schedule's workflows are separate runs; the state lives in the reports bucket). */
-  stateKey: z.string().optional(),
 });
 export type DriftMonitorInput = z.input<typeof driftMonitorInputSchema>;
 
@@ -152,3 +154,53 @@ export const monitorStateSchema = z.strictObject({
 export type MonitorState = z.infer<typeof monitorStateSchema>;
 
 export const monitorStateKey = (model: string) => `monitoring/model=${model}/state.json`;
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90s`, `15m`, `1h`, `7d` in milliseconds; throws on anything else. */
+export function durationMs(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) throw new Error(`expected a duration like 15m, 1h or 7d, got "${text}"`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+export const durationSchema = z.string().refine((text) => DURATION.test(text.trim()), 'expected a duration like 15m, 1h or 7d');
+
+/** A window of logged predictions ends here: `interval` boundaries, so a retried or late run judges the same window. */
+export function windowEnding(nowMs: number, windowMs: number, alignMs: number): { from: string; until: string } {
+  const until = Math.floor(nowMs / alignMs) * alignMs;
+  return { from: new Date(until - windowMs).toISOString(), until: new Date(until).toISOString() };
+}
+
+export interface MonitorDecision {
+  /** Alerting windows among the last `n` judged windows of the version. */
+  alerts: number;
+  performanceBreached: boolean;
+  tripped: boolean;
+  coolingDown: boolean;
+  retrain: boolean;
+  reason: string;
+}
+
+/** K-of-N consecutive windows, performance floor, cooldown after the last retraining: pure, so the workflow and tests share it. */
+export function decideRetraining(
+  state: MonitorState,
+  version: number,
+  nowMs: number,
+  input: { consecutive: { k: number; n: number }; cooldownMs: number; minRocAuc?: number | undefined; minLabelled: number },
+  latest: { rocAuc: number | null; labelled: number },
+): MonitorDecision {
+  const recent = state.windows.filter((w) => w.version === version).slice(-input.consecutive.n);
+  const alerts = recent.filter((w) => w.verdict === 'alert').length;
+  const performanceBreached = input.minRocAuc !== undefined && latest.rocAuc !== null && latest.labelled >= input.minLabelled && latest.rocAuc < input.minRocAuc;
+  const drifting = alerts >= input.consecutive.k;
+  const tripped = drifting || performanceBreached;
+  const coolingDown = state.lastRetrain !== null && nowMs - Date.parse(state.lastRetrain.at) < input.cooldownMs;
+  const reasons = [
+    ...(drifting ? [`${alerts} of the last ${recent.length} windows alerted (needs ${input.consecutive.k} of ${input.consecutive.n})`] : []),
+    ...(performanceBreached ? [`ROC AUC ${latest.rocAuc?.toFixed(4)} < ${input.minRocAuc} on ${latest.labelled} labels`] : []),
+  ];
+  if (tripped && coolingDown) reasons.push(`cooling down since the retraining at ${state.lastRetrain?.at}`);
+  return { alerts, performanceBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
+}

@@ -32,6 +32,8 @@ export interface MonitoringDeps {
   buckets: Config['buckets'];
   /** Starts (or finds) a training pipeline run; the worker wires `startTrainingPipeline` with its client. */
   startPipeline?: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<StartedPipeline>;
+  /** Whether a workflow is still running; wired to the Temporal client like `startPipeline`. */
+  isRunning?: (workflowId: string) => Promise<boolean>;
 }
 
 const hourOf = (iso: string) => new Date(iso).toISOString().slice(0, 13);
@@ -172,6 +174,11 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
 
     async writeMonitorState(state: MonitorState): Promise<void> {
       await store.put(buckets.reports, monitorStateKey(state.model), JSON.stringify(monitorStateSchema.parse(state), null, 2), { contentType: 'application/json' });
+    },
+
+    /** Whether the last retraining the monitor started still runs (the training slot would refuse a second anyway). */
+    async retrainingInFlight(workflowId: string): Promise<boolean> {
+      return deps.isRunning ? deps.isRunning(workflowId) : false;
     },
 
     /**

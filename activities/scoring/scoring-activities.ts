@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { InferenceSession } from 'onnxruntime-node';
+import { type BatchScoringResult, type Chunk, type ChunkResult, type ObjectRef, batchScoringKeys, planChunks } from '../../shared/batch-scoring.ts';
+import type { Config } from '../../shared/config.ts';
+import { openDuckDb } from '../ingest/duckdb-session.ts';
+import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import { ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
+import type { ScoringProvider, ScoringSessions } from './onnx-session.ts';
+import { parquetRows, scoreParquetRange } from './score-parquet.ts';
+
+export interface ScoringDeps {
+  store: ArtifactStore;
+  buckets: Config['buckets'];
+  sessions: ScoringSessions;
+  /** Where staged inputs are cached for the worker's lifetime; a temp dir by default. */
+  workDir?: string;
+}
+
+/**
+ * Activities of the scoring task queue. A worker keeps one ONNX session per model version and one
+ * staged copy per input object, so the chunks of a job that land on it download and load once.
+ */
+export const createScoringActivities = (deps: ScoringDeps) => {
+  const { store, buckets } = deps;
+  const registry = new ModelRegistry(store, buckets.models);
+  const sessions = new Map<string, Promise<{ session: InferenceSession; provider: ScoringProvider; numeric: string[]; categorical: string[] }>>();
+  const staged = new Map<string, Promise<string>>();
+  let workDir: Promise<string> | undefined;
+  const dir = () => (workDir ??= deps.workDir ? mkdir(deps.workDir, { recursive: true }).then(() => deps.workDir as string) : mkdtemp(join(tmpdir(), 'sluice-scoring-')));
+
+  const stage = (ref: ObjectRef) => {
+    const id = `${ref.bucket}/${ref.key}`;
+    let found = staged.get(id);
+    if (!found) {
+      found = (async () => {
+        const path = join(await dir(), `input-${staged.size}-${Buffer.from(id).toString('base64url').slice(0, 80)}.parquet`);
+        if (!existsSync(path)) await store.getFile(ref.bucket, ref.key, path);
+        return path;
+      })();
+      found.catch(() => staged.delete(id));
+      staged.set(id, found);
+    }
+    return found;
+  };
+
+  const model = (name: string, version: number) => {
+    const id = `${name}@${version}`;
+    let found = sessions.get(id);
+    if (!found) {
+      found = (async () => {
+        const manifest = await registry.manifest(name, version);
+        const choice = await deps.sessions.create(await registry.onnx(name, version));
+        return { ...choice, numeric: manifest.featureNames.numeric, categorical: manifest.featureNames.categorical };
+      })();
+      found.catch(() => sessions.delete(id));
+      sessions.set(id, found);
+    }
+    return found.catch((err: unknown) => {
+      if (err instanceof ModelNotFoundError) throw ApplicationFailure.nonRetryable(`No model ${name} v${version} in the registry`, 'ModelNotFound', { model: name, version });
+      throw err;
+    });
+  };
+
+  return {
+    /** Rows of the input and the chunks that cover them. */
+    async planBatchScoring(input: { input: ObjectRef; chunkRows: number }): Promise<{ rows: number; chunks: Chunk[] }> {
+      const path = await stage(input.input);
+      using session = await openDuckDb({ tempDirectory: await dir() });
+      const rows = await parquetRows(session.db, path);
+      return { rows, chunks: planChunks(rows, input.chunkRows) };
+    },
+
+    /** Scores one chunk into its own part; a part that already exists is left as it is. */
+    async scoreChunk(input: { model: string; version: number; input: ObjectRef; output: { bucket: string; prefix: string }; chunk: Chunk }): Promise<ChunkResult> {
+      const started = performance.now();
+      const key = batchScoringKeys.part(input.output.prefix, input.chunk.index);
+      const { session, provider, numeric, categorical } = await model(input.model, input.version);
+      const existing = await store.stat(input.output.bucket, key);
+      if (existing) return { index: input.chunk.index, key, rows: input.chunk.rows, skipped: true, provider, seconds: 0 };
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat({ chunk: input.chunk.index }), 5_000);
+      beat.unref();
+      context.heartbeat({ chunk: input.chunk.index, stage: 'staging' });
+      const work = await mkdtemp(join(await dir(), 'chunk-'));
+      try {
+        const inputPath = await stage(input.input);
+        const outputPath = join(work, 'part.parquet');
+        using db = await openDuckDb({ tempDirectory: work });
+        const rows = await scoreParquetRange(db.db, session, { inputPath, outputPath, offset: input.chunk.offset, rows: input.chunk.rows, numeric, categorical, model: input.model, version: input.version });
+        await store.putFile(input.output.bucket, key, outputPath, { contentType: 'application/vnd.apache.parquet', metadata: { model: input.model, 'model-version': String(input.version), provider } });
+        return { index: input.chunk.index, key, rows, skipped: false, provider, seconds: (performance.now() - started) / 1000 };
+      } finally {
+        clearInterval(beat);
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+
+    /** The job's manifest, written last: its presence means every part is there. */
+    async writeBatchManifest(result: Omit<BatchScoringResult, 'manifestKey'>): Promise<string> {
+      const key = batchScoringKeys.manifest(result.output.prefix);
+      await store.put(result.output.bucket, key, JSON.stringify({ kind: 'sluice.batch-scoring', ...result }, null, 2), { contentType: 'application/json' });
+      return key;
+    },
+
+    /** Which execution provider this worker scores on, and why CUDA is not used if it is not. */
+    async scoringProvider(): Promise<{ preferences: readonly string[]; cudaUnavailable: string | null }> {
+      return deps.sessions.report();
+    },
+  };
+};
+
+export type ScoringActivities = ReturnType<typeof createScoringActivities>;

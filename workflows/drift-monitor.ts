@@ -1,0 +1,109 @@
+import { type ActivityOptions, ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { ErrorType } from '../shared/errors.ts';
+import {
+  decideRetraining,
+  driftMonitorInputSchema,
+  type DriftSummary,
+  durationMs,
+  type MonitorDecision,
+  type PerformanceSummary,
+  windowEnding,
+} from '../shared/monitoring.ts';
+import { describeIssues } from '../shared/parse-input.ts';
+
+const NON_RETRYABLE = [...Object.values(ErrorType), 'ModelNotFound', 'RetrainingUnavailable'];
+
+const driftIo = {
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const shortIo = {
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const drift = proxyActivities<MonitoringActivities>(driftIo);
+const io = proxyActivities<MonitoringActivities>(shortIo);
+
+const KEEP_WINDOWS = 100;
+
+export interface DriftMonitorResult {
+  model: string;
+  status: 'no-deployed-model' | 'judged' | 'not-judged';
+  version?: number;
+  window: { from: string; until: string };
+  drift?: DriftSummary;
+  performance?: PerformanceSummary;
+  decision?: MonitorDecision;
+  retraining?: { workflowId: string; started: boolean } | { refused: string };
+}
+
+/**
+ * One monitoring pass over a deployed model, run by a Temporal Schedule (`upsertDriftMonitorSchedule`):
+ * drift of the last window of the champion's logged predictions, performance where feedback labels
+ * exist, then K-of-N and cooldown against false alarms, and a retraining when thresholds trip. The
+ * state between passes (judged windows, score baseline, last retraining) lives in the reports bucket,
+ * read and written by activities, so each scheduled run is short and its history small.
+ */
+export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
+  const parsed = driftMonitorInputSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid drift monitor input', ErrorType.InvalidInput, describeIssues(parsed.error));
+  const input = parsed.data;
+  const now = input.asOf ? Date.parse(input.asOf) : Date.now();
+  const window = windowEnding(now, durationMs(input.window), durationMs(input.align));
+
+  const version = await io.monitoredVersion(input.model);
+  if (version === null) return { model: input.model, status: 'no-deployed-model', window };
+  setCurrentDetails(`Judging ${input.model} v${version} over ${window.from} – ${window.until}`);
+
+  const state = await io.readMonitorState(input.model);
+  const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
+  const { scoreCounts, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
+  const performance = await drift.computePerformance({ model: input.model, version, ...window });
+  if (!summary.judged) {
+    return { model: input.model, status: 'not-judged', version, window, drift: summary, performance };
+  }
+
+  // A window is recorded once, even when the schedule runs it twice (a retried or overlapping run).
+  if (!state.windows.some((w) => w.until === window.until && w.version === version)) {
+    state.windows.push({ until: window.until, version, verdict: summary.verdict, rocAuc: performance.rocAuc });
+    state.windows = state.windows.slice(-KEEP_WINDOWS);
+  }
+  // The first judged window of a version without a drift alert becomes its score baseline.
+  if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts };
+
+  const decision = decideRetraining(
+    state,
+    version,
+    now,
+    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown), minRocAuc: input.performance.minRocAuc, minLabelled: input.performance.minLabelled },
+    performance,
+  );
+  let retraining: DriftMonitorResult['retraining'];
+  if (decision.retrain) {
+    if (!input.retrainSpec) retraining = { refused: 'no retrainSpec in the monitor input: reporting only' };
+    else if (state.lastRetrain && (await io.retrainingInFlight(state.lastRetrain.workflowId))) retraining = { refused: `retraining ${state.lastRetrain.workflowId} is still running` };
+    else {
+      const run = await io.triggerRetraining({
+        spec: input.retrainSpec,
+        trigger: {
+          kind: 'drift-monitor',
+          model: input.model,
+          version,
+          window,
+          reason: decision.reason,
+          drift: { verdict: summary.verdict, driftShare: summary.driftShare, drifted: summary.drifted, reportKey: summary.reportKey, htmlKey: summary.htmlKey },
+          performance,
+          windows: state.windows.filter((w) => w.version === version).slice(-input.consecutive.n),
+        },
+      });
+      retraining = run;
+      state.lastRetrain = { at: new Date(now).toISOString(), workflowId: run.workflowId };
+    }
+  }
+  await io.writeMonitorState(state);
+  return { model: input.model, status: 'judged', version, window, drift: summary, performance, decision, ...(retraining ? { retraining } : {}) };
+}
