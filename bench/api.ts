@@ -448,7 +448,14 @@ async function main() {
     const results = Object.fromEntries(
       Object.entries(runs).map(([key, rs]) => [
         key,
-        { reqPerSec: median(rs.map((r) => r.reqPerSec)), rowsPerSec: median(rs.map((r) => r.rowsPerSec)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), errors: rs.reduce((n, r) => n + r.errors, 0), rounds: rs },
+        {
+          reqPerSec: Math.round(median(rs.map((r) => r.reqPerSec))),
+          rowsPerSec: Math.round(median(rs.map((r) => r.rowsPerSec))),
+          p50Ms: round3(median(rs.map((r) => r.p50Ms))),
+          p99Ms: round3(median(rs.map((r) => r.p99Ms))),
+          errors: rs.reduce((n, r) => n + r.errors, 0),
+          rounds: rs,
+        },
       ]),
     );
     /** Per round a / b, then the median over rounds: both sides of each ratio ran minutes apart at most. */
@@ -477,7 +484,7 @@ async function main() {
       machine: { cpus: cpus().length, loadAverage1m: round3(loadavg()[0] ?? NaN) },
       seconds,
       rounds,
-      rawSessionRunBatch100RowsPerSec: median(rawRuns),
+      rawSessionRunBatch100RowsPerSec: Math.round(median(rawRuns)),
       sluiceStepsUsPerEventAtBatch100: steps,
       results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { reqPerSec: r.reqPerSec, rowsPerSec: r.rowsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors }])),
       ratios,

@@ -21,7 +21,8 @@ export class ApprovalRelay {
   ) {}
 
   private connect(): Promise<{ connection: Connection; client: Client }> {
-    this.client ??= Connection.connect({ address: this.temporal.address, connectTimeout: Math.min(this.timeoutMs, 5000) }).then(
+    // Within the request's deadline, so the caller learns "Temporal unreachable" rather than a bare timeout.
+    this.client ??= Connection.connect({ address: this.temporal.address, connectTimeout: Math.min(this.timeoutMs / 2, 5000) }).then(
       (connection) => ({ connection, client: new Client({ connection, namespace: this.temporal.namespace }) }),
       (err: unknown) => {
         this.client = undefined;
@@ -32,9 +33,10 @@ export class ApprovalRelay {
   }
 
   async decide(workflowId: string, decision: Decision, input: { by: string; comment: string }): Promise<ApprovalState> {
+    const deadline = Date.now() + this.timeoutMs * 0.9;
     const { connection, client } = await this.connect();
     try {
-      return await connection.withDeadline(Date.now() + this.timeoutMs, () =>
+      return await connection.withDeadline(deadline, () =>
         client.workflow.getHandle(workflowId).executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, { args: [input] }),
       );
     } catch (err) {

@@ -1,8 +1,8 @@
 import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
 import { type AggregateValues, type OnlineFeatureStore, type OnlineLookup, SnapshotOnlineStore } from '../../activities/features/online-store.ts';
 import { featureDefinitionHash } from '../../activities/features/spec-hash.ts';
+import { loadSnapshotStore } from '../../activities/features/online-snapshot-loader.ts';
 import { analysedFeatureSpec, featureSpecSchema } from '../../shared/data/feature-spec.ts';
-import { onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { featureTablesManifestSchema } from '../../shared/data/feature-tables.ts';
 import type { Config } from '../../shared/config.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
@@ -84,7 +84,7 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
     if (analysedFeatureSpec(spec).aggregates.length === 0) return { spec, store: new SnapshotOnlineStore({ kind: 'sluice.online-feature-snapshot', featureSpecHash: hash, datasetVersion, asOf: new Date(0).toISOString(), tables: [] }) };
     const newest = await this.newestSnapshotKey(hash);
     if (newest === undefined) throw new FeatureWiringError(`feature spec ${hash} has windowed aggregates but no online snapshot under s3://${this.buckets.serving}/${snapshotPrefix(hash)}`);
-    const follower = new FollowingSnapshotStore(await this.readSnapshot(newest, hash), newest);
+    const follower = new FollowingSnapshotStore(await loadSnapshotStore(this.store, this.buckets.serving, newest), newest);
     this.followers.set(hash, follower);
     return { spec, store: follower };
   }
@@ -95,18 +95,13 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
     return keys.sort((a, b) => ((AS_OF.exec(a)?.[1] ?? '') < (AS_OF.exec(b)?.[1] ?? '') ? -1 : 1)).at(-1);
   }
 
-  private async readSnapshot(key: string, hash: string): Promise<OnlineFeatureStore> {
-    const snapshot = onlineSnapshotSchema.parse(JSON.parse((await this.store.get(this.buckets.serving, key)).toString('utf8')));
-    if (snapshot.featureSpecHash !== hash) throw new FeatureWiringError(`snapshot s3://${this.buckets.serving}/${key} is for spec ${snapshot.featureSpecHash}, not ${hash}`);
-    return new SnapshotOnlineStore(snapshot);
-  }
 
   private async refresh(): Promise<void> {
     for (const [hash, follower] of this.followers) {
       try {
         const newest = await this.newestSnapshotKey(hash);
         if (newest === undefined || newest === follower.key) continue;
-        follower.swap(await this.readSnapshot(newest, hash), newest);
+        follower.swap(await loadSnapshotStore(this.store, this.buckets.serving, newest), newest);
         this.log.info('online feature snapshot updated', { featureSpecHash: hash, key: newest });
       } catch (err) {
         this.log.warn('online feature snapshot refresh failed; keeping the one in use', { featureSpecHash: hash, error: (err as Error).message });

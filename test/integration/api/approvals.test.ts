@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import type { ApprovalState } from '../../../workflows/approval-gate.ts';
@@ -52,6 +53,8 @@ describe('approvals over HTTP', () => {
   async function startRun(name: string, requiredApprovals = 1, requestedBy = 'someone') {
     const { workflowId } = testIds(name);
     const handle = await stack.client.workflow.start<typeof approvalOnly>('approvalOnly', { taskQueue, workflowId, args: [{ requiredApprovals, requestedBy, forbidSelfApproval: true }] });
+    // As in a pipeline run, decisions are taken once the gate is open; before that it refuses them (409).
+    while ((await handle.query<ApprovalState>('approvalState')).status !== 'waiting') await sleep(20);
     return handle;
   }
 
