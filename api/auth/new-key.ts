@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { type ApiKeyEntry, apiKeyEntrySchema, apiScopeSchema } from '../../shared/api/keys.ts';
+import { type ApiKeyEntry, apiKeyEntrySchema } from '../../shared/api/keys.ts';
 import { hashApiKey } from './key-ring.ts';
 
 /**
@@ -14,6 +14,11 @@ if (!values.id || !values.scopes) {
   process.exit(1);
 }
 const key = `sk_${randomBytes(24).toString('base64url')}`;
-const entry: ApiKeyEntry = apiKeyEntrySchema.parse({ id: values.id, sha256: hashApiKey(key), scopes: values.scopes.split(',').map((s) => apiScopeSchema.parse(s.trim())) });
+const parsed = apiKeyEntrySchema.safeParse({ id: values.id, sha256: hashApiKey(key), scopes: values.scopes.split(',').map((s) => s.trim()) });
+if (!parsed.success) {
+  console.error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+  process.exit(1);
+}
+const entry: ApiKeyEntry = parsed.data;
 console.log(`key (give this to the caller; it is not stored anywhere): ${key}`);
 console.log(`entry for the keys file: ${JSON.stringify(entry)}`);
