@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { approvalPolicySchema, durationSchema, type ApprovalDecision } from './approval.ts';
+import { rolloutPlanSchema } from './deployment.ts';
 import { datasetContractSchema } from './data/dataset-contract.ts';
 import { featureSpecSchema } from './data/feature-spec.ts';
 import { type GateOutcome, gateSpecSchema } from './gates.ts';
@@ -45,6 +46,12 @@ export const pipelineSpecSchema = z.strictObject({
     .default({ threshold: 0.5, slices: [] }),
   gates: gateSpecSchema.default({ absolute: [], vsChampion: [], slices: [] }),
   approval: approvalPolicySchema.default({ requiredApprovals: 1, forbidSelfApproval: false, timeout: '7 days', onTimeout: 'reject', escalationTimeout: '2 days' }),
+  /**
+   * How an approved version reaches traffic. When present, the pipeline hands the approved version to
+   * the model's deployment workflow (`deploy-<model>`), which rolls it out with this plan (`{}` is the
+   * default plan: 5 → 25 → 50 → 100 %); when absent, approval ends the run and nothing is deployed.
+   */
+  rollout: rolloutPlanSchema.optional(),
 });
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 export type PipelineSpecInput = z.input<typeof pipelineSpecSchema>;

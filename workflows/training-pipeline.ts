@@ -6,6 +6,7 @@ import {
   allHandlersFinished,
   condition,
   defineQuery,
+  getExternalWorkflowHandle,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -16,12 +17,14 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CandidateEvaluation, PipelineActivities } from '../activities/pipeline/contract.ts';
+import { type StartRolloutInput, deploymentWorkflowId } from '../shared/deployment.ts';
 import { ErrorType } from '../shared/errors.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { type PipelineInput, type PipelineOutcome, type PipelineStage, pipelineInputSchema } from '../shared/pipeline.ts';
 import { trainingSlotId } from '../shared/pipeline-identity.ts';
 import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
+import type { modelDeployment } from './model-deployment.ts';
 import { trainingSlot } from './training-slot.ts';
 
 // Every typed failure means retrying cannot help (shared/errors.ts); only untyped errors are retried.
@@ -57,6 +60,8 @@ export interface PipelineStatus {
   evaluation?: Pick<CandidateEvaluation, 'reportKey' | 'gateReportKey' | 'summary' | 'gate'>;
   reports: Record<string, string>;
   approval: ApprovalState;
+  /** Set when an approved version was handed to the model's deployment workflow. */
+  deployment?: { workflowId: string; via: 'started' | 'signalled' };
 }
 
 export const pipelineStatusQuery = defineQuery<PipelineStatus>('status');
@@ -183,6 +188,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
       const comments = decision.approvals.filter((a) => a.comment).map((a) => `${a.by}: ${a.comment}`).join(' | ');
       await registry.recordApprovalDecision({ modelName, version, outcome: 'approved', by: approvers, reason: comments || `approved by ${approvers}` });
       enter('approved', `approved by ${approvers}`);
+      if (spec.rollout) status.deployment = await handOver(modelName, { version, plan: spec.rollout, by: approvers, reason: `approved in ${runId}` });
       await condition(allHandlersFinished);
       return { status: 'approved', modelName, version, datasetVersion, evaluationReportKey: evaluation.reportKey, decisions: decision.approvals };
     }
@@ -194,5 +200,27 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
   } finally {
     await slot.signal('release');
     await slot.result();
+  }
+}
+
+/**
+ * Hands an approved version to the model's deployment workflow: starts it with the rollout (as an
+ * abandoned child, so it outlives this run) or, when it already runs, signals `startRollout`. A
+ * deployment busy with another rollout records the signal as ignored, with the reason, in its state.
+ */
+async function handOver(modelName: string, start: StartRolloutInput): Promise<{ workflowId: string; via: 'started' | 'signalled' }> {
+  const workflowId = deploymentWorkflowId(modelName);
+  try {
+    await startChild<typeof modelDeployment>('modelDeployment', {
+      workflowId,
+      args: [{ model: modelName, start }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Deploys ${modelName}; started to roll out v${start.version}`,
+    });
+    return { workflowId, via: 'started' };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    await getExternalWorkflowHandle(workflowId).signal<[StartRolloutInput]>('startRollout', start);
+    return { workflowId, via: 'signalled' };
   }
 }

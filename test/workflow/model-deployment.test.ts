@@ -9,6 +9,9 @@ import type { DeploymentActivities, RegistryAction } from '../../activities/depl
 import { DeploymentErrorType, type HealthFigures, type RolloutPlanInput, type VersionFigures, deploymentWorkflowId } from '../../shared/deployment.ts';
 import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
 import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
+import { approveUpdate } from '../../workflows/approval-gate.ts';
+import { pipelineStatusQuery, type trainingPipeline } from '../../workflows/training-pipeline.ts';
+import { createFakePipelineActivities, pipelineInput } from './pipeline-fakes.ts';
 import {
   type DeploymentView,
   type modelDeployment,
@@ -113,6 +116,7 @@ const fastPlan = (overrides: Partial<RolloutPlanInput> = {}): RolloutPlanInput =
 describe('modelDeployment workflow', () => {
   const config = stackConfig();
   const fakes = createFakeDeploymentActivities();
+  const pipelineFakes = createFakePipelineActivities();
   const taskQueue = testIds('model-deployment-workflow').taskQueue;
   let stack: TemporalHandles;
   let worker: Worker;
@@ -121,7 +125,7 @@ describe('modelDeployment workflow', () => {
   before(async () => {
     stack = await connectToStack(config);
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-    worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: fakes.activities });
+    worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { ...pipelineFakes.activities, ...fakes.activities } });
     running = worker.run();
   });
   after(async () => {
@@ -293,5 +297,36 @@ describe('modelDeployment workflow', () => {
     const history = await latest.query(rolloutHistoryQuery);
     assert.equal(history.length, 1);
     assert.equal((await latest.query(deploymentStateQuery)).champion, 2);
+  });
+
+  test('pipeline hand-over: an approved version reaches the deployment workflow (started, or signalled when it runs)', async (t) => {
+    const approveRun = async (model: string, suffix: string) => {
+      const { workflowId } = testIds(`${t.name}-${suffix}`);
+      const run = await stack.client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
+        taskQueue,
+        workflowId,
+        args: [pipelineInput({}, { model: { name: model }, rollout: fastPlan() })],
+      });
+      for (let i = 0; i < 150 && (await run.query(pipelineStatusQuery)).stage !== 'awaiting-approval'; i++) await sleep(100);
+      await run.executeUpdate(approveUpdate, { args: [{ by: 'ana', comment: 'ship it' }] });
+      assert.equal((await run.result()).status, 'approved');
+      return run.query(pipelineStatusQuery);
+    };
+
+    // No deployment workflow yet: the pipeline starts one with the rollout.
+    const fresh = uniqueModel();
+    const started = await approveRun(fresh, 'fresh');
+    assert.deepEqual(started.deployment, { workflowId: deploymentWorkflowId(fresh), via: 'started' });
+    const first = await finished(stack.client.workflow.getHandle(deploymentWorkflowId(fresh)));
+    assert.deepEqual(first.history.map((h) => [h.version, h.by, h.outcome?.kind]), [[3, 'ana', 'promoted']]);
+
+    // A deployment workflow already running (idle): the pipeline signals startRollout.
+    const running = uniqueModel();
+    const deployment = await stack.client.workflow.start<typeof modelDeployment>('modelDeployment', { taskQueue, workflowId: deploymentWorkflowId(running), args: [{ model: running }] });
+    const signalled = await approveRun(running, 'running');
+    assert.deepEqual(signalled.deployment, { workflowId: deploymentWorkflowId(running), via: 'signalled' });
+    const second = await finished(deployment);
+    assert.equal(second.history[0]?.version, 3);
+    assert.equal(second.history[0]?.outcome?.kind, 'promoted');
   });
 });
