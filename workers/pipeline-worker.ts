@@ -1,19 +1,34 @@
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../shared/config.ts';
 import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
 import { createDeploymentActivities } from '../activities/deployment/deployment-activities.ts';
 import { createPipelineActivities } from '../activities/pipeline/pipeline-activities.ts';
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
+import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { startTrainingPipeline } from '../activities/pipeline/start-training-pipeline.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 /** The activities of the CPU pipeline task queue, wired to their dependencies. */
-export function createPipelineQueueActivities(deps: { store: ArtifactStore; buckets: Config['buckets'] }) {
+export function createPipelineQueueActivities(deps: { store: ArtifactStore; buckets: Config['buckets']; config?: Config; client?: () => Client }) {
+  const { config, client } = deps;
   return {
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
     ...createDeploymentActivities(deps),
+    // The drift monitor's retraining trigger starts pipelines through a Temporal client.
+    ...createMonitoringActivities({
+      store: deps.store,
+      buckets: deps.buckets,
+      ...(config && client
+        ? {
+            startPipeline: (request) => startTrainingPipeline({ client: client(), config, store: deps.store }, request),
+            isRunning: async (workflowId) => (await client().workflow.getHandle(workflowId).describe()).status.name === 'RUNNING',
+          }
+        : {}),
+    }),
   };
 }
 
@@ -21,12 +36,15 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
  * Builds the worker of the pipeline task queue. Callers own the connection so tests can run several
  * workers over one and close it themselves.
  */
-export async function createPipelineWorker(opts: { config: Config; connection: NativeConnection; store: ArtifactStore }): Promise<Worker> {
+export async function createPipelineWorker(opts: { config: Config; connection: NativeConnection; store: ArtifactStore; client?: Client }): Promise<Worker> {
+  // A lazy connection: opened on the first retraining, never by a worker that does not retrain.
+  let client = opts.client;
+  const lazyClient = () => (client ??= new Client({ connection: Connection.lazy({ address: opts.config.temporal.address }), namespace: opts.config.temporal.namespace }));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.config.taskQueues.pipeline,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createPipelineQueueActivities({ store: opts.store, buckets: opts.config.buckets }),
+    activities: createPipelineQueueActivities({ store: opts.store, buckets: opts.config.buckets, config: opts.config, client: lazyClient }),
   });
 }

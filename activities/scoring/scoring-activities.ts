@@ -100,6 +100,11 @@ export const createScoringActivities = (deps: ScoringDeps) => {
       }
     },
 
+    /** The predictions bucket: batch outputs sit beside the online log. */
+    async defaultOutputBucket(): Promise<string> {
+      return buckets.predictions;
+    },
+
     /** The job's manifest, written last: its presence means every part is there. */
     async writeBatchManifest(result: Omit<BatchScoringResult, 'manifestKey'>): Promise<string> {
       const key = batchScoringKeys.manifest(result.output.prefix);

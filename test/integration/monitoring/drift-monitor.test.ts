@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { Worker } from '@temporalio/worker';
+import { computeReferenceStats } from '../../../activities/features/reference-stats.ts';
+import { createMonitoringActivities } from '../../../activities/monitoring/monitoring-activities.ts';
+import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { loadSpecFile } from '../../../cli/load-spec.ts';
+import { predictionLogKeys } from '../../../shared/api/prediction-log.ts';
+import { driftReportSchema, monitorStateKey } from '../../../shared/monitoring.ts';
+import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
+import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+
+/**
+ * The drift monitor on the real stack (Temporal dev server + MinIO) with real flights (Jan–Jun 2001):
+ * reference statistics from January, logged predictions replayed into hour partitions of the
+ * predictions bucket, the workflow judging windows. A held-out sample of January is not drift; June
+ * is (the per-airport delay rates move with the season), and two June windows start a real training
+ * pipeline run carrying the evidence as its trigger.
+ */
+
+const FLIGHTS = resolve(import.meta.dirname, '../../../node_modules/vega-datasets/data/flights-3m.parquet');
+const FEATURES = { numeric: ['distance_miles', 'hour_of_day', 'day_of_week', 'origin_delay_rate', 'route_delay_rate'], categorical: ['origin_airport', 'destination_airport'] };
+const SELECT = `distance::DOUBLE AS distance_miles, hour(date)::DOUBLE AS hour_of_day, isodow(date)::DOUBLE AS day_of_week, origin_rate AS origin_delay_rate, route_rate AS route_delay_rate, origin AS origin_airport, destination AS destination_airport`;
+
+describe('driftMonitor on the real stack with replayed flights', () => {
+  const config = stackConfig();
+  let stack: TemporalHandles;
+  let dir: string;
+  let instance: DuckDBInstance;
+  let db: DuckDBConnection;
+  const model = `drift-${Date.now().toString(36)}`;
+  const hours = { janA: '2026-03-01T10', janB: '2026-03-01T11', juneA: '2026-03-01T12', juneB: '2026-03-01T13' };
+
+  async function logHour(hour: string, where: string, seed: number) {
+    const path = join(dir, `${hour}.parquet`);
+    const struct = [...FEATURES.numeric, ...FEATURES.categorical].map((n) => `'${n}': ${n}`).join(', ');
+    await db.run(`COPY (
+      SELECT 'req-${hour}-' || row_number() OVER () AS request_id, 0 AS event_index,
+        TIMESTAMPTZ '${hour}:00:00+00' + to_milliseconds(row_number() OVER () * 100) AS predicted_at,
+        '${model}' AS model, 1 AS model_version, 'primary' AS route, NULL::VARCHAR AS routing_key,
+        (0.1 + 0.5 * origin_delay_rate)::FLOAT AS score, 0.3::FLOAT AS threshold, score >= 0.3 AS label, 1.0 AS latency_ms, {${struct}} AS features
+      FROM (SELECT ${SELECT} FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
+    ) TO '${path}' (FORMAT parquet)`);
+    await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(model, hour, 'replay'), path);
+  }
+
+  before(async () => {
+    stack = await connectToStack(config);
+    dir = mkdtempSync(join(tmpdir(), 'sluice-monitor-it-'));
+    instance = await DuckDBInstance.create(':memory:');
+    db = await instance.connect();
+    await db.run(`SET TimeZone = 'UTC'`);
+    await db.run(`CREATE TABLE flights AS SELECT *, month(date) AS m,
+      avg((delay > 15)::DOUBLE) OVER (PARTITION BY origin, month(date)) AS origin_rate,
+      avg((delay > 15)::DOUBLE) OVER (PARTITION BY origin, destination, month(date)) AS route_rate
+      FROM '${FLIGHTS}' WHERE month(date) IN (1, 6)`);
+    // Reference: January without the held-out tenth.
+    const referencePath = join(dir, 'reference.parquet');
+    await db.run(`COPY (SELECT ${SELECT}, delay > 15 AS delayed FROM flights WHERE m = 1 AND hash(date, origin, destination) % 10 <> 0) TO '${referencePath}' (FORMAT parquet)`);
+    const stats = await computeReferenceStats(
+      db,
+      referencePath,
+      { features: [...FEATURES.numeric.map((name) => ({ name, kind: 'numeric' as const })), ...FEATURES.categorical.map((name) => ({ name, kind: 'categorical' as const }))], label: 'delayed' },
+      { bins: 10, topCategories: 20 },
+    );
+    const referenceKey = `monitoring-it/${model}/reference-stats.json`;
+    await stack.store.put(config.buckets.features, referenceKey, JSON.stringify({ kind: 'sluice.reference-stats', featureSpecHash: 'a'.repeat(64), datasetVersion: 'b'.repeat(64), split: 'train', ...stats }));
+    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const manifest = await registry.register({
+      manifest: {
+        name: model,
+        datasetVersion: 'b'.repeat(64),
+        featureDefinitionHash: 'a'.repeat(64),
+        codeVersion: 'test',
+        trainer: { kind: 'gbdt', hyperparameters: {} },
+        seed: 1,
+        metrics: {},
+        threshold: 0.3,
+        featureNames: FEATURES,
+        reports: { referenceStats: referenceKey },
+        origin: { workflowId: 'test' },
+      },
+      onnx: Buffer.from('not used by the monitor'),
+      registrationKey: 'test',
+      by: 'test',
+    });
+    await registry.setAlias(model, 'champion', manifest.version, { by: 'test' });
+    await logHour(hours.janA, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 1);
+    await logHour(hours.janB, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 2);
+    await logHour(hours.juneA, 'm = 6', 3);
+    await logHour(hours.juneB, 'm = 6', 4);
+  });
+  after(async () => {
+    db.closeSync();
+    instance.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+    await stack[Symbol.asyncDispose]();
+  });
+
+  test('held-out January is not drift; two June windows trip K-of-N and start one retraining with the evidence', async (t) => {
+    const { taskQueue, workflowId } = testIds(t.name);
+    // Retraining runs go to a queue nobody polls: the test checks the run is started with its trigger, then ends it.
+    const pipelineQueue = `${taskQueue}-training`;
+    const testConfig = { ...config, taskQueues: { ...config.taskQueues, pipeline: pipelineQueue } };
+    const worker = await Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createMonitoringActivities({
+        store: stack.store,
+        buckets: config.buckets,
+        startPipeline: (request) => startTrainingPipeline({ client: stack.client, config: testConfig, store: stack.store }, request),
+        isRunning: async (id) => (await stack.client.workflow.getHandle(id).describe()).status.name === 'RUNNING',
+      }),
+    });
+    const spec = loadSpecFile(resolve(import.meta.dirname, '../../../examples/flights/pipeline.json')) as Record<string, unknown>;
+    const dataPath = join(dir, 'newest.parquet');
+    await db.run(`COPY (SELECT date, delay, distance, origin, destination FROM flights WHERE m = 6 LIMIT 5000) TO '${dataPath}' (FORMAT parquet)`);
+    const retrainSpec = { ...spec, model: { name: model }, dataset: { name: 'flights', source: dataPath } };
+    // One drifted feature is enough here: the season moves the delay-rate features, not the route mix.
+    const base = { model, window: '1h', align: '1h', thresholds: { datasetDriftShare: 0.1 }, consecutive: { k: 2, n: 3 }, cooldown: '24h', retrainSpec };
+    const run = (hour: string, suffix: string) =>
+      stack.client.workflow.execute<typeof driftMonitor>('driftMonitor', { taskQueue, workflowId: `${workflowId}-${suffix}`, args: [{ ...base, asOf: new Date(Date.parse(`${hour}:00:00Z`) + 3_600_000).toISOString() }] });
+
+    await worker.runUntil(async () => {
+      const janA = await run(hours.janA, 'jan-a');
+      assert.equal(janA.status, 'judged');
+      assert.equal(janA.drift?.rows, 20_000);
+      assert.equal(janA.drift?.verdict, 'ok', JSON.stringify(janA.drift?.top));
+      assert.deepEqual(janA.drift?.drifted, []);
+      const janB = await run(hours.janB, 'jan-b');
+      assert.equal(janB.drift?.verdict, 'ok');
+
+      const juneA = await run(hours.juneA, 'june-a');
+      assert.equal(juneA.drift?.verdict, 'alert');
+      assert.ok(juneA.drift?.drifted.includes('origin_delay_rate'), JSON.stringify(juneA.drift));
+      assert.equal(juneA.decision?.retrain, false, 'one alert of three is not enough');
+      assert.equal(juneA.retraining, undefined);
+
+      const juneB = await run(hours.juneB, 'june-b');
+      assert.equal(juneB.decision?.retrain, true, juneB.decision?.reason);
+      assert.ok(juneB.retraining && 'workflowId' in juneB.retraining && juneB.retraining.started);
+      const training = stack.client.workflow.getHandle(juneB.retraining.workflowId);
+      const description = await training.describe();
+      assert.equal(description.type, 'trainingPipeline');
+      assert.equal(description.status.name, 'RUNNING');
+      const history = await training.fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      assert.ok(payload);
+      const started = JSON.parse(Buffer.from(payload).toString('utf8')) as { trigger: { kind: string; drift: { drifted: string[]; reportKey: string }; windows: unknown[] } };
+      assert.equal(started.trigger.kind, 'drift-monitor');
+      assert.ok(started.trigger.drift.drifted.includes('origin_delay_rate'));
+      assert.equal(started.trigger.windows.length, 3);
+
+      // Again within the cooldown (and with the run in flight): no second retraining.
+      const again = await run(hours.juneB, 'june-b-again');
+      assert.equal(again.decision?.coolingDown, true);
+      assert.equal(again.retraining, undefined);
+      await training.terminate('monitor integration test');
+
+      // The reports: JSON (schema-valid) and HTML in the reports bucket; the state remembers four windows.
+      const report = driftReportSchema.parse(JSON.parse((await stack.store.get(config.buckets.reports, juneB.drift?.reportKey ?? '')).toString('utf8')));
+      assert.equal(report.features.length, 7);
+      const html = (await stack.store.get(config.buckets.reports, juneB.drift?.htmlKey ?? '')).toString('utf8');
+      assert.match(html, /Verdict: <span[^>]*>alert<\/span>/);
+      const state = JSON.parse((await stack.store.get(config.buckets.reports, monitorStateKey(model))).toString('utf8')) as { windows: unknown[]; lastRetrain: { workflowId: string } };
+      assert.equal(state.windows.length, 4);
+      assert.equal(state.lastRetrain.workflowId, juneB.retraining.workflowId);
+    });
+  });
+});

@@ -1,0 +1,22 @@
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfigOrExit } from '../shared/config.ts';
+import { createLogger } from '../shared/logger.ts';
+import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { createScoringWorker } from './scoring-worker.ts';
+
+const TEMPORAL_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
+
+const config = loadConfigOrExit();
+const log = createLogger(config.logLevel, { component: 'scoring-worker' });
+Runtime.install({ logger: new DefaultLogger(TEMPORAL_LEVEL[config.logLevel]) });
+
+const connection = await NativeConnection.connect({ address: config.temporal.address });
+const store = MinioArtifactStore.fromConfig(config.minio);
+const { worker, sessions } = await createScoringWorker({ config, connection, store, log });
+log.info('worker started', { taskQueue: config.taskQueues.scoring, temporal: config.temporal.address, providers: sessions.report() });
+try {
+  await worker.run();
+} finally {
+  await connection.close();
+  log.info('worker stopped', { providers: sessions.report() });
+}

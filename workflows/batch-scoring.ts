@@ -1,0 +1,60 @@
+import { type ActivityOptions, ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import type { ScoringActivities } from '../activities/scoring/scoring-activities.ts';
+import { type BatchScoringResult, type ChunkResult, batchScoringInputSchema, batchScoringKeys } from '../shared/batch-scoring.ts';
+import { ErrorType } from '../shared/errors.ts';
+import { describeIssues } from '../shared/parse-input.ts';
+
+const NON_RETRYABLE = [...Object.values(ErrorType), 'ModelNotFound'];
+
+const chunkScoring = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const shortIo = {
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+/**
+ * Scores a Parquet dataset with a registered model version: the input is split into chunks, each a
+ * `scoreChunk` activity on the scoring task queue (at most `concurrency` at once) writing its own
+ * part, so a retried chunk rewrites only its part and a re-run skips finished ones; a manifest is
+ * written last. Every output row carries `score`, `model` and `model_version`.
+ */
+export async function batchScoring(raw: unknown): Promise<BatchScoringResult & { chunks: ChunkResult[] }> {
+  const parsed = batchScoringInputSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid batch scoring input', ErrorType.InvalidInput, describeIssues(parsed.error));
+  const input = parsed.data;
+  const output = input.output ?? { bucket: '', prefix: batchScoringKeys.prefix(input.jobId) };
+  const { taskQueue } = workflowInfo();
+  const io = proxyActivities<ScoringActivities>({ ...shortIo, taskQueue });
+  const scoring = proxyActivities<ScoringActivities>({ ...chunkScoring, taskQueue });
+
+  const plan = await io.planBatchScoring({ input: input.input, chunkRows: input.chunkRows });
+  const bucket = output.bucket || (await io.defaultOutputBucket());
+  const results: ChunkResult[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < plan.chunks.length) {
+      const chunk = plan.chunks[next++];
+      if (!chunk) return;
+      results.push(await scoring.scoreChunk({ model: input.model, version: input.version, input: input.input, output: { bucket, prefix: output.prefix }, chunk }));
+      setCurrentDetails(`Scored ${results.length} of ${plan.chunks.length} chunks (${plan.rows} rows)`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(input.concurrency, plan.chunks.length) }, lane));
+  results.sort((a, b) => a.index - b.index);
+
+  const result = {
+    jobId: input.jobId,
+    model: input.model,
+    version: input.version,
+    rows: results.reduce((n, r) => n + r.rows, 0),
+    output: { bucket, prefix: output.prefix, keys: results.map((r) => r.key) },
+    providers: [...new Set(results.filter((r) => !r.skipped).map((r) => r.provider))],
+  };
+  const manifestKey = await io.writeBatchManifest(result);
+  return { ...result, manifestKey, chunks: results };
+}
