@@ -14,10 +14,73 @@ export interface PredictionLogEntry {
   scores: Float32Array;
 }
 
+/** `array`, or a copy twice as large (at least `needed`) holding its values. */
+function grown<T extends Float32Array | Float64Array | Uint32Array | Uint8Array>(array: T, needed: number, make: (n: number) => T): T {
+  if (needed <= array.length) return array;
+  const bigger = make(Math.max(needed, array.length * 2));
+  bigger.set(array);
+  return bigger;
+}
+
+/**
+ * A column of strings as UTF-8 bytes and the byte length of each piece: crossing to another thread,
+ * tens of thousands of separate strings cost milliseconds to clone (a pause for every request in
+ * flight), two transferred arrays cost nothing. A length of NULL_LENGTH is a null.
+ */
+export interface StringColumn {
+  bytes: Uint8Array;
+  lengths: Uint32Array;
+}
+
+export const NULL_LENGTH = 0xffffffff;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The strings of a column, on the writer thread. */
+export function stringsOf(column: StringColumn): (string | null)[] {
+  const out = new Array<string | null>(column.lengths.length);
+  let at = 0;
+  for (let i = 0; i < column.lengths.length; i++) {
+    const length = column.lengths[i] as number;
+    if (length === NULL_LENGTH) out[i] = null;
+    else {
+      out[i] = decoder.decode(column.bytes.subarray(at, at + length));
+      at += length;
+    }
+  }
+  return out;
+}
+
+class StringColumnBuilder {
+  private bytes = new Uint8Array(4096);
+  private used = 0;
+  private lengths = new Uint32Array(256);
+  private count = 0;
+
+  push(value: string | null): void {
+    this.lengths = grown(this.lengths, this.count + 1, (k) => new Uint32Array(k));
+    if (value === null) {
+      this.lengths[this.count++] = NULL_LENGTH;
+      return;
+    }
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    this.bytes = grown(this.bytes, this.used + value.length * 3, (k) => new Uint8Array(k));
+    const { written } = encoder.encodeInto(value, this.bytes.subarray(this.used));
+    this.used += written;
+    this.lengths[this.count++] = written;
+  }
+
+  seal(): StringColumn {
+    return { bytes: this.bytes.subarray(0, this.used), lengths: this.lengths.subarray(0, this.count) };
+  }
+}
+
 /**
  * The rows of one model version in one UTC hour, column by column, as they cross to the writer
- * thread. Numbers travel in typed arrays that are transferred, not copied, and no object is kept per
- * request, so a large buffer costs the garbage collector little and a flush does not pause requests.
+ * thread. Numbers travel in typed arrays and strings as UTF-8 bytes (see StringColumn), all
+ * transferred rather than copied, and no object is kept per request, so a large buffer costs the
+ * garbage collector little and a flush does not pause requests.
  */
 export interface PredictionLogBatch {
   model: string;
@@ -29,9 +92,9 @@ export interface PredictionLogBatch {
   fileId?: string;
   entries: {
     count: number;
-    requestIds: string[];
+    requestIds: StringColumn;
     /** null where the request had no routing key. */
-    routingKeys: (string | null)[];
+    routingKeys: StringColumn;
     /** Index into PREDICTION_ROUTES. */
     routes: Uint8Array;
     at: Float64Array;
@@ -45,33 +108,27 @@ export interface PredictionLogBatch {
     /** Row-major [count, kNum]; NaN = missing. */
     numeric: Float32Array;
     /** Row-major [count, kCat]; '' = missing. */
-    categorical: string[];
+    categorical: StringColumn;
   };
 }
 
 const ROUTE_CODE: Record<PredictionRoute, number> = Object.fromEntries(PREDICTION_ROUTES.map((r, i) => [r, i])) as Record<PredictionRoute, number>;
 
-function grown<T extends Float32Array | Float64Array | Uint32Array | Uint8Array>(array: T, needed: number, make: (n: number) => T): T {
-  if (needed <= array.length) return array;
-  const bigger = make(Math.max(needed, array.length * 2));
-  bigger.set(array);
-  return bigger;
-}
 
-/** Accumulates one batch; `seal` hands out the batch with its arrays trimmed to their length. */
+/** Accumulates one batch; `seal` hands it out as views of its buffers, so the builder is done with after that. */
 export class LogBatchBuilder {
   readonly since: number;
   private entryCount = 0;
   private rowCount = 0;
-  private readonly requestIds: string[] = [];
-  private readonly routingKeys: (string | null)[] = [];
+  private readonly requestIds = new StringColumnBuilder();
+  private readonly routingKeys = new StringColumnBuilder();
   private routes = new Uint8Array(64);
   private at = new Float64Array(64);
   private latency = new Float64Array(64);
   private entryRows = new Uint32Array(64);
   private scores = new Float32Array(256);
   private numeric: Float32Array;
-  private readonly categorical: string[] = [];
+  private readonly categorical = new StringColumnBuilder();
   private readonly kNum: number;
 
   constructor(
@@ -120,14 +177,14 @@ export class LogBatchBuilder {
       ...this.meta,
       entries: {
         count: e,
-        requestIds: this.requestIds,
-        routingKeys: this.routingKeys,
-        routes: this.routes.slice(0, e),
-        at: this.at.slice(0, e),
-        latencyMs: this.latency.slice(0, e),
-        rows: this.entryRows.slice(0, e),
+        requestIds: this.requestIds.seal(),
+        routingKeys: this.routingKeys.seal(),
+        routes: this.routes.subarray(0, e),
+        at: this.at.subarray(0, e),
+        latencyMs: this.latency.subarray(0, e),
+        rows: this.entryRows.subarray(0, e),
       },
-      rows: { count: r, scores: this.scores.slice(0, r), numeric: this.numeric.slice(0, r * this.kNum), categorical: this.categorical },
+      rows: { count: r, scores: this.scores.subarray(0, r), numeric: this.numeric.subarray(0, r * this.kNum), categorical: this.categorical.seal() },
     };
   }
 }
@@ -135,5 +192,5 @@ export class LogBatchBuilder {
 /** The typed arrays of a batch, to transfer rather than copy to the writer thread. */
 export function transferables(batch: PredictionLogBatch): ArrayBuffer[] {
   const { entries, rows } = batch;
-  return [entries.routes, entries.at, entries.latencyMs, entries.rows, rows.scores, rows.numeric].map((a) => a.buffer as ArrayBuffer);
+  return [entries.routes, entries.at, entries.latencyMs, entries.rows, rows.scores, rows.numeric, entries.requestIds.lengths, entries.routingKeys.lengths, rows.categorical.lengths, entries.requestIds.bytes, entries.routingKeys.bytes, rows.categorical.bytes].map((a) => a.buffer as ArrayBuffer);
 }

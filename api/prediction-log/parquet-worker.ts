@@ -11,7 +11,7 @@ import {
   type DuckDBVector,
 } from '@duckdb/node-api';
 import { PREDICTION_ROUTES } from '../../shared/api/prediction-log.ts';
-import type { PredictionLogBatch } from './log-batch.ts';
+import { type PredictionLogBatch, stringsOf } from './log-batch.ts';
 
 /**
  * The prediction log's Parquet writer, on its own thread so that loading rows into DuckDB never
@@ -75,13 +75,16 @@ async function write({ id, dir, batch }: WriteRequest): Promise<string> {
   const kNum = numeric.length;
   const kCat = categorical.length;
   const { entries, rows } = batch;
+  const requestIds = stringsOf(entries.requestIds);
+  const routingKeys = stringsOf(entries.routingKeys);
+  const categoricalValues = stringsOf(rows.categorical);
 
   await load(
     'log_entries',
     [
       { name: 'entry', type: INTEGER, sql: 'INTEGER', fill: (v, from, n) => { for (let i = 0; i < n; i++) v.setItem(i, from + i); } },
-      { name: 'request_id', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(entries.requestIds) },
-      { name: 'routing_key', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(entries.routingKeys) },
+      { name: 'request_id', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(requestIds) },
+      { name: 'routing_key', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(routingKeys) },
       { name: 'route', type: INTEGER, sql: 'INTEGER', fill: fromArray(entries.routes) },
       { name: 'at_ms', type: DOUBLE, sql: 'DOUBLE', fill: fromArray(entries.at) },
       { name: 'latency_ms', type: DOUBLE, sql: 'DOUBLE', fill: fromArray(entries.latencyMs) },
@@ -104,7 +107,7 @@ async function write({ id, dir, batch }: WriteRequest): Promise<string> {
   const codes = categorical.map(() => new Int32Array(rows.count));
   for (let r = 0; r < rows.count; r++) {
     for (let j = 0; j < kCat; j++) {
-      const value = rows.categorical[r * kCat + j] as string;
+      const value = categoricalValues[r * kCat + j] ?? '';
       const dictionary = dictionaries[j] as Map<string, number>;
       let code = dictionary.get(value);
       if (code === undefined) {
