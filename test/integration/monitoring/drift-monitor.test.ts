@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { computeReferenceStats } from '../../../activities/features/reference-stats.ts';
+import { driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../../../activities/monitoring/monitor-schedule.ts';
 import { createMonitoringActivities } from '../../../activities/monitoring/monitoring-activities.ts';
 import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
@@ -174,5 +176,37 @@ describe('driftMonitor on the real stack with replayed flights', () => {
       assert.equal(state.windows.length, 4);
       assert.equal(state.lastRetrain.workflowId, juneB.retraining.workflowId);
     });
+  });
+});
+
+describe('the drift monitor schedule', () => {
+  const config = stackConfig();
+  let stack: TemporalHandles;
+  before(async () => {
+    stack = await connectToStack(config);
+  });
+  after(async () => {
+    await stack[Symbol.asyncDispose]();
+  });
+
+  test('is created once and updated in place (interval and input), never overlapping', async () => {
+    const model = `sched-${Date.now().toString(36)}`;
+    const created = await upsertDriftMonitorSchedule({ client: stack.client, config }, { input: { model }, interval: '1h' });
+    assert.deepEqual(created, { scheduleId: driftMonitorScheduleId(model), created: true });
+    const handle = stack.client.schedule.getHandle(created.scheduleId);
+    try {
+      let described = await handle.describe();
+      assert.equal(described.spec.intervals?.[0]?.every, 3_600_000);
+      assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
+      assert.equal(described.action.type, 'startWorkflow');
+      const updated = await upsertDriftMonitorSchedule({ client: stack.client, config }, { input: { model, window: '30m' }, interval: '15m' });
+      assert.equal(updated.created, false);
+      described = await handle.describe();
+      assert.equal(described.spec.intervals?.[0]?.every, 900_000);
+      assert.ok(described.action.type === 'startWorkflow' && described.action.workflowType === 'driftMonitor');
+      assert.deepEqual(described.action.args, [{ model, window: '30m', align: '15m' }]);
+    } finally {
+      await handle.delete();
+    }
   });
 });
