@@ -41,8 +41,3 @@ export const servingConfigSchema = z.strictObject({
 });
 export type ServingConfig = z.output<typeof servingConfigSchema>;
 export type ServingConfigInput = z.input<typeof servingConfigSchema>;
-
-/** The versions a model's routes need loaded. */
-export function versionsOf(routes: ModelRoutesConfig): number[] {
-  return [routes.primary, routes.canary?.version, routes.shadow?.version].filter((v) => v !== undefined);
-}

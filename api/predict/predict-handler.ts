@@ -75,15 +75,13 @@ export class PredictHandler {
   private readonly inFlight = new Set<InFlight>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly answered = new Map<number, CounterChild>();
+  private readonly requestEvents;
 
   constructor(private readonly deps: PredictDeps) {
+    this.requestEvents = deps.metrics.requestEvents.with();
     // One coarse timer for every request's deadline, rather than a timer per request.
     this.sweeper = setInterval(() => this.expire(), Math.min(250, deps.limits.requestTimeoutMs));
     this.sweeper.unref();
-  }
-
-  get inFlightCount(): number {
-    return this.inFlight.size;
   }
 
   handle(req: IncomingMessage, res: ServerResponse, model: string): void {
@@ -126,7 +124,7 @@ export class PredictHandler {
       const latencyMs = performance.now() - started;
       runtime.latency.observe(latencyMs / 1000);
       runtime.predictions[route].inc(events.length);
-      this.deps.metrics.requestEvents.with().observe(events.length);
+      this.requestEvents.observe(events.length);
       this.deps.predictionLog.record(runtime, { requestId, routingKey: request.routingKey, at, route, latencyMs, features, scores });
       shadowEvents = events;
     } finally {
