@@ -159,7 +159,7 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
     applyStart(accepted);
     // Answer once the first step's routes are written (or the rollout already ended).
     const startedAt = state.current?.startedAt;
-    await condition(() => state.current?.startedAt !== startedAt || (state.current?.steps.length ?? 0) > 0);
+    await condition(() => state.current?.startedAt !== startedAt || state.phase !== 'idle');
     return view();
   }, { validator: (req) => void checkStart(req) });
   for (const [update, action] of [

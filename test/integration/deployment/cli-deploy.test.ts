@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
+import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { EXIT, runCli } from '../../../cli/main.ts';
+import { loadConfig } from '../../../shared/config.ts';
+import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
+import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
+import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+
+/** `sluice deploy ...` against a worker with the real deployment activities on the test stack. */
+describe('sluice deploy', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const env = {
+    ...process.env,
+    SLUICE_TASK_QUEUE_PIPELINE: testIds('cli-deploy').taskQueue,
+    SLUICE_BUCKET_SERVING: `sluice-serving-${suffix}`,
+    SLUICE_BUCKET_PREDICTIONS: `sluice-predictions-${suffix}`,
+  };
+  const config = loadConfig(env);
+  const store = MinioArtifactStore.fromConfig(stackConfig().minio);
+  let stack: TemporalHandles;
+  let worker: Worker;
+  let running: Promise<void>;
+
+  before(async () => {
+    for (const bucket of Object.values(config.buckets)) await store.ensureBucket(bucket);
+    stack = await connectToStack(config);
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    worker = await Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.taskQueues.pipeline,
+      workflowBundle,
+      activities: createDeploymentActivities({ store, buckets: config.buckets }),
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await stack[Symbol.asyncDispose]();
+  });
+
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const code = await runCli(argv, { write: (l) => out.push(l), error: (l) => out.push(l), env });
+    return { code, text: out.join('\n') };
+  };
+  const routes = async (model: string) => servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString())).models[model];
+
+  test('start, status, pause, resume, rollback; a refused request exits 1 with the reason', async () => {
+    const registry = new ModelRegistry(store, config.buckets.models);
+    const model = `cli-${suffix}`;
+    const v1 = await registerFlightsModel(registry, model, { seed: 1 });
+    await registry.transition(model, v1.version, 'approved', { by: 'test' });
+    await registry.promote(model, v1.version, { by: 'test' });
+    const v2 = await registerFlightsModel(registry, model, { seed: 2 });
+    await registry.transition(model, v2.version, 'approved', { by: 'test' });
+    const plan = join(mkdtempSync(join(tmpdir(), 'sluice-plan-')), 'plan.json');
+    writeFileSync(plan, JSON.stringify({ steps: [{ percent: 10, bake: '1 hour' }, { percent: 100 }] }));
+
+    const started = await cli('deploy', 'start', model, String(v2.version), '--by', 'ana', '--plan', plan, '--reason', 'new features');
+    assert.equal(started.code, EXIT.ok, started.text);
+    assert.match(started.text, /routes: primary v1, canary v2 10%/);
+    assert.deepEqual(await routes(model), { primary: 1, canary: { version: 2, percent: 10 } });
+    assert.equal((await registry.view(model, v2.version)).status, 'canary');
+    assert.deepEqual((await registry.view(model, v2.version)).aliases, ['challenger']);
+
+    const again = await cli('deploy', 'start', model, String(v2.version), '--by', 'ana');
+    assert.equal(again.code, EXIT.userError);
+    assert.match(again.text, /Refused: Version 2 of cli-[0-9a-f]+ is already rolling out/);
+
+    assert.match((await cli('deploy', 'pause', model, '--by', 'ana')).text, /paused|canary/);
+    assert.match((await cli('deploy', 'status', model)).text, /in progress/);
+    assert.equal((await cli('deploy', 'resume', model, '--by', 'ana')).code, EXIT.ok);
+    const rolledBack = await cli('deploy', 'rollback', model, '--by', 'omar', '--reason', 'support tickets');
+    assert.equal(rolledBack.code, EXIT.ok, rolledBack.text);
+    assert.match(rolledBack.text, /v2 by ana .*: rolled-back \(support tickets\)/);
+    assert.deepEqual(await routes(model), { primary: 1 });
+    const view = await registry.view(model, v2.version);
+    assert.equal(view.status, 'rolled-back');
+    assert.equal(view.history.at(-1)?.reason, 'support tickets');
+    assert.deepEqual(view.aliases, []);
+  });
+});
