@@ -128,6 +128,7 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
     if (!p.success) throw new RolloutRefused(describeIssues(p.error).join('; '));
     const current = state.current;
     if (!current) throw new RolloutRefused(`No rollout of ${model} is in progress; nothing to ${action}`);
+    if (state.phase === 'promoting' || state.phase === 'rolling-back') throw new RolloutRefused(`Version ${current.version} is already ${state.phase === 'promoting' ? 'being promoted' : 'being rolled back'}`);
     if (action === 'pause' && current.paused) throw new RolloutRefused(`The rollout of version ${current.version} is already paused`);
     if (action === 'resume' && !current.paused) throw new RolloutRefused(`The rollout of version ${current.version} is not paused`);
     if ((action === 'promote' || action === 'rollback') && command) throw new RolloutRefused(`A ${command.kind} of version ${current.version} is already under way`);

@@ -329,4 +329,34 @@ describe('modelDeployment workflow', () => {
     assert.equal(second.history[0]?.version, 3);
     assert.equal(second.history[0]?.outcome?.kind, 'promoted');
   });
+
+  test('survives a worker restart mid-bake: a new worker carries the rollout on from where it was', async (t) => {
+    const restartQueue = testIds(t.name).taskQueue;
+    const model = uniqueModel();
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    const startWorker = async () => {
+      const w = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue: restartQueue, workflowBundle: bundle, activities: fakes.activities, maxCachedWorkflows: 0 });
+      return { w, run: w.run() };
+    };
+    const first = await startWorker();
+    const handle = await stack.client.workflow.start<typeof modelDeployment>('modelDeployment', {
+      taskQueue: restartQueue,
+      workflowId: deploymentWorkflowId(model),
+      args: [{ model, start: { version: 2, by: 'ana', plan: fastPlan({ steps: [{ percent: 5, bake: '3 seconds' }, { percent: 100, bake: '0 seconds' }] }) } }],
+    });
+    await waitFor(handle, 'canary', (s) => s.phase === 'canary');
+    first.w.shutdown();
+    await first.run;
+    await sleep(3500);
+    const second = await startWorker();
+    try {
+      const done = await finished(handle);
+      assert.equal(done.history[0]?.outcome?.kind, 'promoted');
+      assert.equal(done.history[0]?.steps[0]?.checks.length, 1, 'the step was judged once, not restarted');
+      assert.deepEqual(fakes.routeWritesOf(model), [{ primary: 1, canary: { version: 2, percent: 5 } }, { primary: 2 }]);
+    } finally {
+      second.w.shutdown();
+      await second.run;
+    }
+  });
 });
