@@ -22,7 +22,7 @@ export const healthThresholdsSchema = z.strictObject({
   /** Share of failed predictions, when the log records failures. */
   maxErrorRate: z.number().min(0).max(1).default(0.01),
   maxP99LatencyMs: z.number().positive().default(250),
-  /** Population stability index of the canary's scores against the champion's over the same window. */
+  /** Population stability index of the canary's scores against the champion's over the same window (champion deciles as bins). */
   maxPsi: z.number().positive().default(0.25),
   /** Largest allowed drop in ROC AUC (champion − canary). */
   maxAucDrop: z.number().min(0).default(0.02),

@@ -38,15 +38,30 @@ export function scoreHistogram(scores: ArrayLike<number>): number[] {
   return bins;
 }
 
-/** Population stability index of `actual` against `expected` (histograms over the same bins). */
+/**
+ * Population stability index of `actual` against `expected`, over the deciles of `expected` (so each
+ * bin holds a tenth of the champion's scores, however concentrated they are); undefined if either is empty.
+ */
 export function populationStabilityIndex(expected: number[], actual: number[]): number | undefined {
-  const e = expected.reduce((a, b) => a + b, 0);
-  const a = actual.reduce((x, y) => x + y, 0);
-  if (e === 0 || a === 0) return undefined;
+  if (expected.length === 0 || actual.length === 0) return undefined;
+  const sorted = [...expected].sort((a, b) => a - b);
+  const edges = Array.from({ length: PSI_BINS - 1 }, (_, k) => quantile(sorted, (k + 1) / PSI_BINS) as number);
+  const binOf = (x: number) => {
+    let b = 0;
+    while (b < edges.length && x > (edges[b] as number)) b++;
+    return b;
+  };
+  const count = (xs: number[]) => {
+    const bins = new Array<number>(PSI_BINS).fill(0);
+    for (const x of xs) bins[binOf(x)] = (bins[binOf(x)] ?? 0) + 1;
+    return bins;
+  };
+  const e = count(expected);
+  const a = count(actual);
   let psi = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const p = Math.max((expected[i] ?? 0) / e, PSI_EPSILON);
-    const q = Math.max((actual[i] ?? 0) / a, PSI_EPSILON);
+  for (let i = 0; i < PSI_BINS; i++) {
+    const p = Math.max((e[i] ?? 0) / expected.length, PSI_EPSILON);
+    const q = Math.max((a[i] ?? 0) / actual.length, PSI_EPSILON);
     psi += (q - p) * Math.log(q / p);
   }
   return psi;
@@ -128,7 +143,7 @@ export async function measureRolloutHealth(
     (Number(version) === input.candidate ? candidateRows : championRows).push(row);
   }
   const histograms = { candidate: scoreHistogram(candidateRows.map((r) => r.score)), champion: scoreHistogram(championRows.map((r) => r.score)) };
-  const psi = populationStabilityIndex(histograms.champion, histograms.candidate);
+  const psi = populationStabilityIndex(championRows.map((r) => r.score), candidateRows.map((r) => r.score));
   return {
     window: { from: input.from, to: input.to },
     route: input.route,

@@ -10,7 +10,8 @@ import { Prng } from '../../../activities/training/prng.ts';
 import { trainModel } from '../../../activities/training/train-model.ts';
 import { OnlineFeatureAssemblers } from '../../../api/features/online-feature-assembler.ts';
 import { StoredFeatureDefinitions } from '../../../api/features/stored-feature-definitions.ts';
-import { deploymentWorkflowId } from '../../../shared/deployment.ts';
+import type { Config } from '../../../shared/config.ts';
+import { type RolloutPlanInput, deploymentWorkflowId } from '../../../shared/deployment.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
 import { trainerSpecSchema } from '../../../shared/trainers.ts';
@@ -82,18 +83,22 @@ describe('canary rollout on the real stack', () => {
     await stack[Symbol.asyncDispose]();
   });
 
-  test('a bad model is rolled back automatically from real traffic, having served no more than its canary share', async () => {
+  /**
+   * Champion v1 (a real model) serving, the candidate registered and approved, the API in-process and
+   * a worker with the real deployment activities; labelled traffic runs until the rollout ends.
+   */
+  async function rolloutUnderTraffic(candidateKind: 'shuffled-labels' | 'good', plan: RolloutPlanInput) {
     const config = await isolatedConfig(store, { SLUICE_SERVING_POLL_INTERVAL_MS: '150', SLUICE_BUCKET_REPORTS: `sluice-reports-${randomBytes(4).toString('hex')}` });
     await store.ensureBucket(config.buckets.reports);
     await storeFlightsFeatures(store, config);
     const registry = new ModelRegistry(store, config.buckets.models);
     const model = `flights-${randomBytes(3).toString('hex')}`;
-    const good = await registerFlightsModel(registry, model, { seed: 1 });
-    await registry.transition(model, good.version, 'approved', { by: 'test' });
-    await registry.promote(model, good.version, { by: 'test', reason: 'first champion' });
-    const bad = await registerShuffledLabelModel(registry, model);
-    await registry.transition(model, bad.version, 'approved', { by: 'test', reason: 'approved by mistake' });
-    await writeServingConfig(store, config, { [model]: { primary: good.version } }, 1);
+    const champion = await registerFlightsModel(registry, model, { seed: 1 });
+    await registry.transition(model, champion.version, 'approved', { by: 'test' });
+    await registry.promote(model, champion.version, { by: 'test', reason: 'first champion' });
+    const candidate = candidateKind === 'good' ? await registerFlightsModel(registry, model, { seed: 2 }) : await registerShuffledLabelModel(registry, model);
+    await registry.transition(model, candidate.version, 'approved', { by: 'test', reason: 'approved' });
+    await writeServingConfig(store, config, { [model]: { primary: champion.version } }, 1);
 
     const definitions = new StoredFeatureDefinitions(store, config.buckets, 150, createLogger('error'));
     await using api = await startTestApi({ store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
@@ -112,28 +117,9 @@ describe('canary rollout on the real stack', () => {
       const handle = await stack.client.workflow.start<typeof modelDeployment>('modelDeployment', {
         taskQueue,
         workflowId: deploymentWorkflowId(model) + `-${randomBytes(3).toString('hex')}`,
-        args: [
-          {
-            model,
-            start: {
-              version: bad.version,
-              by: 'test',
-              plan: {
-                steps: [
-                  { percent: 20, bake: '6 seconds' },
-                  { percent: 50, bake: '6 seconds' },
-                  { percent: 100, bake: '0 seconds' },
-                ],
-                health: { minSamples: 60, minLabels: 40, maxP99LatencyMs: 5000 },
-                maxExtensions: 5,
-                onInsufficientData: 'rollback',
-              },
-            },
-          },
-        ],
+        args: [{ model, start: { version: candidate.version, by: 'test', plan } }],
       });
 
-      // Traffic with labels until the rollout ends.
       const prng = new Prng(5);
       const served: Record<number, number> = {};
       let ended = false;
@@ -158,36 +144,74 @@ describe('canary rollout on the real stack', () => {
       })();
 
       let history = await handle.query(rolloutHistoryQuery);
-      const deadline = Date.now() + 90_000;
+      const deadline = Date.now() + 120_000;
       while (!history[0]?.outcome && Date.now() < deadline) {
         await sleep(250);
         history = await handle.query(rolloutHistoryQuery);
       }
       ended = true;
       await traffic;
-
       const rollout = history[0];
-      assert.equal(rollout?.outcome?.kind, 'rolled-back', `outcome: ${JSON.stringify(rollout?.outcome)}`);
-      assert.match(rollout?.outcome?.reason ?? '', /canary 20% breached: .*(PSI|AUC|log-loss)/);
-      const check = rollout?.steps[0]?.checks.at(-1);
-      assert.equal(check?.verdict, 'breach');
-      assert.ok((check?.figures.candidate.samples ?? 0) >= 60);
-
-      const serving = servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString()));
-      assert.deepEqual(serving.models[model], { primary: good.version });
-      assert.equal((await registry.view(model, bad.version)).status, 'rolled-back');
-      assert.equal((await registry.view(model, good.version)).status, 'production');
-
-      const total = Object.values(served).reduce((a, b) => a + b, 0);
-      const badShare = (served[bad.version] ?? 0) / total;
-      // 20 % of requests at most while it was canary (binomial slack), none before or after.
-      assert.ok(badShare <= 0.2 + 3 * Math.sqrt((0.2 * 0.8) / total), `the bad model served ${(badShare * 100).toFixed(1)}% of ${total} requests`);
-      const steps = rollout?.steps.map((st) => ({ step: `${st.kind} ${st.percent}%`, checks: st.checks.map((c) => ({ verdict: c.verdict, reasons: c.reasons, psi: c.figures.psi, candidate: c.figures.candidate, champion: c.figures.champion })) }));
+      const steps = rollout?.steps.map((st) => ({ step: `${st.kind} ${st.percent}%`, reportKey: st.reportKey, checks: st.checks.map((c) => ({ verdict: c.verdict, reasons: c.reasons, psi: c.figures.psi, candidate: c.figures.candidate, champion: c.figures.champion })) }));
       console.log(JSON.stringify({ steps, outcome: rollout?.outcome, served }));
+      return { rollout, served, config, registry, model, champion: champion.version, candidate: candidate.version };
     } finally {
       worker.shutdown();
       await running;
       definitions.close();
     }
+  }
+
+  const servingRoutes = async (config: Config, model: string) => servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString())).models[model];
+
+  test('a bad model is rolled back automatically from real traffic, having served no more than its canary share', async () => {
+    const { rollout, served, config, registry, model, champion, candidate } = await rolloutUnderTraffic('shuffled-labels', {
+      steps: [
+        { percent: 20, bake: '6 seconds' },
+        { percent: 50, bake: '6 seconds' },
+        { percent: 100, bake: '0 seconds' },
+      ],
+      health: { minSamples: 60, minLabels: 40, maxP99LatencyMs: 5000 },
+      maxExtensions: 5,
+      onInsufficientData: 'rollback',
+    });
+    assert.equal(rollout?.outcome?.kind, 'rolled-back', `outcome: ${JSON.stringify(rollout?.outcome)}`);
+    assert.match(rollout?.outcome?.reason ?? '', /canary 20% breached: .*(PSI|AUC|log-loss)/);
+    const check = rollout?.steps[0]?.checks.at(-1);
+    assert.equal(check?.verdict, 'breach');
+    assert.ok((check?.figures.candidate.samples ?? 0) >= 60);
+    assert.deepEqual(await servingRoutes(config, model), { primary: champion });
+    assert.equal((await registry.view(model, candidate)).status, 'rolled-back');
+    assert.equal((await registry.view(model, champion)).status, 'production');
+    const total = Object.values(served).reduce((a, b) => a + b, 0);
+    const badShare = (served[candidate] ?? 0) / total;
+    // 20 % of requests at most while it was canary (binomial slack), none before or after.
+    assert.ok(badShare <= 0.2 + 3 * Math.sqrt((0.2 * 0.8) / total), `the bad model served ${(badShare * 100).toFixed(1)}% of ${total} requests`);
+  });
+
+  test('a good model goes through shadow (report stored) and canary to promotion', async () => {
+    const { rollout, config, registry, model, champion, candidate } = await rolloutUnderTraffic('good', {
+      shadow: { percent: 100, duration: '5 seconds' },
+      steps: [
+        { percent: 50, bake: '6 seconds' },
+        { percent: 100, bake: '0 seconds' },
+      ],
+      // Two real models on a few hundred rows: limits wide enough that sampling noise is not a breach.
+      health: { minSamples: 80, minLabels: 60, maxP99LatencyMs: 5000, maxPsi: 0.6, maxAucDrop: 0.15, maxLogLossIncrease: 0.15 },
+      maxExtensions: 5,
+      onInsufficientData: 'rollback',
+    });
+    assert.equal(rollout?.outcome?.kind, 'promoted', `outcome: ${JSON.stringify(rollout?.outcome)}`);
+    assert.deepEqual(rollout?.steps.map((s) => `${s.kind}:${s.percent}`), ['shadow:100', 'canary:50', 'promote:100']);
+    const reportKey = rollout?.steps[0]?.reportKey ?? '';
+    const report = JSON.parse((await store.get(config.buckets.reports, reportKey)).toString()) as { kind: string; verdict: string; figures: { psi: number; histograms: { candidate: number[] } } };
+    assert.equal(report.kind, 'sluice.shadow-report');
+    assert.equal(report.verdict, 'healthy');
+    assert.equal(report.figures.histograms.candidate.length, 10);
+    assert.deepEqual(await servingRoutes(config, model), { primary: candidate });
+    const index = await registry.index(model);
+    assert.equal(index.aliases.champion, candidate);
+    assert.equal((await registry.view(model, champion)).status, 'archived');
+    assert.equal((await registry.view(model, candidate)).status, 'production');
   });
 });
