@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +13,7 @@ import { createMonitoringActivities } from '../../../activities/monitoring/monit
 import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
-import { predictionLogKeys } from '../../../shared/api/prediction-log.ts';
+import { feedbackKeys, predictionLogKeys } from '../../../shared/api/prediction-log.ts';
 import { driftReportSchema, monitorStateKey } from '../../../shared/monitoring.ts';
 import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
@@ -39,7 +40,7 @@ describe('driftMonitor on the real stack with replayed flights', () => {
   const model = `drift-${Date.now().toString(36)}`;
   const hours = { janA: '2026-03-01T10', janB: '2026-03-01T11', juneA: '2026-03-01T12', juneB: '2026-03-01T13' };
 
-  async function logHour(hour: string, where: string, seed: number) {
+  async function logHour(hour: string, where: string, seed: number, labelled = false) {
     const path = join(dir, `${hour}.parquet`);
     const struct = [...FEATURES.numeric, ...FEATURES.categorical].map((n) => `'${n}': ${n}`).join(', ');
     await db.run(`COPY (
@@ -47,9 +48,17 @@ describe('driftMonitor on the real stack with replayed flights', () => {
         TIMESTAMPTZ '${hour}:00:00+00' + to_milliseconds(row_number() OVER () * 100) AS predicted_at,
         '${model}' AS model, 1 AS model_version, 'primary' AS route, NULL::VARCHAR AS routing_key,
         (0.1 + 0.5 * origin_delay_rate)::FLOAT AS score, 0.3::FLOAT AS threshold, score >= 0.3 AS label, 1.0 AS latency_ms, {${struct}} AS features
-      FROM (SELECT ${SELECT} FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
+      FROM (SELECT ${SELECT}, delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
     ) TO '${path}' (FORMAT parquet)`);
     await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(model, hour, 'replay'), path);
+    if (!labelled) return;
+    // What happened to those flights, as the feedback API stores it (JSON lines), for the window's AUC and log loss.
+    const labels = join(dir, `${hour}.jsonl`);
+    await db.run(`COPY (
+      SELECT 'req-${hour}-' || row_number() OVER () AS request_id, 0 AS event_index, delay > 15 AS label
+      FROM (SELECT delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
+    ) TO '${labels}' (FORMAT json)`);
+    await stack.store.putFile(config.buckets.predictions, feedbackKeys.file(hour, `replay-${model}`), labels);
   }
 
   before(async () => {
@@ -96,7 +105,7 @@ describe('driftMonitor on the real stack with replayed flights', () => {
     await logHour(hours.janA, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 1);
     await logHour(hours.janB, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 2);
     await logHour(hours.juneA, 'm = 6', 3);
-    await logHour(hours.juneB, 'm = 6', 4);
+    await logHour(hours.juneB, 'm = 6', 4, true);
   });
   after(async () => {
     db.closeSync();
@@ -148,6 +157,11 @@ describe('driftMonitor on the real stack with replayed flights', () => {
 
       const juneB = await run(hours.juneB, 'june-b');
       assert.equal(juneB.decision?.retrain, true, juneB.decision?.reason);
+      // Feedback for every prediction of the window: the score (from the airport's delay rate) ranks better than chance.
+      assert.equal(juneB.performance?.labelled, 20_000);
+      assert.ok(juneB.performance?.rocAuc && juneB.performance.rocAuc > 0.55 && juneB.performance.rocAuc < 0.9, JSON.stringify(juneB.performance));
+      assert.ok(juneB.performance.logLoss && juneB.performance.logLoss > 0);
+      assert.equal(janA.performance?.labelled, 0);
       assert.ok(juneB.retraining && 'workflowId' in juneB.retraining && juneB.retraining.started);
       const training = stack.client.workflow.getHandle(juneB.retraining.workflowId);
       const description = await training.describe();
@@ -166,6 +180,17 @@ describe('driftMonitor on the real stack with replayed flights', () => {
       assert.equal(again.decision?.coolingDown, true);
       assert.equal(again.retraining, undefined);
       await training.terminate('monitor integration test');
+
+      // The runs replay deterministically with the code as it is; SAVE_MONITOR_HISTORIES keeps them as fixtures.
+      for (const id of [`${workflowId}-jan-a`, `${workflowId}-june-b`]) {
+        const history = await stack.client.workflow.getHandle(id).fetchHistory();
+        await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, id);
+        if (process.env.SAVE_MONITOR_HISTORIES) {
+          // The standard JSON history format (the CLI's, the Temporal UI's export) that replay reads.
+          const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', id, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+          writeFileSync(join(process.env.SAVE_MONITOR_HISTORIES, `${id.endsWith('jan-a') ? 'drift-monitor-ok' : 'drift-monitor-retrain'}.json`), json);
+        }
+      }
 
       // The reports: JSON (schema-valid) and HTML in the reports bucket; the state remembers four windows.
       const report = driftReportSchema.parse(JSON.parse((await stack.store.get(config.buckets.reports, juneB.drift?.reportKey ?? '')).toString('utf8')));
