@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { computeReferenceStats } from '../../../activities/features/reference-stats.ts';
 import { driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../../../activities/monitoring/monitor-schedule.ts';
@@ -14,6 +15,7 @@ import { startTrainingPipeline } from '../../../activities/pipeline/start-traini
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
 import { feedbackKeys, predictionLogKeys } from '../../../shared/api/prediction-log.ts';
+import { ErrorType } from '../../../shared/errors.ts';
 import { driftReportSchema, monitorStateKey } from '../../../shared/monitoring.ts';
 import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
@@ -200,6 +202,36 @@ describe('driftMonitor on the real stack with replayed flights', () => {
       const state = JSON.parse((await stack.store.get(config.buckets.reports, monitorStateKey(model))).toString('utf8')) as { windows: unknown[]; lastRetrain: { workflowId: string } };
       assert.equal(state.windows.length, 4);
       assert.equal(state.lastRetrain.workflowId, juneB.retraining.workflowId);
+    });
+  });
+});
+
+describe('driftMonitor input and models without a champion', () => {
+  const config = stackConfig();
+  let stack: TemporalHandles;
+  before(async () => {
+    stack = await connectToStack(config);
+  });
+  after(async () => {
+    await stack[Symbol.asyncDispose]();
+  });
+
+  test('bad input fails at once with a typed InvalidInput; a model nobody deployed is reported, not judged', async (t) => {
+    const { taskQueue, workflowId } = testIds(t.name);
+    const worker = await Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createMonitoringActivities({ store: stack.store, buckets: config.buckets }),
+    });
+    await worker.runUntil(async () => {
+      await assert.rejects(
+        stack.client.workflow.execute<typeof driftMonitor>('driftMonitor', { taskQueue, workflowId: `${workflowId}-bad`, args: [{ model: 'm', window: 'an hour', consecutive: { k: 0 } }] }),
+        (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.InvalidInput,
+      );
+      const none = await stack.client.workflow.execute<typeof driftMonitor>('driftMonitor', { taskQueue, workflowId: `${workflowId}-none`, args: [{ model: `never-${Date.now().toString(36)}` }] });
+      assert.equal(none.status, 'no-deployed-model');
     });
   });
 });
