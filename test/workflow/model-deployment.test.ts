@@ -225,12 +225,12 @@ describe('modelDeployment workflow', () => {
 
   test('pause holds the split; resume bakes the step afresh and the rollout completes; promote by Signal', async () => {
     const model = uniqueModel();
-    const { handle } = await startRollout(model, 2, fastPlan({ steps: [{ percent: 5, bake: '2 seconds' }, { percent: 30, bake: '1 hour' }, { percent: 100, bake: '0 seconds' }] }));
+    const { handle } = await startRollout(model, 2, fastPlan({ steps: [{ percent: 5, bake: '8 seconds' }, { percent: 30, bake: '1 hour' }, { percent: 100, bake: '0 seconds' }] }));
     await waitFor(handle, 'canary', (s) => s.phase === 'canary');
     const paused = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ana', reason: 'holiday traffic' }] });
     assert.equal(paused.current?.paused, true);
     await waitFor(handle, 'paused', (s) => s.phase === 'paused');
-    await sleep(3000);
+    await sleep(8500); // longer than the step's bake: paused, it neither advances nor is judged
     let state = await handle.query(deploymentStateQuery);
     assert.equal(state.phase, 'paused');
     assert.equal(state.current?.stepIndex, 0, 'a paused rollout does not advance');
