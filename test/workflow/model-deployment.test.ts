@@ -121,10 +121,11 @@ describe('modelDeployment workflow', () => {
   let stack: TemporalHandles;
   let worker: Worker;
   let running: Promise<void>;
+  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
 
   before(async () => {
     stack = await connectToStack(config);
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
     worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { ...pipelineFakes.activities, ...fakes.activities } });
     running = worker.run();
   });
@@ -184,6 +185,8 @@ describe('modelDeployment workflow', () => {
     assert.equal(done.champion, 2);
     assert.deepEqual(await handle.query(splitQuery), { primary: 2 });
     assert.equal(done.phase, 'idle');
+    // The run's history replays against today's code (determinism).
+    await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
   });
 
   test('a breach at a step rolls back automatically: champion-only routes, registry rolled-back with the reason', async () => {
