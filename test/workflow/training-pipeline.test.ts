@@ -48,7 +48,7 @@ describe('trainingPipeline workflow', () => {
     return stack.client.workflow.start<typeof trainingPipeline>('trainingPipeline', { taskQueue, workflowId, args: [input] });
   }
 
-  async function waitForStage(handle: WorkflowHandle, stage: string, ms = 15_000) {
+  async function waitForStage(handle: WorkflowHandle, stage: string, ms = 60_000) {
     const deadline = Date.now() + ms;
     for (;;) {
       const status = await handle.query(pipelineStatusQuery).catch(() => undefined);
