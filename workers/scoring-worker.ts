@@ -19,7 +19,12 @@ export async function createScoringWorker(opts: {
   providers?: readonly ScoringProvider[];
   maxConcurrentActivities?: number;
 }): Promise<{ worker: Worker; sessions: ScoringSessions }> {
-  const sessions = new ScoringSessions(opts.providers ?? ['cuda', 'cpu'], (message, details) => opts.log.warn(message, details));
+  const sessions = new ScoringSessions(
+    opts.providers ?? ['cuda', 'cpu'],
+    (message, details) => opts.log.warn(message, details),
+    0,
+    (provider) => opts.log.info('scoring execution provider', { provider }),
+  );
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,

@@ -14,10 +14,13 @@ export interface ProviderChoice {
  */
 export class ScoringSessions {
   private cudaFailure: string | undefined;
+  private active: ScoringProvider | undefined;
   constructor(
     private readonly preferences: readonly ScoringProvider[],
     private readonly warn: (message: string, details: Record<string, unknown>) => void,
     private readonly threads = 0,
+    /** Called when the provider models load on is first known or changes. */
+    private readonly onProvider: (provider: ScoringProvider) => void = () => {},
   ) {
     ortEnv.logLevel = 'fatal';
   }
@@ -32,6 +35,10 @@ export class ScoringSessions {
           this.cudaFailure = failures.join('; ');
           this.warn('CUDA execution provider unavailable; scoring on CPU', { reason: this.cudaFailure });
         }
+        if (this.active !== provider) {
+          this.active = provider;
+          this.onProvider(provider);
+        }
         return { session, provider };
       } catch (err) {
         failures.push(`${provider}: ${(err as Error).message}`);
@@ -40,7 +47,7 @@ export class ScoringSessions {
     throw new Error(`No execution provider could load the model (${failures.join('; ')})`);
   }
 
-  report(): { preferences: readonly ScoringProvider[]; cudaUnavailable: string | null } {
-    return { preferences: this.preferences, cudaUnavailable: this.cudaFailure ?? null };
+  report(): { preferences: readonly ScoringProvider[]; active: ScoringProvider | null; cudaUnavailable: string | null } {
+    return { preferences: this.preferences, active: this.active ?? null, cudaUnavailable: this.cudaFailure ?? null };
   }
 }

@@ -113,7 +113,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
     },
 
     /** Which execution provider this worker scores on, and why CUDA is not used if it is not. */
-    async scoringProvider(): Promise<{ preferences: readonly string[]; cudaUnavailable: string | null }> {
+    async scoringProvider(): Promise<{ preferences: readonly string[]; active: string | null; cudaUnavailable: string | null }> {
       return deps.sessions.report();
     },
   };

@@ -79,7 +79,7 @@ describe('batchScoring on the real stack', () => {
   test('scores every row once in parallel chunks, with the model version on every row; a re-run skips finished parts', async (t) => {
     const { taskQueue, workflowId } = testIds(t.name);
     const warnings: string[] = [];
-    const log = createLogger('warn', {}, (line) => warnings.push(line));
+    const log = createLogger('info', {}, (line) => warnings.push(line));
     const { worker, sessions } = await createScoringWorker({ config: { ...config, taskQueues: { ...config.taskQueues, scoring: taskQueue } }, connection: stack.nativeConnection, store: stack.store, log });
     const job = { jobId: workflowId, model, version, input: { bucket: config.buckets.datasets, key: inputKey }, chunkRows: 1_200, concurrency: 3 };
 
@@ -92,6 +92,8 @@ describe('batchScoring on the real stack', () => {
     assert.equal(first.chunks.length, 5);
     assert.deepEqual(first.providers, ['cpu']);
     assert.equal(sessions.report().cudaUnavailable !== null, true, 'CUDA is not installed here: the fallback is recorded');
+    assert.equal(sessions.report().active, 'cpu');
+    assert.equal(warnings.filter((w) => w.includes('scoring execution provider') && w.includes('cpu')).length, 1, warnings.join('\n'));
     assert.equal(warnings.filter((w) => w.includes('CUDA execution provider unavailable')).length, 1, warnings.join('\n'));
     assert.ok(second.chunks.every((c) => c.skipped), 'the re-run wrote nothing');
     assert.deepEqual(second.output.keys, first.output.keys);
