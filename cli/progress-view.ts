@@ -34,6 +34,7 @@ export function describeApprovalPaths(workflowId: string, runUrl: string): strin
     `  CLI:  npx sluice pipeline approve ${workflowId} --by <you> --comment "<why>"   (or: reject)`,
     `  UI:   ${runUrl}  → "Send a Signal", name approve (or reject), input {"by":"<you>","comment":"<why>"}`,
     `  temporal CLI: temporal workflow update execute --workflow-id ${workflowId} --name approve --input '{"by":"<you>"}'`,
+    `  HTTP: curl -X POST <api>/v1/pipelines/${workflowId}/approve -H "Authorization: Bearer <admin key>" -H 'Content-Type: application/json' -d '{"comment":"<why>"}'   (with the API running: npm run api)`,
   ];
 }
 
