@@ -49,7 +49,8 @@ describe('trainingPipeline with real activities on a flights sample', () => {
   function sampleSpec(): Record<string, unknown> {
     const spec = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;
     // Latency gates judge the machine as much as the model; on a busy test machine they would flake.
-    return { ...spec, dataset: { name: 'flights-sample', source: sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }], slices: [{ metric: 'rocAuc', min: 0.55, minRows: 1000 }] } };
+    // Its own model name: the training slot is per model, and other test files train flights models concurrently.
+    return { ...spec, model: { name: 'flights-real-test' }, dataset: { name: 'flights-sample', source: sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }], slices: [{ metric: 'rocAuc', min: 0.55, minRows: 1000 }] } };
   }
 
   test('runs every stage, registers a version with full lineage, records the approval; the same request again trains nothing', async () => {
@@ -76,7 +77,7 @@ describe('trainingPipeline with real activities on a flights sample', () => {
 
     assert.ok(outcome.status === 'approved', JSON.stringify(outcome));
     const registry = new ModelRegistry(stack.store, config.buckets.models);
-    const view = await registry.view('flights-delay', outcome.version);
+    const view = await registry.view('flights-real-test', outcome.version);
     assert.equal(view.status, 'approved');
     assert.deepEqual(view.history.map((h) => [h.status, h.by]), [['candidate', 'dana'], ['approved', 'ana']]);
     assert.equal(view.history[1]?.reason, 'ana: looks good');
@@ -92,7 +93,7 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.ok(manifest.featureNames.categorical.includes('origin_airport'));
     for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates', 'onlineFeatures']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
 
-    const onnx = await registry.onnx('flights-delay', outcome.version);
+    const onnx = await registry.onnx('flights-real-test', outcome.version);
     const metadata = readOnnxMetadata(onnx);
     assert.equal(metadata['sluice.model_version'], String(outcome.version));
     assert.equal((JSON.parse(metadata['sluice.lineage'] ?? '{}') as { datasetVersion?: string }).datasetVersion, outcome.datasetVersion);

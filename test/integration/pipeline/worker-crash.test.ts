@@ -78,7 +78,7 @@ describe('a worker killed during training', () => {
     const run = await startTrainingPipeline(
       { client: stack.client, config, store: stack.store },
       {
-        spec: { ...spec, dataset: { name: 'flights-crash', source: sample }, trainer: { kind: 'gbdt', nTrees: 120, earlyStoppingRounds: 0, maxLeaves: 31 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }] } },
+        spec: { ...spec, model: { name: 'flights-crash-test' }, dataset: { name: 'flights-crash', source: sample }, trainer: { kind: 'gbdt', nTrees: 120, earlyStoppingRounds: 0, maxLeaves: 31 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }] } },
         requestedBy: 'dana',
         // Seconds rather than the production two minutes before Temporal gives the work to another worker.
         heartbeatTimeout: '5 seconds',
