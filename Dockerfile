@@ -1,4 +1,4 @@
-# Image of the sluice worker and API (docker-compose.yml). CPU onnxruntime; for GPU hosts see the README.
+# Image of the sluice workers, API and CLI (docker-compose.yml). CPU onnxruntime; for GPU hosts see the README.
 FROM node:20.19-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -8,4 +8,5 @@ COPY activities ./activities
 COPY workflows ./workflows
 COPY workers ./workers
 COPY api ./api
+COPY cli ./cli
 USER node

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -13,11 +14,14 @@ Runtime.install({ logger: new DefaultLogger(TEMPORAL_LEVEL[config.logLevel]) });
 
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 const store = MinioArtifactStore.fromConfig(config.minio);
-const worker = await createPipelineWorker({ config, connection, store });
+// The client retraining triggers start pipelines with. Lazy: a worker that never retrains never opens it.
+const client = new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace });
+const worker = await createPipelineWorker({ config, connection, store, client });
 log.info('worker started', { taskQueue: config.taskQueues.pipeline, temporal: config.temporal.address, namespace: config.temporal.namespace });
 try {
   await worker.run();
 } finally {
+  await client.connection.close();
   await connection.close();
   log.info('worker stopped');
 }

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { hashApiKey } from '../../api/auth/key-ring.ts';
+import { apiKeysFileSchema } from '../../shared/api/keys.ts';
 import { CONFIG_KEYS, loadConfig } from '../../shared/config.ts';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes.ts';
 
@@ -16,6 +18,7 @@ const serviceSchema = z.object({
   ports: z.array(z.string()).optional(),
   healthcheck: z.object({ test: z.array(z.string()) }).optional(),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+  volumes: z.array(z.string()).optional(),
 });
 const composeSchema = z.object({ services: z.record(z.string(), serviceSchema) });
 
@@ -31,10 +34,12 @@ const service = (name: string) => {
 const withDefaults = (value: string | number | boolean) => String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 const envOf = (name: string) => Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, withDefaults(v)]));
 const commandText = (name: string) => [service(name).command ?? []].flat().join(' ');
+/** The services built from this repository's Dockerfile. */
+const SLUICE_SERVICES = ['worker', 'scoring-worker', 'api'];
 
 describe('docker-compose.yml', () => {
   test('has the production-shaped services', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'minio', 'minio-init', 'worker', 'api']) service(name);
+    for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'minio', 'minio-init', 'worker', 'scoring-worker', 'api']) service(name);
   });
 
   test('every image is pinned to an explicit tag', () => {
@@ -49,11 +54,14 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgresql', 'temporal', 'minio', 'api']) assert.ok(service(name).healthcheck, `${name} has no healthcheck`);
     assert.equal(service('temporal').depends_on?.postgresql?.condition, 'service_healthy');
     assert.equal(service('minio-init').depends_on?.minio?.condition, 'service_healthy');
-    assert.equal(service('worker').depends_on?.['minio-init']?.condition, 'service_completed_successfully');
+    for (const name of ['worker', 'scoring-worker']) {
+      assert.equal(service(name).depends_on?.['minio-init']?.condition, 'service_completed_successfully', `${name} does not wait for the buckets`);
+      assert.equal(service(name).depends_on?.['temporal-setup']?.condition, 'service_completed_successfully', `${name} does not wait for the search attributes`);
+    }
   });
 
   test('sluice services set only settings the config schema knows, and the values parse', () => {
-    for (const name of ['worker', 'api']) {
+    for (const name of SLUICE_SERVICES) {
       const env = envOf(name);
       const sluiceKeys = Object.keys(env).filter((k) => k.startsWith('SLUICE_'));
       assert.ok(sluiceKeys.length > 0, `${name} sets no SLUICE_ variables`);
@@ -63,7 +71,7 @@ describe('docker-compose.yml', () => {
   });
 
   test('addresses and ports agree between services', () => {
-    for (const name of ['worker', 'api']) {
+    for (const name of SLUICE_SERVICES) {
       const config = loadConfig(envOf(name));
       const [temporalHost, temporalPort] = config.temporal.address.split(':');
       assert.ok(services[temporalHost ?? ''], `${name}: Temporal host ${temporalHost} is not a service`);
@@ -88,8 +96,35 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('the worker and API run entry points that exist', () => {
-    for (const name of ['worker', 'api']) {
+  test('each worker serves its own task queue', () => {
+    assert.match(commandText('worker'), /workers\/pipeline\.ts/);
+    assert.match(commandText('scoring-worker'), /workers\/scoring\.ts/);
+    const pipeline = loadConfig(envOf('worker')).taskQueues;
+    const scoring = loadConfig(envOf('scoring-worker')).taskQueues;
+    assert.equal(scoring.scoring, pipeline.scoring, 'the scoring worker listens on another queue than the pipeline sends batch scoring to');
+    assert.notEqual(scoring.scoring, scoring.pipeline, 'the scoring and pipeline task queues must differ');
+  });
+
+  test('the API reads a keys file mounted from the repository, and it parses', () => {
+    const keysFile = envOf('api').SLUICE_API_KEYS_FILE;
+    assert.ok(keysFile, 'the api service sets no SLUICE_API_KEYS_FILE: every protected route would answer 401');
+    const mount = service('api').volumes?.map((v) => v.split(':')).find(([, target]) => target === keysFile);
+    assert.ok(mount, `no volume of the api service is mounted at ${keysFile}`);
+    assert.equal(mount[2], 'ro', 'the keys file should be mounted read-only');
+    const source = new URL(`../../${mount[0]}`, import.meta.url);
+    const parsed = apiKeysFileSchema.safeParse(JSON.parse(readFileSync(source, 'utf8')));
+    assert.ok(parsed.success, `${mount[0]} is not a valid keys file: ${parsed.error?.message}`);
+    assert.ok(parsed.data.keys.length > 0, `${mount[0]} holds no keys`);
+    // The demo keys published in deploy/README.md must be the ones the file holds, or the documented curl fails.
+    const documented = [...readFileSync(new URL('../../deploy/README.md', import.meta.url), 'utf8').matchAll(/\| `([\w.@+-]+)` \| `(sk_demo_\w+)` \|/g)];
+    assert.ok(documented.length > 0, 'deploy/README.md documents no demo key');
+    for (const [, id, key] of documented) {
+      assert.equal(parsed.data.keys.find((k) => k.id === id)?.sha256, hashApiKey(key ?? ''), `the demo key documented for ${id} does not match the keys file`);
+    }
+  });
+
+  test('the workers and API run entry points that exist', () => {
+    for (const name of SLUICE_SERVICES) {
       const entry = [service(name).command ?? []].flat().find((part) => part.endsWith('.ts'));
       assert.ok(entry, `${name} runs no .ts entry point`);
       assert.doesNotThrow(() => readFileSync(new URL(`../../${entry}`, import.meta.url)), `${name}: ${entry} does not exist`);
