@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../../shared/config.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
 import { ErrorType } from '../../shared/errors.ts';
-import { feedbackKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { feedbackKeys, hourPartition, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import {
   type DriftReport,
   type DriftSummary,
@@ -47,6 +47,24 @@ export function logKeysInWindow(keys: readonly string[], from: string, until: st
     const hour = hourInKey(key);
     return key.endsWith('.parquet') && hour !== undefined && hour >= first && hour <= last;
   });
+}
+
+/**
+ * How long after a window ends its feedback labels may still arrive and count. Labels are filed by
+ * the hour they are received, so the window's labels lie in the partitions from its start to its end
+ * plus this allowance; only those are listed and read, so a long-lived model's pass does not read
+ * all feedback ever. A label received later than this is not joined (a live pass, run at the end of
+ * its window, could not have seen it anyway; the bound matters for backfills and replays).
+ */
+export const LABEL_DELAY_ALLOWANCE_MS = 48 * 3_600_000;
+
+/** The hour partitions of feedback labels a window's performance reads: [from, min(until + allowance, now)). */
+export function feedbackHoursForWindow(from: string, until: string, allowanceMs: number, nowMs: number): string[] {
+  const start = Math.floor(Date.parse(from) / 3_600_000) * 3_600_000;
+  const end = Math.min(Date.parse(until) + allowanceMs, nowMs);
+  const hours: string[] = [];
+  for (let t = start; t < end; t += 3_600_000) hours.push(hourPartition(t));
+  return hours;
 }
 
 export function summarise(report: DriftReport, reportKey: string, htmlKey: string): DriftSummary {
@@ -138,12 +156,18 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
       }
     },
 
-    /** AUC and log loss of the window's predictions that have feedback labels (joined by request id and event index). */
-    async computePerformance(input: { model: string; version: number; from: string; until: string }): Promise<PerformanceSummary> {
+    /**
+     * AUC and log loss of the window's predictions that have feedback labels (joined by request id and
+     * event index). Reads only labels received from the window's start until `LABEL_DELAY_ALLOWANCE_MS`
+     * after its end (or `labelDelayMs` when given).
+     */
+    async computePerformance(input: { model: string; version: number; from: string; until: string; labelDelayMs?: number }): Promise<PerformanceSummary> {
       using progress = startProgress('computePerformance');
       const keys = logKeysInWindow((await store.list(buckets.predictions, predictionLogKeys.prefix(input.model))).map((o) => o.key), input.from, input.until);
-      const firstHour = hourOf(input.from);
-      const labelKeys = (await store.list(buckets.predictions, feedbackKeys.prefix)).map((o) => o.key).filter((k) => (hourInKey(k) ?? '') >= firstHour);
+      const labelKeys: string[] = [];
+      for (const hour of feedbackHoursForWindow(input.from, input.until, input.labelDelayMs ?? LABEL_DELAY_ALLOWANCE_MS, Date.now())) {
+        labelKeys.push(...(await store.list(buckets.predictions, `${feedbackKeys.prefix}hour=${hour}/`)).map((o) => o.key).filter((k) => k.endsWith('.jsonl')));
+      }
       const dir = await mkdtemp(join(tmpdir(), 'sluice-perf-'));
       try {
         const paths = await stage(buckets.predictions, keys, dir, progress);
