@@ -15,11 +15,16 @@ const percent = z.number().gt(0, 'expected a percentage above 0').max(100, 'expe
 
 /** Limits a step is judged against; a figure that cannot be computed (no labels yet) is not judged. */
 export const healthThresholdsSchema = z.strictObject({
-  /** Fewer canary (or shadow) predictions than this in the window: keep baking, the step is not judged. */
+  /** Fewer canary (or shadow) predictions, served or failed, than this in the window: keep baking, the step is not judged. */
   minSamples: z.number().int().positive().default(200),
   /** Fewer labelled canary predictions than this: AUC and log-loss are not compared. */
   minLabels: z.number().int().positive().default(100),
-  /** Share of failed predictions, when the log records failures. */
+  /**
+   * Largest allowed excess of the candidate's error rate (events of requests that failed with a 5xx
+   * after routing, over all its events) over the champion's in the same window. Relative to the
+   * champion because a failure both share (the feature store down) is not the candidate's doing and
+   * rolling back would not cure it; against a champion without failures it is the candidate's own share.
+   */
   maxErrorRate: z.number().min(0).max(1).default(0.01),
   maxP99LatencyMs: z.number().positive().default(250),
   /** Population stability index of the canary's scores against the champion's over the same window (champion deciles as bins). */
@@ -81,9 +86,12 @@ export type ControlInput = z.input<typeof controlInputSchema>;
 /** One version's figures over a window (from the prediction log joined to feedback labels). */
 export interface VersionFigures {
   version: number;
+  /** Predictions served (events), from the prediction log. */
   samples: number;
   labelled: number;
-  /** Undefined when the log records no failures (today's log has no error column). */
+  /** Events of requests that failed after this version was chosen; undefined where failures are not recorded (shadow scoring). */
+  failed?: number;
+  /** failed / (samples + failed); undefined when `failed` is, or there was no traffic. */
   errorRate?: number;
   p99LatencyMs?: number;
   meanScore?: number;
@@ -113,11 +121,15 @@ export interface Judgement {
 /** Judges a step's figures against the plan's limits; pure, so the workflow can call it. */
 export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): Judgement {
   const { candidate, champion, psi } = figures;
-  if (candidate.samples < limits.minSamples) {
-    return { verdict: 'insufficient-data', reasons: [`${candidate.samples} ${figures.route} predictions (needs ${limits.minSamples})`] };
+  // Failed requests count as samples: a version that fails every request must be judged, not wait for data.
+  const seen = candidate.samples + (candidate.failed ?? 0);
+  if (seen < limits.minSamples) {
+    return { verdict: 'insufficient-data', reasons: [`${seen} ${figures.route} predictions (needs ${limits.minSamples})`] };
   }
   const reasons: string[] = [];
-  if (candidate.errorRate !== undefined && candidate.errorRate > limits.maxErrorRate) reasons.push(`error rate ${fmt(candidate.errorRate)} > ${limits.maxErrorRate}`);
+  if (candidate.errorRate !== undefined && candidate.errorRate - (champion.errorRate ?? 0) > limits.maxErrorRate) {
+    reasons.push(`error rate ${fmt(candidate.errorRate)} vs champion ${fmt(champion.errorRate ?? 0)} (rise > ${limits.maxErrorRate})`);
+  }
   if (candidate.p99LatencyMs !== undefined && candidate.p99LatencyMs > limits.maxP99LatencyMs) reasons.push(`p99 latency ${fmt(candidate.p99LatencyMs)} ms > ${limits.maxP99LatencyMs} ms`);
   if (psi !== undefined && psi > limits.maxPsi) reasons.push(`PSI ${fmt(psi)} > ${limits.maxPsi}`);
   if (candidate.labelled >= limits.minLabels && champion.labelled >= limits.minLabels) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { HealthFigures, VersionFigures } from '../../shared/deployment.ts';
-import { feedbackKeys, hourPartition, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { feedbackKeys, hourPartition, predictionFailureKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import { logLoss, rocAuc } from '../evaluation/metrics.ts';
 import { openDuckDb } from '../ingest/duckdb-session.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
@@ -72,10 +72,18 @@ function quantile(sorted: number[], q: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-function figuresOf(version: number, rows: { score: number; latency: number | null; label: number | null }[]): VersionFigures {
+/**
+ * One version's figures from its served rows and the events of its failed requests; `failed`
+ * undefined means failures are not recorded for the route (shadow scoring logs none), so no error rate.
+ */
+export function figuresOf(version: number, rows: { score: number; latency: number | null; label: number | null }[], failed: number | undefined): VersionFigures {
   const latencies = rows.map((r) => r.latency).filter((l): l is number => l !== null).sort((a, b) => a - b);
   const labelled = rows.filter((r): r is { score: number; latency: number | null; label: number } => r.label !== null);
   const figures: VersionFigures = { version, samples: rows.length, labelled: labelled.length };
+  if (failed !== undefined) {
+    figures.failed = failed;
+    if (rows.length + failed > 0) figures.errorRate = failed / (rows.length + failed);
+  }
   const p99 = quantile(latencies, 0.99);
   if (p99 !== undefined) figures.p99LatencyMs = p99;
   if (rows.length) figures.meanScore = rows.reduce((s, r) => s + r.score, 0) / rows.length;
@@ -93,7 +101,8 @@ function figuresOf(version: number, rows: { score: number; latency: number | nul
  * Stages the model's prediction-log Parquet files and the feedback labels of the window's hours into
  * `dir`, loads them into DuckDB, and computes each version's figures: the candidate's rows on its
  * route (`canary` or `shadow`), the champion's on `primary`. Labels join by request id and event index.
- * The log records no failed predictions today, so `errorRate` stays undefined.
+ * Failed requests come from the failure log (`prediction-failures/`), counted in events; the shadow
+ * route records none (shadow scoring is off the answer's path), so a shadow step has no error rate.
  */
 export async function measureRolloutHealth(
   deps: { store: ArtifactStore; bucket: string; dir: string; now: Date },
@@ -106,6 +115,7 @@ export async function measureRolloutHealth(
   const { db } = session;
   await db.run(`CREATE TABLE log (request_id VARCHAR, event_index INTEGER, at_ms BIGINT, model_version INTEGER, route VARCHAR, score DOUBLE, latency_ms DOUBLE)`);
   await db.run(`CREATE TABLE feedback (request_id VARCHAR, event_index INTEGER, label BOOLEAN)`);
+  await db.run(`CREATE TABLE failures (model_version INTEGER, route VARCHAR, events INTEGER)`);
 
   let n = 0;
   for (const hour of hoursBetween(fromMs, toMs)) {
@@ -117,6 +127,15 @@ export async function measureRolloutHealth(
         FROM read_parquet(${literal(path)})
         WHERE epoch_ms(predicted_at) BETWEEN ${fromMs} AND ${toMs} AND model_version IN (${input.candidate}, ${input.champion})`);
       heartbeat(`staged ${n} log files`);
+    }
+  }
+  for (const hour of hoursBetween(fromMs, toMs)) {
+    for (const object of await store.list(bucket, `${predictionFailureKeys.prefix(input.model)}hour=${hour}/`)) {
+      if (!object.key.endsWith('.parquet')) continue;
+      const path = join(dir, `failures-${n++}.parquet`);
+      await store.getFile(bucket, object.key, path);
+      await db.run(`INSERT INTO failures SELECT model_version, route, events FROM read_parquet(${literal(path)})
+        WHERE epoch_ms(failed_at) BETWEEN ${fromMs} AND ${toMs} AND model_version IN (${input.candidate}, ${input.champion})`);
     }
   }
   // Labels arrive after the predictions they are for: read every hour from the window's start until now.
@@ -142,13 +161,18 @@ export async function measureRolloutHealth(
     const row = { score: Number(score), latency: latency === null ? null : Number(latency), label: label === null ? null : Number(label) };
     (Number(version) === input.candidate ? candidateRows : championRows).push(row);
   }
+  const failedEvents = await db.runAndReadAll(`
+    SELECT coalesce(sum(events) FILTER (WHERE model_version = ${input.candidate} AND route = ${literal(input.route)}), 0),
+           coalesce(sum(events) FILTER (WHERE model_version = ${input.champion} AND route = 'primary'), 0)
+    FROM failures`);
+  const [candidateFailed, championFailed] = (failedEvents.getRows()[0] ?? [0, 0]).map(Number);
   const histograms = { candidate: scoreHistogram(candidateRows.map((r) => r.score)), champion: scoreHistogram(championRows.map((r) => r.score)) };
   const psi = populationStabilityIndex(championRows.map((r) => r.score), candidateRows.map((r) => r.score));
   return {
     window: { from: input.from, to: input.to },
     route: input.route,
-    candidate: figuresOf(input.candidate, candidateRows),
-    champion: figuresOf(input.champion, championRows),
+    candidate: figuresOf(input.candidate, candidateRows, input.route === 'shadow' ? undefined : candidateFailed),
+    champion: figuresOf(input.champion, championRows, championFailed),
     ...(psi !== undefined && { psi }),
     histograms,
   };

@@ -115,11 +115,16 @@ export class PredictHandler {
     runtime.acquire();
     shadow?.acquire();
     let shadowEvents: readonly RawEvent[] | undefined;
+    // A 5xx after routing is the chosen version's failure (a caller's 4xx is not): logged for the rollout judge's error rate.
+    let failure: string | undefined;
     try {
       const events = this.validateEvents(runtime, request);
       const features = await assembleFeatures(runtime, events, request.event !== undefined);
       const scores = await runtime.score(features);
-      if (res.writableEnded) return;
+      if (res.writableEnded) {
+        failure = 'Timeout'; // the sweeper answered 503 while this version worked
+        return;
+      }
       this.answer(res, requestId, model, runtime, scores, request.event !== undefined);
       const latencyMs = performance.now() - started;
       runtime.latency.observe(latencyMs / 1000);
@@ -127,7 +132,12 @@ export class PredictHandler {
       this.requestEvents.observe(events.length);
       this.deps.predictionLog.record(runtime, { requestId, routingKey: request.routingKey, at, route, latencyMs, features, scores });
       shadowEvents = events;
+    } catch (err) {
+      const apiError = asApiError(err);
+      if (apiError.status >= 500 && !res.writableEnded) failure = apiError.code;
+      throw err;
     } finally {
+      if (failure !== undefined) this.deps.predictionLog.recordFailure(runtime, { requestId, routingKey: request.routingKey, at, route, events: request.events?.length ?? 1, error: failure, latencyMs: performance.now() - started });
       runtime.done();
       if (shadow) {
         if (shadowEvents) this.deps.shadow.submit({ runtime: shadow, events: shadowEvents, requestId, routingKey: request.routingKey, at });

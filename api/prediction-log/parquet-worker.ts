@@ -11,6 +11,7 @@ import {
   type DuckDBVector,
 } from '@duckdb/node-api';
 import { PREDICTION_ROUTES } from '../../shared/api/prediction-log.ts';
+import type { PredictionFailureBatch } from './failure-batch.ts';
 import { type PredictionLogBatch, stringsOf } from './log-batch.ts';
 
 /**
@@ -18,14 +19,11 @@ import { type PredictionLogBatch, stringsOf } from './log-batch.ts';
  * takes time from requests. Rows go in as data chunks (typed vectors, not one call per value) into
  * two temp tables, per-request fields once per request and per-event fields once per event, with
  * categorical values dictionary-coded; one COPY joins them into the Parquet file.
- * Receives `{ id, dir, batch }`, answers `{ id, path }` or `{ id, error }`.
+ * Receives `{ id, dir, batch }` (served predictions) or `{ id, dir, failures }` (failed ones),
+ * answers `{ id, path }` or `{ id, error }`.
  */
 
-export interface WriteRequest {
-  id: number;
-  dir: string;
-  batch: PredictionLogBatch;
-}
+export type WriteRequest = { id: number; dir: string } & ({ batch: PredictionLogBatch } | { failures: PredictionFailureBatch });
 export type WriteResponse = { id: number; path: string } | { id: number; error: string };
 
 const port = parentPort;
@@ -70,7 +68,34 @@ const fromArray =
     for (let i = 0; i < n; i++) vector.setItem(i, values[from + i] ?? null);
   };
 
-async function write({ id, dir, batch }: WriteRequest): Promise<string> {
+async function writeFailures(id: number, dir: string, batch: PredictionFailureBatch): Promise<string> {
+  const { failures } = batch;
+  const column = <T>(pick: (f: (typeof failures)[number]) => T) => failures.map(pick);
+  await load(
+    'failures',
+    [
+      { name: 'request_id', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(column((f) => f.requestId)) },
+      { name: 'routing_key', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(column((f) => f.routingKey ?? null)) },
+      { name: 'route', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(column((f) => f.route)) },
+      { name: 'at_ms', type: DOUBLE, sql: 'DOUBLE', fill: fromArray(column((f) => f.at)) },
+      { name: 'events', type: INTEGER, sql: 'INTEGER', fill: fromArray(column((f) => f.events)) },
+      { name: 'error', type: VARCHAR, sql: 'VARCHAR', fill: fromArray(column((f) => f.error)) },
+      { name: 'latency_ms', type: DOUBLE, sql: 'DOUBLE', fill: fromArray(column((f) => f.latencyMs)) },
+    ],
+    failures.length,
+  );
+  const path = join(dir, `failures-${process.pid}-${id}.parquet`);
+  await db.run(`COPY (
+    SELECT request_id, epoch_ms(CAST(at_ms AS BIGINT)) AS failed_at, ${literal(batch.model)} AS model, ${batch.version}::INTEGER AS model_version,
+           route, routing_key, events, error, latency_ms
+    FROM failures ORDER BY at_ms
+  ) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`);
+  return path;
+}
+
+async function write(request: WriteRequest): Promise<string> {
+  if ('failures' in request) return writeFailures(request.id, request.dir, request.failures);
+  const { id, dir, batch } = request;
   const { numeric, categorical } = batch.featureNames;
   const kNum = numeric.length;
   const kCat = categorical.length;

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { PredictionFailureBatch } from './failure-batch.ts';
 import { type PredictionLogBatch, transferables } from './log-batch.ts';
 import type { WriteRequest, WriteResponse } from './parquet-worker.ts';
 
@@ -20,6 +21,15 @@ export class ParquetWriter {
 
   /** Writes the batch to a Parquet file; its typed arrays move to the writer thread and are unusable here afterwards. */
   write(batch: PredictionLogBatch): Promise<string> {
+    return this.send((id) => ({ id, dir: this.dir, batch }), transferables(batch));
+  }
+
+  /** Writes failed predictions to a Parquet file of their own. */
+  writeFailures(failures: PredictionFailureBatch): Promise<string> {
+    return this.send((id) => ({ id, dir: this.dir, failures }), []);
+  }
+
+  private send(request: (id: number) => WriteRequest, transfer: ArrayBuffer[]): Promise<string> {
     const worker = this.start();
     const id = this.nextId++;
     // Referenced only while a write is outstanding: an idle writer must not keep the process alive,
@@ -27,7 +37,7 @@ export class ParquetWriter {
     worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, dir: this.dir, batch } satisfies WriteRequest, transferables(batch));
+      worker.postMessage(request(id), transfer);
     });
   }
 

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
-import { hourPartition, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { hourPartition, predictionFailureKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
+import type { PredictionFailureBatch, PredictionFailureEntry } from './failure-batch.ts';
 import { LogBatchBuilder, type PredictionLogEntry } from './log-batch.ts';
 import type { ParquetWriter } from './parquet-writer.ts';
 
@@ -34,10 +35,12 @@ interface PendingUpload {
  * request path; writing happens later, when enough rows are buffered or the oldest is old enough, and
  * at shutdown, on the writer thread. The buffer is bounded: rows beyond the bound (counting rows whose
  * file waits for a retried upload) are dropped and counted rather than letting memory grow while the
- * store is unreachable.
+ * store is unreachable. Failed predictions (`recordFailure`) go the same way to a log of their own,
+ * each counting as one row against the same bound, so the rollout judge can count a version's errors.
  */
 export class PredictionLog {
   private batches = new Map<string, LogBatchBuilder>();
+  private failureBatches = new Map<string, PredictionFailureBatch>();
   private bufferedRows = 0;
   /** Rows taken for writing and not yet uploaded, including files waiting for a retry. */
   private pendingRows = 0;
@@ -91,9 +94,27 @@ export class PredictionLog {
     }
   }
 
+  /** A request that failed after `runtime` was chosen for it (a 5xx): kept for the version's error rate. */
+  recordFailure(runtime: ModelRuntime, failure: PredictionFailureEntry): void {
+    if (this.heldRows + 1 > this.deps.limits.bufferRows) {
+      this.dropped.inc(1);
+      return;
+    }
+    const hour = hourPartition(failure.at);
+    const key = `${runtime.key}|${hour}`;
+    let batch = this.failureBatches.get(key);
+    if (!batch) {
+      batch = { model: runtime.model, version: runtime.version, hour, since: failure.at, failures: [] };
+      this.failureBatches.set(key, batch);
+    }
+    batch.failures.push(failure);
+    this.bufferedRows += 1;
+  }
+
   private flushIfDue(): void {
     let oldest = Infinity;
     for (const batch of this.batches.values()) oldest = Math.min(oldest, batch.since);
+    for (const batch of this.failureBatches.values()) oldest = Math.min(oldest, batch.since);
     if (this.uploads.length > 0 || Date.now() - oldest >= this.deps.limits.flushIntervalMs) void this.flush();
   }
 
@@ -106,6 +127,8 @@ export class PredictionLog {
   private async writeAll(): Promise<void> {
     const builders = [...this.batches.values()];
     this.batches = new Map();
+    const failureBatches = [...this.failureBatches.values()];
+    this.failureBatches = new Map();
     this.pendingRows += this.bufferedRows;
     this.bufferedRows = 0;
     for (const builder of builders) {
@@ -119,6 +142,18 @@ export class PredictionLog {
         this.dropped.inc(batch.rows.count);
         this.failures.inc();
         this.deps.log.error('prediction log batch could not be written', { key, rows: batch.rows.count, error: (err as Error).message });
+      }
+    }
+    for (const batch of failureBatches) {
+      const key = predictionFailureKeys.file(batch.model, batch.hour, `v${String(batch.version).padStart(6, '0')}-${Date.now()}-${randomBytes(6).toString('hex')}`);
+      const rows = batch.failures.length;
+      try {
+        this.uploads.push({ key, path: await this.deps.writer.writeFailures(batch), rows, attempts: 0 });
+      } catch (err) {
+        this.pendingRows -= rows;
+        this.dropped.inc(rows);
+        this.failures.inc();
+        this.deps.log.error('prediction failure batch could not be written', { key, rows, error: (err as Error).message });
       }
     }
     const uploads = this.uploads;

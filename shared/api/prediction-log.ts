@@ -5,6 +5,12 @@
  *
  * Prediction log columns: request_id, event_index, predicted_at (UTC), model, model_version,
  * route (primary | canary | shadow), routing_key, score, threshold, label, latency_ms, features.
+ *
+ * Failed predictions (a version was chosen, then feature assembly or scoring failed and the caller got
+ * a 5xx) go to a log of their own under `prediction-failures/`, outside `predictions/` so readers of
+ * served predictions (drift monitoring) never meet rows without scores. Columns: request_id,
+ * failed_at (UTC), model, model_version, route, routing_key, events (how many the request held),
+ * error (the API error code, e.g. Internal or Timeout), latency_ms.
  */
 
 export const PREDICTION_ROUTES = ['primary', 'canary', 'shadow'] as const;
@@ -16,6 +22,11 @@ export const hourPartition = (epochMs: number) => new Date(epochMs).toISOString(
 export const predictionLogKeys = {
   prefix: (model: string) => `predictions/model=${model}/`,
   file: (model: string, hour: string, fileId: string) => `predictions/model=${model}/hour=${hour}/${fileId}.parquet`,
+} as const;
+
+export const predictionFailureKeys = {
+  prefix: (model: string) => `prediction-failures/model=${model}/`,
+  file: (model: string, hour: string, fileId: string) => `prediction-failures/model=${model}/hour=${hour}/${fileId}.parquet`,
 } as const;
 
 export const feedbackKeys = {
