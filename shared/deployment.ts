@@ -143,7 +143,8 @@ export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): J
   return reasons.length ? { verdict: 'breach', reasons } : { verdict: 'healthy', reasons: [] };
 }
 
-const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(4));
+// One decimal for large figures (latencies), so a value just past its limit never prints as the limit.
+const fmt = (n: number) => n.toFixed(Math.abs(n) >= 100 ? 1 : 4);
 
 /** Milliseconds of a plan duration (validated by the schema). */
 export const planMs = (duration: string) => durationMs(duration) ?? 0;
