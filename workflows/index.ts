@@ -4,3 +4,4 @@ export { trainingPipeline } from './training-pipeline.ts';
 export { trainingSlot } from './training-slot.ts';
 export { driftMonitor } from './drift-monitor.ts';
 export { batchScoring } from './batch-scoring.ts';
+export { scheduledRetraining } from './scheduled-retraining.ts';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance as clock } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
 import { ErrorType } from '../../shared/errors.ts';
@@ -17,11 +18,14 @@ import {
   monitoringKeys,
   type PerformanceSummary,
 } from '../../shared/monitoring.ts';
+import { trainingSlotId } from '../../shared/pipeline-identity.ts';
+import { type RetrainingOutcome, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
 import { openDuckDb } from '../ingest/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import type { StartedPipeline } from '../pipeline/start-training-pipeline.ts';
+import { RetrainingRequestError, startRetraining } from '../pipeline/request-retraining.ts';
+import { PipelineSpecError, type StartedPipeline } from '../pipeline/start-training-pipeline.ts';
 import { ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
 import { renderDriftHtml } from './drift-html.ts';
 import { buildDriftReport } from './drift-report.ts';
@@ -214,6 +218,34 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
       if (!deps.startPipeline) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
       const run = await deps.startPipeline({ spec: input.spec, requestedBy: 'drift-monitor', trigger: input.trigger });
       return { workflowId: run.workflowId, started: run.started };
+    },
+
+    /**
+     * One firing of a model's retraining Schedule: trains on the newest data with the schedule's spec,
+     * the trigger `{ kind: 'schedule', scheduleId }` in the lineage; while the model's training slot is
+     * held it starts nothing and says so.
+     */
+    async retrainOnSchedule(raw: unknown): Promise<RetrainingOutcome> {
+      const parsed = scheduledRetrainingInputSchema.safeParse(raw);
+      if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid scheduled retraining input', ErrorType.InvalidInput, parsed.error.issues);
+      const { startPipeline, isRunning } = deps;
+      if (!startPipeline || !isRunning) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
+      const { model, scheduleId, spec } = parsed.data;
+      const slot = async (name: string) => {
+        try {
+          return (await isRunning(trainingSlotId(name))) ? { held: true as const, by: null } : { held: false as const };
+        } catch (err) {
+          // A model that never trained has never had a slot.
+          if (err instanceof WorkflowNotFoundError) return { held: false as const };
+          throw err;
+        }
+      };
+      try {
+        return await startRetraining({ startPipeline, slot }, { model, spec, requestedBy: `schedule ${scheduleId}`, trigger: { kind: 'schedule', scheduleId } });
+      } catch (err) {
+        if (err instanceof PipelineSpecError || err instanceof RetrainingRequestError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
+        throw err;
+      }
     },
   };
 };
