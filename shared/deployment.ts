@@ -203,14 +203,3 @@ export const deploymentInputSchema = z.strictObject({
   historyLimit: z.number().int().positive().default(50),
 });
 export type DeploymentInput = z.input<typeof deploymentInputSchema>;
-
-/**
- * Failure types of the deployment activities (beside shared/errors.ts, which other engineers own):
- * retrying cannot fix either, so the workflow lists them in `nonRetryableErrorTypes`.
- */
-export const DeploymentErrorType = {
-  /** The registry refuses the status change (e.g. rolling out a version that is not approved). */
-  RegistryRefused: 'RegistryRefused',
-  /** The model or version is not in the registry. */
-  ModelNotFound: 'ModelNotFound',
-} as const;

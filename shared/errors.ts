@@ -30,5 +30,9 @@ export const ErrorType = {
   DatasetNotFound: 'DatasetNotFound',
   /** A dataset lacks a column a feature spec declares, or has it with another type; details carry `{ problems }`. */
   SchemaMismatch: 'SchemaMismatch',
+  /** The model or version is not in the registry; details carry `{ model, version? }`. */
+  ModelNotFound: 'ModelNotFound',
+  /** The registry refuses a status change (e.g. rolling out a version that was never approved); details carry `{ from, to }`. */
+  RegistryRefused: 'RegistryRefused',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

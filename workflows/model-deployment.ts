@@ -23,7 +23,6 @@ import {
   type RolloutRecord,
   type StartRolloutInput,
   type StepRecord,
-  DeploymentErrorType,
   controlInputSchema,
   deploymentInputSchema,
   judgeHealth,
@@ -34,7 +33,7 @@ import { ErrorType } from '../shared/errors.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import type { ModelRoutesConfig } from '../shared/serving-config.ts';
 
-const NON_RETRYABLE = [...Object.values(ErrorType), ...Object.values(DeploymentErrorType)];
+const NON_RETRYABLE = Object.values(ErrorType);
 
 const shortIo = {
   startToCloseTimeout: '1 minute',

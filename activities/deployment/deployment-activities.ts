@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../shared/config.ts';
-import { DeploymentErrorType, type HealthFigures } from '../../shared/deployment.ts';
+import type { HealthFigures } from '../../shared/deployment.ts';
+import { ErrorType } from '../../shared/errors.ts';
 import { InvalidTransitionError, ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
 import { type ArtifactStore, ObjectNotFoundError, PreconditionFailedError } from '../object-store/artifact-store.ts';
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from '../../shared/serving-config.ts';
@@ -20,8 +21,8 @@ export const rolloutReportKeys = {
 } as const;
 
 function typed(err: unknown): unknown {
-  if (err instanceof InvalidTransitionError) return ApplicationFailure.nonRetryable(err.message, DeploymentErrorType.RegistryRefused, { from: err.from, to: err.to });
-  if (err instanceof ModelNotFoundError) return ApplicationFailure.nonRetryable(err.message, DeploymentErrorType.ModelNotFound, { model: err.model, version: err.version });
+  if (err instanceof InvalidTransitionError) return ApplicationFailure.nonRetryable(err.message, ErrorType.RegistryRefused, { from: err.from, to: err.to });
+  if (err instanceof ModelNotFoundError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ModelNotFound, { model: err.model, version: err.version });
   return err;
 }
 

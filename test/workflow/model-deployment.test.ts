@@ -6,7 +6,8 @@ import { WithStartWorkflowOperation, type WorkflowHandle, WorkflowUpdateFailedEr
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { DeploymentActivities, RegistryAction } from '../../activities/deployment/contract.ts';
-import { DeploymentErrorType, type HealthFigures, type RolloutPlanInput, type VersionFigures, deploymentWorkflowId } from '../../shared/deployment.ts';
+import { type HealthFigures, type RolloutPlanInput, type VersionFigures, deploymentWorkflowId } from '../../shared/deployment.ts';
+import { ErrorType } from '../../shared/errors.ts';
 import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
 import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
 import { approveUpdate } from '../../workflows/approval-gate.ts';
@@ -72,7 +73,7 @@ export function createFakeDeploymentActivities() {
     },
     async recordRolloutStatus(input) {
       if (input.action === 'canary' && scripts.get(input.model)?.refuseCanary) {
-        throw ApplicationFailure.nonRetryable(`Model '${input.model}' version ${input.version} is candidate; it cannot become canary`, DeploymentErrorType.RegistryRefused);
+        throw ApplicationFailure.nonRetryable(`Model '${input.model}' version ${input.version} is candidate; it cannot become canary`, ErrorType.RegistryRefused);
       }
       registry.push(input);
     },
