@@ -129,7 +129,7 @@ export function createApp(deps: AppDeps): Express {
         threshold: runtime.threshold,
         executionProvider: runtime.provider,
         features: runtime.featureNames,
-        eventSchema: z.toJSONSchema(runtime.eventSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+        eventSchema: z.toJSONSchema(runtime.events.schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
       })),
     });
   });

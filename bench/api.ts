@@ -10,7 +10,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { ModelRegistry } from '../activities/registry/model-registry.ts';
 import { hashApiKey, KeyRing } from '../api/auth/key-ring.ts';
 import { OnlineFeatureAssemblers } from '../api/features/online-feature-assembler.ts';
-import { eventSchemaFor } from '../api/predict/event-schema.ts';
+import { EventValidator, isPlainPredictRequest } from '../api/predict/event-schema.ts';
 import { startApiServer } from '../api/server.ts';
 import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -261,7 +261,7 @@ async function rawSessionRun(files: ModelFiles, seconds: number, body: FeatureBo
   const run = await timed(() => scoreFeatures(session, body), seconds);
   const rows = body.numeric.length;
   const assembler = await new OnlineFeatureAssemblers(flightsDefinitions()).forModel(JSON.parse(readFileSync(files.manifest, 'utf8')) as never);
-  const schema = eventSchemaFor(assembler.eventFields);
+  const validator = new EventValidator(assembler.eventFields);
   const events = (JSON.parse(eventsBody) as { events: unknown[] }).events;
   const perEvent = async (step: () => unknown) => {
     const { runs, elapsed } = await timed(step, 0.5);
@@ -273,8 +273,8 @@ async function rawSessionRun(files: ModelFiles, seconds: number, body: FeatureBo
     stepsUsPerEvent: {
       jsonParse: await perEvent(() => JSON.parse(eventsBody)),
       validate: await perEvent(() => {
-        predictRequestSchema.parse({ events });
-        for (const event of events) schema.parse(event);
+        if (!isPlainPredictRequest({ events })) predictRequestSchema.parse({ events });
+        events.forEach((event, i) => validator.check(event, `events[${i}]`));
       }),
       assembleFeatures: await perEvent(() => assembler.assemble(events as RawEvent[])),
       sessionRun: Math.round(((run.elapsed * 1e6) / run.runs / rows) * 100) / 100,

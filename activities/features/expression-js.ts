@@ -17,14 +17,22 @@ const num = (v: JsValue) => v as number;
 
 const utc = (f: (d: Date) => number): Fn => ([t]) => (t === null || t === undefined ? null : f(new Date(num(t))));
 
+const MS_PER_HOUR = 3_600_000;
+const MS_PER_DAY = 86_400_000;
+/** Milliseconds since the UTC midnight before `t`, also for instants before 1970. */
+const msOfDay = (t: number) => ((t % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+/** Calendar-free parts of an instant, computed without allocating a Date (they run per request). */
+const clock = (f: (t: number) => number): Fn => ([t]) => (t === null || t === undefined ? null : f(num(t)));
+
 const numeric = (f: (x: number) => number): Fn => ([x]) => (x === null || x === undefined ? null : f(num(x)));
 
 const nonNull = (args: JsValue[]) => args.filter((a): a is Exclude<JsValue, null> => a !== null);
 
 const FUNCTION_JS: Record<FunctionName, Fn> = {
-  hour: utc((d) => d.getUTCHours()),
-  minute: utc((d) => d.getUTCMinutes()),
-  day_of_week: utc((d) => d.getUTCDay() || 7),
+  hour: clock((t) => Math.floor(msOfDay(t) / MS_PER_HOUR)),
+  minute: clock((t) => Math.floor((msOfDay(t) % MS_PER_HOUR) / 60_000)),
+  // 1970-01-01 was a Thursday (ISO day 4).
+  day_of_week: clock((t) => ((((Math.floor(t / MS_PER_DAY) + 3) % 7) + 7) % 7) + 1),
   day_of_month: utc((d) => d.getUTCDate()),
   month: utc((d) => d.getUTCMonth() + 1),
   year: utc((d) => d.getUTCFullYear()),
@@ -167,6 +175,15 @@ export function expressionToJs<Row>(expr: Expr, columns: Readonly<Record<string,
       case 'call': {
         const fn = FUNCTION_JS[e.fn as FunctionName];
         const args = e.args.map(compile);
+        // Most calls take one or two arguments; spelling those out spares a closure call per argument.
+        if (args.length === 1) {
+          const [a] = args as [Evaluator<Row>];
+          return (row) => fn([a(row)]);
+        }
+        if (args.length === 2) {
+          const [a, b] = args as [Evaluator<Row>, Evaluator<Row>];
+          return (row) => fn([a(row), b(row)]);
+        }
         return (row) => fn(args.map((a) => a(row)));
       }
     }

@@ -1,11 +1,10 @@
 import type { OnlineFeatureStore } from '../../activities/features/online-store.ts';
-import { type OnlineFeatures, compileOnlineFeatures } from '../../activities/features/online-features.ts';
+import { type FeatureTable, type OnlineFeatures, OnlineBatchEventError, compileOnlineFeatures } from '../../activities/features/online-features.ts';
 import { type FeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
-import { OnlineEventError } from '../../activities/features/online-event.ts';
 import { type FeatureAssembler, type FeatureAssemblers, FeatureInputError, FeatureWiringError } from './feature-assembler.ts';
 
 /** A model's feature definitions as serving needs them: the spec, and the online store for its aggregates. */
@@ -29,6 +28,9 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
   readonly eventFields: Readonly<Record<string, ValueType>>;
   private readonly online: OnlineFeatures;
   private readonly store: OnlineFeatureStore;
+  /** Where each model input sits in the spec's feature table. */
+  private readonly numericAt: number[];
+  private readonly categoricalAt: number[];
 
   constructor(
     definition: OnlineFeatureDefinition,
@@ -46,37 +48,42 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
     };
     check(features.numeric, 'numeric');
     check(features.categorical, 'categorical');
+    const position = (name: string) => this.online.featureNames.indexOf(name);
+    this.numericAt = features.numeric.map(position);
+    this.categoricalAt = features.categorical.map(position);
     this.eventFields = Object.fromEntries(this.online.requiredFields.map((field) => [field, definition.spec.columns[field] as ValueType]));
   }
 
   async assemble(events: readonly RawEvent[]): Promise<FeatureRows> {
-    const { numeric: numericNames, categorical: categoricalNames } = this.features;
-    const kNum = numericNames.length;
-    const kCat = categoricalNames.length;
-    const rows = events.length;
+    let table: FeatureTable;
+    try {
+      table = await this.online.table(events, this.store);
+    } catch (err) {
+      throw err instanceof OnlineBatchEventError ? new FeatureInputError(err.index, err.field, err.problem) : err;
+    }
+    const { rows, values } = table;
+    const width = this.online.featureNames.length;
+    const numericAt = this.numericAt;
+    const categoricalAt = this.categoricalAt;
+    const kNum = numericAt.length;
+    const kCat = categoricalAt.length;
     const numeric = kNum > 0 ? new Float32Array(rows * kNum) : undefined;
     const categorical = kCat > 0 ? new Array<string>(rows * kCat) : undefined;
-    const vectors = await Promise.all(
-      events.map((event, i) =>
-        this.online.vector(event, this.store).catch((err: unknown) => {
-          throw err instanceof OnlineEventError ? new FeatureInputError(i, err.field, err.problem) : err;
-        }),
-      ),
-    );
-    vectors.forEach((vector, i) => {
+    for (let i = 0; i < rows; i++) {
+      const base = i * width;
       if (numeric) {
         for (let j = 0; j < kNum; j++) {
-          const value = vector[numericNames[j] as string];
+          const value = values[base + (numericAt[j] as number)];
           numeric[i * kNum + j] = typeof value === 'number' ? value : NaN;
         }
       }
       if (categorical) {
         for (let j = 0; j < kCat; j++) {
-          const value = vector[categoricalNames[j] as string];
+          const value = values[base + (categoricalAt[j] as number)];
           categorical[i * kCat + j] = typeof value === 'string' ? value : '';
         }
       }
-    });
+    }
     return { rows, numeric, categorical };
   }
 }

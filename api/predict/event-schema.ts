@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ValueType } from '../../shared/data/expression-types.ts';
-import type { RawEvent } from '../../shared/api/predict.ts';
+import type { PredictRequest, RawEvent } from '../../shared/api/predict.ts';
 import { ApiError } from '../errors.ts';
 
 /**
@@ -38,6 +38,84 @@ function fieldSchema(type: ValueType): z.ZodType {
 export function eventSchemaFor(fields: Readonly<Record<string, ValueType>>): z.ZodType<RawEvent> {
   const shape = Object.fromEntries(Object.entries(fields).map(([name, type]) => [name, fieldSchema(type)]));
   return z.strictObject(shape, { error: (issue) => (issue.code === 'invalid_type' ? `expected an event object, got ${describeValue(issue.input)}` : undefined) });
+}
+
+/**
+ * A version's events, checked on the request path. `accepts` is the zod schema's rule written as
+ * plain type checks (a zod parse of a small event costs about as much as assembling its features):
+ * it may refuse what zod would take, never the reverse, and whatever it refuses goes through zod,
+ * so every error message still comes from the schema.
+ */
+export class EventValidator {
+  readonly schema: z.ZodType<RawEvent>;
+  private readonly fields: readonly (readonly [string, ValueType])[];
+
+  constructor(fields: Readonly<Record<string, ValueType>>) {
+    this.schema = eventSchemaFor(fields);
+    this.fields = Object.entries(fields);
+  }
+
+  /** `value` as an event of this version, or an `InvalidRequest` naming the field under `prefix`. */
+  check(value: unknown, prefix: string): RawEvent {
+    if (this.accepts(value)) return value;
+    const parsed = this.schema.safeParse(value);
+    if (!parsed.success) throw invalidRequest(parsed.error, prefix);
+    return parsed.data;
+  }
+
+  accepts(value: unknown): value is RawEvent {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    const event = value as Record<string, unknown>;
+    let keys = 0;
+    for (const key in event) {
+      if (!Object.hasOwn(event, key)) return false;
+      keys++;
+    }
+    if (keys !== this.fields.length) return false;
+    for (const [name, type] of this.fields) {
+      if (!Object.hasOwn(event, name)) return false;
+      const v = event[name];
+      if (v === null) continue;
+      switch (type) {
+        case 'number':
+          if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+          break;
+        case 'string':
+          if (typeof v !== 'string' || v.length > MAX_STRING) return false;
+          break;
+        case 'boolean':
+          if (typeof v !== 'boolean') return false;
+          break;
+        case 'timestamp':
+          if (typeof v === 'string' ? v.length > 64 : !Number.isSafeInteger(v)) return false;
+          break;
+      }
+    }
+    return true;
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The envelope schema's rule as plain checks, for the request path: anything it refuses goes through
+ * `predictRequestSchema`, which names the problem. Events are only checked to be objects here; their
+ * fields are the routed version's business.
+ */
+export function isPlainPredictRequest(body: unknown): body is PredictRequest {
+  if (!isObject(body)) return false;
+  let keys = 0;
+  for (const key in body) {
+    if (!Object.hasOwn(body, key) || (key !== 'event' && key !== 'events' && key !== 'routingKey')) return false;
+    keys++;
+  }
+  const { event, events, routingKey } = body;
+  if (routingKey !== undefined && (typeof routingKey !== 'string' || routingKey.length === 0 || routingKey.length > 256)) return false;
+  if (keys !== (routingKey === undefined ? 1 : 2)) return false;
+  if (event !== undefined) return isObject(event);
+  if (!Array.isArray(events) || events.length === 0) return false;
+  for (const e of events) if (!isObject(e)) return false;
+  return true;
 }
 
 /** `events[2].distance` from a zod path under `prefix`. */

@@ -16,7 +16,7 @@ import type { Arrivals } from '../scoring/micro-batcher.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import type { ServingConfigPoller } from '../serving/config-poller.ts';
 import { chooseRoute, shadowFor } from '../serving/routing.ts';
-import { invalidRequest } from './event-schema.ts';
+import { invalidRequest, isPlainPredictRequest } from './event-schema.ts';
 import type { ShadowScorer } from './shadow-scorer.ts';
 
 export interface PredictDeps {
@@ -151,6 +151,7 @@ export class PredictHandler {
     if (Array.isArray(events) && events.length > this.deps.limits.maxBatch) {
       throw new ApiError('BatchTooLarge', `a batch holds at most ${this.deps.limits.maxBatch} events; this one has ${events.length}`, { field: 'events' });
     }
+    if (isPlainPredictRequest(body)) return body;
     const parsed = predictRequestSchema.safeParse(body);
     if (!parsed.success) throw invalidRequest(parsed.error, '');
     return parsed.data;
@@ -169,18 +170,12 @@ export class PredictHandler {
   }
 
   private validateEvents(runtime: ModelRuntime, request: PredictRequest): RawEvent[] {
-    const schema = runtime.eventSchema;
-    if (request.event !== undefined) {
-      const parsed = schema.safeParse(request.event);
-      if (!parsed.success) throw invalidRequest(parsed.error, 'event');
-      return [parsed.data];
-    }
+    if (request.event !== undefined) return [runtime.events.check(request.event, 'event')];
     const raw = request.events ?? [];
     const events = new Array<RawEvent>(raw.length);
     for (let i = 0; i < raw.length; i++) {
-      const parsed = schema.safeParse(raw[i]);
-      if (!parsed.success) throw invalidRequest(parsed.error, `events[${i}]`);
-      events[i] = parsed.data;
+      const event = raw[i];
+      events[i] = runtime.events.accepts(event) ? event : runtime.events.check(event, `events[${i}]`);
     }
     return events;
   }

@@ -47,7 +47,7 @@ export class ShadowScorer {
   private async score({ runtime, events, requestId, routingKey, at }: ShadowJob): Promise<void> {
     const started = performance.now();
     // The shadow may read other fields than the version that answered; events it cannot read are skipped.
-    if (!events.every((event) => runtime.eventSchema.safeParse(event).success)) {
+    if (!events.every((event) => runtime.events.accepts(event) || runtime.events.schema.safeParse(event).success)) {
       this.deps.metrics.shadowSkipped.with({ reason: 'invalid_event' }).inc(events.length);
       return;
     }

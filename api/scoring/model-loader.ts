@@ -6,7 +6,7 @@ import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { FeatureAssemblers } from '../features/feature-assembler.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
-import { eventSchemaFor } from '../predict/event-schema.ts';
+import { EventValidator } from '../predict/event-schema.ts';
 import type { ExecutionProviders } from './execution-providers.ts';
 import { ModelRuntime } from './model-runtime.ts';
 
@@ -76,7 +76,7 @@ export class ModelLoader {
         session,
         provider,
         assembler,
-        eventSchemaFor(assembler.eventFields),
+        new EventValidator(assembler.eventFields),
         { maxBatchRows: serving.maxBatchRows, maxWaitMs: serving.maxWaitMs, othersArriving: this.deps.othersArriving },
         metrics.predictLatency.with(labels),
         {

@@ -1,10 +1,9 @@
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
-import type { z } from 'zod';
-import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../activities/training/onnx/sluice-graph.ts';
 import type { FeatureAssembler } from '../features/feature-assembler.ts';
+import type { EventValidator } from '../predict/event-schema.ts';
 import type { CounterChild, HistogramChild } from '../metrics/exposition.ts';
 import type { PredictionRoute } from '../../shared/api/prediction-log.ts';
 import { type FeatureRows, type MicroBatchOptions, MicroBatcher } from './micro-batcher.ts';
@@ -29,7 +28,7 @@ export class ModelRuntime {
     private readonly session: InferenceSession,
     readonly provider: ExecutionProvider,
     readonly assembler: FeatureAssembler,
-    readonly eventSchema: z.ZodType<RawEvent>,
+    readonly events: EventValidator,
     batching: Omit<MicroBatchOptions, 'onRun'>,
     readonly latency: HistogramChild,
     /** Events scored by this version, per route. */
