@@ -165,13 +165,17 @@ export interface StepRecord {
 /** `failed`: the rollout could not start (e.g. the registry refused to make the version canary); nothing was routed. */
 export type RolloutOutcome = 'promoted' | 'rolled-back' | 'failed';
 
+/**
+ * One rollout, or (no `plan`, no steps) the rollback of a promoted champion: then `version` is the
+ * champion that was rolled back and `champion` the previous one, serving again.
+ */
 export interface RolloutRecord {
   version: number;
   /** The champion the candidate was compared with (undefined for a model's first version). */
   champion?: number;
   by: string;
   reason: string;
-  plan: RolloutPlan;
+  plan?: RolloutPlan;
   startedAt: string;
   steps: StepRecord[];
   /** Manual actions and automatic decisions, in order. */
@@ -183,10 +187,15 @@ export interface DeploymentState {
   model: string;
   phase: DeploymentPhase;
   champion?: number;
+  /**
+   * The champion the current one replaced (archived at that promotion): what `rollback` with no
+   * rollout in progress restores. Undefined for a first version, and after such a rollback.
+   */
+  previousChampion?: number;
   /** The model's routes as this workflow last wrote them (undefined: none written yet). */
   routes?: ModelRoutesConfig;
   /** The rollout in progress, if any. */
-  current?: RolloutRecord & { stepIndex: number; paused: boolean; pausedPhase?: 'shadow' | 'canary' };
+  current?: RolloutRecord & { plan: RolloutPlan; stepIndex: number; paused: boolean; pausedPhase?: 'shadow' | 'canary' };
   /** Finished rollouts, newest last (the oldest are dropped past `historyLimit`). */
   history: RolloutRecord[];
 }

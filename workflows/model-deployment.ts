@@ -93,7 +93,9 @@ const nowIso = () => new Date().toISOString();
  * aliases. A rollout moves the candidate through the plan's steps (optional shadow, then canary
  * percentages), judging each step's health over its bake window from the prediction logs; a breach
  * rolls back, success promotes. A second `startRollout` while one runs is refused with the reason:
- * finish, promote or roll back the first. Continues as new between steps once the history is long.
+ * finish, promote or roll back the first. `rollback` with no rollout in progress returns to the
+ * previous champion (the one archived at the last promotion). Continues as new between steps once
+ * the history is long.
  */
 export async function modelDeployment(rawInput: DeploymentInput): Promise<void> {
   const parsed = deploymentInputSchema.safeParse(rawInput);
@@ -119,7 +121,21 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
         `Version ${state.current.version} of ${model} is already rolling out (step ${state.current.stepIndex + 1}, ${state.phase}); promote it, roll it back or wait for it to finish before starting version ${p.data.version}`,
       );
     }
+    if (state.phase === 'rolling-back') throw new RolloutRefused(`Champion v${state.champion} of ${model} is being rolled back; start version ${p.data.version} once that is done`);
     if (state.champion === p.data.version) throw new RolloutRefused(`Version ${p.data.version} is already the champion of ${model}`);
+    return p.data;
+  };
+  /** `rollback` with no rollout in progress: the champion gives way to the one it replaced. */
+  const checkRestore = (raw: unknown) => {
+    const p = controlInputSchema.safeParse(raw);
+    if (!p.success) throw new RolloutRefused(describeIssues(p.error).join('; '));
+    if (state.phase === 'rolling-back') throw new RolloutRefused(`Champion v${state.champion} of ${model} is already being rolled back`);
+    if (state.champion === undefined) throw new RolloutRefused(`No rollout of ${model} is in progress and it has no champion; nothing to roll back`);
+    if (state.previousChampion === undefined) {
+      throw new RolloutRefused(
+        `No rollout of ${model} is in progress and champion v${state.champion} has no previous version to return to (it was the first, or was itself restored by a rollback); start a rollout of the version that should serve instead`,
+      );
+    }
     return p.data;
   };
   const checkControl = (action: 'promote' | 'rollback' | 'pause' | 'resume', raw: unknown) => {
@@ -162,15 +178,18 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
     await condition(() => state.current?.startedAt !== startedAt || state.phase !== 'idle');
     return view();
   }, { validator: (req) => void checkStart(req) });
-  for (const [update, action] of [
-    [promoteUpdate, 'promote'],
-    [rollbackUpdate, 'rollback'],
-  ] as const) {
-    setHandler(update, async (req) => {
-      applyControl(action, checkControl(action, req));
-      return untilEnded();
-    }, { validator: (req) => void checkControl(action, req) });
-  }
+  setHandler(promoteUpdate, async (req) => {
+    applyControl('promote', checkControl('promote', req));
+    return untilEnded();
+  }, { validator: (req) => void checkControl('promote', req) });
+  setHandler(rollbackUpdate, async (req) => {
+    if (!state.current) {
+      await restorePreviousChampion(checkRestore(req));
+      return view();
+    }
+    applyControl('rollback', checkControl('rollback', req));
+    return untilEnded();
+  }, { validator: (req) => void (state.current ? checkControl('rollback', req) : checkRestore(req)) });
   for (const [update, action] of [
     [pauseUpdate, 'pause'],
     [resumeUpdate, 'resume'],
@@ -192,9 +211,16 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
       ignore('startRollout', req, err);
     }
   });
+  setHandler(rollbackSignal, async (req) => {
+    try {
+      if (state.current) applyControl('rollback', checkControl('rollback', req));
+      else await restorePreviousChampion(checkRestore(req));
+    } catch (err) {
+      ignore('rollback', req, err);
+    }
+  });
   for (const [signal, action] of [
     [promoteSignal, 'promote'],
-    [rollbackSignal, 'rollback'],
     [pauseSignal, 'pause'],
     [resumeSignal, 'resume'],
   ] as const) {
@@ -241,6 +267,7 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
       current.steps.push({ kind: 'promote', percent: 100, startedAt: nowIso(), endedAt: nowIso(), checks: [] });
       await writeRoutes({ primary: version }, by, `promote ${model} v${version}: ${reason}`);
       await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Promote ${model} v${version}` }, [{ model, version, action: 'promote', by, reason }]);
+      state.previousChampion = current.champion;
       state.champion = version;
     } else if (kind === 'rolled-back') {
       state.phase = 'rolling-back';
@@ -256,6 +283,40 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
     command = undefined;
     state.phase = 'idle';
     details();
+  }
+
+  /**
+   * Rolls a promoted champion back to the one it replaced: the registry first (one write: the
+   * previous champion production again, the demoted one archived), so a refusal changes nothing,
+   * then the routes. Recorded in the history as a plan-less record; a refusal as `failed`.
+   */
+  async function restorePreviousChampion(req: { by: string; reason: string }) {
+    const demoted = state.champion as number;
+    const restored = state.previousChampion as number;
+    const reason = req.reason || `rollback requested by ${req.by}`;
+    const record: RolloutRecord = { version: demoted, champion: restored, by: req.by, reason, startedAt: nowIso(), steps: [], events: [{ at: nowIso(), action: 'rollback', by: req.by, reason }] };
+    const remember = (kind: RolloutOutcome, why: string) => {
+      state.history.push({ ...record, outcome: { kind, at: nowIso(), by: req.by, reason: why } });
+      if (state.history.length > input.historyLimit) state.history.splice(0, state.history.length - input.historyLimit);
+      state.phase = 'idle';
+      details();
+    };
+    state.phase = 'rolling-back';
+    details();
+    try {
+      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Restore ${model} v${restored} over v${demoted}` }, [
+        { model, version: restored, action: 'restore', replaces: demoted, by: req.by, reason: `rollback of v${demoted}: ${reason}` },
+      ]);
+    } catch (err) {
+      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : (err as Error);
+      const why = `could not roll champion v${demoted} back to v${restored}: ${failure.message}`;
+      remember('failed', why);
+      throw ApplicationFailure.nonRetryable(why, 'RolloutRefused');
+    }
+    await writeRoutes({ primary: restored }, req.by, `roll back ${model} champion v${demoted} to v${restored}: ${reason}`);
+    state.champion = restored;
+    state.previousChampion = undefined;
+    remember('rolled-back', reason);
   }
 
   /** Waits `ms` unless a command arrives or the rollout is paused; true when the full time passed. */
@@ -381,7 +442,7 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
   }
 }
 
-function stepsOf(rollout: RolloutRecord): Step[] {
+function stepsOf(rollout: CurrentRollout): Step[] {
   const { plan } = rollout;
   const steps: Step[] = plan.shadow ? [{ kind: 'shadow', percent: plan.shadow.percent, bakeMs: planMs(plan.shadow.duration) }] : [];
   for (const s of plan.steps) steps.push(s.percent >= 100 ? { kind: 'promote', percent: 100, bakeMs: 0 } : { kind: 'canary', percent: s.percent, bakeMs: planMs(s.bake) });

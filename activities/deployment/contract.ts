@@ -14,7 +14,7 @@ export interface DeploymentContext {
   routes?: ModelRoutesConfig;
 }
 
-export type RegistryAction = 'canary' | 'promote' | 'rollback';
+export type RegistryAction = 'canary' | 'promote' | 'rollback' | 'restore';
 
 export interface DeploymentActivities {
   loadDeploymentContext(input: { model: string }): Promise<DeploymentContext>;
@@ -25,10 +25,12 @@ export interface DeploymentActivities {
   writeModelRoutes(input: { model: string; routes: ModelRoutesConfig | null; by: string; reason: string }): Promise<{ revision: number }>;
   /**
    * `canary`: the version becomes `canary` and the `challenger`; `promote`: registry `promote()`
-   * (champion + production, old champion archived); `rollback`: `rolled-back` with the reason.
-   * Idempotent: a version already in the target state is left alone.
+   * (champion + production, old champion archived); `rollback`: `rolled-back` with the reason;
+   * `restore`: the archived previous champion `version` takes over from the champion `replaces`
+   * through the same one-write `promote()` (`replaces` is archived). Refused (RegistryRefused) when
+   * the registry's champion is neither. Idempotent: a version already in the target state is left alone.
    */
-  recordRolloutStatus(input: { model: string; version: number; action: RegistryAction; by: string; reason: string }): Promise<void>;
+  recordRolloutStatus(input: { model: string; version: number; action: RegistryAction; by: string; reason: string; replaces?: number }): Promise<void>;
   /** Reads both versions' prediction logs (and feedback labels) over the window with DuckDB. */
   measureRolloutHealth(input: { model: string; candidate: number; champion: number; route: 'canary' | 'shadow'; from: string; to: string }): Promise<HealthFigures>;
   /** Stores the shadow comparison in the reports bucket; returns its key. */

@@ -88,12 +88,23 @@ export function createDeploymentActivities(deps: { store: ArtifactStore; buckets
       throw new Error(`Gave up writing ${SERVING_CONFIG_KEY} after ${MAX_ATTEMPTS} conflicting writes`);
     },
 
-    async recordRolloutStatus({ model, version, action, by, reason }) {
+    async recordRolloutStatus({ model, version, action, by, reason, replaces }) {
       try {
         const view = await registry.view(model, version);
         if (action === 'canary') {
           if (view.status !== 'canary') await registry.transition(model, version, 'canary', { by, reason });
           if (!view.aliases.includes('challenger')) await registry.setAlias(model, 'challenger', version, { by, reason });
+        } else if (action === 'restore') {
+          const { champion } = (await registry.index(model)).aliases;
+          if (champion === version) return;
+          if (champion !== replaces) {
+            throw ApplicationFailure.nonRetryable(
+              `The registry's champion of ${model} is ${champion === undefined ? 'none' : `v${champion}`}, not v${replaces}: it was changed outside the deployment workflow; start a rollout of the version that should serve instead`,
+              ErrorType.RegistryRefused,
+              { champion, expected: replaces },
+            );
+          }
+          await registry.promote(model, version, { by, reason });
         } else if (action === 'promote') {
           if (view.status !== 'production' || !view.aliases.includes('champion')) await registry.promote(model, version, { by, reason });
         } else {

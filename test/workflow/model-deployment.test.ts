@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { WithStartWorkflowOperation, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -20,6 +23,7 @@ import {
   pauseUpdate,
   promoteSignal,
   resumeUpdate,
+  rollbackSignal,
   rollbackUpdate,
   rolloutHistoryQuery,
   splitQuery,
@@ -39,6 +43,8 @@ export interface DeploymentScript {
   health?: (n: number, input: Parameters<DeploymentActivities['measureRolloutHealth']>[0]) => Partial<Pick<HealthFigures, 'psi'>> & { candidate?: Partial<VersionFigures> };
   /** The registry refuses to make the version canary (e.g. it was never approved). */
   refuseCanary?: boolean;
+  /** The registry refuses to restore the previous champion (its champion was changed behind the workflow's back). */
+  refuseRestore?: boolean;
 }
 
 export function healthyFigures(input: { candidate: number; champion: number; route: 'canary' | 'shadow'; from: string; to: string }): HealthFigures {
@@ -54,7 +60,7 @@ export function healthyFigures(input: { candidate: number; champion: number; rou
 export function createFakeDeploymentActivities() {
   const scripts = new Map<string, DeploymentScript>();
   const routes = new Map<string, ModelRoutesConfig>();
-  const registry: { model: string; version: number; action: RegistryAction; by: string; reason: string }[] = [];
+  const registry: { model: string; version: number; action: RegistryAction; by: string; reason: string; replaces?: number }[] = [];
   const routeWrites: { model: string; routes: ModelRoutesConfig | null; reason: string }[] = [];
   const healthReads = new Map<string, number>();
   const reports: string[] = [];
@@ -74,6 +80,9 @@ export function createFakeDeploymentActivities() {
     async recordRolloutStatus(input) {
       if (input.action === 'canary' && scripts.get(input.model)?.refuseCanary) {
         throw ApplicationFailure.nonRetryable(`Model '${input.model}' version ${input.version} is candidate; it cannot become canary`, ErrorType.RegistryRefused);
+      }
+      if (input.action === 'restore' && scripts.get(input.model)?.refuseRestore) {
+        throw ApplicationFailure.nonRetryable(`The registry's champion of ${input.model} is v9, not v${input.replaces}`, ErrorType.RegistryRefused);
       }
       registry.push(input);
     },
@@ -220,11 +229,86 @@ describe('modelDeployment workflow', () => {
     });
     assert.deepEqual(await handle.query(splitQuery), { primary: 1 });
     assert.deepEqual(fakes.registryOf(model).map((r) => `${r.action}:${r.by}`), ['canary:ana', 'rollback:omar']);
-    // Nothing left to roll back: refused with the reason.
+    // Nothing left to roll back (the champion replaced nobody): refused with the reason.
     await assert.rejects(handle.executeUpdate(rollbackUpdate, { args: [{ by: 'omar' }] }), (err: Error) => {
       assert.ok(err instanceof WorkflowUpdateFailedError);
-      return /No rollout of m-[0-9a-f]+ is in progress; nothing to rollback/.test(String((err.cause as Error).message));
+      return /No rollout of m-[0-9a-f]+ is in progress and champion v1 has no previous version to return to/.test(String((err.cause as Error).message));
     });
+  });
+
+  test('rollback with no rollout in progress restores the previous champion: registry, then routes, recorded; a second is refused', async () => {
+    const model = uniqueModel();
+    const { handle } = await startRollout(model, 2, fastPlan({ shadow: { percent: 100, duration: '1 second' } }));
+    const promoted = await finished(handle);
+    assert.equal(promoted.champion, 2);
+    assert.equal(promoted.previousChampion, 1);
+
+    const after = await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'omar', reason: 'conversion dropped in production' }] });
+    assert.equal(after.champion, 1);
+    assert.equal(after.previousChampion, undefined);
+    assert.equal(after.phase, 'idle');
+    const record = after.history.at(-1);
+    assert.deepEqual(record && { version: record.version, champion: record.champion, plan: record.plan, steps: record.steps, outcome: { kind: record.outcome?.kind, by: record.outcome?.by, reason: record.outcome?.reason } }, {
+      version: 2,
+      champion: 1,
+      plan: undefined,
+      steps: [],
+      outcome: { kind: 'rolled-back', by: 'omar', reason: 'conversion dropped in production' },
+    });
+    assert.deepEqual(await handle.query(splitQuery), { primary: 1 });
+    assert.deepEqual(fakes.routeWritesOf(model).at(-1), { primary: 1 });
+    const restore = fakes.registryOf(model).at(-1);
+    assert.deepEqual(restore && [restore.action, restore.version, restore.replaces, restore.by], ['restore', 1, 2, 'omar']);
+    assert.match(restore?.reason ?? '', /^rollback of v2: conversion dropped/);
+
+    // v1 replaced nobody this workflow knows of: a second rollback has nowhere to go.
+    await assert.rejects(handle.executeUpdate(rollbackUpdate, { args: [{ by: 'omar' }] }), (err: Error) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      const cause = err.cause as ApplicationFailure;
+      assert.equal(cause.type, 'RolloutRefused');
+      return /champion v1 has no previous version to return to .* start a rollout of the version that should serve instead/.test(cause.message);
+    });
+    // The workflow carries on: the next rollout compares with the restored champion.
+    await startRollout(model, 3, fastPlan());
+    const next = await finished(handle, 3);
+    assert.deepEqual(next.history.map((h) => `${h.version}:${h.outcome?.kind}`), ['2:promoted', '2:rolled-back', '3:promoted']);
+
+    await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+    if (process.env.RECORD_HISTORIES === 'true') {
+      // The standard JSON history format the Temporal UI exports; replay.test.ts holds future changes to it.
+      const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+      writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-promote-then-rollback.json'), json);
+    }
+  });
+
+  test('rollback of a champion by Signal (Temporal UI); a first version, or a registry refusal, leaves the champion serving', async () => {
+    const viaSignal = uniqueModel();
+    const first = await startRollout(viaSignal, 2, fastPlan());
+    await finished(first.handle);
+    await first.handle.signal(rollbackSignal, { by: 'ana', reason: 'from the UI' });
+    const restored = await waitFor(first.handle, 'champion v1 again', (s) => s.champion === 1 && s.phase === 'idle');
+    assert.equal(restored.history.at(-1)?.outcome?.reason, 'from the UI');
+    assert.deepEqual(await first.handle.query(splitQuery), { primary: 1 });
+
+    // A model's first version was promoted directly: nothing before it.
+    const fresh = uniqueModel({});
+    const only = await startRollout(fresh, 1, fastPlan());
+    assert.equal((await finished(only.handle)).champion, 1);
+    await assert.rejects(only.handle.executeUpdate(rollbackUpdate, { args: [{ by: 'ana' }] }), (err: Error) => /champion v1 has no previous version/.test(String((err.cause as Error).message)));
+
+    // The registry refuses: nothing changes, and the refusal is recorded as failed.
+    const refused = uniqueModel({ champion: 1, refuseRestore: true });
+    const third = await startRollout(refused, 2, fastPlan());
+    await finished(third.handle);
+    await assert.rejects(third.handle.executeUpdate(rollbackUpdate, { args: [{ by: 'ana', reason: 'try it' }] }), (err: Error) =>
+      /could not roll champion v2 back to v1: The registry's champion of m-[0-9a-f]+ is v9, not v2/.test(String((err.cause as Error).message)),
+    );
+    const state = await third.handle.query(deploymentStateQuery);
+    assert.equal(state.champion, 2);
+    assert.equal(state.previousChampion, 1, 'still there to retry once the registry is put right');
+    assert.equal(state.phase, 'idle');
+    assert.equal(state.history.at(-1)?.outcome?.kind, 'failed');
+    assert.deepEqual(await third.handle.query(splitQuery), { primary: 2 });
   });
 
   test('pause holds the split; resume bakes the step afresh and the rollout completes; promote by Signal', async () => {
@@ -241,7 +325,8 @@ describe('modelDeployment workflow', () => {
     assert.equal(state.current?.steps[0]?.checks.length, 0, 'nor is it judged');
     await assert.rejects(handle.executeUpdate(pauseUpdate, { args: [{ by: 'ana' }] }), (err: Error) => /already paused/.test(String((err.cause as Error).message)));
     await handle.executeUpdate(resumeUpdate, { args: [{ by: 'ana', reason: 'back to normal' }] });
-    state = await waitFor(handle, 'canary 30%', (s) => s.current?.stepIndex === 1 && s.phase === 'canary');
+    // The step index moves before the next step's routes are written: wait for the routes.
+    state = await waitFor(handle, 'canary 30%', (s) => s.current?.stepIndex === 1 && s.phase === 'canary' && s.routes?.canary?.percent === 30);
     assert.deepEqual(await handle.query(splitQuery), { primary: 1, canary: { version: 2, percent: 30 } });
     await handle.signal(promoteSignal, { by: 'ana', reason: 'looks good, skip the rest' });
     const done = await finished(handle);
