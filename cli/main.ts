@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { ScheduleRequestError } from '../activities/monitoring/monitor-schedule.ts';
+import { RecordedSpecUnavailableError, RetrainingRequestError } from '../activities/pipeline/request-retraining.ts';
 import { PipelineSpecError, startTrainingPipeline } from '../activities/pipeline/start-training-pipeline.ts';
 import { ModelNotFoundError, ModelRegistry } from '../activities/registry/model-registry.ts';
 import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
@@ -23,15 +25,14 @@ import {
   startRolloutUpdate,
 } from '../workflows/model-deployment.ts';
 import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
+import { type Command, EXIT, type Env, UsageError } from './command.ts';
 import { SpecFileError, loadSpecFile } from './load-spec.ts';
+import { MONITOR_HELP, monitorSchedule, monitorStatus } from './monitor-commands.ts';
 import { describeApprovalPaths, describeOutcome, followPipeline } from './progress-view.ts';
+import { RETRAIN_HELP, retrain, retrainSchedule } from './retrain-commands.ts';
+import { TIMELINE_HELP, modelsTimeline } from './timeline-command.ts';
 
-/** Exit codes a script can rely on. */
-export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4 } as const;
-
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { EXIT } from './command.ts';
 
 const HELP = {
   main: `sluice: train, approve and inspect models.
@@ -47,6 +48,11 @@ Usage:
   sluice deploy start <model> <version> --by NAME [--plan plan.json] [--reason TEXT]
   sluice deploy status <model>
   sluice deploy promote|pause|resume|rollback <model> --by NAME [--reason TEXT]
+  sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h]
+  sluice monitor status <model>
+  sluice retrain <model> --reason TEXT [--spec spec.json]
+  sluice retrain schedule <model> --every 7d [--spec spec.json]
+  sluice models timeline <model> [--html out.html]
 
 Run 'sluice <command> --help' for details. Settings come from SLUICE_* variables (see the README).
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed.`,
@@ -99,17 +105,11 @@ Resumes a paused rollout; the current step bakes afresh from now.`,
 
 Rolls the version being rolled out back: the champion takes all traffic, the registry records
 rolled-back with the reason.`,
+  ...MONITOR_HELP,
+  ...RETRAIN_HELP,
+  ...TIMELINE_HELP,
 } as const;
 const helpFor = (key: string): string => (HELP as Record<string, string>)[key] ?? HELP.main;
-
-interface Env {
-  config: Config;
-  connection: Connection;
-  client: Client;
-  registry: ModelRegistry;
-  write: (line: string) => void;
-  uiRunUrl: (workflowId: string) => string;
-}
 
 async function pipelineStart(env: Env, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -297,7 +297,7 @@ async function deployControl(env: Env, action: 'promote' | 'pause' | 'resume' | 
   return EXIT.ok;
 }
 
-const COMMANDS: Record<string, (env: Env, args: string[]) => Promise<number>> = {
+const COMMANDS: Record<string, Command> = {
   'pipeline start': pipelineStart,
   'pipeline status': pipelineStatus,
   'pipeline approve': (env, args) => pipelineDecide(env, 'approve', args),
@@ -311,12 +311,23 @@ const COMMANDS: Record<string, (env: Env, args: string[]) => Promise<number>> = 
   'deploy pause': (env, args) => deployControl(env, 'pause', args),
   'deploy resume': (env, args) => deployControl(env, 'resume', args),
   'deploy rollback': (env, args) => deployControl(env, 'rollback', args),
+  'monitor schedule': monitorSchedule,
+  'monitor status': monitorStatus,
+  'retrain schedule': retrainSchedule,
+  retrain,
+  'models timeline': modelsTimeline,
 };
+
+/** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
+function commandKey(argv: string[]): string {
+  const two = argv.slice(0, 2).join(' ');
+  return COMMANDS[two] ? two : (argv[0] ?? '');
+}
 
 /** Runs one CLI invocation and returns its exit code; every expected error becomes one plain line. */
 export async function runCli(argv: string[], io: { write: (line: string) => void; error: (line: string) => void; env: NodeJS.ProcessEnv }): Promise<number> {
-  const key = argv.slice(0, 2).join(' ');
-  const rest = argv.slice(2);
+  const key = commandKey(argv);
+  const rest = argv.slice(key.split(' ').length);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.write(HELP.main);
     return argv.length === 0 ? EXIT.userError : EXIT.ok;
@@ -367,7 +378,17 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
 }
 
 function plainError(err: unknown): string | undefined {
-  if (err instanceof UsageError || err instanceof SpecFileError || err instanceof PipelineSpecError || err instanceof ModelNotFoundError) return err.message;
+  if (
+    err instanceof UsageError ||
+    err instanceof SpecFileError ||
+    err instanceof PipelineSpecError ||
+    err instanceof ModelNotFoundError ||
+    err instanceof RetrainingRequestError ||
+    err instanceof RecordedSpecUnavailableError ||
+    err instanceof ScheduleRequestError
+  ) {
+    return err.message;
+  }
   // Typed failures raised before anything is started (e.g. a dataset source that does not exist).
   if (err instanceof ApplicationFailure && err.type) return err.message;
   if (err instanceof WorkflowNotFoundError) return `No workflow run with id '${err.workflowId}'. List runs with: sluice pipeline list`;

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+import type { ScheduleDescription } from '@temporalio/client';
+import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../activities/monitoring/monitor-schedule.ts';
+import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { checkRetrainingSpec } from '../activities/pipeline/request-retraining.ts';
+import { durationSchema } from '../shared/monitoring.ts';
+import { retrainingScheduleId } from '../shared/retraining.ts';
+import { type Env, EXIT, UsageError, positiveInt } from './command.ts';
+import { loadSpecFile } from './load-spec.ts';
+
+export const MONITOR_HELP = {
+  'monitor schedule': `Usage: sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h] [--min-roc-auc 0.65]
+
+Creates the Temporal Schedule that runs the drift monitor for <model> every --every (or updates it in
+place). Each run judges the champion's logged predictions of the last --window against its training
+data; a retraining starts when --k of the last --n judged windows alert (or ROC AUC on feedback labels
+falls below --min-roc-auc), no retraining ran within --cooldown, and the model is not training already.
+Without --retrain-spec the monitor only reports.
+  --every DURATION       how often (and the boundary windows end on): 15m, 1h, 1d
+  --window DURATION      length of each judged window (default: 1h)
+  --retrain-spec FILE    pipeline spec retraining runs with (its dataset source is re-read)
+  --k N, --n N           K of the last N judged windows must alert (default: 2 of 3)
+  --cooldown DURATION    no second retraining within this long (default: 24h)
+  --min-roc-auc X        also retrain when windowed ROC AUC falls below X`,
+  'monitor status': `Usage: sluice monitor status <model>
+
+Shows the model's drift monitor and retraining schedules (interval, next and recent runs) and what the
+monitor remembers: the last judged windows with their verdicts, the score baseline and the last
+retraining it started.`,
+} as const;
+
+function durationOption(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !durationSchema.safeParse(value).success) throw new UsageError(`--${name} must be a duration like 15m, 1h or 7d, got '${value}'`);
+  return value;
+}
+
+export async function monitorSchedule(env: Env, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      every: { type: 'string' },
+      window: { type: 'string' },
+      'retrain-spec': { type: 'string' },
+      k: { type: 'string' },
+      n: { type: 'string' },
+      cooldown: { type: 'string' },
+      'min-roc-auc': { type: 'string' },
+    },
+  });
+  const [model] = positionals;
+  if (!model || positionals.length > 1 || !values.every) throw new UsageError(MONITOR_HELP['monitor schedule']);
+  const every = durationOption('every', values.every) ?? '1h';
+  const window = durationOption('window', values.window) ?? '1h';
+  const cooldown = durationOption('cooldown', values.cooldown) ?? '24h';
+  const k = positiveInt('k', values.k, 2);
+  const n = positiveInt('n', values.n, 3);
+  if (k > n) throw new UsageError(`--k (${k}) cannot exceed --n (${n}): K of the last N windows must alert`);
+  const minRocAuc = values['min-roc-auc'] === undefined ? undefined : Number(values['min-roc-auc']);
+  if (minRocAuc !== undefined && !(minRocAuc > 0 && minRocAuc <= 1)) throw new UsageError(`--min-roc-auc must be a number in (0, 1], got '${values['min-roc-auc']}'`);
+  const retrainSpec = values['retrain-spec'] === undefined ? undefined : (loadSpecFile(values['retrain-spec']) as Record<string, unknown>);
+  if (retrainSpec) checkRetrainingSpec(model, retrainSpec);
+
+  const { scheduleId, created } = await upsertDriftMonitorSchedule(env, {
+    interval: every,
+    input: {
+      model,
+      window,
+      consecutive: { k, n },
+      cooldown,
+      ...(minRocAuc !== undefined ? { performance: { minRocAuc } } : {}),
+      ...(retrainSpec ? { retrainSpec } : {}),
+    },
+  });
+  env.write(`${created ? 'created' : 'updated'} schedule ${scheduleId}: the drift monitor judges ${model}'s last ${window} every ${every}`);
+  env.write(
+    retrainSpec
+      ? `retrains with ${values['retrain-spec']} when ${k} of the last ${n} windows alert${minRocAuc !== undefined ? ` or ROC AUC < ${minRocAuc}` : ''}, at most once per ${cooldown}`
+      : 'reports only: no --retrain-spec, so it never retrains',
+  );
+  return EXIT.ok;
+}
+
+/** 3600000 → 1h, 604800000 → 7d: intervals as people wrote them. */
+function formatInterval(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
+}
+
+function describeScheduleLines(name: string, description: ScheduleDescription | null, create: string): string[] {
+  if (!description) return [`${name}: none (create one with: ${create})`];
+  const every = description.spec.intervals?.[0]?.every;
+  const lines = [
+    `${name}: ${description.scheduleId}, every ${every === undefined ? '?' : formatInterval(every)}${description.state.paused ? ' (PAUSED)' : ''}; next run ${description.info.nextActionTimes[0]?.toISOString() ?? 'none'}`,
+  ];
+  for (const action of description.info.recentActions.slice(-3)) lines.push(`  ran ${action.takenAt.toISOString()}: ${action.action.workflow.workflowId}`);
+  return lines;
+}
+
+export async function monitorStatus(env: Env, args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const [model] = positionals;
+  if (!model || positionals.length > 1) throw new UsageError(MONITOR_HELP['monitor status']);
+  const [drift, retraining] = await Promise.all([describeSchedule(env.client, driftMonitorScheduleId(model)), describeSchedule(env.client, retrainingScheduleId(model))]);
+  for (const line of describeScheduleLines('drift monitor', drift, `sluice monitor schedule ${model} --every 1h`)) env.write(line);
+  for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);
+
+  const state = await createMonitoringActivities({ store: MinioArtifactStore.fromConfig(env.config.minio), buckets: env.config.buckets }).readMonitorState(model);
+  if (state.windows.length === 0) env.write('judged windows: none yet');
+  else {
+    env.write(`judged windows (last ${Math.min(10, state.windows.length)} of ${state.windows.length}):`);
+    for (const w of state.windows.slice(-10)) env.write(`  until ${w.until}  v${w.version}  ${w.verdict.padEnd(5)}  ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}`);
+  }
+  env.write(`score baseline: ${state.scoreBaseline ? `v${state.scoreBaseline.version}` : 'none yet'}`);
+  env.write(`last retraining started by the monitor: ${state.lastRetrain ? `${state.lastRetrain.workflowId} at ${state.lastRetrain.at}` : 'none'}`);
+  return EXIT.ok;
+}
