@@ -6,7 +6,7 @@ import type { ApiScope } from '../shared/api/keys.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
-import { ApiError, asApiError } from './errors.ts';
+import { ApiError, asApiError, deadlineError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
 import { readiness } from './health/readiness.ts';
 import type { CorsPolicy } from './http/cors.ts';
@@ -68,8 +68,8 @@ export function createApp(deps: AppDeps): Express {
     });
     if (deps.cors.preflight(req, res)) return;
     deps.cors.apply(req, res);
-    // A route waiting on the object store or Temporal answers 503 at the deadline rather than hanging.
-    const deadline = setTimeout(() => next(new ApiError('Timeout', `no answer within ${deps.limits.requestTimeoutMs} ms (SLUICE_API_REQUEST_TIMEOUT_MS)`, { retryAfterSeconds: 1 })), deps.limits.requestTimeoutMs);
+    // A route waiting on the object store or Temporal answers 503 at the deadline rather than hanging; a body still arriving, 408.
+    const deadline = setTimeout(() => next(deadlineError(req, deps.limits.requestTimeoutMs)), deps.limits.requestTimeoutMs);
     res.once('close', () => clearTimeout(deadline));
     next(problem);
   });

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { ApiErrorCode } from '../shared/api/errors.ts';
 
 /** The one table from error code to HTTP status; a new code fails to compile until it has a status. */
@@ -9,7 +10,10 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   RouteNotFound: 404,
   UnknownModel: 404,
   PipelineNotFound: 404,
+  DeploymentNotFound: 404,
   ApprovalRefused: 409,
+  DeploymentRefused: 409,
+  RequestTimeout: 408,
   PayloadTooLarge: 413,
   BatchTooLarge: 413,
   UnsupportedMediaType: 415,
@@ -30,6 +34,16 @@ export interface ApiErrorOptions {
   retryAfterSeconds?: number;
   /** Close the connection after answering: the rest of the body was not read. */
   closeConnection?: boolean;
+}
+
+/**
+ * The answer for a request still unanswered at its deadline: a body that has not fully arrived is the
+ * caller's slowness (408, and the connection is closed since the rest of the body was never read);
+ * otherwise the server is waiting on something behind it (503).
+ */
+export function deadlineError(req: IncomingMessage, timeoutMs: number): ApiError {
+  if (!req.complete) return new ApiError('RequestTimeout', `the request body did not arrive within ${timeoutMs} ms (SLUICE_API_REQUEST_TIMEOUT_MS)`, { field: 'body', closeConnection: true });
+  return new ApiError('Timeout', `no answer within ${timeoutMs} ms (SLUICE_API_REQUEST_TIMEOUT_MS)`, { retryAfterSeconds: 1, closeConnection: true });
 }
 
 /**

@@ -6,12 +6,11 @@ import { analysedFeatureSpec, featureSpecSchema } from '../../shared/data/featur
 import { featureTablesManifestSchema } from '../../shared/data/feature-tables.ts';
 import type { Config } from '../../shared/config.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
-import { featureKeys } from '../../shared/storage-keys.ts';
+import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { FeatureWiringError } from './feature-assembler.ts';
 import type { FeatureDefinitionSource, OnlineFeatureDefinition } from './online-feature-assembler.ts';
 
-const snapshotPrefix = (specHash: string) => `online-features/spec=${specHash}/`;
 const AS_OF = /\/as-of=([^/]+)\.json$/;
 
 /**
@@ -83,18 +82,17 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
     if (featureDefinitionHash(spec) !== hash) throw new FeatureWiringError(`the spec in s3://${this.buckets.features}/${key} does not hash to ${hash}`);
     if (analysedFeatureSpec(spec).aggregates.length === 0) return { spec, store: new SnapshotOnlineStore({ kind: 'sluice.online-feature-snapshot', featureSpecHash: hash, datasetVersion, asOf: new Date(0).toISOString(), tables: [] }) };
     const newest = await this.newestSnapshotKey(hash);
-    if (newest === undefined) throw new FeatureWiringError(`feature spec ${hash} has windowed aggregates but no online snapshot under s3://${this.buckets.serving}/${snapshotPrefix(hash)}`);
+    if (newest === undefined) throw new FeatureWiringError(`feature spec ${hash} has windowed aggregates but no online snapshot under s3://${this.buckets.serving}/${onlineFeatureKeys.specPrefix(hash)}`);
     const follower = new FollowingSnapshotStore(await loadSnapshotStore(this.store, this.buckets.serving, newest), newest);
     this.followers.set(hash, follower);
     return { spec, store: follower };
   }
 
   private async newestSnapshotKey(hash: string): Promise<string | undefined> {
-    const keys = (await this.store.list(this.buckets.serving, snapshotPrefix(hash))).map((o) => o.key).filter((k) => AS_OF.test(k));
+    const keys = (await this.store.list(this.buckets.serving, onlineFeatureKeys.specPrefix(hash))).map((o) => o.key).filter((k) => AS_OF.test(k));
     // ISO 8601 instants in UTC sort as text.
     return keys.sort((a, b) => ((AS_OF.exec(a)?.[1] ?? '') < (AS_OF.exec(b)?.[1] ?? '') ? -1 : 1)).at(-1);
   }
-
 
   private async refresh(): Promise<void> {
     for (const [hash, follower] of this.followers) {

@@ -4,7 +4,7 @@ import { modelNameSchema } from '../../shared/registry.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { KeyRing } from '../auth/key-ring.ts';
 import { FeatureInputError } from '../features/feature-assembler.ts';
-import { ApiError, asApiError } from '../errors.ts';
+import { ApiError, asApiError, deadlineError } from '../errors.ts';
 import type { CorsPolicy } from '../http/cors.ts';
 import { checkJsonContentType, parseJson, readBody } from '../http/read-json-body.ts';
 import { requestIdentity } from '../http/request-id.ts';
@@ -56,6 +56,7 @@ async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent
 }
 
 interface InFlight {
+  req: IncomingMessage;
   res: ServerResponse;
   requestId: string;
   deadline: number;
@@ -88,7 +89,7 @@ export class PredictHandler {
     const started = performance.now();
     const at = Date.now();
     const { requestId, problem } = requestIdentity(req);
-    const entry: InFlight = { res, requestId, deadline: started + this.deps.limits.requestTimeoutMs };
+    const entry: InFlight = { req, res, requestId, deadline: started + this.deps.limits.requestTimeoutMs };
     this.inFlight.add(entry);
     this.deps.cors.apply(req, res);
     this.serve(req, res, model, requestId, problem, at, started)
@@ -219,7 +220,7 @@ export class PredictHandler {
     for (const entry of this.inFlight) {
       if (entry.deadline > now || entry.res.writableEnded) continue;
       this.inFlight.delete(entry);
-      this.fail(entry.res, new ApiError('Timeout', `no answer within ${this.deps.limits.requestTimeoutMs} ms (SLUICE_API_REQUEST_TIMEOUT_MS)`, { retryAfterSeconds: 1, closeConnection: true }), entry.requestId, '');
+      this.fail(entry.res, deadlineError(entry.req, this.deps.limits.requestTimeoutMs), entry.requestId, '');
     }
   }
 

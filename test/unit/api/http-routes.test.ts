@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
@@ -102,6 +103,34 @@ describe('request timeouts', () => {
       assert.match(res.json.error?.message ?? '', /no answer within 300 ms/);
     }
     assert.equal((await slow.request('GET', '/healthz')).status, 200);
+  });
+
+  test('a body that stops arriving answers 408 with the JSON error body and closes the connection, on every route', async () => {
+    await using slow = await startTestApi({ store, config: testConfig({ SLUICE_API_REQUEST_TIMEOUT_MS: '300' }) });
+    await slow.firstPoll;
+    const { port } = new URL(slow.url);
+    for (const path of [`/v1/models/${MODEL}/predict`, '/v1/feedback', '/v1/pipelines/p-1/approve']) {
+      const started = performance.now();
+      // Promises 100 bytes of body and sends 9: the server must not wait for the rest forever, nor keep the connection.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(`POST ${path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${KEYS.all}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"event":`);
+        });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      assert.match(head, /^HTTP\/1\.1 408 /, `${path}: ${head}`);
+      assert.match(head, /connection: close/i, path);
+      const error = (JSON.parse(body) as { error: { code: string; message: string; field: string } }).error;
+      assert.equal(error.code, 'RequestTimeout', path);
+      assert.equal(error.field, 'body');
+      assert.match(error.message, /did not arrive within 300 ms/);
+      assert.ok(performance.now() - started < 3000, `${path} closed after ${Math.round(performance.now() - started)} ms`);
+    }
+    assert.equal((await slow.predict(MODEL, { event: flightEvent(1) })).status, 200, 'and the server keeps serving');
   });
 });
 

@@ -43,7 +43,7 @@ function randomEvent(next: () => number): unknown {
   const event: Record<string, unknown> = {};
   for (const [name, type] of Object.entries(FIELDS)) {
     if (next() < 0.05) continue;
-    const pool = next() < 0.85 ? PLAUSIBLE[type] : VALUES;
+    const pool = next() < 0.85 ? (PLAUSIBLE[type] ?? VALUES) : VALUES;
     event[name] = pool[Math.floor(next() * pool.length)];
   }
   if (next() < 0.05) event.extra = 1;
