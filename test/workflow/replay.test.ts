@@ -10,7 +10,7 @@ import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
  * Histories recorded from shipped workflow code, replayed against today's code. A change that would
  * break runs already in flight (an activity added, removed or reordered without `patched()`) fails
  * here instead of in production. Re-record after an intended change:
- * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration training-pipeline
+ * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration test/workflow/training-pipeline test/workflow/model-deployment
  */
 const HISTORIES = join(import.meta.dirname, 'histories');
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
@@ -19,6 +19,8 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
 describe('replay of recorded workflow histories', () => {
   test('there are recorded histories to replay', () => {
     assert.ok(files.includes('training-pipeline-approved.json'), `no recorded trainingPipeline history in ${HISTORIES}`);
+    // A rollout through shadow and canary steps to promotion, the champion rolled back, then the next rollout.
+    assert.ok(files.includes('model-deployment-promote-then-rollback.json'), `no recorded modelDeployment history in ${HISTORIES}`);
   });
 
   test('every recorded history replays against the current workflow code', async () => {
