@@ -90,4 +90,35 @@ describe('sluice deploy', () => {
     assert.equal(view.history.at(-1)?.reason, 'support tickets');
     assert.deepEqual(view.aliases, []);
   });
+
+  test('rollback after a promotion restores the previous champion in the real registry; with none left it exits 1 saying what to do', async () => {
+    const registry = new ModelRegistry(store, config.buckets.models);
+    const model = `cli-restore-${suffix}`;
+    for (const seed of [1, 2]) {
+      const { version } = await registerFlightsModel(registry, model, { seed });
+      await registry.transition(model, version, 'approved', { by: 'test' });
+      if (seed === 1) await registry.promote(model, version, { by: 'test' });
+    }
+    const plan = join(mkdtempSync(join(tmpdir(), 'sluice-plan-')), 'plan.json');
+    writeFileSync(plan, JSON.stringify({ steps: [{ percent: 10, bake: '1 hour' }, { percent: 100 }] }));
+    assert.equal((await cli('deploy', 'start', model, '2', '--by', 'ana', '--plan', plan)).code, EXIT.ok);
+    const promoted = await cli('deploy', 'promote', model, '--by', 'ana', '--reason', 'looks good');
+    assert.equal(promoted.code, EXIT.ok, promoted.text);
+    assert.match(promoted.text, /champion v2/);
+
+    const rolledBack = await cli('deploy', 'rollback', model, '--by', 'omar', '--reason', 'conversion dropped');
+    assert.equal(rolledBack.code, EXIT.ok, rolledBack.text);
+    assert.match(rolledBack.text, /idle; champion v1/);
+    assert.match(rolledBack.text, /v2 by omar .*: rolled-back \(conversion dropped\)/);
+    assert.deepEqual(await routes(model), { primary: 1 });
+    const index = await registry.index(model);
+    assert.equal(index.aliases.champion, 1);
+    assert.equal((await registry.view(model, 1)).status, 'production');
+    assert.match((await registry.view(model, 1)).history.at(-1)?.reason ?? '', /^rollback of v2: conversion dropped/);
+    assert.equal((await registry.view(model, 2)).status, 'archived');
+
+    const again = await cli('deploy', 'rollback', model, '--by', 'omar');
+    assert.equal(again.code, EXIT.userError, again.text);
+    assert.match(again.text, /champion v1 has no previous version to return to .* start a rollout of the version that should serve instead/);
+  });
 });
