@@ -20,6 +20,8 @@ import { type modelDeployment, rolloutHistoryQuery } from '../../../workflows/mo
 import { AIRPORTS, FLIGHTS_FEATURES, FLIGHTS_SPEC_HASH, flightEvent, flightsMatrix, flightsSnapshot, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { KEYS, startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import type { FeatureAssemblers } from '../../../api/features/feature-assembler.ts';
+import type { RawEvent } from '../../../shared/api/predict.ts';
 import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
 
 /**
@@ -71,6 +73,23 @@ async function registerShuffledLabelModel(registry: ModelRegistry, name: string)
   });
 }
 
+/** The real features, except that `version`'s fail (a plain error: the API answers 500) for events `fails` picks. */
+function failingFeatures(real: FeatureAssemblers, version: number, fails: (event: RawEvent) => boolean): FeatureAssemblers {
+  return {
+    async forModel(manifest) {
+      const assembler = await real.forModel(manifest);
+      if (manifest.version !== version) return assembler;
+      return {
+        eventFields: assembler.eventFields,
+        async assemble(events) {
+          if (events.some(fails)) throw new Error(`feature lookup failed in version ${version}`);
+          return assembler.assemble(events);
+        },
+      };
+    },
+  };
+}
+
 describe('canary rollout on the real stack', () => {
   const store = MinioArtifactStore.fromConfig(stackConfig().minio);
   const taskQueue = testIds('deployment-integration').taskQueue;
@@ -87,7 +106,7 @@ describe('canary rollout on the real stack', () => {
    * Champion v1 (a real model) serving, the candidate registered and approved, the API in-process and
    * a worker with the real deployment activities; labelled traffic runs until the rollout ends.
    */
-  async function rolloutUnderTraffic(candidateKind: 'shuffled-labels' | 'good', plan: RolloutPlanInput) {
+  async function rolloutUnderTraffic(candidateKind: 'shuffled-labels' | 'good', plan: RolloutPlanInput, options: { candidateFails?: (event: RawEvent) => boolean } = {}) {
     const config = await isolatedConfig(store, { SLUICE_SERVING_POLL_INTERVAL_MS: '150', SLUICE_BUCKET_REPORTS: `sluice-reports-${randomBytes(4).toString('hex')}` });
     await store.ensureBucket(config.buckets.reports);
     await storeFlightsFeatures(store, config);
@@ -101,7 +120,9 @@ describe('canary rollout on the real stack', () => {
     await writeServingConfig(store, config, { [model]: { primary: champion.version } }, 1);
 
     const definitions = new StoredFeatureDefinitions(store, config.buckets, 150, createLogger('error'));
-    await using api = await startTestApi({ store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
+    const assemblers = new OnlineFeatureAssemblers(definitions);
+    const candidateFails = options.candidateFails;
+    await using api = await startTestApi({ store, config, assemblers: candidateFails ? failingFeatures(assemblers, candidate.version, candidateFails) : assemblers, logLines: [] });
     await api.firstPoll;
 
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
@@ -130,13 +151,14 @@ describe('canary rollout on the real stack', () => {
             Array.from({ length: 20 }, async () => {
               const n = i++;
               const res = await api.predict(model, { event: flightEvent(n) });
-              assert.equal(res.status, 200, res.text);
+              assert.ok(res.status === 200 || (candidateFails !== undefined && res.status === 500), `${res.status}: ${res.text}`);
               const version = res.json.prediction?.modelVersion ?? 0;
               served[version] = (served[version] ?? 0) + 1;
-              return { requestId: res.json.requestId ?? '', label: prng.next() < truthProbability(n) };
+              const label = prng.next() < truthProbability(n);
+              return res.status === 200 ? [{ requestId: res.json.requestId ?? '', label }] : [];
             }),
           );
-          const sent = await api.request('POST', '/v1/feedback', { key: KEYS.feedback, body: { labels: batch } });
+          const sent = await api.request('POST', '/v1/feedback', { key: KEYS.feedback, body: { labels: batch.flat() } });
           assert.equal(sent.status, 200, sent.text);
           await api.predictionLog.flush();
           await sleep(100);
@@ -152,7 +174,7 @@ describe('canary rollout on the real stack', () => {
       ended = true;
       await traffic;
       const rollout = history[0];
-      const steps = rollout?.steps.map((st) => ({ step: `${st.kind} ${st.percent}%`, reportKey: st.reportKey, checks: st.checks.map((c) => ({ verdict: c.verdict, reasons: c.reasons, psi: c.figures.psi, candidate: c.figures.candidate, champion: c.figures.champion })) }));
+      const steps = rollout?.steps.map((st) => ({ step: `${st.kind} ${st.percent}%`, reportKey: st.reportKey, checks: st.checks.map((c) => ({ at: c.at, verdict: c.verdict, reasons: c.reasons, psi: c.figures.psi, candidate: c.figures.candidate, champion: c.figures.champion })) }));
       console.log(JSON.stringify({ steps, outcome: rollout?.outcome, served }));
       return { rollout, served, config, registry, model, champion: champion.version, candidate: candidate.version };
     } finally {
@@ -161,6 +183,38 @@ describe('canary rollout on the real stack', () => {
       definitions.close();
     }
   }
+
+  test('a model that fails a share of its requests is rolled back on its error rate, the champion unharmed', async () => {
+    // The candidate's feature step fails for flights from two of the airports (a broken lookup): 500s for the caller.
+    const { rollout, served, config, registry, model, champion, candidate } = await rolloutUnderTraffic(
+      'good',
+      {
+        steps: [
+          { percent: 20, bake: '6 seconds' },
+          { percent: 100, bake: '0 seconds' },
+        ],
+        // Every other limit wide open: the error rate alone decides.
+        health: { minSamples: 60, minLabels: 40, maxP99LatencyMs: 5000, maxPsi: 10, maxAucDrop: 1, maxLogLossIncrease: 10 },
+        maxExtensions: 5,
+        onInsufficientData: 'rollback',
+      },
+      { candidateFails: (event) => event.origin === AIRPORTS[0] || event.origin === AIRPORTS[1] },
+    );
+    assert.equal(rollout?.outcome?.kind, 'rolled-back', `outcome: ${JSON.stringify(rollout?.outcome)}`);
+    assert.match(rollout?.outcome?.reason ?? '', /^canary 20% breached: error rate 0\.\d{4} vs champion 0\.0000 \(rise > 0\.01\)$/);
+    const figures = rollout?.steps[0]?.checks.at(-1)?.figures;
+    assert.ok((figures?.candidate.failed ?? 0) > 0 && (figures?.candidate.errorRate ?? 0) > 0.1, JSON.stringify(figures?.candidate));
+    assert.equal(figures?.champion.failed, 0);
+    assert.equal(figures?.champion.errorRate, 0);
+    assert.ok((served[0] ?? 0) > 0, 'some requests were answered 500');
+    // Only the candidate failed, so its share of requests is what it served plus the 500s: its canary share at most.
+    const total = Object.values(served).reduce((a, b) => a + b, 0);
+    const candidateShare = ((served[candidate] ?? 0) + (served[0] ?? 0)) / total;
+    assert.ok(candidateShare <= 0.2 + 3 * Math.sqrt((0.2 * 0.8) / total), `the failing model took ${(candidateShare * 100).toFixed(1)}% of ${total} requests`);
+    assert.deepEqual(await servingRoutes(config, model), { primary: champion });
+    assert.equal((await registry.view(model, candidate)).status, 'rolled-back');
+    assert.equal((await registry.view(model, champion)).status, 'production');
+  });
 
   const servingRoutes = async (config: Config, model: string) => servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString())).models[model];
 
