@@ -92,14 +92,16 @@ export async function recordedSpec(
   const specKey = manifest.reports.spec;
   if (specKey) return { spec: JSON.parse((await deps.store.get(deps.buckets.reports, specKey)).toString('utf8')), version, from: 'registry' };
 
-  let payload;
+  const run = deps.client.workflow.getHandle(manifest.origin.workflowId);
   try {
-    const history = await deps.client.workflow.getHandle(manifest.origin.workflowId).fetchHistory();
-    payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    // describe() says "not found" as WorkflowNotFoundError; fetchHistory() would only give a bare gRPC status.
+    await run.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new RecordedSpecUnavailableError(model, version, `the history of its run ${manifest.origin.workflowId} is no longer retained`);
     throw err;
   }
+  const history = await run.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   const input = pipelineInputSchema.safeParse(payload ? defaultPayloadConverter.fromPayload(payload) : undefined);
   if (!input.success) throw new RecordedSpecUnavailableError(model, version, `run ${manifest.origin.workflowId} was not started with a pipeline spec`);
   return { spec: input.data.spec, version, from: 'run-history' };
