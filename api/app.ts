@@ -1,16 +1,18 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decisionRequestSchema } from '../shared/api/approvals.ts';
+import { DEPLOYMENT_ACTIONS, deploymentControlRequestSchema, rolloutRequestSchema } from '../shared/api/deployments.ts';
 import { feedbackRequestSchema } from '../shared/api/feedback.ts';
 import type { ApiScope } from '../shared/api/keys.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
+import type { DeploymentRelay } from './deployments/deployment-relay.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
 import { ApiError, asApiError, deadlineError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
 import { readiness } from './health/readiness.ts';
 import type { CorsPolicy } from './http/cors.ts';
-import { readJsonBody } from './http/read-json-body.ts';
+import { readJsonBody, readOptionalJsonBody } from './http/read-json-body.ts';
 import { requestIdentity } from './http/request-id.ts';
 import { sendError, sendJson } from './http/respond.ts';
 import type { ApiMetrics } from './metrics/api-metrics.ts';
@@ -32,6 +34,7 @@ export interface AppDeps {
   predictionLog: PredictionLog;
   feedback: FeedbackStore;
   approvals: ApprovalRelay;
+  deployments: DeploymentRelay;
   metrics: ApiMetrics;
   logger: Logger;
   openapi: Record<string, unknown>;
@@ -79,8 +82,8 @@ export function createApp(deps: AppDeps): Express {
     next();
   };
   const principalOf = (res: Response) => locals(res).principal as Principal;
-  const body = async <S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> => {
-    const parsed = schema.safeParse(await readJsonBody(req, deps.limits.maxBodyBytes));
+  const body = async <S extends z.ZodType>(req: Request, schema: S, optional = false): Promise<z.output<S>> => {
+    const parsed = schema.safeParse(await (optional ? readOptionalJsonBody : readJsonBody)(req, deps.limits.maxBodyBytes));
     if (!parsed.success) throw invalidRequest(parsed.error, '');
     return parsed.data;
   };
@@ -161,6 +164,30 @@ export function createApp(deps: AppDeps): Express {
   };
   app.post('/v1/pipelines/:id/approve', requireScope('admin'), decide('approve'));
   app.post('/v1/pipelines/:id/reject', requireScope('admin'), decide('reject'));
+
+  const deployed = (res: Response, model: string, state: unknown, by?: string) => res.json({ requestId: locals(res).requestId, model, ...(by ? { by } : {}), state });
+  app.get('/v1/deployments/:model', requireScope('admin'), async (req, res) => {
+    const model = req.params.model as string;
+    deployed(res, model, await deps.deployments.state(model));
+  });
+  app.post('/v1/deployments/:model/rollout', requireScope('admin'), async (req, res) => {
+    const model = req.params.model as string;
+    const input = await body(req, rolloutRequestSchema);
+    const by = principalOf(res).id;
+    const state = await deps.deployments.startRollout(model, by, input);
+    deps.logger.info('rollout relayed', { requestId: locals(res).requestId, model, version: input.version, by });
+    deployed(res, model, state, by);
+  });
+  for (const action of DEPLOYMENT_ACTIONS) {
+    app.post(`/v1/deployments/:model/${action}`, requireScope('admin'), async (req, res) => {
+      const model = req.params.model as string;
+      const input = await body(req, deploymentControlRequestSchema, true);
+      const by = principalOf(res).id;
+      const state = await deps.deployments.control(model, action, by, input);
+      deps.logger.info('deployment control relayed', { requestId: locals(res).requestId, model, action, by });
+      deployed(res, model, state, by);
+    });
+  }
 
   app.use((req: Request) => {
     throw new ApiError('RouteNotFound', `no route ${req.method} ${req.path} (see /docs)`);

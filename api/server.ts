@@ -9,6 +9,8 @@ import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createApp } from './app.ts';
 import { ApprovalRelay } from './approvals/approval-relay.ts';
+import { DeploymentRelay } from './deployments/deployment-relay.ts';
+import { TemporalLink } from './temporal/temporal-link.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import type { FeatureAssemblers } from './features/feature-assembler.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
@@ -77,7 +79,9 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const shadow = new ShadowScorer({ log: predictionLog, metrics, logger, maxPending: config.serving.shadowMaxPending });
   const limits = { maxBodyBytes: config.api.maxBodyBytes, maxBatch: config.api.maxBatch, requestTimeoutMs: config.api.requestTimeoutMs };
   const predict = new PredictHandler({ serving, keys, cors, predictionLog, shadow, metrics, logger, limits, arrivals });
-  const approvals = new ApprovalRelay(config.temporal, config.api.requestTimeoutMs, logger);
+  const temporal = new TemporalLink(config.temporal, config.api.requestTimeoutMs);
+  const approvals = new ApprovalRelay(temporal, logger);
+  const deployments = new DeploymentRelay(temporal, config.taskQueues.pipeline, logger);
   let shuttingDown = false;
   const app = createApp({
     keys,
@@ -88,6 +92,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     predictionLog,
     feedback: new FeedbackStore(store, config.buckets.predictions),
     approvals,
+    deployments,
     metrics,
     logger,
     openapi: openApiDocument(limits),
@@ -147,7 +152,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       predict.close();
       await shadow.drained();
       await predictionLog.close();
-      await approvals.close();
+      await temporal.close();
       serving.retireAll();
       await rm(logDir, { recursive: true, force: true });
       logger.info('api stopped', { predictionLogDroppedRows: predictionLog.droppedRows });

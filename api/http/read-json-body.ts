@@ -72,3 +72,10 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   checkJsonContentType(req);
   return parseJson(await readBody(req, maxBytes));
 }
+
+/** For routes whose every field is optional: a request without a body (no Content-Length, or 0) reads as `{}`. */
+export async function readOptionalJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const length = req.headers['content-length'];
+  if (length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined)) return {};
+  return readJsonBody(req, maxBytes);
+}

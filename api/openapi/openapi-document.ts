@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decisionRequestSchema, decisionResponseSchema } from '../../shared/api/approvals.ts';
+import { deploymentControlRequestSchema, deploymentResponseSchema, rolloutRequestSchema } from '../../shared/api/deployments.ts';
 import { errorBodySchema } from '../../shared/api/errors.ts';
 import { feedbackRequestSchema, feedbackResponseSchema } from '../../shared/api/feedback.ts';
 import { readinessSchema } from '../../shared/api/health.ts';
@@ -24,6 +25,9 @@ components.add(feedbackRequestSchema, { id: 'FeedbackRequest' });
 components.add(feedbackResponseSchema, { id: 'FeedbackResponse' });
 components.add(decisionRequestSchema, { id: 'DecisionRequest' });
 components.add(decisionResponseSchema, { id: 'DecisionResponse' });
+components.add(rolloutRequestSchema, { id: 'RolloutRequest' });
+components.add(deploymentControlRequestSchema, { id: 'DeploymentControlRequest' });
+components.add(deploymentResponseSchema, { id: 'DeploymentResponse' });
 components.add(modelListSchema, { id: 'ModelList' });
 components.add(modelViewSchema, { id: 'ModelView' });
 components.add(readinessSchema, { id: 'Readiness' });
@@ -35,8 +39,9 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Malformed JSON or a field that fails validation (`field` names it)',
   401: 'Missing or unknown API key',
   403: 'The API key lacks the scope this route needs',
-  404: 'No such model, pipeline run or route',
-  409: 'The pipeline run refused the decision (e.g. not awaiting approval, self-approval forbidden)',
+  404: 'No such model, pipeline run, deployment or route',
+  408: 'The request body did not arrive before the deadline; the connection is closed',
+  409: 'The workflow refused: a decision on a run not awaiting approval, self-approval, a rollout while one runs, nothing to promote or roll back',
   413: 'Body or batch larger than the configured limit',
   415: 'Content-Type is not application/json',
   429: 'The API key is over its rate limit; see Retry-After',
@@ -48,13 +53,13 @@ function errors(statuses: number[]) {
   return Object.fromEntries(statuses.map((s) => [String(s), { description: STATUS_TEXT[s] ?? 'Error', content: json('ErrorBody') }]));
 }
 
-function operation(o: { summary: string; description: string; scope?: ApiScope; body?: string; ok: string; okDescription: string; errors: number[]; params?: object[] }) {
+function operation(o: { summary: string; description: string; scope?: ApiScope; body?: string; optionalBody?: boolean; ok: string; okDescription: string; errors: number[]; params?: object[] }) {
   return {
     summary: o.summary,
     description: o.scope ? `${o.description}\n\nRequires an API key with the \`${o.scope}\` scope.` : o.description,
     ...(o.params ? { parameters: o.params } : {}),
     ...(o.scope ? { security: [{ bearer: [] }, { apiKeyHeader: [] }] } : {}),
-    ...(o.body ? { requestBody: { required: true, content: json(o.body) } } : {}),
+    ...(o.body ? { requestBody: { required: !o.optionalBody, content: json(o.body) } } : {}),
     responses: { 200: { description: o.okDescription, content: json(o.ok) }, ...errors(o.scope ? [401, 403, 429, ...o.errors, 500] : [...o.errors, 500]) },
   };
 }
@@ -65,6 +70,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
   const { schemas } = z.toJSONSchema(components, { target: 'draft-2020-12', io: 'input', uri: (id) => `#/components/schemas/${id}` });
   for (const schema of Object.values(schemas)) delete (schema as { $schema?: unknown }).$schema;
   const modelName = pathParam('name', 'Model name, as in the registry');
+  const deploymentModel = pathParam('model', 'Model name, as in the registry');
   const statuses = [...new Set(Object.values(HTTP_STATUS))];
   return {
     openapi: '3.1.0',
@@ -72,7 +78,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
       title: 'sluice prediction API',
       version: '1',
       description:
-        'Online predictions from the model versions the serving config routes to, ground-truth feedback, and approvals for training pipeline runs. ' +
+        'Online predictions from the model versions the serving config routes to, ground-truth feedback, approvals for training pipeline runs and deployment control. ' +
         `Every error answer has the ErrorBody shape; the statuses used are ${statuses.sort((a, b) => a - b).join(', ')}. ` +
         'Every answer carries X-Request-Id (send your own to name a request).',
     },
@@ -120,6 +126,25 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
       '/v1/pipelines/{id}/reject': {
         post: operation({ summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
       },
+      '/v1/deployments/{model}': {
+        get: operation({ summary: "A model's deployment", description: 'The `modelDeployment` workflow state: phase, champion, the rollout in progress with each step\'s health figures and verdicts, and the history.', scope: 'admin', params: [deploymentModel], ok: 'DeploymentResponse', okDescription: 'The deployment', errors: [404, 503] }),
+      },
+      '/v1/deployments/{model}/rollout': {
+        post: operation({ summary: 'Start a rollout', description: "Relays to the deployment workflow's `startRollout` Update as the API key's holder, starting the workflow if the model has none. The version must be registered and approved.", scope: 'admin', params: [deploymentModel], body: 'RolloutRequest', ok: 'DeploymentResponse', okDescription: 'The rollout started', errors: [400, 408, 409, 413, 415, 503] }),
+      },
+      ...Object.fromEntries(
+        (
+          [
+            ['promote', 'Promote the candidate now', 'Skips the remaining canary steps: the candidate becomes champion and the old champion is archived, in one registry change.'],
+            ['pause', 'Pause the rollout', 'The split stays as it is and no step is judged until `resume`.'],
+            ['resume', 'Resume a paused rollout', 'The current step bakes again from now.'],
+            ['rollback', 'Roll back now', 'With a rollout in progress: the champion takes all traffic again. Without one: the previous champion (archived at the last promotion) is restored.'],
+          ] as const
+        ).map(([action, summary, description]) => [
+          `/v1/deployments/{model}/${action}`,
+          { post: operation({ summary, description: `${description} Relayed to the deployment workflow's \`${action}\` Update as the API key's holder; the body (a reason) may be omitted.`, scope: 'admin', params: [deploymentModel], body: 'DeploymentControlRequest', optionalBody: true, ok: 'DeploymentResponse', okDescription: 'Done', errors: [400, 404, 408, 409, 415, 503] }) },
+        ]),
+      ),
       '/healthz': { get: { summary: 'Liveness', description: 'The process answers.', responses: { 200: { description: 'Alive' } } } },
       '/readyz': {
         get: {

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
+import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
+import type { DeploymentView } from '../../../workflows/model-deployment.ts';
+import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
+import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { type AnswerJson, KEYS, type TestApi, startTestApi, testConfig } from '../../unit/api/support/test-api.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+
+/**
+ * Deployment control over HTTP (admin scope) against the real `modelDeployment` workflow and its
+ * real activities on the test stack: the API relays to the same Updates as the CLI, and the serving
+ * config in MinIO is what changes.
+ */
+
+interface DeploymentAnswer extends AnswerJson {
+  model: string;
+  by?: string;
+  state: DeploymentView;
+}
+
+describe('deployments over HTTP', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const config = testConfig({
+    SLUICE_TASK_QUEUE_PIPELINE: testIds('api deployments').taskQueue,
+    SLUICE_BUCKET_SERVING: `sluice-serving-${suffix}`,
+    SLUICE_BUCKET_PREDICTIONS: `sluice-predictions-${suffix}`,
+    SLUICE_BUCKET_MODELS: `sluice-models-${suffix}`,
+  });
+  const store = MinioArtifactStore.fromConfig(stackConfig().minio);
+  let stack: TemporalHandles;
+  let worker: Worker;
+  let running: Promise<void>;
+  let api: TestApi;
+
+  before(async () => {
+    for (const bucket of Object.values(config.buckets)) await store.ensureBucket(bucket);
+    stack = await connectToStack(config);
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    worker = await Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.taskQueues.pipeline,
+      workflowBundle,
+      activities: createDeploymentActivities({ store, buckets: config.buckets }),
+    });
+    running = worker.run();
+    api = await startTestApi({ store, config });
+  });
+  after(async () => {
+    await api.shutdown();
+    worker.shutdown();
+    await running;
+    await stack[Symbol.asyncDispose]();
+  });
+
+  const routes = async (model: string) => servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString())).models[model];
+  const admin = (method: string, path: string, body?: unknown) => api.request<DeploymentAnswer>(method, path, { key: KEYS.admin, ...(body === undefined ? {} : { body }) });
+
+  test('rollout, status, pause, resume, rollback as the key holder; refusals are 409 and change nothing', async () => {
+    const registry = new ModelRegistry(store, config.buckets.models);
+    const model = `http-${suffix}`;
+    const v1 = await registerFlightsModel(registry, model, { seed: 1 });
+    await registry.transition(model, v1.version, 'approved', { by: 'test' });
+    await registry.promote(model, v1.version, { by: 'test' });
+    const v2 = await registerFlightsModel(registry, model, { seed: 2 });
+    await registry.transition(model, v2.version, 'approved', { by: 'test' });
+
+    const none = await admin('GET', `/v1/deployments/${model}`);
+    assert.equal(none.status, 404, none.text);
+    assert.equal(none.json.error?.code, 'DeploymentNotFound');
+    assert.match(none.json.error?.message ?? '', /POST \/v1\/deployments\/http-[0-9a-f]+\/rollout/);
+
+    const forbidden = await api.request('POST', `/v1/deployments/${model}/rollout`, { key: KEYS.predict, body: { version: v2.version } });
+    assert.equal(forbidden.status, 403, 'a predict key cannot deploy');
+
+    const badPlan = await admin('POST', `/v1/deployments/${model}/rollout`, { version: v2.version, plan: { steps: [{ percent: 10 }, { percent: 50 }] } });
+    assert.equal(badPlan.status, 400, badPlan.text);
+    assert.equal(badPlan.json.error?.field, 'plan.steps');
+    assert.match(badPlan.json.error?.message ?? '', /last step must be 100/);
+
+    const started = await admin('POST', `/v1/deployments/${model}/rollout`, { version: v2.version, plan: { steps: [{ percent: 10, bake: '1 hour' }, { percent: 100 }] }, reason: 'new features' });
+    assert.equal(started.status, 200, started.text);
+    assert.equal(started.json.by, 'ana-admin');
+    assert.equal(started.json.state.current?.version, v2.version);
+    assert.deepEqual(await routes(model), { primary: 1, canary: { version: 2, percent: 10 } });
+
+    const again = await admin('POST', `/v1/deployments/${model}/rollout`, { version: v2.version });
+    assert.equal(again.status, 409, again.text);
+    assert.equal(again.json.error?.code, 'DeploymentRefused');
+    assert.match(again.json.error?.message ?? '', /already rolling out/);
+    assert.deepEqual(await routes(model), { primary: 1, canary: { version: 2, percent: 10 } }, 'a refused rollout changes nothing');
+
+    const paused = await admin('POST', `/v1/deployments/${model}/pause`);
+    assert.equal(paused.status, 200, `no body is needed: ${paused.text}`);
+    assert.equal(paused.json.state.current?.paused, true);
+    const resumed = await admin('POST', `/v1/deployments/${model}/resume`, { reason: 'looked fine' });
+    assert.equal(resumed.status, 200, resumed.text);
+    assert.equal(resumed.json.state.current?.paused, false);
+
+    const status = await admin('GET', `/v1/deployments/${model}`);
+    assert.equal(status.status, 200);
+    assert.equal(status.json.state.current?.version, v2.version);
+
+    const rolledBack = await admin('POST', `/v1/deployments/${model}/rollback`, { reason: 'latency' });
+    assert.equal(rolledBack.status, 200, rolledBack.text);
+    assert.deepEqual(await routes(model), { primary: 1 });
+    const last = rolledBack.json.state.history.at(-1);
+    assert.equal(last?.outcome?.kind, 'rolled-back');
+    assert.match(JSON.stringify(last), /ana-admin/);
+    assert.match(JSON.stringify(last), /latency/);
+
+    const unknownField = await admin('POST', `/v1/deployments/${model}/promote`, { reason: 'x', force: true });
+    assert.equal(unknownField.status, 400);
+    assert.equal(unknownField.json.error?.field, 'force');
+  });
+});
