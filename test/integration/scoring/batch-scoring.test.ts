@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { Worker } from '@temporalio/worker';
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { scoreWithOnnx } from '../../../activities/pipeline/score-onnx.ts';
@@ -12,6 +14,7 @@ import { trainModel } from '../../../activities/training/train-model.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { trainerSpecSchema } from '../../../shared/trainers.ts';
 import type { batchScoring } from '../../../workflows/batch-scoring.ts';
+import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { createScoringWorker } from '../../../workers/scoring-worker.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 
@@ -114,5 +117,13 @@ describe('batchScoring on the real stack', () => {
     scored.forEach((s, i) => assert.equal(s, direct[i], `row ${i}`));
     const manifest = JSON.parse((await stack.store.get(first.output.bucket, first.manifestKey)).toString('utf8')) as { rows: number };
     assert.equal(manifest.rows, ROWS);
+
+    // The run replays deterministically with the code as it is; SAVE_BATCH_HISTORIES keeps it as the
+    // fixture replay.test.ts replays (the standard JSON history format the CLI and the Temporal UI export).
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, await stack.client.workflow.getHandle(workflowId).fetchHistory(), workflowId);
+    if (process.env.SAVE_BATCH_HISTORIES) {
+      const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+      writeFileSync(join(process.env.SAVE_BATCH_HISTORIES, 'batch-scoring.json'), json);
+    }
   });
 });
