@@ -12,6 +12,7 @@ import { ApprovalRelay } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
 import { TemporalLink } from './temporal/temporal-link.ts';
 import { KeyRing } from './auth/key-ring.ts';
+import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
 import type { FeatureAssemblers } from './features/feature-assembler.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
 import { CorsPolicy } from './http/cors.ts';
@@ -57,6 +58,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const { config, store, logger } = deps;
   const metrics = new ApiMetrics();
   const keys = deps.keys ?? (await KeyRing.fromConfig(config.api));
+  const keysWatcher = deps.keys === undefined && config.api.keysFile !== undefined ? new KeysFileWatcher(config.api.keysFile, keys, config.api.keysReloadMs, logger) : undefined;
   if (keys.size === 0) logger.warn('no API keys configured: every protected route answers 401 (set SLUICE_API_KEYS_FILE)');
   const cors = new CorsPolicy(config.api.corsOrigins);
   const providers = new ExecutionProviders(config.serving.executionProviders, config.serving.intraOpThreads, logger);
@@ -150,6 +152,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       server.closeAllConnections();
       await closed;
       predict.close();
+      keysWatcher?.close();
       await shadow.drained();
       await predictionLog.close();
       await temporal.close();

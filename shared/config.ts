@@ -74,6 +74,7 @@ export const configSchema = z.strictObject({
   SLUICE_API_HOST: nonEmpty.default('127.0.0.1').describe('Interface the prediction API listens on'),
   SLUICE_API_PORT: port.default(8080).describe('Port of the prediction API'),
   SLUICE_API_KEYS_FILE: nonEmpty.optional().describe('JSON file of the API keys (SHA-256 hashes, scopes, optional rate limits); unset means every protected endpoint answers 401'),
+  SLUICE_API_KEYS_RELOAD_MS: count(100, 3_600_000).default(5000).describe('How often the API checks the keys file for changes and reloads it (SIGHUP reloads at once); an invalid file keeps the keys in use'),
   SLUICE_API_MAX_BODY_BYTES: count(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('Largest request body the API reads; larger ones get 413'),
   SLUICE_API_MAX_BATCH: count(1, 100_000).default(1000).describe('Most events in one predict request; more get 413'),
   SLUICE_API_REQUEST_TIMEOUT_MS: count(100, 600_000).default(10_000).describe('Deadline for receiving and answering one request (ms)'),
@@ -112,6 +113,7 @@ export interface Config {
     host: string;
     port: number;
     keysFile: string | undefined;
+    keysReloadMs: number;
     maxBodyBytes: number;
     maxBatch: number;
     requestTimeoutMs: number;
@@ -187,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       host: e.SLUICE_API_HOST,
       port: e.SLUICE_API_PORT,
       keysFile: e.SLUICE_API_KEYS_FILE === undefined ? undefined : resolve(cwd, e.SLUICE_API_KEYS_FILE),
+      keysReloadMs: e.SLUICE_API_KEYS_RELOAD_MS,
       maxBodyBytes: e.SLUICE_API_MAX_BODY_BYTES,
       maxBatch: e.SLUICE_API_MAX_BATCH,
       requestTimeoutMs: e.SLUICE_API_REQUEST_TIMEOUT_MS,

@@ -36,39 +36,58 @@ function presentedKey(req: IncomingMessage): string | undefined {
  * never holds a key in the clear beyond the request that carries it. Each key has its own token
  * bucket, which is how rate limits are per key.
  */
+/** Reads and checks the keys file; every problem is a `KeysFileError` naming the file and what is wrong. */
+export async function readKeysFile(path: string): Promise<ApiKeysFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new KeysFileError(`Cannot read the API keys file ${path} (SLUICE_API_KEYS_FILE): ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new KeysFileError(`The API keys file ${path} is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = apiKeysFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new KeysFileError(`The API keys file ${path} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The API keys the server accepts, by hash: a presented key is hashed and looked up, so the server
+ * never holds a key in the clear beyond the request that carries it. Each key has its own token
+ * bucket, which is how rate limits are per key. `replace` swaps in a new keys file at once (key
+ * rotation without a restart); a key present before and after keeps its bucket, so a reload never
+ * resets a rate limit.
+ */
 export class KeyRing {
-  private readonly byHash = new Map<string, Principal>();
+  private byHash = new Map<string, Principal>();
 
   constructor(
     file: ApiKeysFile,
-    defaults: Config['api']['rateLimit'],
-    now?: () => number,
+    private readonly defaults: Config['api']['rateLimit'],
+    private readonly now?: () => number,
   ) {
-    for (const key of file.keys) {
-      const limit = key.rateLimit ?? defaults;
-      this.byHash.set(key.sha256, { id: key.id, scopes: new Set(key.scopes), bucket: new TokenBucket(limit.perSecond, limit.burst, now) });
-    }
+    this.replace(file);
   }
 
   static async fromConfig(api: Config['api']): Promise<KeyRing> {
-    if (api.keysFile === undefined) return new KeyRing({ keys: [] }, api.rateLimit);
-    let text: string;
-    try {
-      text = await readFile(api.keysFile, 'utf8');
-    } catch (err) {
-      throw new KeysFileError(`Cannot read the API keys file ${api.keysFile} (SLUICE_API_KEYS_FILE): ${(err as Error).message}`);
+    return new KeyRing(api.keysFile === undefined ? { keys: [] } : await readKeysFile(api.keysFile), api.rateLimit);
+  }
+
+  replace(file: ApiKeysFile): void {
+    const next = new Map<string, Principal>();
+    for (const key of file.keys) {
+      const limit = key.rateLimit ?? this.defaults;
+      const kept = this.byHash.get(key.sha256)?.bucket;
+      const bucket = kept?.hasLimit(limit.perSecond, limit.burst) ? kept : new TokenBucket(limit.perSecond, limit.burst, this.now);
+      next.set(key.sha256, { id: key.id, scopes: new Set(key.scopes), bucket });
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new KeysFileError(`The API keys file ${api.keysFile} is not JSON: ${(err as Error).message}`);
-    }
-    const parsed = apiKeysFileSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new KeysFileError(`The API keys file ${api.keysFile} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
-    }
-    return new KeyRing(parsed.data, api.rateLimit);
+    this.byHash = next;
   }
 
   get size(): number {

@@ -15,6 +15,11 @@ export class TokenBucket {
     this.last = now();
   }
 
+  /** Whether this bucket enforces exactly that limit (so a reloaded keys file can keep it, tokens and all). */
+  hasLimit(perSecond: number, burst: number): boolean {
+    return this.perSecond === perSecond && this.burst === burst;
+  }
+
   /** Takes one token: 0 when allowed, otherwise the seconds until one is available. */
   take(): number {
     const now = this.now();

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { KeyRing, hashApiKey } from '../../../api/auth/key-ring.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeyRing, hashApiKey, readKeysFile } from '../../../api/auth/key-ring.ts';
+import { KeysFileWatcher } from '../../../api/auth/keys-file-watcher.ts';
+import { createLogger } from '../../../shared/logger.ts';
 import { TokenBucket } from '../../../api/auth/token-bucket.ts';
 import { ApiError } from '../../../api/errors.ts';
 import { apiKeysFileSchema } from '../../../shared/api/keys.ts';
@@ -82,5 +87,48 @@ describe('KeyRing', () => {
     assert.equal(apiKeysFileSchema.safeParse({ keys: [entry, { ...entry, sha256: hashApiKey('y') }] }).success, false);
     assert.equal(apiKeysFileSchema.safeParse({ keys: [{ ...entry, sha256: 'plain-text-key' }] }).success, false);
     assert.equal(apiKeysFileSchema.safeParse({ keys: [{ ...entry, scopes: ['root'] }] }).success, false);
+  });
+});
+
+describe('KeysFileWatcher', () => {
+  test('a changed keys file is used at once; an invalid one is logged and the keys in use stay; buckets survive a reload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-keys-'));
+    const path = join(dir, 'keys.json');
+    const write = (keys: unknown) => writeFileSync(path, JSON.stringify({ keys }));
+    write([{ id: 'old-app', sha256: hashApiKey('old-key'), scopes: ['predict'], rateLimit: { perSecond: 1, burst: 1 } }]);
+    let now = 0;
+    const ring = new KeyRing(await readKeysFile(path), { perSecond: 1000, burst: 1000 }, () => now);
+    const lines: string[] = [];
+    const watcher = new KeysFileWatcher(path, ring, 3_600_000, createLogger('info', {}, (line) => lines.push(line)));
+    try {
+      assert.equal(ring.authorize(request({ authorization: 'Bearer old-key' }), 'predict').id, 'old-app');
+      assert.equal(refusal(() => ring.authorize(request({ authorization: 'Bearer old-key' }), 'predict')).code, 'RateLimited');
+
+      // Rotation: a new key added, the old one kept with the same limit (its bucket, still empty, stays).
+      write([
+        { id: 'old-app', sha256: hashApiKey('old-key'), scopes: ['predict'], rateLimit: { perSecond: 1, burst: 1 } },
+        { id: 'new-app', sha256: hashApiKey('new-key'), scopes: ['predict', 'feedback'] },
+      ]);
+      await watcher.check(true);
+      assert.equal(ring.authorize(request({ authorization: 'Bearer new-key' }), 'feedback').id, 'new-app');
+      assert.equal(refusal(() => ring.authorize(request({ authorization: 'Bearer old-key' }), 'predict')).code, 'RateLimited', 'a reload does not reset a rate limit');
+
+      // A broken edit: logged, and both keys still work.
+      writeFileSync(path, '{"keys": [ {"id": "half');
+      await watcher.check(true);
+      now = 2000;
+      assert.equal(ring.authorize(request({ authorization: 'Bearer old-key' }), 'predict').id, 'old-app');
+      assert.match(lines.join('\n'), /cannot be used; keeping the keys in use.*not JSON/);
+
+      // Revocation.
+      write([{ id: 'new-app', sha256: hashApiKey('new-key'), scopes: ['predict'] }]);
+      await watcher.check(false);
+      assert.equal(refusal(() => ring.authorize(request({ authorization: 'Bearer old-key' }), 'predict')).code, 'Unauthenticated');
+      assert.equal(refusal(() => ring.authorize(request({ authorization: 'Bearer new-key' }), 'feedback')).code, 'Forbidden');
+      assert.equal(ring.size, 1);
+    } finally {
+      watcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
