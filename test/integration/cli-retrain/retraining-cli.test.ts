@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { driftMonitorScheduleId } from '../../../activities/monitoring/monitor-schedule.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
@@ -13,7 +15,7 @@ import { type Config, loadConfig } from '../../../shared/config.ts';
 import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { type RetrainingOutcome, retrainingScheduleId } from '../../../shared/retraining.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
-import { createPipelineWorker } from '../../../workers/pipeline-worker.ts';
+import { WORKFLOWS_PATH, createPipelineWorker } from '../../../workers/pipeline-worker.ts';
 import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
 import { trainFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
@@ -81,13 +83,16 @@ describe('sluice retrain, monitor and models timeline', () => {
   };
 
   /** Fires the model's retraining schedule now and returns what that firing did. */
-  async function fireRetrainingSchedule(): Promise<RetrainingOutcome> {
+  async function fireRetrainingSchedule(): Promise<RetrainingOutcome & { firedAs: string }> {
     const handle = stack.client.schedule.getHandle(retrainingScheduleId(model));
     const before = (await handle.describe()).info.recentActions.length;
     await handle.trigger();
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
       const action = (await handle.describe()).info.recentActions[before];
-      if (action) return (await stack.client.workflow.getHandle(action.action.workflow.workflowId).result()) as RetrainingOutcome;
+      if (action) {
+        const firedAs = action.action.workflow.workflowId;
+        return { ...((await stack.client.workflow.getHandle(firedAs).result()) as RetrainingOutcome), firedAs };
+      }
     }
     throw new Error('the schedule did not fire within a minute');
   }
@@ -140,6 +145,15 @@ describe('sluice retrain, monitor and models timeline', () => {
     assert.match(refused.text, new RegExp(`Refused: ${model} is already training \\(run ${first.workflowId}\\)`));
     const second = await fireRetrainingSchedule();
     assert.equal(second.status, 'already-running', JSON.stringify(second));
+
+    // Both firings replay with the code as it is; SAVE_RETRAIN_HISTORIES keeps them as replay.test.ts's fixtures.
+    for (const [firing, name] of [[first, 'scheduled-retraining-started'], [second, 'scheduled-retraining-busy']] as const) {
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, await stack.client.workflow.getHandle(firing.firedAs).fetchHistory(), name);
+      if (process.env.SAVE_RETRAIN_HISTORIES) {
+        const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', firing.firedAs, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+        writeFileSync(join(process.env.SAVE_RETRAIN_HISTORIES, `${name}.json`), json);
+      }
+    }
 
     assert.equal((await cli('pipeline', 'approve', first.workflowId, '--by', 'ana', '--comment', 'weekly refresh')).code, EXIT.ok);
     const outcome = (await run.result()) as PipelineOutcome;
