@@ -1,12 +1,14 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decisionRequestSchema } from '../shared/api/approvals.ts';
+import { retrainRequestSchema } from '../shared/api/retraining.ts';
 import { DEPLOYMENT_ACTIONS, deploymentControlRequestSchema, rolloutRequestSchema } from '../shared/api/deployments.ts';
 import { feedbackRequestSchema } from '../shared/api/feedback.ts';
 import type { ApiScope } from '../shared/api/keys.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
 import type { DeploymentRelay } from './deployments/deployment-relay.ts';
+import type { RetrainingRelay } from './retraining/retraining-relay.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
 import { ApiError, asApiError, deadlineError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
@@ -35,6 +37,7 @@ export interface AppDeps {
   feedback: FeedbackStore;
   approvals: ApprovalRelay;
   deployments: DeploymentRelay;
+  retraining: RetrainingRelay;
   metrics: ApiMetrics;
   logger: Logger;
   openapi: Record<string, unknown>;
@@ -164,6 +167,15 @@ export function createApp(deps: AppDeps): Express {
   };
   app.post('/v1/pipelines/:id/approve', requireScope('admin'), decide('approve'));
   app.post('/v1/pipelines/:id/reject', requireScope('admin'), decide('reject'));
+
+  app.post('/v1/models/:name/retrain', requireScope('admin'), async (req, res) => {
+    const model = req.params.name as string;
+    const input = await body(req, retrainRequestSchema);
+    const by = principalOf(res).id;
+    const { status, workflowId, datasetVersion, specFrom, trigger } = await deps.retraining.request(model, by, input);
+    deps.logger.info('retraining requested', { requestId: locals(res).requestId, model, by, workflowId, status });
+    res.json({ requestId: locals(res).requestId, model, status, workflowId, datasetVersion, specFrom, trigger });
+  });
 
   const deployed = (res: Response, model: string, state: unknown, by?: string) => res.json({ requestId: locals(res).requestId, model, ...(by ? { by } : {}), state });
   app.get('/v1/deployments/:model', requireScope('admin'), async (req, res) => {

@@ -13,6 +13,7 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   DeploymentNotFound: 404,
   ApprovalRefused: 409,
   DeploymentRefused: 409,
+  RetrainingRefused: 409,
   RequestTimeout: 408,
   PayloadTooLarge: 413,
   BatchTooLarge: 413,

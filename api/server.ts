@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger.ts';
 import { createApp } from './app.ts';
 import { ApprovalRelay } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
+import { RetrainingRelay } from './retraining/retraining-relay.ts';
 import { TemporalLink } from './temporal/temporal-link.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
@@ -84,6 +85,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const temporal = new TemporalLink(config.temporal, config.api.requestTimeoutMs);
   const approvals = new ApprovalRelay(temporal, logger);
   const deployments = new DeploymentRelay(temporal, config.taskQueues.pipeline, logger);
+  const retraining = new RetrainingRelay(temporal, { config, store }, logger);
   let shuttingDown = false;
   const app = createApp({
     keys,
@@ -95,6 +97,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     feedback: new FeedbackStore(store, config.buckets.predictions),
     approvals,
     deployments,
+    retraining,
     metrics,
     logger,
     openapi: openApiDocument(limits),

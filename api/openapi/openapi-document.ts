@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { decisionRequestSchema, decisionResponseSchema } from '../../shared/api/approvals.ts';
 import { deploymentControlRequestSchema, deploymentResponseSchema, rolloutRequestSchema } from '../../shared/api/deployments.ts';
 import { errorBodySchema } from '../../shared/api/errors.ts';
+import { retrainRequestSchema, retrainResponseSchema } from '../../shared/api/retraining.ts';
 import { feedbackRequestSchema, feedbackResponseSchema } from '../../shared/api/feedback.ts';
 import { readinessSchema } from '../../shared/api/health.ts';
 import { modelListSchema, modelViewSchema } from '../../shared/api/models.ts';
@@ -25,6 +26,8 @@ components.add(feedbackRequestSchema, { id: 'FeedbackRequest' });
 components.add(feedbackResponseSchema, { id: 'FeedbackResponse' });
 components.add(decisionRequestSchema, { id: 'DecisionRequest' });
 components.add(decisionResponseSchema, { id: 'DecisionResponse' });
+components.add(retrainRequestSchema, { id: 'RetrainRequest' });
+components.add(retrainResponseSchema, { id: 'RetrainResponse' });
 components.add(rolloutRequestSchema, { id: 'RolloutRequest' });
 components.add(deploymentControlRequestSchema, { id: 'DeploymentControlRequest' });
 components.add(deploymentResponseSchema, { id: 'DeploymentResponse' });
@@ -125,6 +128,9 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
       },
       '/v1/pipelines/{id}/reject': {
         post: operation({ summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
+      },
+      '/v1/models/{name}/retrain': {
+        post: operation({ summary: 'Retrain a model', description: "Starts the training pipeline on the newest data with the model's recorded spec (or the one sent); the trigger (manual, the reason, the key holder) is recorded in the new version's lineage. 409 when the model is already training.", scope: 'admin', params: [modelName], body: 'RetrainRequest', ok: 'RetrainResponse', okDescription: 'The run started (or this exact run already had)', errors: [400, 404, 408, 409, 413, 415, 503] }),
       },
       '/v1/deployments/{model}': {
         get: operation({ summary: "A model's deployment", description: 'The `modelDeployment` workflow state: phase, champion, the rollout in progress with each step\'s health figures and verdicts, and the history.', scope: 'admin', params: [deploymentModel], ok: 'DeploymentResponse', okDescription: 'The deployment', errors: [404, 503] }),

@@ -16,6 +16,7 @@ export const API_ERROR_CODES = [
   'DeploymentNotFound',
   'ApprovalRefused',
   'DeploymentRefused',
+  'RetrainingRefused',
   'RequestTimeout',
   'PayloadTooLarge',
   'BatchTooLarge',
