@@ -30,7 +30,8 @@ import {
   startRolloutSignal,
   startRolloutUpdate,
 } from '../../workflows/model-deployment.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../support/stack.ts';
+import { type TemporalHandles, stackConfig, testIds } from '../support/stack.ts';
+import { type FakeActivityWorker, quietLogger, startFakeActivityWorker } from './fake-activity-worker.ts';
 
 /**
  * Typed fake deployment activities: an in-memory serving config and registry per model, and health
@@ -109,8 +110,6 @@ export function createFakeDeploymentActivities() {
   };
 }
 
-const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-
 /** Seconds-long steps so a whole rollout runs in a few seconds. */
 const fastPlan = (overrides: Partial<RolloutPlanInput> = {}): RolloutPlanInput => ({
   steps: [
@@ -129,21 +128,14 @@ describe('modelDeployment workflow', () => {
   const pipelineFakes = createFakePipelineActivities();
   const taskQueue = testIds('model-deployment-workflow').taskQueue;
   let stack: TemporalHandles;
-  let worker: Worker;
-  let running: Promise<void>;
-  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  let fakeWorker: FakeActivityWorker;
+  let workflowBundle: FakeActivityWorker['workflowBundle'];
 
   before(async () => {
-    stack = await connectToStack(config);
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-    worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { ...pipelineFakes.activities, ...fakes.activities } });
-    running = worker.run();
+    fakeWorker = await startFakeActivityWorker(config, taskQueue, { ...pipelineFakes.activities, ...fakes.activities });
+    ({ stack, workflowBundle } = fakeWorker);
   });
-  after(async () => {
-    worker.shutdown();
-    await running;
-    await stack[Symbol.asyncDispose]();
-  });
+  after(() => fakeWorker.stop());
 
   const uniqueModel = (script: DeploymentScript = { champion: 1 }) => {
     const model = `m-${randomBytes(5).toString('hex')}`;
@@ -422,7 +414,7 @@ describe('modelDeployment workflow', () => {
   test('survives a worker restart mid-bake: a new worker carries the rollout on from where it was', async (t) => {
     const restartQueue = testIds(t.name).taskQueue;
     const model = uniqueModel();
-    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
     const startWorker = async () => {
       const w = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue: restartQueue, workflowBundle: bundle, activities: fakes.activities, maxCachedWorkflows: 0 });
       return { w, run: w.run() };
