@@ -36,7 +36,9 @@ export const retrainingScheduleRequestSchema = z.strictObject({
 
 export type RetrainingTrigger =
   | { kind: 'manual'; reason: string; requestedBy: string }
-  | { kind: 'schedule'; scheduleId: string };
+  | { kind: 'schedule'; scheduleId: string }
+  /** The drift monitor's evidence: window, verdicts, drift and performance summaries (see driftMonitor). */
+  | { kind: 'drift-monitor'; [evidence: string]: unknown };
 
 export type RetrainingOutcome =
   | { status: 'started' | 'attached'; model: string; workflowId: string; datasetVersion: string; specHash: string; trigger: RetrainingTrigger }

@@ -19,7 +19,7 @@ import {
   type PerformanceSummary,
 } from '../../shared/monitoring.ts';
 import { trainingSlotId } from '../../shared/pipeline-identity.ts';
-import { type RetrainingOutcome, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
+import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
 import { openDuckDb } from '../ingest/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
@@ -113,6 +113,27 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     const key = manifest.reports.referenceStats ?? featureKeys.referenceStats(manifest.featureDefinitionHash, manifest.datasetVersion);
     const reference = referenceStatsSchema.parse(JSON.parse((await store.get(buckets.features, key)).toString('utf8')));
     return { reference, featureNames: [...manifest.featureNames.numeric, ...manifest.featureNames.categorical] };
+  }
+
+  /** Starts a retraining through the worker's Temporal client unless the model's training slot is held. */
+  async function retrain(model: string, spec: unknown, requestedBy: string, trigger: RetrainingTrigger): Promise<RetrainingOutcome> {
+    const { startPipeline, isRunning } = deps;
+    if (!startPipeline || !isRunning) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
+    const slot = async (name: string) => {
+      try {
+        return (await isRunning(trainingSlotId(name))) ? { held: true as const, by: null } : { held: false as const };
+      } catch (err) {
+        // A model that never trained has never had a slot.
+        if (err instanceof WorkflowNotFoundError) return { held: false as const };
+        throw err;
+      }
+    };
+    try {
+      return await startRetraining({ startPipeline, slot }, { model, spec, requestedBy, trigger });
+    } catch (err) {
+      if (err instanceof PipelineSpecError || err instanceof RetrainingRequestError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
+      throw err;
+    }
   }
 
   return {
@@ -212,12 +233,13 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     /**
      * Starts a training pipeline on the newest data with the given spec, the trigger and its evidence
      * as the run's `trigger` (it lands in the manifest). The run id is derived from (model, data, spec),
-     * so asking twice trains once; the pipeline's training slot refuses a second run per model.
+     * so asking twice trains once. While the model is training already (a manual or scheduled run holds
+     * its slot) nothing starts: the answer is `started: false` with the slot's id, whose run the
+     * monitor then waits out like its own.
      */
-    async triggerRetraining(input: { spec: unknown; trigger: Record<string, unknown> }): Promise<{ workflowId: string; started: boolean }> {
-      if (!deps.startPipeline) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
-      const run = await deps.startPipeline({ spec: input.spec, requestedBy: 'drift-monitor', trigger: input.trigger });
-      return { workflowId: run.workflowId, started: run.started };
+    async triggerRetraining(input: { spec: unknown; trigger: { kind: 'drift-monitor'; model: string; [evidence: string]: unknown } }): Promise<{ workflowId: string; started: boolean }> {
+      const outcome = await retrain(input.trigger.model, input.spec, 'drift-monitor', input.trigger);
+      return outcome.status === 'already-running' ? { workflowId: trainingSlotId(outcome.model), started: false } : { workflowId: outcome.workflowId, started: outcome.status === 'started' };
     },
 
     /**
@@ -228,24 +250,8 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     async retrainOnSchedule(raw: unknown): Promise<RetrainingOutcome> {
       const parsed = scheduledRetrainingInputSchema.safeParse(raw);
       if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid scheduled retraining input', ErrorType.InvalidInput, parsed.error.issues);
-      const { startPipeline, isRunning } = deps;
-      if (!startPipeline || !isRunning) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
       const { model, scheduleId, spec } = parsed.data;
-      const slot = async (name: string) => {
-        try {
-          return (await isRunning(trainingSlotId(name))) ? { held: true as const, by: null } : { held: false as const };
-        } catch (err) {
-          // A model that never trained has never had a slot.
-          if (err instanceof WorkflowNotFoundError) return { held: false as const };
-          throw err;
-        }
-      };
-      try {
-        return await startRetraining({ startPipeline, slot }, { model, spec, requestedBy: `schedule ${scheduleId}`, trigger: { kind: 'schedule', scheduleId } });
-      } catch (err) {
-        if (err instanceof PipelineSpecError || err instanceof RetrainingRequestError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
-        throw err;
-      }
+      return retrain(model, spec, `schedule ${scheduleId}`, { kind: 'schedule', scheduleId });
     },
   };
 };

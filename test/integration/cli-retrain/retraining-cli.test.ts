@@ -7,7 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
+import { createMonitoringActivities } from '../../../activities/monitoring/monitoring-activities.ts';
 import { driftMonitorScheduleId } from '../../../activities/monitoring/monitor-schedule.ts';
+import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
@@ -127,7 +129,7 @@ describe('sluice retrain, monitor and models timeline', () => {
     assert.match(help.text, /--reason TEXT/);
   });
 
-  test('a retraining schedule trains with trigger "schedule"; while it runs, manual and scheduled triggers start nothing; manual retraining records its reason', async () => {
+  test('a retraining schedule trains with trigger "schedule"; while it runs, manual, scheduled and drift-monitor triggers start nothing; manual retraining records its reason', async () => {
     const created = await cli('retrain', 'schedule', model, '--every', '7d', '--spec', specPath);
     assert.equal(created.code, EXIT.ok, created.text);
     assert.match(created.text, new RegExp(`created schedule retrain-${model}: retrains ${model} every 7d with spec`));
@@ -145,6 +147,15 @@ describe('sluice retrain, monitor and models timeline', () => {
     assert.match(refused.text, new RegExp(`Refused: ${model} is already training \\(run ${first.workflowId}\\)`));
     const second = await fireRetrainingSchedule();
     assert.equal(second.status, 'already-running', JSON.stringify(second));
+    // The drift monitor's trigger, wired as the pipeline worker wires it, is told the same.
+    const monitoring = createMonitoringActivities({
+      store: stack.store,
+      buckets: config.buckets,
+      startPipeline: (request) => startTrainingPipeline({ client: stack.client, config, store: stack.store }, request),
+      isRunning: async (id) => (await stack.client.workflow.getHandle(id).describe()).status.name === 'RUNNING',
+    });
+    const fromMonitor = await monitoring.triggerRetraining({ spec: JSON.parse(readFileSync(specPath, 'utf8')), trigger: { kind: 'drift-monitor', model, reason: 'test' } });
+    assert.deepEqual(fromMonitor, { workflowId: `training-slot-${model}`, started: false });
 
     // Both firings replay with the code as it is; SAVE_RETRAIN_HISTORIES keeps them as replay.test.ts's fixtures.
     for (const [firing, name] of [[first, 'scheduled-retraining-started'], [second, 'scheduled-retraining-busy']] as const) {
