@@ -207,6 +207,23 @@ describe('modelDeployment workflow', () => {
     assert.equal(done.champion, 4);
   });
 
+  test('an error-rate breach at each step (5, 25, 50 %) rolls back at that step, never reaching the next', async () => {
+    await Promise.all(
+      [0, 1, 2].map(async (breachAt) => {
+        const model = uniqueModel({ champion: 1, health: (n) => (n === breachAt ? { candidate: { failed: 40, errorRate: 0.074 } } : {}) });
+        const { handle } = await startRollout(model, 2, fastPlan());
+        const rollout = (await finished(handle)).history[0];
+        const percent = [5, 25, 50][breachAt];
+        assert.equal(rollout?.outcome?.kind, 'rolled-back');
+        assert.equal(rollout?.outcome?.reason, `canary ${percent}% breached: error rate 0.0740 vs champion 0.0000 (rise > 0.01)`);
+        assert.deepEqual(rollout?.steps.map((st) => st.checks[0]?.verdict), [...new Array<string>(breachAt).fill('healthy'), 'breach']);
+        assert.equal(rollout?.steps.at(-1)?.checks[0]?.figures.candidate.errorRate, 0.074);
+        assert.deepEqual(fakes.routeWritesOf(model).at(-1), { primary: 1 });
+        assert.equal(fakes.routeWritesOf(model).length, breachAt + 2, 'one route write per step reached, then the rollback');
+      }),
+    );
+  });
+
   test('manual rollback by Update ends the rollout and answers with the outcome', async () => {
     const model = uniqueModel();
     const { handle } = await startRollout(model, 2, fastPlan({ steps: [{ percent: 10, bake: '1 hour' }, { percent: 100, bake: '0 seconds' }] }));
