@@ -160,6 +160,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       await predictionLog.close();
       await temporal.close();
       serving.retireAll();
+      await providers.close();
       await rm(logDir, { recursive: true, force: true });
       logger.info('api stopped', { predictionLogDroppedRows: predictionLog.droppedRows });
     })();

@@ -1,13 +1,13 @@
-import { InferenceSession, env as ortEnv } from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { ScoringThread, type ScoringSession } from './scoring-thread-client.ts';
 
 export class ModelSessionError extends Error {
   override readonly name = 'ModelSessionError';
 }
 
 /**
- * Creates ONNX Runtime sessions on the first configured execution provider that works. A provider
+ * Creates ONNX Runtime sessions, on the scoring thread, on the first configured execution provider that works. A provider
  * counts as unavailable only when a later one then loads the same model, so a broken model is not
  * mistaken for a missing GPU; once unavailable it is not tried again, and it is reported (one
  * warning, `/readyz`, metrics) instead of failing every load.
@@ -15,35 +15,28 @@ export class ModelSessionError extends Error {
 export class ExecutionProviders {
   private readonly unavailable = new Map<ExecutionProvider, string>();
   private readonly inUse = new Map<ExecutionProvider, number>();
+  private readonly thread = new ScoringThread();
 
   constructor(
     private readonly preferences: readonly ExecutionProvider[],
     private readonly intraOpThreads: number,
     private readonly log: Logger,
-  ) {
-    // ONNX Runtime prints its own error line when a provider library is missing; the warning below
-    // says it once, in our log format. Must be set before the first session is created.
-    ortEnv.logLevel = 'fatal';
+  ) {}
+
+  /** A session for a model whose graph takes `shape.kNum` numeric and `shape.kCat` categorical inputs per row. */
+  async createSession(model: Uint8Array, what: string, shape: { kNum: number; kCat: number }): Promise<{ session: ScoringSession; provider: ExecutionProvider }> {
+    const candidates = this.preferences.filter((p) => !this.unavailable.has(p));
+    const created = candidates.length === 0 ? { ok: false as const, failures: [] } : await this.thread.createSession(model, candidates, this.intraOpThreads, shape.kNum, shape.kCat);
+    if (created.ok) {
+      for (const failed of created.failures) this.markUnavailable(failed.provider, failed.message);
+      return { session: created.session, provider: created.provider };
+    }
+    throw new ModelSessionError(`${what}: no execution provider could load the model (${created.failures.map((f) => `${f.provider}: ${f.message}`).join('; ') || 'every configured provider is unavailable'})`);
   }
 
-  async createSession(model: Uint8Array, what: string): Promise<{ session: InferenceSession; provider: ExecutionProvider }> {
-    const failures: { provider: ExecutionProvider; message: string }[] = [];
-    for (const provider of this.preferences) {
-      if (this.unavailable.has(provider)) continue;
-      try {
-        const session = await InferenceSession.create(model, {
-          executionProviders: [provider],
-          intraOpNumThreads: this.intraOpThreads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-        });
-        for (const failed of failures) this.markUnavailable(failed.provider, failed.message);
-        return { session, provider };
-      } catch (err) {
-        failures.push({ provider, message: (err as Error).message });
-      }
-    }
-    throw new ModelSessionError(`${what}: no execution provider could load the model (${failures.map((f) => `${f.provider}: ${f.message}`).join('; ') || 'every configured provider is unavailable'})`);
+  /** Stops the scoring thread; sessions still held are freed with it. */
+  close(): Promise<void> {
+    return this.thread.close();
   }
 
   private markUnavailable(provider: ExecutionProvider, reason: string): void {

@@ -69,7 +69,7 @@ export class ModelLoader {
         throw new ModelLoadError(`${what}: the graph's feature names ${JSON.stringify(graphFeatures)} differ from the manifest's ${JSON.stringify(manifest.featureNames)}`);
       }
       const assembler = await assemblers.forModel(manifest);
-      const { session, provider } = await providers.createSession(bytes, what);
+      const { session, provider } = await providers.createSession(bytes, what, { kNum: manifest.featureNames.numeric.length, kCat: manifest.featureNames.categorical.length });
       const labels = { model, version: String(version) };
       const runtime = new ModelRuntime(
         manifest,

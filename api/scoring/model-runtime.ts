@@ -1,12 +1,11 @@
-import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
-import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../activities/training/onnx/sluice-graph.ts';
 import type { FeatureAssembler } from '../features/feature-assembler.ts';
 import type { EventValidator } from '../predict/event-schema.ts';
 import type { CounterChild, HistogramChild } from '../metrics/exposition.ts';
 import type { PredictionRoute } from '../../shared/api/prediction-log.ts';
 import { type FeatureRows, type MicroBatchOptions, MicroBatcher } from './micro-batcher.ts';
+import type { ScoringSession } from './scoring-thread-client.ts';
 
 /**
  * One loaded model version: its ONNX session (the only one for this version), its feature
@@ -25,7 +24,7 @@ export class ModelRuntime {
 
   constructor(
     readonly manifest: ModelManifest,
-    private readonly session: InferenceSession,
+    private readonly session: ScoringSession,
     readonly provider: ExecutionProvider,
     readonly assembler: FeatureAssembler,
     readonly events: EventValidator,
@@ -48,13 +47,9 @@ export class ModelRuntime {
     return `${this.model}@${this.version}`;
   }
 
-  /** One model run, straight on the session: the graph contract's inputs in, probabilities out. */
-  async run({ rows, numeric, categorical }: FeatureRows): Promise<Float32Array> {
-    const feeds: Record<string, Tensor> = {};
-    if (numeric) feeds[NUMERIC_INPUT] = new Tensor('float32', numeric, [rows, this.featureNames.numeric.length]);
-    if (categorical) feeds[CATEGORICAL_INPUT] = new Tensor('string', categorical, [rows, this.featureNames.categorical.length]);
-    const output = await this.session.run(feeds);
-    return output[PROBABILITY_OUTPUT]?.data as Float32Array;
+  /** One model run on the scoring thread: the graph contract's inputs in, probabilities out. */
+  run(features: FeatureRows): Promise<Float32Array> {
+    return this.session.run(features);
   }
 
   /**

@@ -12,13 +12,15 @@ import { startTestApi, testConfig, writeServingConfig } from './support/test-api
  * onnxruntime-node-install=skip), so asking for cuda first must fall back to cpu, say so once, and
  * report which provider is active.
  */
+const SHAPE = { kNum: 5, kCat: 2 };
+
 describe('execution provider fallback', () => {
   test('cuda,cpu: sessions run on cpu, with exactly one warning however many models load', async () => {
     const lines: string[] = [];
     const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('info', {}, (l) => lines.push(l)));
     const { model } = await trainFlightsModel();
     for (let version = 1; version <= 3; version++) {
-      const { session, provider } = await providers.createSession(model.toOnnx({ modelName: 'm', modelVersion: version, lineage: {} }), `m v${version}`);
+      const { session, provider } = await providers.createSession(model.toOnnx({ modelName: 'm', modelVersion: version, lineage: {} }), `m v${version}`, SHAPE);
       assert.equal(provider, 'cpu');
       providers.track(provider, 1);
       await session.release();
@@ -29,12 +31,14 @@ describe('execution provider fallback', () => {
     const report = providers.report();
     assert.deepEqual(report.active, ['cpu']);
     assert.match(report.unavailable.cuda ?? '', /CUDA|cuda|shared library/i);
+    await providers.close();
   });
 
   test('a broken model does not make a provider look unavailable', async () => {
     const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('error'));
-    await assert.rejects(providers.createSession(new Uint8Array([1, 2, 3]), 'garbage'), ModelSessionError);
+    await assert.rejects(providers.createSession(new Uint8Array([1, 2, 3]), 'garbage', SHAPE), ModelSessionError);
     assert.deepEqual(providers.report().unavailable, {});
+    await providers.close();
   });
 
   test('the API reports the active provider in /readyz and /metrics', async () => {

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { ScoringThread } from '../../../api/scoring/scoring-thread-client.ts';
+import { FLIGHTS_FEATURES, trainFlightsModel } from './support/flights-model.ts';
+
+/** Model runs on the scoring thread give what the same session gives on the main thread, and survive the thread dying. */
+describe('scoring thread', () => {
+  test('scores as a local session does; a crashed thread is replaced with its sessions loaded again', async () => {
+    const { model } = await trainFlightsModel();
+    const onnx = model.toOnnx({ modelName: 'm', modelVersion: 1, lineage: {} });
+    const kNum = FLIGHTS_FEATURES.numeric.length;
+    const kCat = FLIGHTS_FEATURES.categorical.length;
+    const rows = 50;
+    const numeric = Float32Array.from({ length: rows * kNum }, (_, i) => (i * 37) % 101);
+    const categorical = Array.from({ length: rows * kCat }, (_, i) => ['ORD', 'ATL', 'SEA', 'nowhere'][i % 4] as string);
+
+    const local = await InferenceSession.create(onnx);
+    const expected = (await local.run({ numeric: new Tensor('float32', numeric, [rows, kNum]), categorical: new Tensor('string', categorical, [rows, kCat]) })).probability?.data as Float32Array;
+    await local.release();
+
+    const thread = new ScoringThread();
+    try {
+      const created = await thread.createSession(onnx, ['cpu'], 1, kNum, kCat);
+      assert.ok(created.ok);
+      assert.equal(created.provider, 'cpu');
+      const features = { rows, numeric, categorical };
+      assert.deepEqual(await created.session.run(features), expected);
+      assert.equal(numeric.length, rows * kNum, 'features are cloned, not transferred: the caller keeps them');
+
+      await (thread as unknown as { worker: Worker }).worker.terminate();
+      assert.deepEqual(await created.session.run(features), expected, 'after a crash the session is loaded into a new thread');
+
+      await created.session.release();
+      await assert.rejects(created.session.run(features), /not loaded on the scoring thread/);
+
+      const broken = await thread.createSession(new Uint8Array([1, 2, 3]), ['cpu'], 1, kNum, kCat);
+      assert.equal(broken.ok, false);
+      assert.equal(broken.failures[0]?.provider, 'cpu');
+    } finally {
+      await thread.close();
+    }
+  });
+});
