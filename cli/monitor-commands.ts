@@ -4,7 +4,7 @@ import { createMonitoringActivities } from '../activities/monitoring/monitoring-
 import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../activities/monitoring/monitor-schedule.ts';
 import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
 import { checkRetrainingSpec } from '../activities/pipeline/request-retraining.ts';
-import { durationSchema } from '../shared/monitoring.ts';
+import { driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
 import { retrainingScheduleId } from '../shared/retraining.ts';
 import { type Env, EXIT, UsageError, positiveInt } from './command.ts';
 import { loadSpecFile } from './load-spec.ts';
@@ -16,7 +16,8 @@ Creates the Temporal Schedule that runs the drift monitor for <model> every --ev
 place). Each run judges the champion's logged predictions of the last --window against its training
 data; a retraining starts when --k of the last --n judged windows alert (or ROC AUC on feedback labels
 falls below --min-roc-auc), no retraining ran within --cooldown, and the model is not training already.
-Without --retrain-spec the monitor only reports.
+Without --retrain-spec the monitor only reports. Updating replaces every setting: give all the options
+you want kept again.
   --every DURATION       how often (and the boundary windows end on): 15m, 1h, 1d
   --window DURATION      length of each judged window (default: 1h)
   --retrain-spec FILE    pipeline spec retraining runs with (its dataset source is re-read)
@@ -104,6 +105,13 @@ export async function monitorStatus(env: Env, args: string[]): Promise<number> {
   if (!model || positionals.length > 1) throw new UsageError(MONITOR_HELP['monitor status']);
   const [drift, retraining] = await Promise.all([describeSchedule(env.client, driftMonitorScheduleId(model)), describeSchedule(env.client, retrainingScheduleId(model))]);
   for (const line of describeScheduleLines('drift monitor', drift, `sluice monitor schedule ${model} --every 1h`)) env.write(line);
+  const monitorInput = driftMonitorInputSchema.safeParse(drift?.action.type === 'startWorkflow' ? drift.action.args?.[0] : undefined);
+  if (monitorInput.success) {
+    const i = monitorInput.data;
+    env.write(
+      `  judges the last ${i.window}; ${i.retrainSpec ? `retrains when ${i.consecutive.k} of the last ${i.consecutive.n} windows alert${i.performance.minRocAuc !== undefined ? ` or ROC AUC < ${i.performance.minRocAuc}` : ''}, at most once per ${i.cooldown}` : 'reports only (no retrain spec)'}`,
+    );
+  }
   for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);
 
   const state = await createMonitoringActivities({ store: MinioArtifactStore.fromConfig(env.config.minio), buckets: env.config.buckets }).readMonitorState(model);

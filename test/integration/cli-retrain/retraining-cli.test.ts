@@ -218,6 +218,7 @@ describe('sluice retrain, monitor and models timeline', () => {
     const status = await cli('monitor', 'status', model);
     assert.equal(status.code, EXIT.ok, status.text);
     assert.match(status.text, new RegExp(`drift monitor: drift-monitor-${model}, every 30m; next run \\d{4}-`));
+    assert.match(status.text, /judges the last 1h; reports only \(no retrain spec\)/);
     assert.match(status.text, new RegExp(`retraining: retrain-${model}, every 3d`));
     assert.match(status.text, /judged windows: none yet/);
 
