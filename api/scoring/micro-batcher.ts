@@ -7,7 +7,9 @@
  * the event loop has read every socket that was ready, so requests that arrived together share a run
  * and a lone request is scored on the next turn — no timer at low concurrency. Only while other
  * requests are still being received (`othersArriving`) does a batch wait for them, and never longer
- * than `maxWaitMs`; a queue that reaches `maxBatchRows` runs at once.
+ * than `maxWaitMs`; a queue that reaches `maxBatchRows` runs at once. One run at a time: what
+ * arrives while the scoring thread works on a run becomes the next run as soon as it is done, so
+ * under load runs grow instead of queueing up behind each other.
  */
 
 /** Counts predict requests whose body is still arriving: the only case in which a batch waits. */
@@ -56,6 +58,8 @@ export class MicroBatcher {
   private firstQueuedAt = 0;
   private checkScheduled = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Whether a run is on the scoring thread: the next one waits for it, gathering what arrives meanwhile. */
+  private running = false;
 
   constructor(
     private readonly shape: { kNum: number; kCat: number },
@@ -98,23 +102,29 @@ export class MicroBatcher {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.queue.length > 0) {
-      const batch: Pending[] = [];
-      let rows = 0;
-      // A request larger than the limit runs alone rather than being split.
-      while (this.queue.length > 0 && (batch.length === 0 || rows + (this.queue[0] as Pending).features.rows <= this.options.maxBatchRows)) {
-        const next = this.queue.shift() as Pending;
-        batch.push(next);
-        rows += next.features.rows;
-      }
-      this.dispatch(batch, rows);
+    if (this.running || this.queue.length === 0) return;
+    const batch: Pending[] = [];
+    let rows = 0;
+    // A request larger than the limit runs alone rather than being split.
+    while (this.queue.length > 0 && (batch.length === 0 || rows + (this.queue[0] as Pending).features.rows <= this.options.maxBatchRows)) {
+      const next = this.queue.shift() as Pending;
+      batch.push(next);
+      rows += next.features.rows;
     }
-    this.queuedRows = 0;
+    this.queuedRows -= rows;
+    if (this.queue.length > 0) this.firstQueuedAt = performance.now();
+    this.dispatch(batch, rows);
   }
 
   private dispatch(batch: Pending[], rows: number): void {
     const features = batch.length === 1 ? (batch[0] as Pending).features : this.concatenate(batch, rows);
     this.options.onRun?.(rows);
+    this.running = true;
+    const settled = () => {
+      this.running = false;
+      // What queued during the run goes next, at once: it has already waited for a run's length.
+      this.flush();
+    };
     this.run(features).then(
       (scores) => {
         let offset = 0;
@@ -122,9 +132,11 @@ export class MicroBatcher {
           p.resolve(batch.length === 1 ? scores : scores.subarray(offset, offset + p.features.rows));
           offset += p.features.rows;
         }
+        settled();
       },
       (err: unknown) => {
         for (const p of batch) p.reject(err);
+        settled();
       },
     );
   }

@@ -40,6 +40,34 @@ describe('MicroBatcher', () => {
     assert.deepEqual(seen, ['c1', 'c2', 'c3']);
   });
 
+  test('one run at a time: what arrives during a run is the next run, started as soon as it ends', async () => {
+    const runs: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    let finish: (() => void) | undefined;
+    const slowRun = async (features: FeatureRows) => {
+      runs.push(features.rows);
+      most = Math.max(most, ++inFlight);
+      await new Promise<void>((resolve) => (finish = resolve));
+      inFlight--;
+      return new Float32Array(features.rows).fill(0.5);
+    };
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, slowRun, { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    const first = batcher.score(rows(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(runs, [1], 'the first request runs at once');
+    const during = [batcher.score(rows(2)), batcher.score(rows(3, 4)), batcher.score(rows(5))];
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(runs, [1], 'nothing else starts while a run is on the thread');
+    finish?.();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(runs, [1, 4], 'the three that waited share the next run');
+    finish?.();
+    assert.equal((await Promise.all(during)).flatMap((a) => [...a]).length, 4);
+    assert.equal(most, 1);
+  });
+
   test('a run never exceeds maxBatchRows; a request larger than that runs alone', async () => {
     const runs: number[] = [];
     const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 4, maxWaitMs: 0, othersArriving: () => false });
