@@ -62,7 +62,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const keysWatcher = deps.keys === undefined && config.api.keysFile !== undefined ? new KeysFileWatcher(config.api.keysFile, keys, config.api.keysReloadMs, logger) : undefined;
   if (keys.size === 0) logger.warn('no API keys configured: every protected route answers 401 (set SLUICE_API_KEYS_FILE)');
   const cors = new CorsPolicy(config.api.corsOrigins);
-  const providers = new ExecutionProviders(config.serving.executionProviders, config.serving.intraOpThreads, logger);
+  const providers = new ExecutionProviders(config.serving.executionProviders, config.serving.intraOpThreads, logger, config.serving.scoringThread);
   metrics.provider.collect(() => providers.report().active.map((provider) => ({ labels: { provider }, value: 1 })));
   metrics.providerUnavailable.collect(() => Object.keys(providers.report().unavailable).map((provider) => ({ labels: { provider }, value: 1 })));
 

@@ -85,6 +85,7 @@ export const configSchema = z.strictObject({
   SLUICE_SERVING_POLL_INTERVAL_MS: count(100, 3_600_000).default(5000).describe('How often the API checks the serving config object for a new version (ms)'),
   SLUICE_SERVING_EXECUTION_PROVIDERS: executionProviders.default('cpu').describe('ONNX Runtime execution providers in order of preference; an unavailable one is skipped with one warning'),
   SLUICE_SERVING_INTRA_OP_THREADS: count(1, 256).default(1).describe('ONNX Runtime threads per model session'),
+  SLUICE_SERVING_SCORING_THREAD: bool.default(true).describe('Run models on a worker thread, so scoring overlaps request parsing and feature assembly; false keeps them on the event loop (for a one-core process)'),
   SLUICE_SERVING_MAX_BATCH_ROWS: count(1, 100_000).default(256).describe('Most rows one micro-batched model run scores'),
   SLUICE_SERVING_MAX_WAIT_MS: count(0, 1000).default(2).describe('Longest a request waits for others still being read to join its micro-batch (ms); with none being read it is scored at once'),
   SLUICE_SERVING_SHADOW_MAX_PENDING: count(0, 1_000_000).default(10_000).describe('Shadow-scoring events queued at most; beyond it shadow scoring is skipped and counted'),
@@ -125,6 +126,7 @@ export interface Config {
     pollIntervalMs: number;
     executionProviders: ExecutionProvider[];
     intraOpThreads: number;
+    scoringThread: boolean;
     maxBatchRows: number;
     maxWaitMs: number;
     shadowMaxPending: number;
@@ -201,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       pollIntervalMs: e.SLUICE_SERVING_POLL_INTERVAL_MS,
       executionProviders: e.SLUICE_SERVING_EXECUTION_PROVIDERS.split(',') as ExecutionProvider[],
       intraOpThreads: e.SLUICE_SERVING_INTRA_OP_THREADS,
+      scoringThread: e.SLUICE_SERVING_SCORING_THREAD,
       maxBatchRows: e.SLUICE_SERVING_MAX_BATCH_ROWS,
       maxWaitMs: e.SLUICE_SERVING_MAX_WAIT_MS,
       shadowMaxPending: e.SLUICE_SERVING_SHADOW_MAX_PENDING,

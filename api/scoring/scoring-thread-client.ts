@@ -13,6 +13,17 @@ export interface ScoringSession {
   release(): Promise<void>;
 }
 
+type ProviderFailure = { provider: ExecutionProvider; message: string };
+
+export type CreatedSession = { ok: true; provider: ExecutionProvider; failures: ProviderFailure[]; session: ScoringSession } | { ok: false; failures: ProviderFailure[]; error: string };
+
+/** Where model sessions are created and run: the scoring thread, or the event loop's own thread. */
+export interface SessionFactory {
+  /** Loads `model` on the first of `providers` that works; the answer names it and every provider that failed before it. */
+  createSession(model: Uint8Array, providers: ExecutionProvider[], intraOpThreads: number, kNum: number, kCat: number): Promise<CreatedSession>;
+  close(): Promise<void>;
+}
+
 interface LiveSession {
   model: Uint8Array;
   provider: ExecutionProvider;
@@ -27,18 +38,17 @@ type Waiting = { resolve: (response: ScoringResponse) => void; reject: (err: Err
  * session into it again (from the bytes kept here), so one crash costs the requests in flight, not
  * the models. Like the prediction log's writer, the thread registers tsx before importing its module.
  */
-export class ScoringThread {
+export class ScoringThread implements SessionFactory {
   private worker: Worker | undefined;
   private nextSeq = 1;
   private nextSession = 1;
   private readonly pending = new Map<number, Waiting>();
   private readonly live = new Map<number, LiveSession>();
 
-  /** Loads `model` on the first of `providers` that works; the answer names it and every provider that failed before it. */
-  async createSession(model: Uint8Array, providers: ExecutionProvider[], intraOpThreads: number, kNum: number, kCat: number) {
+  async createSession(model: Uint8Array, providers: ExecutionProvider[], intraOpThreads: number, kNum: number, kCat: number): Promise<CreatedSession> {
     const session = this.nextSession++;
     const response = await this.request((seq) => ({ type: 'create', seq, session, model, providers, intraOpThreads }));
-    if ('error' in response) return { ok: false as const, failures: 'failures' in response ? response.failures : [], error: response.error };
+    if ('error' in response) return { ok: false, failures: 'failures' in response ? response.failures : [], error: response.error };
     if (!('provider' in response)) throw new ScoringThreadError('the scoring thread answered a create with no provider');
     this.live.set(session, { model, provider: response.provider, intraOpThreads });
     const handle: ScoringSession = {
@@ -48,7 +58,7 @@ export class ScoringThread {
         this.worker?.postMessage({ type: 'release', session } satisfies ScoringRequest);
       },
     };
-    return { ok: true as const, provider: response.provider, failures: response.failures, session: handle };
+    return { ok: true, provider: response.provider, failures: response.failures, session: handle };
   }
 
   private async run(session: number, { rows, numeric, categorical }: FeatureRows, kNum: number, kCat: number): Promise<Float32Array> {

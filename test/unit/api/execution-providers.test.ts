@@ -15,24 +15,26 @@ import { startTestApi, testConfig, writeServingConfig } from './support/test-api
 const SHAPE = { kNum: 5, kCat: 2 };
 
 describe('execution provider fallback', () => {
-  test('cuda,cpu: sessions run on cpu, with exactly one warning however many models load', async () => {
-    const lines: string[] = [];
-    const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('info', {}, (l) => lines.push(l)));
-    const { model } = await trainFlightsModel();
-    for (let version = 1; version <= 3; version++) {
-      const { session, provider } = await providers.createSession(model.toOnnx({ modelName: 'm', modelVersion: version, lineage: {} }), `m v${version}`, SHAPE);
-      assert.equal(provider, 'cpu');
-      providers.track(provider, 1);
-      await session.release();
-    }
-    const warnings = lines.map((l) => JSON.parse(l) as { level: string; msg: string; provider?: string }).filter((l) => l.level === 'warn');
-    assert.equal(warnings.length, 1);
-    assert.equal(warnings[0]?.provider, 'cuda');
-    const report = providers.report();
-    assert.deepEqual(report.active, ['cpu']);
-    assert.match(report.unavailable.cuda ?? '', /CUDA|cuda|shared library/i);
-    await providers.close();
-  });
+  for (const scoringThread of [true, false]) {
+    test(`cuda,cpu: sessions run on cpu, with exactly one warning however many models load (scoring thread: ${scoringThread})`, async () => {
+      const lines: string[] = [];
+      const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('info', {}, (l) => lines.push(l)), scoringThread);
+      const { model } = await trainFlightsModel();
+      for (let version = 1; version <= 3; version++) {
+        const { session, provider } = await providers.createSession(model.toOnnx({ modelName: 'm', modelVersion: version, lineage: {} }), `m v${version}`, SHAPE);
+        assert.equal(provider, 'cpu');
+        providers.track(provider, 1);
+        await session.release();
+      }
+      const warnings = lines.map((l) => JSON.parse(l) as { level: string; msg: string; provider?: string }).filter((l) => l.level === 'warn');
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]?.provider, 'cuda');
+      const report = providers.report();
+      assert.deepEqual(report.active, ['cpu']);
+      assert.match(report.unavailable.cuda ?? '', /CUDA|cuda|shared library/i);
+      await providers.close();
+    });
+  }
 
   test('a broken model does not make a provider look unavailable', async () => {
     const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('error'));
