@@ -74,7 +74,7 @@ function quantile(sorted: number[], q: number): number | undefined {
 
 /**
  * One version's figures from its served rows and the events of its failed requests; `failed`
- * undefined means failures are not recorded for the route (shadow scoring logs none), so no error rate.
+ * undefined means failures are not known for it, so it has no error rate.
  */
 export function figuresOf(version: number, rows: { score: number; latency: number | null; label: number | null }[], failed: number | undefined): VersionFigures {
   const latencies = rows.map((r) => r.latency).filter((l): l is number => l !== null).sort((a, b) => a - b);
@@ -101,8 +101,8 @@ export function figuresOf(version: number, rows: { score: number; latency: numbe
  * Stages the model's prediction-log Parquet files and the feedback labels of the window's hours into
  * `dir`, loads them into DuckDB, and computes each version's figures: the candidate's rows on its
  * route (`canary` or `shadow`), the champion's on `primary`. Labels join by request id and event index.
- * Failed requests come from the failure log (`prediction-failures/`), counted in events; the shadow
- * route records none (shadow scoring is off the answer's path), so a shadow step has no error rate.
+ * Failed requests come from the failure log (`prediction-failures/`), counted in events; shadow
+ * scoring records its own failures there on the `shadow` route.
  */
 export async function measureRolloutHealth(
   deps: { store: ArtifactStore; bucket: string; dir: string; now: Date },
@@ -171,7 +171,7 @@ export async function measureRolloutHealth(
   return {
     window: { from: input.from, to: input.to },
     route: input.route,
-    candidate: figuresOf(input.candidate, candidateRows, input.route === 'shadow' ? undefined : candidateFailed),
+    candidate: figuresOf(input.candidate, candidateRows, candidateFailed),
     champion: figuresOf(input.champion, championRows, championFailed),
     ...(psi !== undefined && { psi }),
     histograms,

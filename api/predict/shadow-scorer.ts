@@ -2,6 +2,7 @@ import type { RawEvent } from '../../shared/api/predict.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { PredictionLog } from '../prediction-log/prediction-log.ts';
+import { FeatureInputError } from '../features/feature-assembler.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 
 export interface ShadowJob {
@@ -58,6 +59,8 @@ export class ShadowScorer {
       this.deps.log.record(runtime, { requestId, routingKey, at, route: 'shadow', latencyMs: performance.now() - started, features, scores });
     } catch (err) {
       this.deps.metrics.shadowSkipped.with({ reason: 'error' }).inc(events.length);
+      // As on the request path, a value the features cannot read is the caller's doing; anything else counts against the shadow version's error rate.
+      if (!(err instanceof FeatureInputError)) this.deps.log.recordFailure(runtime, { requestId, routingKey, at, route: 'shadow', events: events.length, error: 'Internal', latencyMs: performance.now() - started });
       this.deps.logger.warn('shadow scoring failed', { requestId, model: runtime.model, version: runtime.version, error: (err as Error).message });
     }
   }

@@ -140,3 +140,33 @@ test('failed predictions land in prediction-failures/ per version and route, and
   assert.equal(judgement.verdict, 'breach');
   assert.match(judgement.reasons.join('; '), /^error rate 0\.\d{4} vs champion 0\.\d{4} \(rise > 0\.01\)$/);
 });
+
+test('a shadow version that fails is recorded on the shadow route, off the answer path, and the judge counts it', async () => {
+  const config = await isolatedConfig(store, {});
+  const registry = new ModelRegistry(store, config.buckets.models);
+  const model = `flights-${randomBytes(3).toString('hex')}`;
+  const champion = (await registerFlightsModel(registry, model, { seed: 1 })).version;
+  const candidate = (await registerFlightsModel(registry, model, { seed: 2 })).version;
+  await writeServingConfig(store, config, { [model]: { primary: champion, shadow: { version: candidate, percent: 100 } } }, 1);
+  const faults: Faults = new Map();
+  const fault: Fault = (version, distance) => (version === candidate && distance % 3 === 0 ? 'internal' : undefined);
+  const from = new Date().toISOString();
+  const statuses = new Set<number>();
+  {
+    await using api = await startTestApi({ store, config, assemblers: faultyAssemblers(fault, faults), logLines: [] });
+    await api.firstPoll;
+    for (let i = 0; i < 240; i += 20) {
+      for (const answer of await Promise.all(Array.from({ length: 20 }, (_, k) => api.predict(model, { event: flightEvent(i + k) })))) statuses.add(answer.status);
+    }
+    // Shutdown waits for shadow scoring, then flushes both logs.
+  }
+  const to = new Date().toISOString();
+  assert.deepEqual([...statuses], [200], 'a failing shadow never changes an answer');
+  const shadowFailed = faults.get(`${candidate}:internal`) ?? 0;
+  assert.ok(shadowFailed > 50, `the shadow failed ${shadowFailed} events`);
+  const figures = await createDeploymentActivities({ store, buckets: config.buckets }).measureRolloutHealth({ model, candidate, champion, route: 'shadow', from, to });
+  assert.equal(figures.candidate.failed, shadowFailed);
+  assert.equal(figures.candidate.samples, 240 - shadowFailed);
+  assert.equal(figures.champion.failed, 0);
+  assert.equal(figures.candidate.errorRate, shadowFailed / 240);
+});
