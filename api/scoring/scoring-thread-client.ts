@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import type { FeatureRows } from './micro-batcher.ts';
-import type { ScoringRequest, ScoringResponse } from './scoring-thread.ts';
+import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
 
 export class ScoringThreadError extends Error {
   override readonly name = 'ScoringThreadError';
@@ -62,19 +62,26 @@ export class ScoringThread implements SessionFactory {
   }
 
   private async run(session: number, { rows, numeric, categorical }: FeatureRows, kNum: number, kCat: number): Promise<Float32Array> {
-    // Features are cloned, not transferred: the prediction log still reads them after scoring.
-    const response = await this.request((seq) => ({ type: 'run', seq, session, rows, kNum, kCat, numeric, categorical }));
+    // The prediction log still reads the features after scoring, so the thread gets copies: the
+    // numbers as a transferred copy, the categories as one joined string, which is one memcpy to
+    // post where an array of strings is serialized value by value.
+    const copy = numeric?.slice();
+    const joined = categorical && !categorical.some((value) => value.includes(SEPARATOR)) ? categorical.join(SEPARATOR) : undefined;
+    const response = await this.request(
+      (seq) => ({ type: 'run', seq, session, rows, kNum, kCat, numeric: copy, categorical: joined ?? categorical }),
+      copy ? [copy.buffer as ArrayBuffer] : [],
+    );
     if ('scores' in response) return response.scores;
     throw new ScoringThreadError(`model run failed: ${'error' in response ? response.error : 'no scores'}`);
   }
 
-  private request(message: (seq: number) => ScoringRequest): Promise<ScoringResponse> {
+  private request(message: (seq: number) => ScoringRequest, transfer: ArrayBuffer[] = []): Promise<ScoringResponse> {
     const worker = this.start();
     const seq = this.nextSeq++;
     worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      worker.postMessage(message(seq));
+      worker.postMessage(message(seq), transfer);
     });
   }
 

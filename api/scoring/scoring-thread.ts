@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { InferenceSession, Tensor, env as ortEnv } from 'onnxruntime-node';
 import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../activities/training/onnx/sluice-graph.ts';
 import type { ExecutionProvider } from '../../shared/config.ts';
+import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
 
 /**
  * The scoring thread: ONNX Runtime sessions live here, so a model run (synchronous inside
@@ -9,20 +10,8 @@ import type { ExecutionProvider } from '../../shared/config.ts';
  * scores one micro-batch, the main thread prepares the next; on two cores that is the difference
  * between adding the two costs and overlapping them.
  *
- * Messages in: `create` (model bytes, providers to try in order), `run` (one micro-batch), `release`.
- * Messages out: one answer per `create` and `run`, by `seq`.
+ * Messages: see `scoring-thread-protocol.ts`.
  */
-
-export type ScoringRequest =
-  | { type: 'create'; seq: number; session: number; model: Uint8Array; providers: ExecutionProvider[]; intraOpThreads: number }
-  | { type: 'run'; seq: number; session: number; rows: number; kNum: number; kCat: number; numeric: Float32Array | undefined; categorical: string[] | undefined }
-  | { type: 'release'; session: number };
-
-export type ScoringResponse =
-  | { seq: number; provider: ExecutionProvider; failures: { provider: ExecutionProvider; message: string }[] }
-  | { seq: number; failures: { provider: ExecutionProvider; message: string }[]; error: string }
-  | { seq: number; scores: Float32Array }
-  | { seq: number; error: string };
 
 const port = parentPort;
 if (!port) throw new Error('scoring-thread.ts runs as a worker thread');
@@ -56,7 +45,10 @@ async function run(request: Extract<ScoringRequest, { type: 'run' }>): Promise<S
   if (!session) return { seq: request.seq, error: `session ${request.session} is not loaded on the scoring thread` };
   const feeds: Record<string, Tensor> = {};
   if (request.numeric) feeds[NUMERIC_INPUT] = new Tensor('float32', request.numeric, [request.rows, request.kNum]);
-  if (request.categorical) feeds[CATEGORICAL_INPUT] = new Tensor('string', request.categorical, [request.rows, request.kCat]);
+  if (request.categorical !== undefined) {
+    const categorical = typeof request.categorical === 'string' ? request.categorical.split(SEPARATOR) : request.categorical;
+    feeds[CATEGORICAL_INPUT] = new Tensor('string', categorical, [request.rows, request.kCat]);
+  }
   try {
     const output = await session.run(feeds);
     // A copy the thread owns outright, so it can be transferred rather than cloned.

@@ -29,6 +29,13 @@ describe('scoring thread', () => {
       assert.deepEqual(await created.session.run(features), expected);
       assert.equal(numeric.length, rows * kNum, 'features are cloned, not transferred: the caller keeps them');
 
+      // A category containing the separator the thread's message format joins on still arrives intact.
+      const odd = categorical.map((c, i) => (i % 7 === 0 ? `${c}\u0000x` : c));
+      const localOdd = await InferenceSession.create(onnx);
+      const expectedOdd = (await localOdd.run({ numeric: new Tensor('float32', numeric, [rows, kNum]), categorical: new Tensor('string', odd, [rows, kCat]) })).probability?.data as Float32Array;
+      await localOdd.release();
+      assert.deepEqual(await created.session.run({ rows, numeric, categorical: odd }), expectedOdd);
+
       await (thread as unknown as { worker: Worker }).worker.terminate();
       assert.deepEqual(await created.session.run(features), expected, 'after a crash the session is loaded into a new thread');
 
