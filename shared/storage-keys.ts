@@ -23,8 +23,9 @@ export const candidateKeys = {
   checkpoint: (runId: string) => `_candidates/${encodeURIComponent(runId)}/checkpoint.json`,
 } as const;
 
-/** Keys in the reports bucket for a training run's evaluation. */
+/** Keys in the reports bucket for a training run's evaluation, and the pipeline spec it ran with (what retraining reuses). */
 export const evaluationKeys = {
+  spec: (runId: string) => `pipeline-specs/${encodeURIComponent(runId)}/spec.json`,
   report: (runId: string) => `evaluations/${encodeURIComponent(runId)}/evaluation.json`,
   gates: (runId: string) => `evaluations/${encodeURIComponent(runId)}/gates.json`,
 } as const;

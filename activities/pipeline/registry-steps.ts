@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Config } from '../../shared/config.ts';
+import { evaluationKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
 import type { ModelRegistry } from '../registry/model-registry.ts';
 import { stampOnnxVersion } from '../registry/stamp-onnx-metadata.ts';
@@ -12,6 +13,9 @@ import type { PipelineActivities } from './contract.ts';
 export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Config['buckets']; registry: ModelRegistry }) => {
   const registerCandidate: PipelineActivities['registerCandidate'] = async (input) => {
     const onnx = await deps.store.get(deps.buckets.models, input.candidate.candidateKey);
+    // The spec goes with the model, so a retraining long after this run's history is gone still finds it.
+    const specKey = evaluationKeys.spec(input.runId);
+    await deps.store.put(deps.buckets.reports, specKey, JSON.stringify(input.spec, null, 2), { contentType: 'application/json' });
     const numericMetrics = Object.fromEntries(Object.entries(input.evaluation.summary.overall).filter((e): e is [string, number] => typeof e[1] === 'number'));
     const manifest = await deps.registry.register({
       registrationKey: input.runId,
@@ -30,7 +34,7 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
         metrics: numericMetrics,
         threshold: input.spec.evaluation.threshold,
         featureNames: input.tables.featureNames,
-        reports: input.reports,
+        reports: { ...input.reports, spec: specKey },
         origin: { workflowId: input.runId, trigger: { ...input.trigger, requestedBy: input.requestedBy } },
       },
     });

@@ -69,7 +69,7 @@ export class ScoringThread implements SessionFactory {
     const joined = categorical && !categorical.some((value) => value.includes(SEPARATOR)) ? categorical.join(SEPARATOR) : undefined;
     const response = await this.request(
       (seq) => ({ type: 'run', seq, session, rows, kNum, kCat, numeric: copy, categorical: joined ?? categorical }),
-      copy ? [copy.buffer as ArrayBuffer] : [],
+      copy ? [copy.buffer] : [],
     );
     if ('scores' in response) return response.scores;
     throw new ScoringThreadError(`model run failed: ${'error' in response ? response.error : 'no scores'}`);

@@ -91,7 +91,9 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.ok((manifest.metrics.rocAuc ?? 0) > 0.6);
     assert.ok(manifest.featureNames.numeric.includes('origin_delay_rate_7d'));
     assert.ok(manifest.featureNames.categorical.includes('origin_airport'));
-    for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates', 'onlineFeatures']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
+    for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates', 'onlineFeatures', 'spec']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
+    const storedSpec = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.spec ?? '')).toString()) as { model: { name: string } };
+    assert.equal(storedSpec.model.name, manifest.name, 'the spec the run used is stored with the model, for retraining');
 
     const onnx = await registry.onnx('flights-real-test', outcome.version);
     const metadata = readOnnxMetadata(onnx);
