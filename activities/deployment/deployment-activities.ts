@@ -104,7 +104,7 @@ export function createDeploymentActivities(deps: { store: ArtifactStore; buckets
               { champion, expected: replaces },
             );
           }
-          await registry.promote(model, version, { by, reason });
+          await registry.promote(model, version, { by, reason, demoteTo: 'rolled-back' });
         } else if (action === 'promote') {
           if (view.status !== 'production' || !view.aliases.includes('champion')) await registry.promote(model, version, { by, reason });
         } else {

@@ -167,16 +167,19 @@ export class ModelRegistry {
 
   /**
    * Makes `version` the champion in production and archives the previous champion, as one write:
-   * no reader ever sees two production versions or none.
+   * no reader ever sees two production versions or none. A rollback to an earlier champion passes
+   * `demoteTo: 'rolled-back'`, so the champion it replaces is marked rolled back (with the reason)
+   * rather than archived.
    */
-  async promote(model: string, version: number, who: { by: string; reason?: string }): Promise<{ previousChampion: number | undefined }> {
+  async promote(model: string, version: number, who: { by: string; reason?: string; demoteTo?: 'archived' | 'rolled-back' }): Promise<{ previousChampion: number | undefined }> {
     await this.requireIndex(model);
     return this.updateIndex(model, (index) => {
       const at = this.now();
       const reason = who.reason ?? '';
       const previous = index.aliases.champion;
       if (previous !== undefined && previous !== version) {
-        applyTransition(index, previous, 'archived', { status: 'archived', at, by: who.by, reason: `replaced by version ${version}` });
+        const demoteTo = who.demoteTo ?? 'archived';
+        applyTransition(index, previous, demoteTo, { status: demoteTo, at, by: who.by, reason: demoteTo === 'archived' ? `replaced by version ${version}` : reason });
       }
       applyTransition(index, version, 'production', { status: 'production', at, by: who.by, reason });
       moveAlias(index, 'champion', version, { at, by: who.by, reason });

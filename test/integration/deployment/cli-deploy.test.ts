@@ -115,7 +115,9 @@ describe('sluice deploy', () => {
     assert.equal(index.aliases.champion, 1);
     assert.equal((await registry.view(model, 1)).status, 'production');
     assert.match((await registry.view(model, 1)).history.at(-1)?.reason ?? '', /^rollback of v2: conversion dropped/);
-    assert.equal((await registry.view(model, 2)).status, 'archived');
+    const demoted = await registry.view(model, 2);
+    assert.equal(demoted.status, 'rolled-back', 'the demoted champion is marked rolled back, not merely archived');
+    assert.match(demoted.history.at(-1)?.reason ?? '', /^rollback of v2: conversion dropped/);
 
     const again = await cli('deploy', 'rollback', model, '--by', 'omar');
     assert.equal(again.code, EXIT.userError, again.text);
