@@ -9,6 +9,8 @@ import type { Logger } from '../shared/logger.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
 import type { DeploymentRelay } from './deployments/deployment-relay.ts';
 import type { RetrainingRelay } from './retraining/retraining-relay.ts';
+import type { TimelineView } from './timeline/timeline-view.ts';
+import { renderTimelineHtml } from '../activities/timeline/timeline-html.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
 import { ApiError, asApiError, deadlineError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
@@ -38,6 +40,7 @@ export interface AppDeps {
   approvals: ApprovalRelay;
   deployments: DeploymentRelay;
   retraining: RetrainingRelay;
+  timeline: TimelineView;
   metrics: ApiMetrics;
   logger: Logger;
   openapi: Record<string, unknown>;
@@ -167,6 +170,13 @@ export function createApp(deps: AppDeps): Express {
   };
   app.post('/v1/pipelines/:id/approve', requireScope('admin'), decide('approve'));
   app.post('/v1/pipelines/:id/reject', requireScope('admin'), decide('reject'));
+
+  app.get('/v1/models/:name/timeline', requireScope('admin'), async (req, res) => {
+    const timeline = await deps.timeline.load(req.params.name as string);
+    // A person opens it in a browser; a script asks for JSON.
+    if (req.accepts(['text/html', 'application/json']) === 'application/json') res.json({ requestId: locals(res).requestId, timeline });
+    else res.type('html').send(renderTimelineHtml(timeline));
+  });
 
   app.post('/v1/models/:name/retrain', requireScope('admin'), async (req, res) => {
     const model = req.params.name as string;

@@ -11,6 +11,7 @@ import { createApp } from './app.ts';
 import { ApprovalRelay } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
 import { RetrainingRelay } from './retraining/retraining-relay.ts';
+import { TimelineView } from './timeline/timeline-view.ts';
 import { TemporalLink } from './temporal/temporal-link.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
@@ -86,6 +87,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const approvals = new ApprovalRelay(temporal, logger);
   const deployments = new DeploymentRelay(temporal, config.taskQueues.pipeline, logger);
   const retraining = new RetrainingRelay(temporal, { config, store }, logger);
+  const timeline = new TimelineView(temporal, { store, buckets: config.buckets });
   let shuttingDown = false;
   const app = createApp({
     keys,
@@ -98,6 +100,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     approvals,
     deployments,
     retraining,
+    timeline,
     metrics,
     logger,
     openapi: openApiDocument(limits),

@@ -129,6 +129,16 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
       '/v1/pipelines/{id}/reject': {
         post: operation({ summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
       },
+      '/v1/models/{name}/timeline': {
+        get: {
+          summary: "A model's timeline",
+          description:
+            "Versions with their triggers and decisions, champion changes, rollouts with each step's verdict, drift windows and retrainings: a self-contained HTML page, or JSON when the request accepts only `application/json`.\n\nRequires an API key with the `admin` scope.",
+          parameters: [modelName],
+          security: [{ bearer: [] }, { apiKeyHeader: [] }],
+          responses: { 200: { description: 'The timeline', content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } }, ...errors([401, 403, 429, 404, 503, 500]) },
+        },
+      },
       '/v1/models/{name}/retrain': {
         post: operation({ summary: 'Retrain a model', description: "Starts the training pipeline on the newest data with the model's recorded spec (or the one sent); the trigger (manual, the reason, the key holder) is recorded in the new version's lineage. 409 when the model is already training.", scope: 'admin', params: [modelName], body: 'RetrainRequest', ok: 'RetrainResponse', okDescription: 'The run started (or this exact run already had)', errors: [400, 404, 408, 409, 413, 415, 503] }),
       },

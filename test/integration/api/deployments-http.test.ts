@@ -115,6 +115,17 @@ describe('deployments over HTTP', () => {
     assert.match(JSON.stringify(last), /ana-admin/);
     assert.match(JSON.stringify(last), /latency/);
 
+    // The same story as a page a person opens, and as JSON for a script.
+    const page = await api.request('GET', `/v1/models/${model}/timeline`, { key: KEYS.admin, headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200, page.text);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page.text, new RegExp(model));
+    assert.match(page.text, /rolled[- ]back/i);
+    const json = await api.request<{ timeline: { model: string; events: { kind: string }[] } }>('GET', `/v1/models/${model}/timeline`, { key: KEYS.admin, headers: { accept: 'application/json' } });
+    assert.equal(json.json.timeline.model, model);
+    assert.ok(json.json.timeline.events.some((e) => e.kind === 'rollout-outcome'), JSON.stringify(json.json.timeline.events.map((e) => e.kind)));
+    assert.equal((await api.request('GET', `/v1/models/nobody-${suffix}/timeline`, { key: KEYS.admin })).status, 404);
+
     const unknownField = await admin('POST', `/v1/deployments/${model}/promote`, { reason: 'x', force: true });
     assert.equal(unknownField.status, 400);
     assert.equal(unknownField.json.error?.field, 'force');
