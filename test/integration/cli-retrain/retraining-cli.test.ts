@@ -176,7 +176,7 @@ describe('sluice retrain, monitor and models timeline', () => {
     // Without --spec: the spec v1 was trained with, on the same data, is the run that already exists.
     const same = await cli('retrain', model, '--reason', 'labels arrived', '--requested-by', 'omar');
     assert.equal(same.code, EXIT.ok, same.text);
-    assert.match(same.text, new RegExp(`already has a run; attached to ${first.workflowId} with the spec of the current version's run`));
+    assert.match(same.text, new RegExp(`already has a run; attached to ${first.workflowId} with the spec recorded in the registry`));
 
     // Another spec (seed) is another run: it trains, and its reason lands in the new version's lineage.
     const reseeded = fixtures.path('reseeded.json');
