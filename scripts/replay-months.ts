@@ -21,6 +21,7 @@ import { loadSpecFile } from '../cli/load-spec.ts';
 import { describeApprovalPaths, describeOutcome, followPipeline } from '../cli/progress-view.ts';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { featureSpecSchema } from '../shared/data/feature-spec.ts';
+import type { OnlineSnapshot } from '../shared/data/online-snapshot.ts';
 import { createLogger } from '../shared/logger.ts';
 import { type DriftMonitorInput, driftReportSchema, durationMs } from '../shared/monitoring.ts';
 import { onlineFeatureKeys } from '../shared/storage-keys.ts';
@@ -29,27 +30,29 @@ import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
 import { ensureBinaries } from './infra/binaries.ts';
 import { startStack } from './infra/stack.ts';
 import { FlightsData } from './replay/flights-data.ts';
-import { RETRAINING_SPLITS, SLICES, TRAINING_SPLITS, TRAINING_UNTIL } from './replay/flights-replay-plan.ts';
+import { RETRAINING_SPLITS, SLICES, TRAINING_SPLITS, TRAINING_UNTIL, dayStarts } from './replay/flights-replay-plan.ts';
 import { type MonthRow, printTable } from './replay/month-table.ts';
-import { replay } from './replay/replay-traffic.ts';
+import { ReplayRequestError, replay } from './replay/replay-traffic.ts';
 import { scheduledRunAt } from './replay/scheduled-runs.ts';
 
 /**
- * Issue #8 on real data: a flights model trained on 1 Jan – 21 Feb 2001 and deployed as champion;
- * a held-out week of February and then a week of each later month replayed through the prediction
- * API (with labels through the feedback route), each week inside its own monitor window; the
- * `driftMonitor` runs started by the model's Temporal Schedule judge them, and K-of-N starts one
- * retraining. Prints the monitor's verdict per month.
+ * Issue #8 on real data: a flights model trained on 1 Jan – 21 Feb 2001 (less a held-out tenth of
+ * the flights) and deployed as champion; the held-out tenth of its training split, then each later
+ * month, replayed through the prediction API (with labels through the feedback route), each inside
+ * its own monitor window; the `driftMonitor` runs started by the model's Temporal Schedule judge
+ * them, and K-of-N decides when a retraining starts. Prints the monitor's verdict per month.
  */
 
 const USAGE = `Usage: npm run replay [-- --events 10000] [-- --window 1m] [-- --drift-share 0.3] [-- --wait-retraining 300] [-- --max-ece 0.08] [-- --max-latency-ms 50]
 
 Brings up the local stack (or reuses the running one), runs a pipeline worker (a child process),
-trains and deploys flights-replay-<stamp> on Jan 1 – Feb 21 2001, starts the prediction API in this
-process, creates the drift monitor's Temporal Schedule (every --window), and replays, through
-POST /v1/models/:name/predict and POST /v1/feedback, --events flights per week: the held-out week of
-Feb 22-28, then Mar/Apr/May/Jun 22-28, one monitor window each, with the online features as of each
-week's first day. Prints the monitor's verdict per week and the retraining it started; last line JSON.
+holds a tenth of the flights out of everything, trains and deploys flights-replay-<stamp> on the
+rest of Jan 1 – Feb 21 2001, starts the prediction API in this process, creates the drift
+monitor's Temporal Schedule (every --window), and replays --events flights per slice through
+POST /v1/models/:name/predict and POST /v1/feedback: the held-out tenth of Jan 1 – Feb 3 (the
+training split), then March, April, May and June, one monitor window each, each day served with
+the online features as of its midnight (a daily materialization). Prints the monitor's verdict per
+month and the retraining it started; the last line is JSON.
 --drift-share: share of drifted features that makes a window drift (README default 0.3).
 --wait-retraining: seconds to wait at the end for the retraining to reach approval (0: do not wait).
 --max-ece, --max-latency-ms: two gates of the replay's training runs, relaxed from the example's 0.05
@@ -94,7 +97,11 @@ const started = Date.now();
 const timings: Record<string, number> = {};
 const lap = (name: string, since: number) => (timings[name] = Math.round((Date.now() - since) / 100) / 10);
 
-const config = loadConfigOrExit();
+const stamp = Date.now().toString(36);
+const stackConfig = loadConfigOrExit();
+// A serving bucket of the run's own: the API follows the newest online snapshot of a feature spec, and
+// an earlier replay on the same stack left later ones of this spec in the shared bucket.
+const config = { ...stackConfig, buckets: { ...stackConfig.buckets, serving: `${stackConfig.buckets.serving}-replay-${stamp}` } };
 const binaries = await ensureBinaries(config, say);
 await startStack(config, { binaries, report: say });
 lap('stack', started);
@@ -102,17 +109,20 @@ const store = MinioArtifactStore.fromConfig(config.minio);
 const connection = await Connection.connect({ address: config.temporal.address });
 const client = new Client({ connection, namespace: config.temporal.namespace });
 const registry = new ModelRegistry(store, config.buckets.models);
-const model = `flights-replay-${Date.now().toString(36)}`;
+await store.ensureBucket(config.buckets.serving);
+const model = `flights-replay-${stamp}`;
 const requestedBy = userInfo().username;
 const dir = await mkdtemp(join(tmpdir(), 'sluice-replay-'));
-say(`model ${model}; work files and logs in ${dir}`);
+say(`model ${model}; serving bucket ${config.buckets.serving}; work files and logs in ${dir}`);
 
 // The pipeline worker runs in its own process, as in production: training must not stall the API's event loop here.
 const workerLog = join(dir, 'pipeline-worker.log');
 const worker: ChildProcess = spawn(join(import.meta.dirname, '../node_modules/.bin/tsx'), [join(import.meta.dirname, '../workers/pipeline.ts')], {
-  env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
+  env: { ...process.env, SLUICE_BUCKET_SERVING: config.buckets.serving, SLUICE_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
+// Whatever ends this process (a crash included) ends the worker it started.
+process.once('exit', () => worker.kill('SIGTERM'));
 const workerOut = createWriteStream(workerLog);
 worker.stdout?.pipe(workerOut);
 worker.stderr?.pipe(workerOut);
@@ -149,14 +159,15 @@ try {
   const trainingPath = await data.writeUntil(TRAINING_UNTIL);
   const run = await startTrainingPipeline({ client, config, store }, { spec: specOn(trainingPath, TRAINING_SPLITS, { rollout: {} }), requestedBy, trigger: { kind: 'replay', by: requestedBy } });
   say(`training ${run.workflowId} on flights before ${TRAINING_UNTIL.slice(0, 10)}`);
-  // While it trains: the weeks to replay, the data landed before each, and the online snapshots as of each week.
+  // While it trains: the weeks to replay, the data landed before each, and the online snapshots as of each day of them.
   const prepared = (async () => {
     const samples = [];
     for (const [i, slice] of SLICES.entries()) samples.push(await data.sample(slice, eventsPerSlice, 17 + i));
     const landed = [];
-    for (const slice of SLICES) landed.push(await data.writeUntil(slice.from));
+    for (const slice of SLICES) landed.push(slice.heldOut ? trainingPath : await data.writeUntil(slice.until));
     const spec = featureSpecSchema.parse({ ...base.features, splits: TRAINING_SPLITS });
-    const snapshots = await data.snapshots(spec, SLICES.flatMap((s) => (s.snapshotAsOf ? [s.snapshotAsOf] : [])));
+    const lastDay = SLICES.map((slice) => slice.until).sort().at(-1) ?? TRAINING_UNTIL;
+    const snapshots = new Map((await data.snapshots(spec, lastDay, SLICES.flatMap(dayStarts))).map((snapshot) => [snapshot.asOf, snapshot]));
     return { samples, landed, specHash: featureDefinitionHash(spec), snapshots };
   })();
   const outcome = await followPipeline(run.handle, { client, taskQueue: config.taskQueues.pipeline, runUrl: run.workflowId, write: (line) => say(`  ${line.trim()}`), autoApproveAs: `${requestedBy} (replay)` });
@@ -175,6 +186,18 @@ try {
   const { samples, landed, specHash, snapshots } = await prepared;
   if (specHash !== manifest.featureDefinitionHash) throw new ReplayError(`snapshots were built for feature spec ${specHash}, the model uses ${manifest.featureDefinitionHash}`);
   lap('prepare', t);
+  // The replay rewinds the serving clock to its first day: the store holds that day's snapshot, and
+  // none materialized later (the training pipeline's own) exists yet.
+  const snapshotKeyOf = (snapshot: OnlineSnapshot) => onlineFeatureKeys.snapshot(specHash, snapshot.datasetVersion, snapshot.asOf);
+  const firstDay = SLICES.flatMap(dayStarts)[0] ?? TRAINING_UNTIL;
+  const firstSnapshot = snapshots.get(firstDay);
+  if (!firstSnapshot) throw new ReplayError(`no online snapshot was materialized as of ${firstDay}`);
+  let servedSnapshotKey = snapshotKeyOf(firstSnapshot);
+  await store.put(config.buckets.serving, servedSnapshotKey, JSON.stringify(firstSnapshot), { contentType: 'application/json' });
+  for (const later of await snapshotsAfter(specHash, firstDay)) {
+    await store.remove(config.buckets.serving, later);
+    say(`rewound the online store to ${firstDay}: removed ${later}`);
+  }
 
   // 2. The API, in this process, with a key of its own; its log goes to a file, watched for snapshot swaps.
   const apiLines: string[] = [];
@@ -185,7 +208,7 @@ try {
   });
   const key = randomBytes(24).toString('hex');
   const apiConfig = { ...config, api: { ...config.api, host: '127.0.0.1', port: 0 }, serving: { ...config.serving, pollIntervalMs: 1000, log: { ...config.serving.log, flushIntervalMs: 2000 } } };
-  definitions = new StoredFeatureDefinitions(store, config.buckets, 1000, logger);
+  definitions = new StoredFeatureDefinitions(store, config.buckets, 250, logger);
   api = await startApiServer({
     config: apiConfig,
     store,
@@ -198,7 +221,7 @@ try {
   // One request until the API serves the champion; it lands in a window before the first week, which has too few rows to be judged.
   for (;;) {
     try {
-      await replay(target, samples[0]?.slice(0, 1) ?? [], { batch: 1, concurrency: 1 });
+      await replay(target, samples[0]?.slice(0, 1) ?? [], { batch: 1, concurrency: 1, labelsPerRequest: 1 });
       break;
     } catch (err) {
       if (Date.now() > servingDeadline) throw new ReplayError(`the API at ${api.url} did not serve ${model} within a minute: ${(err as Error).message}`);
@@ -224,33 +247,45 @@ try {
   // 4. One week per window.
   t = Date.now();
   const firstWindow = Math.ceil((Date.now() + 3000) / windowMs) * windowMs;
-  const judged: Promise<{ workflowId: string; result: DriftMonitorResult }>[] = [];
+  // Settled promises: a failure while later months are still replayed is reported at the end, not as an unhandled rejection.
+  const judged: Promise<PromiseSettledResult<{ workflowId: string; result: DriftMonitorResult }>>[] = [];
   const replayed: { events: number; seconds: number }[] = [];
   for (const [i, slice] of SLICES.entries()) {
     const opens = firstWindow + i * windowMs;
     await sleep(Math.max(0, opens + 300 - Date.now()));
     const sliceStarted = Date.now();
-    const snapshot = slice.snapshotAsOf ? snapshots.find((s) => s.asOf === slice.snapshotAsOf) : undefined;
-    if (snapshot) {
-      const snapshotKey = onlineFeatureKeys.snapshot(specHash, snapshot.datasetVersion, snapshot.asOf);
-      await store.put(config.buckets.serving, snapshotKey, JSON.stringify(snapshot), { contentType: 'application/json' });
-      await waitFor(() => apiLines.some((line) => line.includes('online feature snapshot updated') && line.includes(snapshotKey)), 20_000, `the API did not switch to ${snapshotKey}`);
-    }
     await upsertDriftMonitorSchedule({ client, config }, { input: monitorInput(landed[i] ?? trainingPath), interval: values.window });
-    const sent = await replay(target, samples[i] ?? [], { batch: 500, concurrency: 2 });
+    const sent = { requests: 0, scored: 0 };
+    // Day by day, each with the snapshot a daily materialization would have written at its midnight.
+    for (const day of dayStarts(slice)) {
+      const snapshot = snapshots.get(day);
+      if (!snapshot) throw new ReplayError(`no online snapshot was materialized as of ${day}`);
+      const snapshotKey = snapshotKeyOf(snapshot);
+      if (snapshotKey !== servedSnapshotKey) {
+        await store.put(config.buckets.serving, snapshotKey, JSON.stringify(snapshot), { contentType: 'application/json' });
+        await waitFor(() => apiLines.some((line) => line.includes('online feature snapshot updated') && line.includes(snapshotKey)), 20_000, `the API did not switch to ${snapshotKey}`);
+        servedSnapshotKey = snapshotKey;
+      }
+      const events = (samples[i] ?? []).filter((e) => e.event.date.startsWith(day.slice(0, 10)));
+      const daySent = await replay(target, events, { batch: Math.min(500, config.api.maxBatch), concurrency: 2, labelsPerRequest: config.api.maxBatch });
+      sent.requests += daySent.requests;
+      sent.scored += daySent.scored;
+    }
     await api.predictionLog.flush();
     const closes = opens + windowMs;
     if (Date.now() > closes - 1000) throw new ReplayError(`${slice.name} took ${((Date.now() - opens) / 1000).toFixed(1)} s, longer than its ${values.window} window: lower --events or raise --window`);
     replayed.push({ events: sent.scored, seconds: (Date.now() - sliceStarted) / 1000 });
-    say(`${slice.name}: ${sent.scored} flights in ${sent.requests} requests, labels sent, log flushed in ${((Date.now() - sliceStarted) / 1000).toFixed(1)} s; judged by the run at ${new Date(closes).toISOString()}`);
-    judged.push(
-      (async () => {
-        const workflowId = await scheduledRunAt(client, scheduleId, closes, windowMs + 60_000);
-        return { workflowId, result: await client.workflow.getHandle<(input: unknown) => Promise<DriftMonitorResult>>(workflowId).result() };
-      })(),
-    );
+    say(`${slice.name}: ${sent.scored} flights in ${sent.requests} requests, labels sent, day by day with each midnight's online features; log flushed in ${((Date.now() - sliceStarted) / 1000).toFixed(1)} s; judged by the run at ${new Date(closes).toISOString()}`);
+    const run = (async () => {
+      const workflowId = await scheduledRunAt(client, scheduleId, closes, windowMs + 60_000);
+      return { workflowId, result: await client.workflow.getHandle<(input: unknown) => Promise<DriftMonitorResult>>(workflowId).result() };
+    })();
+    judged.push(run.then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason })));
   }
-  const runs = await Promise.all(judged);
+  const runs = (await Promise.all(judged)).map((settled) => {
+    if (settled.status === 'rejected') throw settled.reason;
+    return settled.value;
+  });
   lap('replay', t);
 
   // 5. The table, and the retraining the monitor started.
@@ -322,7 +357,7 @@ try {
     }),
   );
 } catch (err) {
-  console.error(`[replay] failed: ${err instanceof ReplayError ? err.message : ((err as Error).stack ?? String(err))}`);
+  console.error(`[replay] failed: ${err instanceof ReplayError || err instanceof ReplayRequestError ? err.message : ((err as Error).stack ?? String(err))}`);
   process.exitCode = 1;
 } finally {
   // Each step on its own: a failing one must not leave the schedule firing or the worker running.
@@ -337,6 +372,12 @@ try {
 }
 // The Temporal and DuckDB native handles can outlive their close calls by a while; nothing is left to wait for.
 process.exit();
+
+/** Keys of the spec's online snapshots materialized as of an instant after `instant`. */
+async function snapshotsAfter(specHash: string, instant: string): Promise<string[]> {
+  const keys = (await store.list(config.buckets.serving, onlineFeatureKeys.specPrefix(specHash))).map((o) => o.key);
+  return keys.filter((key) => (/\/as-of=([^/]+)\.json$/.exec(key)?.[1] ?? '') > instant);
+}
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -20,18 +20,30 @@ export interface ReplayEvent {
   delayed: boolean;
 }
 
-/** The raw flights file (Jan–Jun 2001) cut into what the replay needs, with DuckDB. */
+/** A tenth of the flights, by a hash of the whole row: deterministic, and spread evenly over days and airports. */
+const HELD_OUT = 'hash(date, delay, distance, origin, destination) % 10 = 0';
+
+/**
+ * The raw flights file (Jan–Jun 2001) cut into what the replay needs, with DuckDB: the held-out
+ * tenth of the flights, and the rest (what the platform sees: training data and online features).
+ */
 export class FlightsData {
+  private readonly seen: string;
+  private readonly heldOut: string;
+
   constructor(
     private readonly db: DuckDBConnection,
-    private readonly source: string,
+    source: string,
     private readonly dir: string,
-  ) {}
+  ) {
+    this.seen = `(SELECT * FROM read_parquet(${quoteString(source)}) WHERE NOT (${HELD_OUT}))`;
+    this.heldOut = `(SELECT * FROM read_parquet(${quoteString(source)}) WHERE ${HELD_OUT})`;
+  }
 
   private readonly written = new Map<string, Promise<string>>();
 
   /**
-   * The flights scheduled before `until`, as a Parquet file a pipeline spec can point at. Written
+   * The seen flights scheduled before `until`, as a Parquet file a pipeline spec can point at. Written
    * once per instant (a pipeline's dataset version is the file's hash, so the file must not change)
    * and in a total order (flights share departure times), so a rerun can find its features built.
    */
@@ -46,16 +58,16 @@ export class FlightsData {
 
   private async write(until: string): Promise<string> {
     const path = join(this.dir, `flights-until-${until.slice(0, 10)}.parquet`);
-    await this.db.run(`COPY (SELECT * FROM read_parquet(${quoteString(this.source)}) WHERE date < ${naive(until)} ORDER BY ALL)
+    await this.db.run(`COPY (SELECT * FROM ${this.seen} WHERE date < ${naive(until)} ORDER BY ALL)
       TO ${quoteString(path)} (FORMAT parquet)`);
     return path;
   }
 
-  /** A uniform sample of the slice's flights, in departure order, as the API's events. */
+  /** A uniform sample of the slice's flights (held-out or seen), in departure order, as the API's events. */
   async sample(slice: ReplaySlice, size: number, seed: number): Promise<ReplayEvent[]> {
     const rows = (
       await this.db.runAndReadAll(`SELECT strftime(date, '%Y-%m-%dT%H:%M:%SZ') AS date, distance::DOUBLE AS distance, origin, destination, delay > 15 AS delayed
-        FROM (SELECT * FROM read_parquet(${quoteString(this.source)})
+        FROM (SELECT * FROM ${slice.heldOut ? this.heldOut : this.seen}
               WHERE date >= ${naive(slice.from)} AND date < ${naive(slice.until)})
         USING SAMPLE ${Math.trunc(size)} ROWS (reservoir, ${Math.trunc(seed)})
         ORDER BY date`)
@@ -64,19 +76,20 @@ export class FlightsData {
   }
 
   /**
-   * Online snapshots of the spec's windowed aggregates as of each instant, from the whole file, with
-   * the feature build's own SQL (the running totals and as-of joins the pipeline's materialization
-   * runs), in one pass.
+   * Online snapshots of the spec's windowed aggregates as of each instant, from the seen flights up
+   * to `until` (the file the snapshots name as their dataset version), with the feature build's own
+   * SQL (the running totals and as-of joins the pipeline's materialization runs), in one pass.
    */
-  async snapshots(spec: FeatureSpec, asOf: readonly string[]): Promise<OnlineSnapshot[]> {
-    const relation = `read_parquet(${quoteString(this.source)})`;
+  async snapshots(spec: FeatureSpec, until: string, asOf: readonly string[]): Promise<OnlineSnapshot[]> {
+    const path = await this.writeUntil(until);
+    const relation = `read_parquet(${quoteString(path)})`;
     const columns = (await this.db.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`)).getRowObjectsJS() as { column_name: string; column_type: string }[];
     const types = Object.fromEntries(columns.map((c) => [c.column_name, c.column_type]));
     const plan = planFeatures(spec, types);
     await prepareAggregates(this.db, plan, relation);
     const instants = asOf.map((iso) => Date.parse(iso));
     const tables = await materializeSnapshotTables(this.db, plan, instants);
-    const datasetVersion = await sha256OfFile(this.source);
+    const datasetVersion = await sha256OfFile(path);
     return instants.map((t) =>
       onlineSnapshotSchema.parse({ kind: 'sluice.online-feature-snapshot', featureSpecHash: featureDefinitionHash(spec), datasetVersion, asOf: new Date(t).toISOString(), tables: tables.get(t) ?? [] }),
     );

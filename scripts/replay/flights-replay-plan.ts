@@ -1,34 +1,42 @@
 /**
- * What the month-by-month replay sends, and when each slice's data was "known". The model trains on
- * 1 January – 21 February 2001; each replayed slice is the week from the 22nd of a month, served
- * with the online features as of that day's midnight (the windowed aggregates a daily
- * materialization would hold), so no slice sees outcomes from its own week.
+ * What the month-by-month replay sends. A tenth of all flights (by a hash of the flight) is held out
+ * of everything the platform sees: the training data and the online store. The model trains on the
+ * rest of 1 January – 21 February 2001; the first replayed slice is the held-out tenth of its
+ * training split (the period its reference statistics describe), then each later month. Each day
+ * is served with the online features as of that day's midnight, as a daily materialization would
+ * hold them: the windowed aggregates never include the day being served.
  */
 
 export interface ReplaySlice {
   /** Table label. */
   name: string;
-  /** Events are sampled from [from, until) (UTC, the data's scheduled departure time). */
+  /** Sampled from the held-out tenth of the flights instead of the rest. */
+  heldOut?: boolean;
+  /** Events are sampled from [from, until) (UTC, the data's scheduled departure time), whole days. */
   from: string;
   until: string;
-  /**
-   * The online snapshot the API serves this slice with. Absent for the held-out week: it is served
-   * with the snapshot the training pipeline itself materialized at the end of the training data.
-   */
-  snapshotAsOf?: string;
 }
 
-/** Training data ends where the held-out week starts. */
+const DAY_MS = 86_400_000;
+
+/** Midnight (UTC) of each day of the slice: the instants its online snapshots are materialized as of. */
+export function dayStarts(slice: ReplaySlice): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(slice.from); t < Date.parse(slice.until); t += DAY_MS) days.push(new Date(t).toISOString());
+  return days;
+}
+
+/** The first model's data ends here (its test split is 13–21 February). */
 export const TRAINING_UNTIL = '2001-02-22T00:00:00.000Z';
 
-/** Splits of the first model: reference statistics come from `train` (January and early February). */
+/** Splits of the first model: reference statistics come from `train`, the period the held-out slice is drawn from. */
 export const TRAINING_SPLITS = [
   { name: 'train', from: '2001-01-01', until: '2001-02-04' },
   { name: 'validation', from: '2001-02-04', until: '2001-02-13' },
   { name: 'test', from: '2001-02-13' },
 ];
 
-/** Splits of a retraining run: its data is whatever landed before the month it was triggered in (at least up to 21 March). */
+/** Splits of a retraining run: its data is every flight up to the end of the month whose window triggered it (March at the earliest). */
 export const RETRAINING_SPLITS = [
   { name: 'train', from: '2001-01-01', until: '2001-03-01' },
   { name: 'validation', from: '2001-03-01', until: '2001-03-11' },
@@ -36,9 +44,9 @@ export const RETRAINING_SPLITS = [
 ];
 
 export const SLICES: readonly ReplaySlice[] = [
-  { name: 'Feb 22-28 (held-out)', from: '2001-02-22T00:00:00.000Z', until: '2001-03-01T00:00:00.000Z' },
-  { name: 'Mar 22-28', from: '2001-03-22T00:00:00.000Z', until: '2001-03-29T00:00:00.000Z', snapshotAsOf: '2001-03-22T00:00:00.000Z' },
-  { name: 'Apr 22-28', from: '2001-04-22T00:00:00.000Z', until: '2001-04-29T00:00:00.000Z', snapshotAsOf: '2001-04-22T00:00:00.000Z' },
-  { name: 'May 22-28', from: '2001-05-22T00:00:00.000Z', until: '2001-05-29T00:00:00.000Z', snapshotAsOf: '2001-05-22T00:00:00.000Z' },
-  { name: 'Jun 22-28', from: '2001-06-22T00:00:00.000Z', until: '2001-06-29T00:00:00.000Z', snapshotAsOf: '2001-06-22T00:00:00.000Z' },
+  { name: 'Jan 1-Feb 3 held-out', heldOut: true, from: '2001-01-01T00:00:00.000Z', until: '2001-02-04T00:00:00.000Z' },
+  { name: 'Mar', from: '2001-03-01T00:00:00.000Z', until: '2001-04-01T00:00:00.000Z' },
+  { name: 'Apr', from: '2001-04-01T00:00:00.000Z', until: '2001-05-01T00:00:00.000Z' },
+  { name: 'May', from: '2001-05-01T00:00:00.000Z', until: '2001-06-01T00:00:00.000Z' },
+  { name: 'Jun', from: '2001-06-01T00:00:00.000Z', until: '2001-07-01T00:00:00.000Z' },
 ];

@@ -1,7 +1,7 @@
 import type { DriftReport } from '../../shared/monitoring.ts';
 import type { DriftMonitorResult } from '../../workflows/drift-monitor.ts';
 
-/** One replayed week and the scheduled monitor run that judged its window. */
+/** One replayed slice (a month, or the held-out sample) and the scheduled monitor run that judged its window. */
 export interface MonthRow {
   slice: string;
   events: number;
@@ -22,7 +22,7 @@ function retrainingCell(result: DriftMonitorResult): string {
 
 /** The month-by-month table: drift share, the most drifted features with PSI, score PSI, verdict, AUC from the feedback labels, retraining. */
 export function printTable(rows: readonly MonthRow[], write: (line: string) => void): void {
-  const header = ['week replayed', 'events', 'judged rows', 'drifted features', 'top drifted (PSI)', 'score PSI', 'verdict', 'ROC AUC (labels)', 'retraining'];
+  const header = ['replayed', 'events', 'judged rows', 'drifted features', 'top drifted (PSI)', 'score PSI', 'verdict', 'ROC AUC (labels)', 'retraining'];
   const body = rows.map((r) => {
     const d = r.result.drift;
     const features = r.report?.features ?? [];

@@ -26,7 +26,7 @@ async function post(target: ReplayTarget, path: string, body: unknown): Promise<
  * busy client would), then what happened to each flight to `POST /v1/feedback`, keyed by the
  * request id and event index each answer carried.
  */
-export async function replay(target: ReplayTarget, events: readonly ReplayEvent[], options: { batch: number; concurrency: number }): Promise<{ requests: number; scored: number; labelled: number }> {
+export async function replay(target: ReplayTarget, events: readonly ReplayEvent[], options: { batch: number; concurrency: number; labelsPerRequest: number }): Promise<{ requests: number; scored: number; labelled: number }> {
   const labels: { requestId: string; eventIndex: number; label: boolean }[] = [];
   let next = 0;
   let requests = 0;
@@ -41,6 +41,6 @@ export async function replay(target: ReplayTarget, events: readonly ReplayEvent[
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, sender));
-  for (let i = 0; i < labels.length; i += 2000) await post(target, '/v1/feedback', { labels: labels.slice(i, i + 2000) });
+  for (let i = 0; i < labels.length; i += options.labelsPerRequest) await post(target, '/v1/feedback', { labels: labels.slice(i, i + options.labelsPerRequest) });
   return { requests, scored: labels.length, labelled: labels.length };
 }

@@ -12,14 +12,20 @@ export class ScheduledRunMissingError extends Error {
  */
 export async function scheduledRunAt(client: Client, scheduleId: string, scheduledAt: number, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
+  let seen = 'none';
   for (;;) {
-    const { info } = await client.schedule.getHandle(scheduleId).describe();
-    const action = info.recentActions.find((a) => a.scheduledAt.getTime() === scheduledAt);
-    if (action) return action.action.workflow.workflowId;
+    try {
+      const { info } = await client.schedule.getHandle(scheduleId).describe();
+      const action = info.recentActions.find((a) => a.scheduledAt.getTime() === scheduledAt);
+      if (action) return action.action.workflow.workflowId;
+      seen = info.recentActions.map((a) => a.scheduledAt.toISOString()).join(', ') || 'none';
+    } catch (err) {
+      // A dev server busy with a training run can miss a describe's deadline; the next poll asks again.
+      seen = `describe failed: ${(err as Error).message}`;
+    }
     if (Date.now() > deadline) {
-      const seen = info.recentActions.map((a) => a.scheduledAt.toISOString()).join(', ') || 'none';
       throw new ScheduledRunMissingError(`schedule ${scheduleId} started no run for ${new Date(scheduledAt).toISOString()} within ${timeoutMs / 1000} s (recent actions: ${seen}); is a pipeline worker polling its task queue?`);
     }
-    await sleep(500);
+    await sleep(1000);
   }
 }
