@@ -345,6 +345,7 @@ try {
         verdict: r.result.drift?.verdict ?? r.result.status,
         driftShare: r.result.drift?.driftShare ?? null,
         drifted: r.result.drift?.drifted ?? [],
+        driftReasons: Object.fromEntries((r.report?.features ?? []).filter((f) => f.verdict === 'alert').map((f) => [f.name, f.reasons])),
         scorePsi: r.report?.score ? r.report.score.statistics.psi : null,
         rocAuc: r.result.performance?.rocAuc ?? null,
         labelled: r.result.performance?.labelled ?? 0,
