@@ -7,13 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { ErrorType } from '../../shared/errors.ts';
 import type { PipelineInput } from '../../shared/pipeline.ts';
-import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
 import { approvalStateQuery, approveSignal, approveUpdate, rejectUpdate } from '../../workflows/approval-gate.ts';
 import { pipelineStatusQuery, type trainingPipeline } from '../../workflows/training-pipeline.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../support/stack.ts';
+import { type TemporalHandles, stackConfig, testIds } from '../support/stack.ts';
+import { type FakeActivityWorker, startFakeActivityWorker } from './fake-activity-worker.ts';
 import { createFakePipelineActivities, pipelineInput } from './pipeline-fakes.ts';
 
 const HISTORIES = join(import.meta.dirname, 'histories');
@@ -23,22 +23,15 @@ describe('trainingPipeline workflow', () => {
   const config = stackConfig();
   const fakes = createFakePipelineActivities();
   const taskQueue = testIds('training-pipeline-workflow').taskQueue;
+  let fakeWorker: FakeActivityWorker;
   let stack: TemporalHandles;
-  let worker: Worker;
-  let running: Promise<void>;
-  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  let workflowBundle: FakeActivityWorker['workflowBundle'];
 
   before(async () => {
-    stack = await connectToStack(config);
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: fakes.activities });
-    running = worker.run();
+    fakeWorker = await startFakeActivityWorker(config, taskQueue, fakes.activities);
+    ({ stack, workflowBundle } = fakeWorker);
   });
-  after(async () => {
-    worker.shutdown();
-    await running;
-    await stack[Symbol.asyncDispose]();
-  });
+  after(() => fakeWorker.stop());
 
   const uniqueModel = () => `m-${randomBytes(5).toString('hex')}`;
 
