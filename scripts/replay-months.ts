@@ -74,6 +74,9 @@ if (values.help) {
   process.exit(0);
 }
 
+/** K-of-N: a retraining starts when 2 of the last 3 judged windows alerted. */
+const CONSECUTIVE = { k: 2, n: 3 };
+
 class ReplayError extends Error {
   override readonly name = 'ReplayError';
 }
@@ -103,7 +106,7 @@ const stackConfig = loadConfigOrExit();
 // an earlier replay on the same stack left later ones of this spec in the shared bucket.
 const config = { ...stackConfig, buckets: { ...stackConfig.buckets, serving: `${stackConfig.buckets.serving}-replay-${stamp}` } };
 const binaries = await ensureBinaries(config, say);
-await startStack(config, { binaries, report: say });
+const stack = await startStack(config, { binaries, report: say });
 lap('stack', started);
 const store = MinioArtifactStore.fromConfig(config.minio);
 const connection = await Connection.connect({ address: config.temporal.address });
@@ -140,6 +143,7 @@ const base = loadSpecFile(join(import.meta.dirname, '../examples/flights/pipelin
 const relaxed: Record<string, number> = { expectedCalibrationError: maxEce, latencyP99Ms: maxLatencyMs };
 const gates = base.gates as { absolute: { metric: string; min?: number; max?: number }[] } & Record<string, unknown>;
 const replayGates = { ...gates, absolute: gates.absolute.map((g) => (relaxed[g.metric] === undefined ? g : { ...g, max: relaxed[g.metric] })) };
+const uiRunUrl = (workflowId: string) => `${stack.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
 const specOn = (source: string, splits: unknown, extra: Record<string, unknown> = {}) => ({
   ...base,
   model: { ...base.model, name: model },
@@ -170,7 +174,7 @@ try {
     const snapshots = new Map((await data.snapshots(spec, lastDay, SLICES.flatMap(dayStarts))).map((snapshot) => [snapshot.asOf, snapshot]));
     return { samples, landed, specHash: featureDefinitionHash(spec), snapshots };
   })();
-  const outcome = await followPipeline(run.handle, { client, taskQueue: config.taskQueues.pipeline, runUrl: run.workflowId, write: (line) => say(`  ${line.trim()}`), autoApproveAs: `${requestedBy} (replay)` });
+  const outcome = await followPipeline(run.handle, { client, taskQueue: config.taskQueues.pipeline, runUrl: uiRunUrl(run.workflowId), write: (line) => say(`  ${line.trim()}`), autoApproveAs: `${requestedBy} (replay)` });
   if (outcome.status !== 'approved') throw new ReplayError(`the first model was not approved: ${describeOutcome(outcome).join('; ')}`);
   const champion = outcome.version;
   const championDeadline = Date.now() + 120_000;
@@ -235,7 +239,7 @@ try {
     window: values.window,
     align: values.window,
     thresholds: { datasetDriftShare: driftShare },
-    consecutive: { k: 2, n: 3 },
+    consecutive: CONSECUTIVE,
     cooldown: '24h',
     retrainSpec: specOn(landedPath, RETRAINING_SPLITS),
   });
@@ -323,9 +327,9 @@ try {
   const candidate = retrainingId && latest > champion ? { version: latest } : undefined;
   const candidateAuc = candidate ? (await registry.manifest(model, candidate.version)).metrics.rocAuc : undefined;
 
-  printTable(rows, (line) => console.log(line));
+  printTable(rows, CONSECUTIVE.n, (line) => console.log(line));
   say(`retraining runs started by the monitor: ${retrainings.length}${retrainingId ? ` (${retrainingId}, now ${retrainingStage}${candidate ? `; candidate v${candidate.version} test ROC AUC ${candidateAuc?.toFixed(4)}` : ''})` : ''}`);
-  if (retrainingId && retrainingStage === 'awaiting-approval') for (const line of describeApprovalPaths(retrainingId, retrainingId)) say(line);
+  if (retrainingId && retrainingStage === 'awaiting-approval') for (const line of describeApprovalPaths(retrainingId, uiRunUrl(retrainingId))) say(line);
   lap('total', started);
   say(`timings (s): ${JSON.stringify(timings)}`);
   console.log(
@@ -335,7 +339,7 @@ try {
       championTestRocAuc: manifest.metrics.rocAuc ?? null,
       scheduleId,
       window: values.window,
-      thresholds: { datasetDriftShare: driftShare, consecutive: { k: 2, n: 3 }, cooldown: '24h' },
+      thresholds: { datasetDriftShare: driftShare, consecutive: CONSECUTIVE, cooldown: '24h' },
       relaxedGates: relaxed,
       months: rows.map((r) => ({
         slice: r.slice,

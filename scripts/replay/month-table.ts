@@ -12,16 +12,16 @@ export interface MonthRow {
 
 const fixed = (n: number | null | undefined, digits: number) => (n === null || n === undefined ? '-' : n.toFixed(digits));
 
-function retrainingCell(result: DriftMonitorResult): string {
+function retrainingCell(result: DriftMonitorResult, consecutiveN: number): string {
   const r = result.retraining;
-  const decision = result.decision ? `${result.decision.alerts} alerts of last 3` : '';
+  const decision = result.decision ? `alerting windows of the last ${consecutiveN}: ${result.decision.alerts}` : '';
   if (!r) return result.decision?.coolingDown ? `no (${decision}; cooling down)` : `no (${decision})`;
   if ('refused' in r) return `refused: ${r.refused}`;
   return `${r.started ? 'STARTED' : 'already running'} ${r.workflowId}`;
 }
 
 /** The month-by-month table: drift share, the most drifted features with PSI, score PSI, verdict, AUC from the feedback labels, retraining. */
-export function printTable(rows: readonly MonthRow[], write: (line: string) => void): void {
+export function printTable(rows: readonly MonthRow[], consecutiveN: number, write: (line: string) => void): void {
   const header = ['replayed', 'events', 'judged rows', 'drifted features', 'top drifted (PSI)', 'score PSI', 'verdict', 'ROC AUC (labels)', 'retraining'];
   const body = rows.map((r) => {
     const d = r.result.drift;
@@ -36,7 +36,7 @@ export function printTable(rows: readonly MonthRow[], write: (line: string) => v
       fixed(r.report?.score?.statistics.psi, 3),
       d?.verdict ?? r.result.status,
       r.result.performance?.rocAuc != null ? `${fixed(r.result.performance.rocAuc, 4)} (${r.result.performance.labelled})` : '-',
-      retrainingCell(r.result),
+      retrainingCell(r.result, consecutiveN),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
