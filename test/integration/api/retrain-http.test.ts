@@ -5,7 +5,9 @@ import { loadSpecFile } from '../../../cli/load-spec.ts';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { trainingSlotId } from '../../../shared/pipeline-identity.ts';
 import { pipelineInputSchema } from '../../../shared/pipeline.ts';
+import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { type FixtureDir, fixtureDir, isolatedBuckets, writeFlights } from '../data/fixtures.ts';
+import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { type AnswerJson, KEYS, type TestApi, startTestApi, testConfig } from '../../unit/api/support/test-api.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 
@@ -29,6 +31,7 @@ describe('retraining over HTTP', () => {
   let fixtures: FixtureDir;
   let api: TestApi;
   let spec: Record<string, unknown>;
+  let modelsBucket: string;
   const started: string[] = [];
 
   before(async () => {
@@ -36,6 +39,7 @@ describe('retraining over HTTP', () => {
     fixtures = fixtureDir();
     const source = await writeFlights(fixtures, 'flights-small', { rows: 2000, format: 'parquet' });
     const buckets = await isolatedBuckets(stack.store, 'retrain-http');
+    modelsBucket = buckets.models;
     const config = testConfig({
       SLUICE_TASK_QUEUE_PIPELINE: testIds('retrain-http').taskQueue,
       SLUICE_BUCKET_DATASETS: buckets.datasets,
@@ -83,6 +87,29 @@ describe('retraining over HTTP', () => {
     assert.equal(busy.status, 409, busy.text);
     assert.equal(busy.json.error?.code, 'RetrainingRefused');
     assert.match(busy.json.error?.message ?? '', /already training.*nothing was started/);
+  });
+
+  test("without a spec, a version registered before specs were stored retrains with the spec its run was started with", async () => {
+    const older = `${model}-older`;
+    const manifest = await registerFlightsModel(new ModelRegistry(stack.store, modelsBucket), older);
+    assert.equal(manifest.reports.spec, undefined, 'registered the old way, without a stored spec');
+    // The run that trained it, as Temporal keeps it: its input carries the spec.
+    const olderSpec = { ...spec, model: { name: older } };
+    const original = await stack.client.workflow.start('trainingPipeline', {
+      taskQueue: testIds('retrain-http-no-worker').taskQueue,
+      workflowId: manifest.origin.workflowId,
+      args: [pipelineInputSchema.parse({ spec: olderSpec, datasetVersion: '0'.repeat(64), requestedBy: 'someone' })],
+    });
+    started.push(original.workflowId);
+
+    const res = await retrain(older, { reason: 'the old champion, again' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.specFrom, 'run-history');
+    assert.equal(res.json.status, 'started');
+    started.push(res.json.workflowId);
+    const payload = (await stack.client.workflow.getHandle(res.json.workflowId).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    assert.ok(payload);
+    assert.equal(pipelineInputSchema.parse(defaultPayloadConverter.fromPayload(payload)).spec.model.name, older);
   });
 
   test('bad requests are refused with the problem named', async () => {
