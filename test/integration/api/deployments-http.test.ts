@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
 import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
 import type { DeploymentView } from '../../../workflows/model-deployment.ts';
-import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { type AnswerJson, KEYS, type TestApi, startTestApi, testConfig } from '../../unit/api/support/test-api.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { stackConfig, testIds } from '../../support/stack.ts';
+import { startDeploymentWorker } from '../deployment/deployment-worker.ts';
 
 /**
  * Deployment control over HTTP (admin scope) against the real `modelDeployment` workflow and its
@@ -33,30 +31,17 @@ describe('deployments over HTTP', () => {
     SLUICE_BUCKET_MODELS: `sluice-models-${suffix}`,
   });
   const store = MinioArtifactStore.fromConfig(stackConfig().minio);
-  let stack: TemporalHandles;
-  let worker: Worker;
-  let running: Promise<void>;
+  let deployments: Awaited<ReturnType<typeof startDeploymentWorker>>;
   let api: TestApi;
 
   before(async () => {
     for (const bucket of Object.values(config.buckets)) await store.ensureBucket(bucket);
-    stack = await connectToStack(config);
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    worker = await Worker.create({
-      connection: stack.nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.taskQueues.pipeline,
-      workflowBundle,
-      activities: createDeploymentActivities({ store, buckets: config.buckets }),
-    });
-    running = worker.run();
+    deployments = await startDeploymentWorker(config, store);
     api = await startTestApi({ store, config });
   });
   after(async () => {
     await api.shutdown();
-    worker.shutdown();
-    await running;
-    await stack[Symbol.asyncDispose]();
+    await deployments.stop();
   });
 
   const routes = async (model: string) => servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString())).models[model];

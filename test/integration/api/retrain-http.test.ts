@@ -6,7 +6,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { trainingSlotId } from '../../../shared/pipeline-identity.ts';
 import { pipelineInputSchema } from '../../../shared/pipeline.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
-import { type FixtureDir, fixtureDir, isolatedBuckets, writeFlights } from '../data/fixtures.ts';
+import { type FixtureDir, fixtureDir, bucketSettings, isolatedBuckets, writeFlights } from '../data/fixtures.ts';
 import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { type AnswerJson, KEYS, type TestApi, startTestApi, testConfig } from '../../unit/api/support/test-api.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
@@ -42,12 +42,7 @@ describe('retraining over HTTP', () => {
     modelsBucket = buckets.models;
     const config = testConfig({
       SLUICE_TASK_QUEUE_PIPELINE: testIds('retrain-http').taskQueue,
-      SLUICE_BUCKET_DATASETS: buckets.datasets,
-      SLUICE_BUCKET_FEATURES: buckets.features,
-      SLUICE_BUCKET_MODELS: buckets.models,
-      SLUICE_BUCKET_REPORTS: buckets.reports,
-      SLUICE_BUCKET_SERVING: buckets.serving,
-      SLUICE_BUCKET_PREDICTIONS: buckets.predictions,
+      ...bucketSettings(buckets),
     });
     const example = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;
     spec = { ...example, model: { name: model }, dataset: { name: 'flights-small', source } };

@@ -18,7 +18,7 @@ import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { type RetrainingOutcome, retrainingScheduleId } from '../../../shared/retraining.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
 import { WORKFLOWS_PATH, createPipelineWorker } from '../../../workers/pipeline-worker.ts';
-import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
+import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, bucketSettings, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
 import { trainFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 
@@ -51,12 +51,7 @@ describe('sluice retrain, monitor and models timeline', () => {
     env = {
       ...process.env,
       SLUICE_TASK_QUEUE_PIPELINE: taskQueue,
-      SLUICE_BUCKET_DATASETS: buckets.datasets,
-      SLUICE_BUCKET_FEATURES: buckets.features,
-      SLUICE_BUCKET_MODELS: buckets.models,
-      SLUICE_BUCKET_REPORTS: buckets.reports,
-      SLUICE_BUCKET_SERVING: buckets.serving,
-      SLUICE_BUCKET_PREDICTIONS: buckets.predictions,
+      ...bucketSettings(buckets),
     };
     config = loadConfig(env);
     const example = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;

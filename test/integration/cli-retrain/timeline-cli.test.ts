@@ -12,7 +12,7 @@ import { EXIT, runCli } from '../../../cli/main.ts';
 import { type Config, loadConfig } from '../../../shared/config.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
-import { isolatedBuckets } from '../data/fixtures.ts';
+import { bucketSettings, isolatedBuckets } from '../data/fixtures.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 
 /**
@@ -34,12 +34,7 @@ describe('sluice models timeline', () => {
     env = {
       ...process.env,
       SLUICE_TASK_QUEUE_PIPELINE: testIds('timeline-cli').taskQueue,
-      SLUICE_BUCKET_DATASETS: buckets.datasets,
-      SLUICE_BUCKET_FEATURES: buckets.features,
-      SLUICE_BUCKET_MODELS: buckets.models,
-      SLUICE_BUCKET_REPORTS: buckets.reports,
-      SLUICE_BUCKET_SERVING: buckets.serving,
-      SLUICE_BUCKET_PREDICTIONS: buckets.predictions,
+      ...bucketSettings(buckets),
     };
     config = loadConfig(env);
     dir = mkdtempSync(join(tmpdir(), 'sluice-timeline-'));

@@ -89,6 +89,18 @@ export async function isolatedBuckets(store: ArtifactStore, label: string): Prom
   return buckets;
 }
 
+/** The SLUICE_BUCKET_* settings that point a config (or a CLI run) at `buckets`. */
+export function bucketSettings(buckets: Config['buckets']): Record<string, string> {
+  return {
+    SLUICE_BUCKET_DATASETS: buckets.datasets,
+    SLUICE_BUCKET_FEATURES: buckets.features,
+    SLUICE_BUCKET_MODELS: buckets.models,
+    SLUICE_BUCKET_REPORTS: buckets.reports,
+    SLUICE_BUCKET_SERVING: buckets.serving,
+    SLUICE_BUCKET_PREDICTIONS: buckets.predictions,
+  };
+}
+
 /** Every object (key and etag) in the given buckets: compared before and after to prove nothing was written. */
 export async function snapshotBuckets(store: ArtifactStore, buckets: Config['buckets']): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};

@@ -4,16 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
 import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
 import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
 import { loadConfig } from '../../../shared/config.ts';
 import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
-import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { stackConfig, testIds } from '../../support/stack.ts';
+import { startDeploymentWorker } from './deployment-worker.ts';
 
 /** `sluice deploy ...` against a worker with the real deployment activities on the test stack. */
 describe('sluice deploy', () => {
@@ -26,28 +24,13 @@ describe('sluice deploy', () => {
   };
   const config = loadConfig(env);
   const store = MinioArtifactStore.fromConfig(stackConfig().minio);
-  let stack: TemporalHandles;
-  let worker: Worker;
-  let running: Promise<void>;
+  let deployments: Awaited<ReturnType<typeof startDeploymentWorker>>;
 
   before(async () => {
     for (const bucket of Object.values(config.buckets)) await store.ensureBucket(bucket);
-    stack = await connectToStack(config);
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    worker = await Worker.create({
-      connection: stack.nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.taskQueues.pipeline,
-      workflowBundle,
-      activities: createDeploymentActivities({ store, buckets: config.buckets }),
-    });
-    running = worker.run();
+    deployments = await startDeploymentWorker(config, store);
   });
-  after(async () => {
-    worker.shutdown();
-    await running;
-    await stack[Symbol.asyncDispose]();
-  });
+  after(() => deployments.stop());
 
   const cli = async (...argv: string[]) => {
     const out: string[] = [];
