@@ -58,22 +58,6 @@ month and the retraining it started; the last line is JSON.
 --max-ece, --max-latency-ms: two gates of the replay's training runs, relaxed from the example's 0.05
   and 10 ms (the test weeks come later in the season than the training weeks; the machine is shared).`;
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '10000' },
-    window: { type: 'string', default: '1m' },
-    'drift-share': { type: 'string', default: '0.3' },
-    'wait-retraining': { type: 'string', default: '300' },
-    'max-ece': { type: 'string', default: '0.08' },
-    'max-latency-ms': { type: 'string', default: '50' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
 /** K-of-N: a retraining starts when 2 of the last 3 judged windows alerted. */
 const CONSECUTIVE = { k: 2, n: 3 };
 
@@ -87,13 +71,46 @@ function positive(name: string, text: string, max = Number.MAX_SAFE_INTEGER): nu
   return n;
 }
 
-const eventsPerSlice = Math.trunc(positive('events', values.events, 200_000));
-const windowMs = durationMs(values.window);
-const driftShare = positive('drift-share', values['drift-share'], 1);
-const maxEce = positive('max-ece', values['max-ece'], 1);
-const maxLatencyMs = positive('max-latency-ms', values['max-latency-ms']);
-const waitRetrainingMs = Number(values['wait-retraining']) * 1000;
-if (windowMs < 20_000) throw new ReplayError(`--window must be at least 20s (each week is replayed and flushed inside one window), got ${values.window}`);
+/** The command line, checked before anything starts; a bad option prints what is wrong and the usage. */
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string', default: '10000' },
+      window: { type: 'string', default: '1m' },
+      'drift-share': { type: 'string', default: '0.3' },
+      'wait-retraining': { type: 'string', default: '300' },
+      'max-ece': { type: 'string', default: '0.08' },
+      'max-latency-ms': { type: 'string', default: '50' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const windowMs = durationMs(values.window);
+  if (windowMs < 20_000) throw new ReplayError(`--window must be at least 20s (each slice is replayed and flushed inside one window), got ${values.window}`);
+  const waitRetraining = Number(values['wait-retraining']);
+  if (!Number.isFinite(waitRetraining) || waitRetraining < 0) throw new ReplayError(`--wait-retraining must be a number of seconds, 0 or more, got "${values['wait-retraining']}"`);
+  return {
+    eventsPerSlice: Math.trunc(positive('events', values.events, 200_000)),
+    windowMs,
+    window: values.window,
+    driftShare: positive('drift-share', values['drift-share'], 1),
+    maxEce: positive('max-ece', values['max-ece'], 1),
+    maxLatencyMs: positive('max-latency-ms', values['max-latency-ms']),
+    waitRetrainingMs: waitRetraining * 1000,
+  };
+}
+
+let options: ReturnType<typeof readOptions>;
+try {
+  options = readOptions();
+} catch (err) {
+  console.error(`[replay] ${(err as Error).message}\n\n${USAGE}`);
+  process.exit(1);
+}
+const { eventsPerSlice, windowMs, window, driftShare, maxEce, maxLatencyMs, waitRetrainingMs } = options;
 
 const say = (line: string) => console.log(`[replay] ${line}`);
 const started = Date.now();
@@ -236,17 +253,17 @@ try {
   // 3. The monitor's schedule. Its retraining spec points at the data landed so far; it is updated before each week.
   const monitorInput = (landedPath: string): DriftMonitorInput => ({
     model,
-    window: values.window,
-    align: values.window,
+    window,
+    align: window,
     thresholds: { datasetDriftShare: driftShare },
     consecutive: CONSECUTIVE,
     cooldown: '24h',
     retrainSpec: specOn(landedPath, RETRAINING_SPLITS),
   });
   const scheduleId = driftMonitorScheduleId(model);
-  await upsertDriftMonitorSchedule({ client, config }, { input: monitorInput(landed[0] ?? trainingPath), interval: values.window });
+  await upsertDriftMonitorSchedule({ client, config }, { input: monitorInput(landed[0] ?? trainingPath), interval: window });
   scheduleCreated = true;
-  say(`schedule ${scheduleId}: driftMonitor every ${values.window}, each run judging the ${values.window} before it`);
+  say(`schedule ${scheduleId}: driftMonitor every ${window}, each run judging the ${window} before it`);
 
   // 4. One week per window.
   t = Date.now();
@@ -258,7 +275,7 @@ try {
     const opens = firstWindow + i * windowMs;
     await sleep(Math.max(0, opens + 300 - Date.now()));
     const sliceStarted = Date.now();
-    await upsertDriftMonitorSchedule({ client, config }, { input: monitorInput(landed[i] ?? trainingPath), interval: values.window });
+    await upsertDriftMonitorSchedule({ client, config }, { input: monitorInput(landed[i] ?? trainingPath), interval: window });
     const sent = { requests: 0, scored: 0 };
     // Day by day, each with the snapshot a daily materialization would have written at its midnight.
     for (const day of dayStarts(slice)) {
@@ -277,7 +294,7 @@ try {
     }
     await api.predictionLog.flush();
     const closes = opens + windowMs;
-    if (Date.now() > closes - 1000) throw new ReplayError(`${slice.name} took ${((Date.now() - opens) / 1000).toFixed(1)} s, longer than its ${values.window} window: lower --events or raise --window`);
+    if (Date.now() > closes - 1000) throw new ReplayError(`${slice.name} took ${((Date.now() - opens) / 1000).toFixed(1)} s, longer than its ${window} window: lower --events or raise --window`);
     replayed.push({ events: sent.scored, seconds: (Date.now() - sliceStarted) / 1000 });
     say(`${slice.name}: ${sent.scored} flights in ${sent.requests} requests, labels sent, day by day with each midnight's online features; log flushed in ${((Date.now() - sliceStarted) / 1000).toFixed(1)} s; judged by the run at ${new Date(closes).toISOString()}`);
     const run = (async () => {
@@ -338,7 +355,7 @@ try {
       champion,
       championTestRocAuc: manifest.metrics.rocAuc ?? null,
       scheduleId,
-      window: values.window,
+      window: window,
       thresholds: { datasetDriftShare: driftShare, consecutive: CONSECUTIVE, cooldown: '24h' },
       relaxedGates: relaxed,
       months: rows.map((r) => ({
