@@ -35,7 +35,7 @@ function fieldSchema(type: ValueType): z.ZodType {
   }
 }
 
-export function eventSchemaFor(fields: Readonly<Record<string, ValueType>>): z.ZodType<RawEvent> {
+function eventSchemaFor(fields: Readonly<Record<string, ValueType>>): z.ZodType<RawEvent> {
   const shape = Object.fromEntries(Object.entries(fields).map(([name, type]) => [name, fieldSchema(type)]));
   return z.strictObject(shape, { error: (issue) => (issue.code === 'invalid_type' ? `expected an event object, got ${describeValue(issue.input)}` : undefined) });
 }
