@@ -6,6 +6,7 @@ import { loadConfig, loadConfigOrExit } from '../shared/config.ts';
 import { ensureBinaries } from './infra/binaries.ts';
 import { freePort } from './infra/ports.ts';
 import { startStack, stopStack } from './infra/stack.ts';
+import { startOnFreshPorts } from './infra/fresh-ports.ts';
 
 /**
  * Runs a test suite with node's built-in runner. Suites that need servers get a stack of their own:
@@ -59,23 +60,12 @@ async function main(suite: Suite, filter: string[]): Promise<number> {
   const config = loadConfigOrExit();
   const report = (line: string) => console.log(`[test-stack] ${line}`);
   const binaries = await ensureBinaries(config, report);
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
-  const ports = { temporal: await freePort(), ui: await freePort(), minio: await freePort(), console: await freePort() };
-  const stackEnv: Record<string, string> = {
-    SLUICE_DATA_DIR: join(dir, 'data'),
-    SLUICE_TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-    SLUICE_TEMPORAL_UI_PORT: String(ports.ui),
-    SLUICE_MINIO_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
-    SLUICE_MINIO_CONSOLE_PORT: String(ports.console),
-    SLUICE_TEMPORAL_BIN: binaries.temporal,
-    SLUICE_MINIO_BIN: binaries.minio,
-  };
-  const env = { ...process.env, ...stackEnv };
-  const stackConfig = loadConfig(env);
 
+  let current: { dir: string; dataDir: string } | undefined;
   let stopping: Promise<unknown> | undefined;
   const teardown = () => {
-    stopping ??= stopStack(stackConfig.dataDir, report).finally(() => rmSync(dir, { recursive: true, force: true }));
+    const stack = current;
+    stopping ??= stack ? stopStack(stack.dataDir, report).finally(() => rmSync(stack.dir, { recursive: true, force: true })) : Promise.resolve();
     return stopping;
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -86,11 +76,41 @@ async function main(suite: Suite, filter: string[]): Promise<number> {
   }
 
   try {
-    await startStack(stackConfig, { binaries, report, stopWhenPidExits: process.pid });
-    return await runNodeTest(files, env, ['--test-concurrency=2', '--test-timeout=600000']);
+    const started = await startOnFreshPorts({
+      settings: async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
+        const env = { ...process.env, ...(await stackSettings(dir, binaries)) };
+        current = { dir, dataDir: loadConfig(env).dataDir };
+        return env;
+      },
+      start: (env) => startStack(loadConfig(env), { binaries, report, stopWhenPidExits: process.pid }),
+      discard: async () => {
+        const stack = current;
+        current = undefined;
+        if (!stack) return;
+        await stopStack(stack.dataDir, report);
+        rmSync(stack.dir, { recursive: true, force: true });
+      },
+      report,
+    });
+    return await runNodeTest(files, started, ['--test-concurrency=2', '--test-timeout=600000']);
   } finally {
     await teardown();
   }
+}
+
+/** Settings for a stack of its own in `dir`: data there, every server on a free loopback port. */
+async function stackSettings(dir: string, binaries: { temporal: string; minio: string }): Promise<Record<string, string>> {
+  const ports = { temporal: await freePort(), ui: await freePort(), minio: await freePort(), console: await freePort() };
+  return {
+    SLUICE_DATA_DIR: join(dir, 'data'),
+    SLUICE_TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    SLUICE_TEMPORAL_UI_PORT: String(ports.ui),
+    SLUICE_MINIO_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
+    SLUICE_MINIO_CONSOLE_PORT: String(ports.console),
+    SLUICE_TEMPORAL_BIN: binaries.temporal,
+    SLUICE_MINIO_BIN: binaries.minio,
+  };
 }
 
 const [suiteArg, ...filter] = process.argv.slice(2);
