@@ -2,7 +2,8 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { z } from 'zod';
 import { decisionRequestSchema } from '../shared/api/approvals.ts';
 import { retrainRequestSchema } from '../shared/api/retraining.ts';
-import { DEPLOYMENT_ACTIONS, deploymentControlRequestSchema, rolloutRequestSchema } from '../shared/api/deployments.ts';
+import { deploymentControlRequestSchema, rolloutRequestSchema } from '../shared/api/deployments.ts';
+import { DEPLOYMENT_ACTIONS } from '../shared/deployment.ts';
 import { feedbackRequestSchema } from '../shared/api/feedback.ts';
 import type { ApiScope } from '../shared/api/keys.ts';
 import type { Logger } from '../shared/logger.ts';

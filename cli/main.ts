@@ -11,19 +11,10 @@ import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
 import { AWAITING_APPROVAL_QUERY } from '../shared/pipeline-identity.ts';
 import type { PipelineOutcome } from '../shared/pipeline.ts';
 import { readFileSync } from 'node:fs';
-import { WithStartWorkflowOperation } from '@temporalio/client';
-import { deploymentWorkflowId, rolloutPlanSchema } from '../shared/deployment.ts';
+import { controlDeployment, deploymentState, startRollout } from '../activities/deployment/deployment-commands.ts';
+import { type DeploymentAction, deploymentWorkflowId, rolloutPlanSchema } from '../shared/deployment.ts';
 import { approveUpdate, rejectUpdate } from '../workflows/approval-gate.ts';
-import {
-  type DeploymentView,
-  type modelDeployment,
-  deploymentStateQuery,
-  pauseUpdate,
-  promoteUpdate,
-  resumeUpdate,
-  rollbackUpdate,
-  startRolloutUpdate,
-} from '../workflows/model-deployment.ts';
+import type { DeploymentView } from '../workflows/model-deployment.ts';
 import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
 import { type Command, EXIT, type Env, UsageError } from './command.ts';
 import { SpecFileError, loadSpecFile } from './load-spec.ts';
@@ -264,16 +255,7 @@ async function deployStart(env: Env, args: string[]): Promise<number> {
   if (!model || !values.by || !Number.isInteger(version) || version < 1) throw new UsageError(HELP['deploy start']);
   const parsedPlan = rolloutPlanSchema.safeParse(values.plan ? JSON.parse(readFileSync(values.plan, 'utf8')) : {});
   if (!parsedPlan.success) throw new UsageError(`Invalid rollout plan: ${parsedPlan.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof modelDeployment>('modelDeployment', {
-    workflowId: deploymentWorkflowId(model),
-    taskQueue: env.config.taskQueues.pipeline,
-    args: [{ model }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
-  const state = await env.client.workflow.executeUpdateWithStart(startRolloutUpdate, {
-    args: [{ version, plan: parsedPlan.data, by: values.by, reason: values.reason ?? '' }],
-    startWorkflowOperation,
-  });
+  const state = await startRollout(env.client, env.config.taskQueues.pipeline, model, { version, plan: parsedPlan.data, by: values.by, reason: values.reason ?? '' });
   describeDeployment(state, env.write);
   env.write(`Temporal UI: ${env.uiRunUrl(deploymentWorkflowId(model))}`);
   return EXIT.ok;
@@ -282,17 +264,16 @@ async function deployStart(env: Env, args: string[]): Promise<number> {
 async function deployStatus(env: Env, args: string[]): Promise<number> {
   const [model] = parseArgs({ args, allowPositionals: true }).positionals;
   if (!model) throw new UsageError(HELP['deploy status']);
-  const state = await env.connection.withDeadline(Date.now() + 5000, () => env.client.workflow.getHandle(deploymentWorkflowId(model)).query(deploymentStateQuery));
+  const state = await env.connection.withDeadline(Date.now() + 5000, () => deploymentState(env.client, model));
   describeDeployment(state, env.write);
   return EXIT.ok;
 }
 
-async function deployControl(env: Env, action: 'promote' | 'pause' | 'resume' | 'rollback', args: string[]): Promise<number> {
+async function deployControl(env: Env, action: DeploymentAction, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { by: { type: 'string' }, reason: { type: 'string' } } });
   const [model] = positionals;
   if (!model || !values.by) throw new UsageError(helpFor(`deploy ${action}`));
-  const update = { promote: promoteUpdate, pause: pauseUpdate, resume: resumeUpdate, rollback: rollbackUpdate }[action];
-  const state = await env.client.workflow.getHandle(deploymentWorkflowId(model)).executeUpdate(update, { args: [{ by: values.by, reason: values.reason ?? '' }] });
+  const state = await controlDeployment(env.client, model, action, { by: values.by, reason: values.reason ?? '' });
   describeDeployment(state, env.write);
   return EXIT.ok;
 }

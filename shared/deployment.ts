@@ -80,6 +80,10 @@ export const startRolloutInputSchema = z.strictObject({
 });
 export type StartRolloutInput = z.input<typeof startRolloutInputSchema>;
 
+/** What a person may do to a running deployment besides starting a rollout. */
+export const DEPLOYMENT_ACTIONS = ['promote', 'pause', 'resume', 'rollback'] as const;
+export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
+
 export const controlInputSchema = z.strictObject({ by: actorSchema, reason: z.string().default('') });
 export type ControlInput = z.input<typeof controlInputSchema>;
 

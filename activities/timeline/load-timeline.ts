@@ -2,7 +2,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
 import { deploymentWorkflowId, type RolloutRecord } from '../../shared/deployment.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
-import { deploymentStateQuery } from '../../workflows/model-deployment.ts';
+import { deploymentState } from '../deployment/deployment-commands.ts';
 import { createMonitoringActivities } from '../monitoring/monitoring-activities.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
 import { ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
@@ -15,7 +15,7 @@ async function readRollouts(client: Client, model: string, gaps: string[]): Prom
   const id = deploymentWorkflowId(model);
   try {
     // Without a worker, Temporal holds a query until its own deadline; a few seconds is enough to know.
-    const state = await client.connection.withDeadline(Date.now() + DEPLOYMENT_QUERY_MS, () => client.workflow.getHandle(id).query(deploymentStateQuery));
+    const state = await client.connection.withDeadline(Date.now() + DEPLOYMENT_QUERY_MS, () => deploymentState(client, model));
     return state.current ? [...state.history, state.current] : state.history;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return []; // never deployed

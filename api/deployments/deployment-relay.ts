@@ -1,25 +1,15 @@
-import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { DeploymentAction, DeploymentControlRequest, RolloutRequest } from '../../shared/api/deployments.ts';
-import { deploymentWorkflowId } from '../../shared/deployment.ts';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { controlDeployment, deploymentState, startRollout } from '../../activities/deployment/deployment-commands.ts';
+import type { DeploymentControlRequest, RolloutRequest } from '../../shared/api/deployments.ts';
+import type { DeploymentAction } from '../../shared/deployment.ts';
 import type { Logger } from '../../shared/logger.ts';
-import {
-  type DeploymentView,
-  type modelDeployment,
-  deploymentStateQuery,
-  pauseUpdate,
-  promoteUpdate,
-  resumeUpdate,
-  rollbackUpdate,
-  startRolloutUpdate,
-} from '../../workflows/model-deployment.ts';
+import type { DeploymentView } from '../../workflows/model-deployment.ts';
 import { ApiError } from '../errors.ts';
 import type { TemporalLink } from '../temporal/temporal-link.ts';
 
-const CONTROL = { promote: promoteUpdate, pause: pauseUpdate, resume: resumeUpdate, rollback: rollbackUpdate } as const;
-
 /**
  * Relays deployment commands to the model's `modelDeployment` workflow, the single writer of its
- * serving config: the same Updates the CLI sends, so HTTP, CLI and the Temporal UI act alike and the
+ * serving config: the same calls the CLI makes (`activities/deployment/deployment-commands.ts`), so HTTP, CLI and the Temporal UI act alike and the
  * workflow's validation is the only one. A refusal (no rollout to promote, a version not approved…)
  * is the workflow's message as a 409.
  */
@@ -31,25 +21,15 @@ export class DeploymentRelay {
   ) {}
 
   state(model: string): Promise<DeploymentView> {
-    return this.relay(model, 'state', (client) => client.workflow.getHandle(deploymentWorkflowId(model)).query(deploymentStateQuery));
+    return this.relay(model, 'state', (client) => deploymentState(client, model));
   }
 
   startRollout(model: string, by: string, request: RolloutRequest): Promise<DeploymentView> {
-    return this.relay(model, 'rollout', (client) =>
-      client.workflow.executeUpdateWithStart(startRolloutUpdate, {
-        args: [{ version: request.version, ...(request.plan ? { plan: request.plan } : {}), by, reason: request.reason }],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof modelDeployment>('modelDeployment', {
-          workflowId: deploymentWorkflowId(model),
-          taskQueue: this.taskQueue,
-          args: [{ model }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      }),
-    );
+    return this.relay(model, 'rollout', (client) => startRollout(client, this.taskQueue, model, { ...request, by }));
   }
 
   control(model: string, action: DeploymentAction, by: string, request: DeploymentControlRequest): Promise<DeploymentView> {
-    return this.relay(model, action, (client) => client.workflow.getHandle(deploymentWorkflowId(model)).executeUpdate(CONTROL[action], { args: [{ by, reason: request.reason }] }));
+    return this.relay(model, action, (client) => controlDeployment(client, model, action, { by, reason: request.reason }));
   }
 
   private async relay(model: string, action: string, call: (client: Client) => Promise<DeploymentView>): Promise<DeploymentView> {

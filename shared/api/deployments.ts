@@ -20,8 +20,6 @@ export type RolloutRequest = z.output<typeof rolloutRequestSchema>;
 export const deploymentControlRequestSchema = z.strictObject({ reason }).describe('Why; recorded in the rollout history');
 export type DeploymentControlRequest = z.output<typeof deploymentControlRequestSchema>;
 
-export const DEPLOYMENT_ACTIONS = ['promote', 'pause', 'resume', 'rollback'] as const;
-export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
 
 export const deploymentResponseSchema = z
   .strictObject({
