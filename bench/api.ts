@@ -16,7 +16,7 @@ import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { type RawEvent, predictRequestSchema } from '../shared/api/predict.ts';
 import { SERVING_CONFIG_KEY } from '../shared/serving-config.ts';
-import { FLIGHTS_FEATURES, FLIGHTS_SPEC_HASH, flightEvent, flightsDefinitions, flightsSnapshot, trainFlightsModel } from '../test/unit/api/support/flights-model.ts';
+import { FLIGHTS_FEATURES, flightEvent, flightsDefinitions, flightsManifest, trainFlightsModel } from '../test/unit/api/support/flights-model.ts';
 import { MemoryStore } from '../test/unit/api/support/memory-store.ts';
 
 /**
@@ -311,25 +311,11 @@ function child(args: string[], nodeArgs: string[] = []): { wait: Promise<string>
 }
 
 async function prepare(dir: string) {
-  const { model, trainer, threshold } = await trainFlightsModel({ seed: 7, trainer: { kind: 'gbdt', nTrees: 100, maxLeaves: 31, minSamplesLeaf: 20, earlyStoppingRounds: 0 }, rows: 20_000 });
-  const onnx = model.toOnnx({ modelName: MODEL, modelVersion: 1, lineage: {}, threshold });
+  const trained = await trainFlightsModel({ seed: 7, trainer: { kind: 'gbdt', nTrees: 100, maxLeaves: 31, minSamplesLeaf: 20, earlyStoppingRounds: 0 }, rows: 20_000 });
+  const onnx = trained.model.toOnnx({ modelName: MODEL, modelVersion: 1, lineage: {}, threshold: trained.threshold });
   const files: ModelFiles = { onnx: join(dir, 'model.onnx'), manifest: join(dir, 'manifest.json') };
   writeFileSync(files.onnx, onnx);
-  writeFileSync(
-    files.manifest,
-    JSON.stringify({
-      name: MODEL,
-      datasetVersion: flightsSnapshot().datasetVersion,
-      featureDefinitionHash: FLIGHTS_SPEC_HASH,
-      codeVersion: 'bench',
-      trainer: { kind: trainer.kind, hyperparameters: trainer },
-      seed: 7,
-      metrics: {},
-      threshold,
-      featureNames: FLIGHTS_FEATURES,
-      origin: { workflowId: 'bench' },
-    }),
-  );
+  writeFileSync(files.manifest, JSON.stringify(flightsManifest(MODEL, trained, 'bench', 'bench')));
   // The same events for every variant: raw for sluice, assembled by the shared feature code for the baselines.
   const assembler = await new OnlineFeatureAssemblers(flightsDefinitions()).forModel(JSON.parse(readFileSync(files.manifest, 'utf8')) as never);
   const events = Array.from({ length: POOL * 100 }, (_, i) => flightEvent(i));

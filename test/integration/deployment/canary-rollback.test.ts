@@ -17,7 +17,7 @@ import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving
 import { trainerSpecSchema } from '../../../shared/trainers.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { type modelDeployment, rolloutHistoryQuery } from '../../../workflows/model-deployment.ts';
-import { AIRPORTS, FLIGHTS_FEATURES, FLIGHTS_SPEC_HASH, flightEvent, flightsMatrix, flightsSnapshot, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { AIRPORTS, flightEvent, flightsMatrix, registerFlightsModel, registerTrainedFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { KEYS, startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 import type { FeatureAssemblers } from '../../../api/features/feature-assembler.ts';
@@ -53,24 +53,7 @@ async function registerShuffledLabelModel(registry: ModelRegistry, name: string)
   }
   const trainer = trainerSpecSchema.parse({ kind: 'gbdt', nTrees: 30, maxLeaves: 15, minSamplesLeaf: 20 });
   const model = await trainModel(trainer, { train, validation: flightsMatrix(1000, 1007) }, { seed: 7 });
-  const registrationKey = `test-${name}-shuffled-${randomBytes(3).toString('hex')}`;
-  return registry.register({
-    manifest: {
-      name,
-      datasetVersion: flightsSnapshot().datasetVersion,
-      featureDefinitionHash: FLIGHTS_SPEC_HASH,
-      codeVersion: 'test',
-      trainer: { kind: trainer.kind, hyperparameters: trainer },
-      seed: 7,
-      metrics: {},
-      threshold: 0.3,
-      featureNames: FLIGHTS_FEATURES,
-      origin: { workflowId: registrationKey },
-    },
-    onnx: (version) => model.toOnnx({ modelName: name, modelVersion: version, lineage: { featureDefinitionHash: FLIGHTS_SPEC_HASH }, threshold: 0.3 }),
-    registrationKey,
-    by: 'test',
-  });
+  return registerTrainedFlightsModel(registry, name, { model, trainer, threshold: 0.3, seed: 7 });
 }
 
 /** The real features, except that `version`'s fail (a plain error: the API answers 500) for events `fails` picks. */

@@ -122,25 +122,37 @@ export async function trainFlightsModel(options: FlightsModelOptions = {}) {
   return { model, trainer, threshold: options.threshold ?? 0.3, seed };
 }
 
-/** Trains and registers a version; returns its manifest. */
-export async function registerFlightsModel(registry: ModelRegistry, name: string, options: FlightsModelOptions = {}): Promise<ModelManifest> {
-  const { model, trainer, threshold, seed } = await trainFlightsModel(options);
-  const registrationKey = `test-${name}-${seed}-${Math.random().toString(36).slice(2)}`;
+/** A flights model as `trainFlightsModel` returns it. */
+export type TrainedFlightsModel = Awaited<ReturnType<typeof trainFlightsModel>>;
+
+/** The registry manifest of a trained flights model (its version is the registry's to give). */
+export function flightsManifest(name: string, trained: TrainedFlightsModel, workflowId: string, codeVersion = 'test') {
+  return {
+    name,
+    datasetVersion: flightsSnapshot().datasetVersion,
+    featureDefinitionHash: FLIGHTS_SPEC_HASH,
+    codeVersion,
+    trainer: { kind: trained.trainer.kind, hyperparameters: trained.trainer },
+    seed: trained.seed,
+    metrics: {},
+    threshold: trained.threshold,
+    featureNames: FLIGHTS_FEATURES,
+    origin: { workflowId },
+  };
+}
+
+/** Registers a trained flights model as a new version; returns its manifest. */
+export function registerTrainedFlightsModel(registry: ModelRegistry, name: string, trained: TrainedFlightsModel): Promise<ModelManifest> {
+  const registrationKey = `test-${name}-${trained.seed}-${Math.random().toString(36).slice(2)}`;
   return registry.register({
-    manifest: {
-      name,
-      datasetVersion: flightsSnapshot().datasetVersion,
-      featureDefinitionHash: FLIGHTS_SPEC_HASH,
-      codeVersion: 'test',
-      trainer: { kind: trainer.kind, hyperparameters: trainer },
-      seed,
-      metrics: {},
-      threshold,
-      featureNames: FLIGHTS_FEATURES,
-      origin: { workflowId: registrationKey },
-    },
-    onnx: (version) => model.toOnnx({ modelName: name, modelVersion: version, lineage: { featureDefinitionHash: FLIGHTS_SPEC_HASH }, threshold }),
+    manifest: flightsManifest(name, trained, registrationKey),
+    onnx: (version) => trained.model.toOnnx({ modelName: name, modelVersion: version, lineage: { featureDefinitionHash: FLIGHTS_SPEC_HASH }, threshold: trained.threshold }),
     registrationKey,
     by: 'test',
   });
+}
+
+/** Trains and registers a version; returns its manifest. */
+export async function registerFlightsModel(registry: ModelRegistry, name: string, options: FlightsModelOptions = {}): Promise<ModelManifest> {
+  return registerTrainedFlightsModel(registry, name, await trainFlightsModel(options));
 }
