@@ -69,16 +69,18 @@ export function numericDrift(reference: NumericReference, current: { present: nu
       stats.wasserstein === null ? 'ok' : judge('Wasserstein/std', stats.wasserstein, t.wasserstein, reasons),
     ]);
   }
-  return {
-    name: reference.name,
-    kind: 'numeric',
-    rows: current.present,
-    nullRate: { reference: reference.nullRate, current: rows ? (rows - current.present) / rows : 0 },
-    statistics: stats,
-    reasons,
-    verdict,
-    histogram: { bins: numericBinLabels(reference.binEdges), reference: ref, current: cur },
-  };
+  return featureDrift(reference, 'numeric', current.present, rows, { statistics: stats, reasons, verdict, histogram: { bins: numericBinLabels(reference.binEdges), reference: ref, current: cur } });
+}
+
+/** One feature's entry in the report: what was judged, plus its presence in the window against the reference's. */
+function featureDrift(
+  reference: { name: string; nullRate: number },
+  kind: FeatureDrift['kind'],
+  present: number,
+  rows: number,
+  judged: Pick<FeatureDrift, 'statistics' | 'reasons' | 'verdict' | 'histogram'>,
+): FeatureDrift {
+  return { name: reference.name, kind, rows: present, nullRate: { reference: reference.nullRate, current: rows ? (rows - present) / rows : 0 }, ...judged };
 }
 
 /** Categorical feature: JS and PSI over the reference's top categories plus one bin for every other value; chi-square recorded. */
@@ -97,16 +99,7 @@ export function categoricalDrift(reference: CategoricalReference, current: { pre
       if (verdict === 'ok') verdict = 'warn';
     }
   }
-  return {
-    name: reference.name,
-    kind: 'categorical',
-    rows: current.present,
-    nullRate: { reference: reference.nullRate, current: rows ? (rows - current.present) / rows : 0 },
-    statistics: stats,
-    reasons,
-    verdict,
-    histogram: { bins, reference: ref, current: cur },
-  };
+  return featureDrift(reference, 'categorical', current.present, rows, { statistics: stats, reasons, verdict, histogram: { bins, reference: ref, current: cur } });
 }
 
 export function scoreBinLabels(): string[] {
