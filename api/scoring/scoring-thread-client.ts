@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import type { FeatureRows } from './micro-batcher.ts';
+import type { ProviderFailure } from './onnx-session.ts';
 import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
 
 export class ScoringThreadError extends Error {
@@ -12,8 +13,6 @@ export interface ScoringSession {
   run(features: FeatureRows): Promise<Float32Array>;
   release(): Promise<void>;
 }
-
-type ProviderFailure = { provider: ExecutionProvider; message: string };
 
 export type CreatedSession = { ok: true; provider: ExecutionProvider; failures: ProviderFailure[]; session: ScoringSession } | { ok: false; failures: ProviderFailure[]; error: string };
 

@@ -1,4 +1,5 @@
 import type { ExecutionProvider } from '../../shared/config.ts';
+import type { ProviderFailure } from './onnx-session.ts';
 
 /**
  * Messages between the main thread and the scoring thread. In: `create` (model bytes, providers to
@@ -14,8 +15,8 @@ export type ScoringRequest =
   | { type: 'release'; session: number };
 
 export type ScoringResponse =
-  | { seq: number; provider: ExecutionProvider; failures: { provider: ExecutionProvider; message: string }[] }
-  | { seq: number; failures: { provider: ExecutionProvider; message: string }[]; error: string }
+  | { seq: number; provider: ExecutionProvider; failures: ProviderFailure[] }
+  | { seq: number; failures: ProviderFailure[]; error: string }
   | { seq: number; scores: Float32Array }
   | { seq: number; error: string };
 

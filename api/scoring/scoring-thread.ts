@@ -1,7 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { InferenceSession, Tensor, env as ortEnv } from 'onnxruntime-node';
-import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../activities/training/onnx/sluice-graph.ts';
-import type { ExecutionProvider } from '../../shared/config.ts';
+import type { InferenceSession } from 'onnxruntime-node';
+import { createOnnxSession, runOnnx } from './onnx-session.ts';
 import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
 
 /**
@@ -16,43 +15,23 @@ import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-
 const port = parentPort;
 if (!port) throw new Error('scoring-thread.ts runs as a worker thread');
 
-// ONNX Runtime prints its own error line when a provider library is missing; the main thread warns once, in our format.
-ortEnv.logLevel = 'fatal';
-
 const sessions = new Map<number, InferenceSession>();
 
 async function create(request: Extract<ScoringRequest, { type: 'create' }>): Promise<ScoringResponse> {
-  const failures: { provider: ExecutionProvider; message: string }[] = [];
-  for (const provider of request.providers) {
-    try {
-      const session = await InferenceSession.create(request.model, {
-        executionProviders: [provider],
-        intraOpNumThreads: request.intraOpThreads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
-      sessions.set(request.session, session);
-      return { seq: request.seq, provider, failures };
-    } catch (err) {
-      failures.push({ provider, message: (err as Error).message });
-    }
-  }
-  return { seq: request.seq, failures, error: 'no execution provider could load the model' };
+  const created = await createOnnxSession(request.model, request.providers, request.intraOpThreads);
+  if (!created.session) return { seq: request.seq, failures: created.failures, error: 'no execution provider could load the model' };
+  sessions.set(request.session, created.session);
+  return { seq: request.seq, provider: created.provider, failures: created.failures };
 }
 
 async function run(request: Extract<ScoringRequest, { type: 'run' }>): Promise<ScoringResponse> {
   const session = sessions.get(request.session);
   if (!session) return { seq: request.seq, error: `session ${request.session} is not loaded on the scoring thread` };
-  const feeds: Record<string, Tensor> = {};
-  if (request.numeric) feeds[NUMERIC_INPUT] = new Tensor('float32', request.numeric, [request.rows, request.kNum]);
-  if (request.categorical !== undefined) {
-    const categorical = typeof request.categorical === 'string' ? request.categorical.split(SEPARATOR) : request.categorical;
-    feeds[CATEGORICAL_INPUT] = new Tensor('string', categorical, [request.rows, request.kCat]);
-  }
+  const categorical = typeof request.categorical === 'string' ? request.categorical.split(SEPARATOR) : request.categorical;
   try {
-    const output = await session.run(feeds);
+    const scores = await runOnnx(session, { rows: request.rows, numeric: request.numeric, categorical }, request.kNum, request.kCat);
     // A copy the thread owns outright, so it can be transferred rather than cloned.
-    return { seq: request.seq, scores: Float32Array.from(output[PROBABILITY_OUTPUT]?.data as Float32Array) };
+    return { seq: request.seq, scores: Float32Array.from(scores) };
   } catch (err) {
     return { seq: request.seq, error: (err as Error).message };
   }
