@@ -15,7 +15,7 @@ export interface PredictionLogEntry {
 }
 
 /** `array`, or a copy twice as large (at least `needed`) holding its values. */
-function grown<T extends Float32Array | Float64Array | Uint32Array | Uint8Array>(array: T, needed: number, make: (n: number) => T): T {
+function grown<T extends Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array>(array: T, needed: number, make: (n: number) => T): T {
   if (needed <= array.length) return array;
   const bigger = make(Math.max(needed, array.length * 2));
   bigger.set(array);
@@ -37,7 +37,7 @@ export const NULL_LENGTH = 0xffffffff;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The strings of a column, on the writer thread. */
+/** The strings of a column (for tests and readers on the writer thread; the writer itself copies the bytes). */
 export function stringsOf(column: StringColumn): (string | null)[] {
   const out = new Array<string | null>(column.lengths.length);
   let at = 0;
@@ -66,7 +66,16 @@ class StringColumnBuilder {
     }
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     this.bytes = grown(this.bytes, this.used + value.length * 3, (k) => new Uint8Array(k));
-    const { written } = encoder.encodeInto(value, this.bytes.subarray(this.used));
+    const bytes = this.bytes;
+    const start = this.used;
+    // Request ids and keys are nearly always ASCII: copied char by char, which costs a fraction of a call into the encoder.
+    let i = 0;
+    for (; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) break;
+      bytes[start + i] = code;
+    }
+    const written = i === value.length ? i : encoder.encodeInto(value, bytes.subarray(start)).written;
     this.used += written;
     this.lengths[this.count++] = written;
   }
@@ -107,8 +116,10 @@ export interface PredictionLogBatch {
     scores: Float32Array;
     /** Row-major [count, kNum]; NaN = missing. */
     numeric: Float32Array;
-    /** Row-major [count, kCat]; '' = missing. */
-    categorical: StringColumn;
+    /** Row-major [count, kCat]: each value's code in its feature's dictionary. */
+    categoricalCodes: Int32Array;
+    /** Per categorical feature, its distinct values in code order ('' = missing). */
+    dictionaries: StringColumn[];
   };
 }
 
@@ -128,8 +139,11 @@ export class LogBatchBuilder {
   private entryRows = new Uint32Array(64);
   private scores = new Float32Array(256);
   private numeric: Float32Array;
-  private readonly categorical = new StringColumnBuilder();
+  private codes: Int32Array;
+  // Categorical values are few and repeat: each is looked up once per row and encoded once per batch.
+  private readonly dictionaries: { codes: Map<string, number>; values: StringColumnBuilder }[];
   private readonly kNum: number;
+  private readonly kCat: number;
 
   constructor(
     private readonly meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'featureNames'>,
@@ -137,7 +151,10 @@ export class LogBatchBuilder {
   ) {
     this.since = since;
     this.kNum = meta.featureNames.numeric.length;
+    this.kCat = meta.featureNames.categorical.length;
     this.numeric = new Float32Array(256 * this.kNum);
+    this.codes = new Int32Array(256 * this.kCat);
+    this.dictionaries = meta.featureNames.categorical.map(() => ({ codes: new Map(), values: new StringColumnBuilder() }));
   }
 
   get rows(): number {
@@ -148,24 +165,41 @@ export class LogBatchBuilder {
     const e = this.entryCount;
     const n = entry.features.rows;
     const r = this.rowCount;
-    this.routes = grown(this.routes, e + 1, (k) => new Uint8Array(k));
-    this.at = grown(this.at, e + 1, (k) => new Float64Array(k));
-    this.latency = grown(this.latency, e + 1, (k) => new Float64Array(k));
-    this.entryRows = grown(this.entryRows, e + 1, (k) => new Uint32Array(k));
+    if (e === this.at.length) {
+      this.routes = grown(this.routes, e + 1, (k) => new Uint8Array(k));
+      this.at = grown(this.at, e + 1, (k) => new Float64Array(k));
+      this.latency = grown(this.latency, e + 1, (k) => new Float64Array(k));
+      this.entryRows = grown(this.entryRows, e + 1, (k) => new Uint32Array(k));
+    }
     this.requestIds.push(entry.requestId);
     this.routingKeys.push(entry.routingKey ?? null);
     this.routes[e] = ROUTE_CODE[entry.route];
     this.at[e] = entry.at;
     this.latency[e] = entry.latencyMs;
     this.entryRows[e] = n;
-    this.scores = grown(this.scores, r + n, (k) => new Float32Array(k));
-    this.scores.set(entry.scores.subarray(0, n), r);
+    if (r + n > this.scores.length) this.scores = grown(this.scores, r + n, (k) => new Float32Array(k));
+    if (entry.scores.length === n) this.scores.set(entry.scores, r);
+    else this.scores.set(entry.scores.subarray(0, n), r);
     if (this.kNum > 0 && entry.features.numeric) {
       this.numeric = grown(this.numeric, (r + n) * this.kNum, (k) => new Float32Array(k));
       this.numeric.set(entry.features.numeric, r * this.kNum);
     }
     const categorical = entry.features.categorical;
-    if (categorical) for (let i = 0; i < categorical.length; i++) this.categorical.push(categorical[i] as string);
+    if (this.kCat > 0 && categorical) {
+      this.codes = grown(this.codes, (r + n) * this.kCat, (k) => new Int32Array(k));
+      const base = r * this.kCat;
+      for (let i = 0; i < categorical.length; i++) {
+        const value = categorical[i] as string;
+        const dictionary = this.dictionaries[i % this.kCat] as (typeof this.dictionaries)[number];
+        let code = dictionary.codes.get(value);
+        if (code === undefined) {
+          code = dictionary.codes.size;
+          dictionary.codes.set(value, code);
+          dictionary.values.push(value);
+        }
+        this.codes[base + i] = code;
+      }
+    }
     this.entryCount = e + 1;
     this.rowCount = r + n;
   }
@@ -184,7 +218,13 @@ export class LogBatchBuilder {
         latencyMs: this.latency.subarray(0, e),
         rows: this.entryRows.subarray(0, e),
       },
-      rows: { count: r, scores: this.scores.subarray(0, r), numeric: this.numeric.subarray(0, r * this.kNum), categorical: this.categorical.seal() },
+      rows: {
+        count: r,
+        scores: this.scores.subarray(0, r),
+        numeric: this.numeric.subarray(0, r * this.kNum),
+        categoricalCodes: this.codes.subarray(0, r * this.kCat),
+        dictionaries: this.dictionaries.map((d) => d.values.seal()),
+      },
     };
   }
 }
@@ -192,5 +232,6 @@ export class LogBatchBuilder {
 /** The typed arrays of a batch, to transfer rather than copy to the writer thread. */
 export function transferables(batch: PredictionLogBatch): ArrayBuffer[] {
   const { entries, rows } = batch;
-  return [entries.routes, entries.at, entries.latencyMs, entries.rows, rows.scores, rows.numeric, entries.requestIds.lengths, entries.routingKeys.lengths, rows.categorical.lengths, entries.requestIds.bytes, entries.routingKeys.bytes, rows.categorical.bytes].map((a) => a.buffer as ArrayBuffer);
+  const strings = [entries.requestIds, entries.routingKeys, ...rows.dictionaries].flatMap((c) => [c.bytes, c.lengths]);
+  return [entries.routes, entries.at, entries.latencyMs, entries.rows, rows.scores, rows.numeric, rows.categoricalCodes, ...strings].map((a) => a.buffer as ArrayBuffer);
 }

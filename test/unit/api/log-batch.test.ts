@@ -15,7 +15,9 @@ test('a log batch crosses to another thread by transfer and decodes to what was 
   port1.close();
   assert.deepEqual(stringsOf(received.entries.requestIds), ['r-1', 'r-2']);
   assert.deepEqual(stringsOf(received.entries.routingKeys), ['Zürich-κλειδί', null]);
-  assert.deepEqual(stringsOf(received.rows.categorical), ['Zürich', '', '東京']);
+  const [cities] = received.rows.dictionaries;
+  assert.deepEqual(cities && stringsOf(cities), ['Zürich', '', '東京'], 'each distinct value once, in order of first sight');
+  assert.deepEqual([...received.rows.categoricalCodes], [0, 1, 2]);
   assert.deepEqual([...received.rows.scores], [0.25, 0.75, 0.5]);
   assert.deepEqual([...received.rows.numeric], [1, NaN, 3, 4, 5, 6]);
   assert.deepEqual([...received.entries.rows], [2, 1]);

@@ -1,0 +1,58 @@
+import { endianness } from 'node:os';
+import { NULL_LENGTH } from '../log-batch.ts';
+
+/**
+ * Parquet's PLAIN encoding of values: numbers little-endian and fixed width, booleans one bit each
+ * (least significant first), byte arrays as a 4-byte length and the bytes.
+ */
+
+// Typed arrays are copied as they are in memory, which is PLAIN's byte order only on little-endian machines.
+if (endianness() !== 'LE') throw new Error('the Parquet writer assumes a little-endian machine');
+
+export const bytesOf = (values: Float32Array | Float64Array | Int32Array): Uint8Array => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+
+export function plainInt64(values: ArrayLike<number>): Uint8Array {
+  const out = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = BigInt(Math.trunc(values[i] as number));
+  return new Uint8Array(out.buffer);
+}
+
+export function plainBooleans(count: number, value: (i: number) => boolean): Uint8Array {
+  const out = new Uint8Array(Math.ceil(count / 8));
+  for (let i = 0; i < count; i++) if (value(i)) out[i >>> 3] = (out[i >>> 3] as number) | (1 << (i & 7));
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** Byte arrays from a column of UTF-8 pieces (log-batch's StringColumn), a null piece as an empty one. */
+export function plainStringColumn({ bytes, lengths }: { bytes: Uint8Array; lengths: Uint32Array }): Uint8Array {
+  let size = 0;
+  for (let i = 0; i < lengths.length; i++) size += 4 + (lengths[i] === NULL_LENGTH ? 0 : (lengths[i] as number));
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let read = 0;
+  let write = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i] === NULL_LENGTH ? 0 : (lengths[i] as number);
+    view.setUint32(write, length, true);
+    out.set(bytes.subarray(read, read + length), write + 4);
+    read += length;
+    write += 4 + length;
+  }
+  return out;
+}
+
+/** Byte arrays from strings. */
+export function plainStrings(values: readonly string[]): Uint8Array {
+  const encoded = values.map((v) => encoder.encode(v));
+  const out = new Uint8Array(encoded.reduce((n, e) => n + 4 + e.length, 0));
+  const view = new DataView(out.buffer);
+  let write = 0;
+  for (const e of encoded) {
+    view.setUint32(write, e.length, true);
+    out.set(e, write + 4);
+    write += 4 + e.length;
+  }
+  return out;
+}

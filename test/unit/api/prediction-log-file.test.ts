@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { LogBatchBuilder, type PredictionLogEntry } from '../../../api/prediction-log/log-batch.ts';
+import { failureLogFile, predictionLogFile } from '../../../api/prediction-log/log-file.ts';
+import { encodeHybrid } from '../../../api/prediction-log/parquet/rle-hybrid.ts';
+import { PREDICTION_ROUTES } from '../../../shared/api/prediction-log.ts';
+
+// The hand-written Parquet files are read back with DuckDB, the reader the platform's monitoring uses.
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-log-file-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const db = await (await DuckDBInstance.create(':memory:')).connect();
+let files = 0;
+
+async function read(parts: Uint8Array[], select = '*'): Promise<Record<string, unknown>[]> {
+  const path = join(dir, `f${files++}.parquet`);
+  writeFileSync(path, Buffer.concat(parts));
+  const reader = await db.runAndReadAll(`SELECT ${select} FROM read_parquet('${path}')`);
+  return reader.getRowObjectsJS() as Record<string, unknown>[];
+}
+
+/** A seeded generator, so a failing case can be run again. */
+function random(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+test('a prediction log file reads back with every field of every prediction, missing values as nulls', async () => {
+  const builder = new LogBatchBuilder({ model: 'flights', version: 3, hour: '2026-11-23T15', threshold: 0.3, featureNames: { numeric: ['distance', 'hour'], categorical: ['origin', 'dest'] } }, 1000);
+  builder.add({ requestId: 'r-1', routingKey: 'Zürich-κλειδί', at: Date.UTC(2026, 10, 23, 15, 4, 5, 678), route: 'canary', latencyMs: 1.25, features: { rows: 2, numeric: Float32Array.from([100, NaN, 2500.5, 7]), categorical: ['JFK', '', '東京', 'LAX'] }, scores: Float32Array.from([0.25, 0.3, 9]) });
+  builder.add({ requestId: 'r-2', routingKey: undefined, at: Date.UTC(2026, 10, 23, 15, 59, 59, 999), route: 'primary', latencyMs: 0.5, features: { rows: 1, numeric: Float32Array.from([NaN, NaN]), categorical: ['', 'JFK'] }, scores: Float32Array.from([0.75]) });
+  const rows = await read(predictionLogFile(builder.seal()), '* EXCLUDE (predicted_at), strftime(predicted_at, \'%Y-%m-%d %H:%M:%S.%g\') AS predicted_at');
+  assert.deepEqual(rows, [
+    { request_id: 'r-1', event_index: 0, model: 'flights', model_version: 3, route: 'canary', routing_key: 'Zürich-κλειδί', score: 0.25, threshold: Math.fround(0.3), label: false, latency_ms: 1.25, features: { distance: 100, hour: null, origin: 'JFK', dest: null }, predicted_at: '2026-11-23 15:04:05.678' },
+    { request_id: 'r-1', event_index: 1, model: 'flights', model_version: 3, route: 'canary', routing_key: 'Zürich-κλειδί', score: Math.fround(0.3), threshold: Math.fround(0.3), label: true, latency_ms: 1.25, features: { distance: 2500.5, hour: 7, origin: '東京', dest: 'LAX' }, predicted_at: '2026-11-23 15:04:05.678' },
+    { request_id: 'r-2', event_index: 0, model: 'flights', model_version: 3, route: 'primary', routing_key: null, score: 0.75, threshold: Math.fround(0.3), label: true, latency_ms: 0.5, features: { distance: null, hour: null, origin: null, dest: 'JFK' }, predicted_at: '2026-11-23 15:59:59.999' },
+  ]);
+  const [described] = await read(predictionLogFile(builderWith(1).seal()), 'typeof(predicted_at) AS at, typeof(features) AS features, typeof(score) AS score');
+  assert.deepEqual(described, { at: 'TIMESTAMP', features: 'STRUCT(x FLOAT, c VARCHAR)', score: 'FLOAT' }, 'the same column types as the files DuckDB wrote before');
+});
+
+function builderWith(seed: number, options: { entries?: number; maxEvents?: number; distinct?: number } = {}) {
+  const next = random(seed);
+  const builder = new LogBatchBuilder({ model: 'm', version: 1, hour: '2026-11-23T15', threshold: 0.5, featureNames: { numeric: ['x'], categorical: ['c'] } }, 0);
+  const expected: { request_id: string; event_index: number; route: string; routing_key: string | null; score: number; x: number | null; c: string | null }[] = [];
+  const entries = options.entries ?? 1;
+  for (let e = 0; e < entries; e++) {
+    const n = 1 + Math.floor(next() * (options.maxEvents ?? 1));
+    const x = Float32Array.from({ length: n }, () => (next() < 0.1 ? NaN : Math.fround(next() * 1000)));
+    const c = Array.from({ length: n }, () => (next() < 0.1 ? '' : `v${Math.floor(next() * (options.distinct ?? 10))}`));
+    const scores = Float32Array.from({ length: n }, () => next());
+    const entry: PredictionLogEntry = { requestId: `req-${seed}-${e}`, routingKey: next() < 0.5 ? undefined : `user-${Math.floor(next() * 50)}`, at: 1_700_000_000_000 + e, route: PREDICTION_ROUTES[e % 3] ?? 'primary', latencyMs: next() * 10, features: { rows: n, numeric: x, categorical: c }, scores };
+    builder.add(entry);
+    for (let i = 0; i < n; i++) {
+      expected.push({ request_id: entry.requestId, event_index: i, route: entry.route, routing_key: entry.routingKey ?? null, score: scores[i] as number, x: Number.isNaN(x[i]) ? null : (x[i] as number), c: c[i] === '' ? null : (c[i] as string) });
+    }
+  }
+  return Object.assign(builder, { expected });
+}
+
+test('generated batches read back exactly: one to thousands of rows, dictionaries whose indices need 1 to 17 bits', async () => {
+  const cases = [
+    { entries: 1, maxEvents: 1, distinct: 1 },
+    { entries: 7, maxEvents: 1, distinct: 2 },
+    { entries: 300, maxEvents: 1, distinct: 256 },
+    { entries: 40, maxEvents: 100, distinct: 257 },
+    { entries: 3000, maxEvents: 40, distinct: 70_000 },
+  ];
+  for (const [seed, options] of cases.entries()) {
+    const builder = builderWith(seed + 10, options);
+    const rows = await read(predictionLogFile(builder.seal()), 'request_id, event_index, route, routing_key, score, features.x AS x, features.c AS c');
+    assert.equal(rows.length, builder.expected.length, `case ${seed}: row count`);
+    assert.deepEqual(rows, builder.expected, `case ${seed}: ${JSON.stringify(options)}`);
+  }
+});
+
+test('a failure log file reads back in arrival order', async () => {
+  const rows = await read(
+    failureLogFile({
+      model: 'flights',
+      version: 2,
+      hour: '2026-11-23T15',
+      since: 0,
+      failures: [
+        { requestId: 'late', routingKey: 'k', at: 2000, route: 'canary', events: 100, error: 'Internal', latencyMs: 3 },
+        { requestId: 'early', routingKey: undefined, at: 1000, route: 'primary', events: 1, error: 'Timeout', latencyMs: 10_000 },
+      ],
+    }),
+    'request_id, epoch_ms(failed_at) AS at, model, model_version, route, routing_key, events, error, latency_ms',
+  );
+  assert.deepEqual(rows, [
+    { request_id: 'early', at: 1000n, model: 'flights', model_version: 2, route: 'primary', routing_key: null, events: 1, error: 'Timeout', latency_ms: 10_000 },
+    { request_id: 'late', at: 2000n, model: 'flights', model_version: 2, route: 'canary', routing_key: 'k', events: 100, error: 'Internal', latency_ms: 3 },
+  ]);
+});
+
+test('the RLE / bit-packing hybrid: a repeated value is one run, others pack eight values per bit width in bytes', () => {
+  assert.deepEqual([...encodeHybrid(1000, () => 1, 1)], [0xd0, 0x0f, 1], 'run of 1000 ones: header 1000 << 1 as a varint, then the value');
+  assert.deepEqual([...encodeHybrid(3, (i) => [1, 0, 1][i] as number, 1)], [0x03, 0b101], 'one group of 8 (padded), least significant bit first');
+  assert.deepEqual([...encodeHybrid(8, (i) => i, 3)], [0x03, 0b10001000, 0b11000110, 0b11111010], 'the example from the Parquet spec');
+});
