@@ -20,7 +20,7 @@ async function read(parts: Uint8Array[], select = '*'): Promise<Record<string, u
   const path = join(dir, `f${files++}.parquet`);
   writeFileSync(path, Buffer.concat(parts));
   const reader = await db.runAndReadAll(`SELECT ${select} FROM read_parquet('${path}')`);
-  return reader.getRowObjectsJS() as Record<string, unknown>[];
+  return reader.getRowObjectsJS();
 }
 
 /** A seeded generator, so a failing case can be run again. */
