@@ -236,6 +236,17 @@ async function serveSluice(files: ModelFiles): Promise<number> {
   return Number(new URL(api.url).port);
 }
 
+/** The sluice server's prediction log rows so far (buffered, written, dropped), from its /metrics. */
+async function predictionLogCounters(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    bufferedRows: value('sluice_prediction_log_buffered_rows'),
+    writtenRows: value('sluice_prediction_log_written_rows_total'),
+    droppedRows: value('sluice_prediction_log_dropped_rows_total'),
+  };
+}
+
 function listen(server: ReturnType<typeof createServer>): Promise<number> {
   server.keepAliveTimeout = 60_000;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
@@ -466,6 +477,9 @@ async function main() {
       expressBatch100VsRawSessionRun: ratio(rowsOf('express', 'batch100@16'), rawOf),
     };
     const sluice64 = results['sluice single@64'];
+    const sluicePort = ports.get('sluice');
+    // The full path logs every prediction; its counters show the log kept up rather than dropping rows.
+    const predictionLog = sluicePort === undefined ? null : await predictionLogCounters(sluicePort);
     const summary = {
       machine: { cpus: cpus().length, loadAverage1m: round3(loadavg()[0] ?? NaN) },
       seconds,
@@ -474,6 +488,7 @@ async function main() {
       sluiceStepsUsPerEventAtBatch100: steps,
       results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { reqPerSec: r.reqPerSec, rowsPerSec: r.rowsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors }])),
       ratios,
+      sluicePredictionLog: predictionLog,
       goals: {
         single64AtLeastHalfOfCeiling: ratios.sluiceVsCeilingSingle64 === null ? null : ratios.sluiceVsCeilingSingle64 >= 0.5,
         single64P99AtMost10ms: sluice64 ? sluice64.p99Ms <= 10 : null,
