@@ -19,6 +19,7 @@ import type { FeatureAssemblers } from './features/feature-assembler.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
 import { CorsPolicy } from './http/cors.ts';
 import { ApiMetrics } from './metrics/api-metrics.ts';
+import { recordGcPauses } from './metrics/gc-pauses.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
 import { PredictHandler, predictTarget } from './predict/predict-handler.ts';
 import { ShadowScorer } from './predict/shadow-scorer.ts';
@@ -59,6 +60,7 @@ export interface ApiServer {
 export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const { config, store, logger } = deps;
   const metrics = new ApiMetrics();
+  const stopGcPauses = recordGcPauses(metrics.gcPauses);
   const keys = deps.keys ?? (await KeyRing.fromConfig(config.api));
   const keysWatcher = deps.keys === undefined && config.api.keysFile !== undefined ? new KeysFileWatcher(config.api.keysFile, keys, config.api.keysReloadMs, logger) : undefined;
   if (keys.size === 0) logger.warn('no API keys configured: every protected route answers 401 (set SLUICE_API_KEYS_FILE)');
@@ -158,6 +160,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       server.closeAllConnections();
       await closed;
       predict.close();
+      stopGcPauses();
       keysWatcher?.close();
       await shadow.drained();
       await predictionLog.close();

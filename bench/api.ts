@@ -38,6 +38,7 @@ import { MemoryStore } from '../test/unit/api/support/memory-store.ts';
 const BENCH_KEY = 'bench-key';
 const MODEL = 'flight-delay';
 const POOL = 64;
+const WARMUP_SECONDS = 1;
 
 type Variant = 'ceiling' | 'express' | 'sluice';
 interface Phase {
@@ -236,14 +237,19 @@ async function serveSluice(files: ModelFiles): Promise<number> {
   return Number(new URL(api.url).port);
 }
 
-/** The sluice server's prediction log rows so far (buffered, written, dropped), from its /metrics. */
-async function predictionLogCounters(port: number): Promise<Record<string, number>> {
+/** What the sluice server's /metrics says so far: prediction log rows (buffered, written, dropped) and GC pauses of its event loop. */
+async function sluiceCounters(port: number) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const summed = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
   return {
-    bufferedRows: value('sluice_prediction_log_buffered_rows'),
-    writtenRows: value('sluice_prediction_log_written_rows_total'),
-    droppedRows: value('sluice_prediction_log_dropped_rows_total'),
+    predictionLog: {
+      bufferedRows: value('sluice_prediction_log_buffered_rows'),
+      writtenRows: value('sluice_prediction_log_written_rows_total'),
+      droppedRows: value('sluice_prediction_log_dropped_rows_total'),
+    },
+    gcPauses: summed('sluice_gc_pause_seconds_count'),
+    gcSeconds: summed('sluice_gc_pause_seconds_sum'),
   };
 }
 
@@ -407,6 +413,7 @@ async function main() {
     const rawRuns: number[] = [];
     let steps: Record<string, number> = {};
     const runs: Record<string, LoadResult[]> = {};
+    const gcRuns: Record<string, { pausesPerSecond: number; pauseShare: number }[]> = {};
     for (let round = 1; round <= rounds; round++) {
       const raw = JSON.parse(await child(['--raw', rawSpec]).wait) as { rowsPerSec: number; usPerRun: number; stepsUsPerEvent: Record<string, number> };
       rawRuns.push(raw.rowsPerSec);
@@ -424,14 +431,24 @@ async function main() {
               headers: variant === 'sluice' ? { Authorization: `Bearer ${BENCH_KEY}` } : {},
               connections: phase.connections,
               seconds,
-              warmupSeconds: 1,
+              warmupSeconds: WARMUP_SECONDS,
               maxRequests,
               rows: phase.batch,
             }),
           );
+          const before = variant === 'sluice' ? await sluiceCounters(ports.get(variant) as number) : undefined;
           const result = JSON.parse(await child(['--load', loadSpec]).wait) as LoadResult;
           (runs[`${variant} ${phase.name}`] ??= []).push(result);
-          console.log(`round ${round}: ${variant.padEnd(8)} ${phase.name.padEnd(12)} ${String(result.reqPerSec).padStart(7)} req/s ${String(result.rowsPerSec).padStart(8)} rows/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  max ${result.maxMs} ms  errors ${result.errors}`);
+          let gc = '';
+          if (before) {
+            // Warm-up included: the server's counters cover the whole load, the latencies only the measured part.
+            const after = await sluiceCounters(ports.get(variant) as number);
+            const pauses = after.gcPauses - before.gcPauses;
+            const seconds = after.gcSeconds - before.gcSeconds;
+            (gcRuns[phase.name] ??= []).push({ pausesPerSecond: pauses / (result.seconds + WARMUP_SECONDS), pauseShare: seconds / (result.seconds + WARMUP_SECONDS) });
+            gc = `  gc ${pauses} pauses, ${Math.round(seconds * 1000)} ms (mean ${((seconds * 1000) / Math.max(1, pauses)).toFixed(1)} ms)`;
+          }
+          console.log(`round ${round}: ${variant.padEnd(8)} ${phase.name.padEnd(12)} ${String(result.reqPerSec).padStart(7)} req/s ${String(result.rowsPerSec).padStart(8)} rows/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  max ${result.maxMs} ms  errors ${result.errors}${gc}`);
         }
       }
     }
@@ -479,7 +496,7 @@ async function main() {
     const sluice64 = results['sluice single@64'];
     const sluicePort = ports.get('sluice');
     // The full path logs every prediction; its counters show the log kept up rather than dropping rows.
-    const predictionLog = sluicePort === undefined ? null : await predictionLogCounters(sluicePort);
+    const predictionLog = sluicePort === undefined ? null : (await sluiceCounters(sluicePort)).predictionLog;
     const summary = {
       machine: { cpus: cpus().length, loadAverage1m: round3(loadavg()[0] ?? NaN) },
       seconds,
@@ -489,6 +506,8 @@ async function main() {
       results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { reqPerSec: r.reqPerSec, rowsPerSec: r.rowsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors }])),
       ratios,
       sluicePredictionLog: predictionLog,
+      /** The sluice server's event-loop GC per phase (medians over rounds): pauses per second and the share of time paused. */
+      sluiceGc: Object.fromEntries(Object.entries(gcRuns).map(([phase, rs]) => [phase, { pausesPerSecond: round3(median(rs.map((r) => r.pausesPerSecond))), pauseShare: round3(median(rs.map((r) => r.pauseShare))) }])),
       goals: {
         single64AtLeastHalfOfCeiling: ratios.sluiceVsCeilingSingle64 === null ? null : ratios.sluiceVsCeilingSingle64 >= 0.5,
         single64P99AtMost10ms: sluice64 ? sluice64.p99Ms <= 10 : null,

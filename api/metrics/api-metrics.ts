@@ -2,6 +2,8 @@ import { MetricsRegistry } from './exposition.ts';
 
 /** Seconds: from 100 µs (a lone event scored at once) to 10 s (the request timeout's order). */
 const LATENCY_BOUNDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+/** Seconds: a young-generation pause is usually 0.5-5 ms, a full one up to tens of ms. */
+const GC_BOUNDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25];
 const ROW_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
 /** Every metric the API exports, created once; components hold the series they update. */
@@ -26,6 +28,7 @@ export class ApiMetrics {
   readonly configStale = this.registry.gauge('sluice_serving_config_stale', '1 when the last serving config poll failed and the last good config is being served');
   readonly configRevision = this.registry.gauge('sluice_serving_config_revision', 'Revision of the serving config in use');
   readonly configLastSuccess = this.registry.gauge('sluice_serving_config_last_success_timestamp_seconds', 'When the serving config object was last read successfully');
+  readonly gcPauses = this.registry.histogram('sluice_gc_pause_seconds', 'Garbage collection pauses of the event loop thread, by kind (minor, major, incremental, weak_callbacks)', GC_BOUNDS);
   readonly configPollErrors = this.registry.counter('sluice_serving_config_poll_errors_total', 'Serving config polls that failed, by reason (unreachable, invalid, load_failed)');
 
   render(): string {

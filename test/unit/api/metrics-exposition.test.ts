@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MetricsRegistry } from '../../../api/metrics/exposition.ts';
+import { recordGcPauses } from '../../../api/metrics/gc-pauses.ts';
 
 test('counters, gauges and histograms render in the Prometheus text format', () => {
   const registry = new MetricsRegistry();
@@ -33,4 +36,22 @@ test('counters, gauges and histograms render in the Prometheus text format', () 
       '',
     ].join('\n'),
   );
+});
+
+test('garbage collection pauses are recorded by kind until recording stops', async () => {
+  const registry = new MetricsRegistry();
+  const pauses = registry.histogram('x_gc_pause_seconds', 'GC pauses', [0.001, 0.1]);
+  const stop = recordGcPauses(pauses);
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  collect();
+  // Performance entries are delivered on a later turn of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const recorded = pauses.with({ kind: 'major' }).count;
+  assert.ok(recorded >= 1, `a full collection was recorded as major (${recorded})`);
+  assert.match(registry.render(), /^x_gc_pause_seconds_count\{kind="major"\} [1-9]/m);
+  stop();
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(pauses.with({ kind: 'major' }).count, recorded, 'nothing recorded after stop');
 });
