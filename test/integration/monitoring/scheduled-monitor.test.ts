@@ -100,6 +100,7 @@ describe('the scheduled drift monitor on the real stack', () => {
     });
     const running = worker.run();
     let scheduleId: string | undefined;
+    let lastServedAt = 0;
     try {
       // Traffic through the real HTTP route, flushed to the predictions bucket as the API's Parquet files.
       {
@@ -109,6 +110,7 @@ describe('the scheduled drift monitor on the real stack', () => {
           const res = await api.predict(model, { events: Array.from({ length: 100 }, (_, j) => flightEvent(i + j)) });
           assert.equal(res.status, 200, res.text);
         }
+        lastServedAt = Date.now();
         await api.predictionLog.flush();
       }
       const logged = (await store.list(config.buckets.predictions, predictionLogKeys.prefix(model))).map((o) => o.key);
@@ -134,6 +136,9 @@ describe('the scheduled drift monitor on the real stack', () => {
       const schedule = await upsertDriftMonitorSchedule({ client, config }, { input: { model, window: '10m', align: '1s' }, interval: '1h' });
       scheduleId = schedule.scheduleId;
       assert.equal(schedule.created, true);
+      // The run's window ends at its start time floored to `align` (1 s): a trigger in the same second as
+      // the last request would end the window before that request, so it waits for the next second.
+      await sleep(Math.max(0, Math.floor(lastServedAt / 1000) * 1000 + 1000 - Date.now()));
       const triggeredAt = Date.now();
       await client.schedule.getHandle(scheduleId).trigger();
       const workflowId = await lastScheduledRun(client, scheduleId, triggeredAt - 1000);
