@@ -11,10 +11,19 @@ if (endianness() !== 'LE') throw new Error('the Parquet writer assumes a little-
 
 export const bytesOf = (values: Float32Array | Float64Array | Int32Array): Uint8Array => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 
+const TWO_32 = 2 ** 32;
+
+/** Integers (truncated) as 64-bit two's complement; exact for magnitudes below 2^53, like any JS number. */
 export function plainInt64(values: ArrayLike<number>): Uint8Array {
-  const out = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = BigInt(Math.trunc(values[i] as number));
-  return new Uint8Array(out.buffer);
+  const words = new Uint32Array(values.length * 2);
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.trunc(values[i] as number);
+    // Two 32-bit halves: a BigInt per value would cost more than the rest of the column.
+    const high = Math.floor(v / TWO_32);
+    words[2 * i] = v - high * TWO_32;
+    words[2 * i + 1] = high;
+  }
+  return new Uint8Array(words.buffer);
 }
 
 export function plainBooleans(count: number, value: (i: number) => boolean): Uint8Array {
