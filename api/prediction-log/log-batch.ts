@@ -35,22 +35,6 @@ export interface StringColumn {
 export const NULL_LENGTH = 0xffffffff;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** The strings of a column (for tests and readers on the writer thread; the writer itself copies the bytes). */
-export function stringsOf(column: StringColumn): (string | null)[] {
-  const out = new Array<string | null>(column.lengths.length);
-  let at = 0;
-  for (let i = 0; i < column.lengths.length; i++) {
-    const length = column.lengths[i] as number;
-    if (length === NULL_LENGTH) out[i] = null;
-    else {
-      out[i] = decoder.decode(column.bytes.subarray(at, at + length));
-      at += length;
-    }
-  }
-  return out;
-}
 
 class StringColumnBuilder {
   private bytes = new Uint8Array(4096);

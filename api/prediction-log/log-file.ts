@@ -1,8 +1,8 @@
 import { PREDICTION_ROUTES } from '../../shared/api/prediction-log.ts';
 import type { PredictionFailureBatch } from './failure-batch.ts';
-import { NULL_LENGTH, type PredictionLogBatch } from './log-batch.ts';
+import { NULL_LENGTH, type PredictionLogBatch, type StringColumn } from './log-batch.ts';
 import { type ParquetColumn, encodeParquet } from './parquet/parquet-file.ts';
-import { bytesOf, plainBooleans, plainInt64, plainStringColumn, plainStrings } from './parquet/plain.ts';
+import { bytesOf, plainBooleans, plainInt64, plainStrings } from './parquet/plain.ts';
 
 /**
  * The prediction log's files, column by column (see shared/api/prediction-log.ts for what each
@@ -21,6 +21,24 @@ const constant = (path: readonly [string], type: ParquetColumn['type'], dictiona
   presentCount: rows,
   values: { encoding: 'dictionary', dictionary, size: 1, index: () => 0 },
 });
+
+/** PLAIN byte arrays straight from a column's UTF-8 pieces (no decoding), a null piece as an empty one. */
+function plainStringColumn({ bytes, lengths }: StringColumn): Uint8Array {
+  let size = 0;
+  for (let i = 0; i < lengths.length; i++) size += 4 + (lengths[i] === NULL_LENGTH ? 0 : (lengths[i] as number));
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let read = 0;
+  let write = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i] === NULL_LENGTH ? 0 : (lengths[i] as number);
+    view.setUint32(write, length, true);
+    out.set(bytes.subarray(read, read + length), write + 4);
+    read += length;
+    write += 4 + length;
+  }
+  return out;
+}
 
 const micros = (epochMs: ArrayLike<number>) => plainInt64(Array.from(epochMs, (ms) => Math.trunc(ms) * 1000));
 
@@ -41,12 +59,13 @@ export function predictionLogFile(batch: PredictionLogBatch): Uint8Array[] {
       eventIndex[r] = i;
     }
   }
+  const requestOf = (i: number) => entryOf[i] as number;
   const perRequest = (path: readonly [string], type: ParquetColumn['type'], dictionary: Uint8Array, logical?: ParquetColumn['logical']): ParquetColumn => ({
     path,
     type,
     logical,
     presentCount: n,
-    values: { encoding: 'dictionary', dictionary, size: entries.count, index: (i) => entryOf[i] as number },
+    values: { encoding: 'dictionary', dictionary, size: entries.count, index: requestOf },
   });
 
   const threshold = Math.fround(batch.threshold);

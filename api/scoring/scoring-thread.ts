@@ -19,21 +19,21 @@ const sessions = new Map<number, InferenceSession>();
 
 async function create(request: Extract<ScoringRequest, { type: 'create' }>): Promise<ScoringResponse> {
   const created = await createOnnxSession(request.model, request.providers, request.intraOpThreads);
-  if (!created.session) return { seq: request.seq, failures: created.failures, error: 'no execution provider could load the model' };
+  if (!created.session) return { id: request.id, failures: created.failures, error: 'no execution provider could load the model' };
   sessions.set(request.session, created.session);
-  return { seq: request.seq, provider: created.provider, failures: created.failures };
+  return { id: request.id, provider: created.provider, failures: created.failures };
 }
 
 async function run(request: Extract<ScoringRequest, { type: 'run' }>): Promise<ScoringResponse> {
   const session = sessions.get(request.session);
-  if (!session) return { seq: request.seq, error: `session ${request.session} is not loaded on the scoring thread` };
+  if (!session) return { id: request.id, error: `session ${request.session} is not loaded on the scoring thread` };
   const categorical = typeof request.categorical === 'string' ? request.categorical.split(SEPARATOR) : request.categorical;
   try {
     const scores = await runOnnx(session, { rows: request.rows, numeric: request.numeric, categorical }, request.kNum, request.kCat);
     // A copy the thread owns outright, so it can be transferred rather than cloned.
-    return { seq: request.seq, scores: Float32Array.from(scores) };
+    return { id: request.id, scores: Float32Array.from(scores) };
   } catch (err) {
-    return { seq: request.seq, error: (err as Error).message };
+    return { id: request.id, error: (err as Error).message };
   }
 }
 

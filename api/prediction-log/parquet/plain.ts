@@ -1,5 +1,4 @@
 import { endianness } from 'node:os';
-import { NULL_LENGTH } from '../log-batch.ts';
 
 /**
  * Parquet's PLAIN encoding of values: numbers little-endian and fixed width, booleans one bit each
@@ -33,24 +32,6 @@ export function plainBooleans(count: number, value: (i: number) => boolean): Uin
 }
 
 const encoder = new TextEncoder();
-
-/** Byte arrays from a column of UTF-8 pieces (log-batch's StringColumn), a null piece as an empty one. */
-export function plainStringColumn({ bytes, lengths }: { bytes: Uint8Array; lengths: Uint32Array }): Uint8Array {
-  let size = 0;
-  for (let i = 0; i < lengths.length; i++) size += 4 + (lengths[i] === NULL_LENGTH ? 0 : (lengths[i] as number));
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let read = 0;
-  let write = 0;
-  for (let i = 0; i < lengths.length; i++) {
-    const length = lengths[i] === NULL_LENGTH ? 0 : (lengths[i] as number);
-    view.setUint32(write, length, true);
-    out.set(bytes.subarray(read, read + length), write + 4);
-    read += length;
-    write += 4 + length;
-  }
-  return out;
-}
 
 /** Byte arrays from strings. */
 export function plainStrings(values: readonly string[]): Uint8Array {

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { test } from 'node:test';
-import { LogBatchBuilder, type PredictionLogBatch, stringsOf, transferables } from '../../../api/prediction-log/log-batch.ts';
+import { LogBatchBuilder, NULL_LENGTH, type PredictionLogBatch, type StringColumn, transferables } from '../../../api/prediction-log/log-batch.ts';
+
+/** A string column decoded back to its values, null where a piece is a null. */
+function stringsOf(column: StringColumn): (string | null)[] {
+  const decoder = new TextDecoder();
+  let at = 0;
+  return Array.from(column.lengths, (length) => {
+    if (length === NULL_LENGTH) return null;
+    at += length;
+    return decoder.decode(column.bytes.subarray(at - length, at));
+  });
+}
 
 test('a log batch crosses to another thread by transfer and decodes to what was recorded', () => {
   const builder = new LogBatchBuilder({ model: 'm', version: 2, hour: '2026-11-23T15', threshold: 0.3, featureNames: { numeric: ['x', 'y'], categorical: ['city'] } }, 1000);

@@ -36,7 +36,7 @@ describe('scoring thread', () => {
       await localOdd.release();
       assert.deepEqual(await created.session.run({ rows, numeric, categorical: odd }), expectedOdd);
 
-      await (thread as unknown as { worker: Worker }).worker.terminate();
+      await (thread as unknown as { thread: { worker: Worker } }).thread.worker.terminate();
       assert.deepEqual(await created.session.run(features), expected, 'after a crash the session is loaded into a new thread');
 
       await created.session.release();
