@@ -5,6 +5,9 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts
 COPY shared ./shared
 COPY activities ./activities
+COPY domain ./domain
+COPY control ./control
+COPY formats ./formats
 COPY workflows ./workflows
 COPY workers ./workers
 COPY api ./api

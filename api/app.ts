@@ -11,7 +11,7 @@ import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
 import type { DeploymentRelay } from './deployments/deployment-relay.ts';
 import type { RetrainingRelay } from './retraining/retraining-relay.ts';
 import type { TimelineView } from './timeline/timeline-view.ts';
-import { renderTimelineHtml } from '../activities/timeline/timeline-html.ts';
+import { renderTimelineHtml } from '../domain/timeline/timeline-html.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
 import { ApiError, asApiError, deadlineError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';

@@ -1,4 +1,4 @@
-import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { KeysFileError } from './auth/key-ring.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { ModelRegistry } from '../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import { hashApiKey, KeyRing } from '../api/auth/key-ring.ts';
 import { OnlineFeatureAssemblers } from '../api/features/online-feature-assembler.ts';
 import { EventValidator, isPlainPredictRequest } from '../api/predict/event-schema.ts';

@@ -5,11 +5,11 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { logLoss, rocAuc } from '../activities/evaluation/metrics.ts';
-import type { FeatureMatrix } from '../activities/training/feature-matrix.ts';
-import { loadFeatureMatrix } from '../activities/training/load-feature-matrix.ts';
-import { verifyOnnxParity } from '../activities/training/onnx-parity.ts';
-import { trainModel } from '../activities/training/train-model.ts';
+import { logLoss, rocAuc } from '../domain/evaluation/metrics.ts';
+import type { FeatureMatrix } from '../domain/training/feature-matrix.ts';
+import { loadFeatureMatrix } from '../domain/training/load-feature-matrix.ts';
+import { verifyOnnxParity } from '../domain/training/onnx-parity.ts';
+import { trainModel } from '../domain/training/train-model.ts';
 import { trainerSpecSchema, type TrainerSpec } from '../shared/trainers.ts';
 
 const FLIGHTS = 'node_modules/vega-datasets/data/flights-3m.parquet';

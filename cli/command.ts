@@ -1,5 +1,5 @@
 import type { Client, Connection } from '@temporalio/client';
-import type { ModelRegistry } from '../activities/registry/model-registry.ts';
+import type { ModelRegistry } from '../domain/registry/model-registry.ts';
 import type { Config } from '../shared/config.ts';
 
 /** Exit codes a script can rely on. */

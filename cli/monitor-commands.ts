@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { ScheduleDescription } from '@temporalio/client';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
-import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../activities/monitoring/monitor-schedule.ts';
-import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
-import { checkRetrainingSpec } from '../activities/pipeline/request-retraining.ts';
+import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../control/monitor-schedule.ts';
+import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
+import { checkRetrainingSpec } from '../control/request-retraining.ts';
 import { driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
 import { retrainingScheduleId } from '../shared/retraining.ts';
 import { type Env, EXIT, UsageError, positiveInt } from './command.ts';

@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { describeSchedule, upsertRetrainingSchedule } from '../activities/monitoring/monitor-schedule.ts';
-import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
-import { recordedSpec, requestRetraining } from '../activities/pipeline/request-retraining.ts';
+import { describeSchedule, upsertRetrainingSchedule } from '../control/monitor-schedule.ts';
+import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
+import { recordedSpec, requestRetraining } from '../control/request-retraining.ts';
 import { durationSchema } from '../shared/monitoring.ts';
 import { type Env, EXIT, UsageError } from './command.ts';
 import { loadSpecFile } from './load-spec.ts';

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
-import { loadModelTimeline } from '../activities/timeline/load-timeline.ts';
-import { renderTimelineHtml } from '../activities/timeline/timeline-html.ts';
+import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
+import { loadModelTimeline } from '../control/load-timeline.ts';
+import { renderTimelineHtml } from '../domain/timeline/timeline-html.ts';
 import { type Env, EXIT, UsageError } from './command.ts';
 
 export const TIMELINE_HELP = {

@@ -2,12 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../shared/config.ts';
-import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { createDeploymentActivities } from '../activities/deployment/deployment-activities.ts';
 import { createPipelineActivities } from '../activities/pipeline/pipeline-activities.ts';
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
-import { startTrainingPipeline } from '../activities/pipeline/start-training-pipeline.ts';
+import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

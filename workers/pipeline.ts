@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { MinioArtifactStore } from '../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { createPipelineWorker } from './pipeline-worker.ts';
 
 const TEMPORAL_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;

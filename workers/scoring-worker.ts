@@ -1,8 +1,8 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ArtifactStore } from '../activities/object-store/artifact-store.ts';
-import { ScoringSessions, type ScoringProvider } from '../activities/scoring/onnx-session.ts';
+import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
+import { ScoringSessions, type ScoringProvider } from '../domain/scoring/onnx-sessions.ts';
 import { createScoringActivities } from '../activities/scoring/scoring-activities.ts';
 import { WORKFLOWS_PATH } from './pipeline-worker.ts';
 

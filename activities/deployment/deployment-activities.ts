@@ -7,11 +7,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../shared/config.ts';
 import type { HealthFigures } from '../../shared/deployment.ts';
 import { ErrorType } from '../../shared/errors.ts';
-import { InvalidTransitionError, ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
-import { type ArtifactStore, ObjectNotFoundError, PreconditionFailedError } from '../object-store/artifact-store.ts';
+import { InvalidTransitionError, ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { type ArtifactStore, ObjectNotFoundError, PreconditionFailedError } from '../../domain/object-store/artifact-store.ts';
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from '../../shared/serving-config.ts';
 import type { DeploymentActivities } from './contract.ts';
-import { measureRolloutHealth } from './rollout-health.ts';
+import { measureRolloutHealth } from '../../domain/deployment/rollout-health.ts';
 
 const MAX_ATTEMPTS = 20;
 

@@ -11,18 +11,18 @@ import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/onl
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseActivityInput } from '../ingest/activity-input.ts';
-import { readerSql } from '../ingest/dataset-reader.ts';
-import { requireManifest } from '../ingest/dataset-store.ts';
-import { countOf, openDuckDb } from '../ingest/duckdb-session.ts';
+import { readerSql } from '../../domain/datasets/dataset-reader.ts';
+import { requireManifest } from '../../domain/datasets/dataset-store.ts';
+import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
-import { buildFeatureTables, prepareAggregates, writeSplits } from './build-features.ts';
-import { valueTypeOfDuckDbType } from './expression-sql.ts';
-import { planFeatures } from './feature-sql.ts';
-import { materializeSnapshotTables } from './materialize-snapshot.ts';
-import { computeReferenceStats } from './reference-stats.ts';
-import { featureDefinitionHash } from './spec-hash.ts';
+import { buildFeatureTables, prepareAggregates, writeSplits } from '../../domain/features/build-features.ts';
+import { valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
+import { planFeatures } from '../../domain/features/feature-sql.ts';
+import { materializeSnapshotTables } from '../../domain/features/materialize-snapshot.ts';
+import { computeReferenceStats } from '../../domain/features/reference-stats.ts';
+import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
 
 export const buildFeaturesInputSchema = z.strictObject({
   datasetVersion: sha256Schema,

@@ -6,13 +6,13 @@ import type { Config } from '../../shared/config.ts';
 import { type DatasetManifest, type IngestInput, type IngestResult, ingestInputSchema } from '../../shared/data/dataset.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import { datasetKeys } from '../../shared/storage-keys.ts';
-import { type ArtifactStore, PreconditionFailedError } from '../object-store/artifact-store.ts';
+import { type ArtifactStore, PreconditionFailedError } from '../../domain/object-store/artifact-store.ts';
 import { parseActivityInput } from './activity-input.ts';
-import { detectFormat, inspectDataset } from './dataset-reader.ts';
-import { findManifest, recordInHistory, versionBefore } from './dataset-store.ts';
-import { openDuckDb } from './duckdb-session.ts';
+import { detectFormat, inspectDataset } from '../../domain/datasets/dataset-reader.ts';
+import { findManifest, recordInHistory, versionBefore } from '../../domain/datasets/dataset-store.ts';
+import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from './heartbeat.ts';
-import { describeSource, fetchSource, locateSource, sourceFileName } from './source-fetch.ts';
+import { describeSource, fetchSource, locateSource, sourceFileName } from '../../domain/datasets/source-fetch.ts';
 
 const CONTENT_TYPES = { parquet: 'application/vnd.apache.parquet', csv: 'text/csv' } as const;
 

@@ -21,15 +21,15 @@ import {
 import { trainingSlotId } from '../../shared/pipeline-identity.ts';
 import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
-import { openDuckDb } from '../ingest/duckdb-session.ts';
+import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import { RetrainingRequestError, startRetraining } from '../pipeline/request-retraining.ts';
-import { PipelineSpecError, type StartedPipeline } from '../pipeline/start-training-pipeline.ts';
-import { ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
-import { renderDriftHtml } from './drift-html.ts';
-import { buildDriftReport } from './drift-report.ts';
-import { countWindow, windowPerformance } from './window-counts.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { RetrainingRequestError, startRetraining } from '../../control/request-retraining.ts';
+import { PipelineSpecError, type StartedPipeline } from '../../control/start-training-pipeline.ts';
+import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { renderDriftHtml } from '../../domain/monitoring/drift-html.ts';
+import { buildDriftReport } from '../../domain/monitoring/drift-report.ts';
+import { countWindow, windowPerformance } from '../../domain/monitoring/window-counts.ts';
 
 export interface MonitoringDeps {
   store: ArtifactStore;

@@ -3,7 +3,7 @@ import type { Config } from '../../shared/config.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import { createFeatureActivities } from '../features/feature-activities.ts';
 import { createIngestActivities } from '../ingest/ingest-activities.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { createValidationActivities } from '../validation/validation-activities.ts';
 import type { PipelineActivities } from './contract.ts';
 

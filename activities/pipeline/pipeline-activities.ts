@@ -1,6 +1,6 @@
 import type { Config } from '../../shared/config.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import { ModelRegistry } from '../registry/model-registry.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import type { PipelineActivities } from './contract.ts';
 import { createDataStages } from './data-stages.ts';
 import { createEvaluateCandidate } from './evaluate-candidate.ts';

@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
 import type { Config } from '../../shared/config.ts';
 import { evaluationKeys } from '../../shared/storage-keys.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import type { ModelRegistry } from '../registry/model-registry.ts';
-import { stampOnnxVersion } from '../registry/stamp-onnx-metadata.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import type { ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { stampOnnxVersion } from '../../domain/registry/stamp-onnx-metadata.ts';
 import type { PipelineActivities } from './contract.ts';
 
 /**

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { loadFeatureMatrix } from '../training/load-feature-matrix.ts';
-import type { FeatureMatrix } from '../training/feature-matrix.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import { loadFeatureMatrix } from '../../domain/training/load-feature-matrix.ts';
+import type { FeatureMatrix } from '../../domain/training/feature-matrix.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import type { FeatureTables } from './contract.ts';
 
 type Split = keyof FeatureTables['splits'];

@@ -5,10 +5,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../shared/config.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import { candidateKeys } from '../../shared/storage-keys.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import { OnnxParityError, verifyOnnxParity } from '../training/onnx-parity.ts';
-import { trainModel } from '../training/train-model.ts';
-import { TrainingDataError } from '../training/trainer.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { OnnxParityError, verifyOnnxParity } from '../../domain/training/onnx-parity.ts';
+import { trainModel } from '../../domain/training/train-model.ts';
+import { TrainingDataError } from '../../domain/training/trainer.ts';
 import type { PipelineActivities, TrainedCandidate } from './contract.ts';
 import { stageTables } from './stage-tables.ts';
 

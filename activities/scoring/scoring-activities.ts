@@ -7,11 +7,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { InferenceSession } from 'onnxruntime-node';
 import { type BatchScoringResult, type Chunk, type ChunkResult, type ObjectRef, batchScoringKeys, planChunks } from '../../shared/batch-scoring.ts';
 import type { Config } from '../../shared/config.ts';
-import { openDuckDb } from '../ingest/duckdb-session.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import { ModelNotFoundError, ModelRegistry } from '../registry/model-registry.ts';
-import type { ScoringProvider, ScoringSessions } from './onnx-session.ts';
-import { parquetRows, scoreParquetRange } from './score-parquet.ts';
+import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
+import type { ScoringProvider, ScoringSessions } from '../../domain/scoring/onnx-sessions.ts';
+import { parquetRows, scoreParquetRange } from '../../domain/scoring/score-parquet.ts';
 
 export interface ScoringDeps {
   store: ArtifactStore;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import type { ProbeResult } from '../../shared/stack-check.ts';
 import { ErrorType } from '../../shared/errors.ts';
 

@@ -7,14 +7,14 @@ import type { Config } from '../../shared/config.ts';
 import { type ValidateInput, type ValidationReport, type ValidationResult, validateInputSchema } from '../../shared/data/dataset-contract.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import { validationKeys } from '../../shared/storage-keys.ts';
-import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseActivityInput } from '../ingest/activity-input.ts';
-import { readerSql } from '../ingest/dataset-reader.ts';
-import { readHistory, requireManifest, versionBefore } from '../ingest/dataset-store.ts';
-import { openDuckDb } from '../ingest/duckdb-session.ts';
+import { readerSql } from '../../domain/datasets/dataset-reader.ts';
+import { readHistory, requireManifest, versionBefore } from '../../domain/datasets/dataset-store.ts';
+import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
-import { runContractChecks } from './contract-checks.ts';
-import { contractHash } from './contract-hash.ts';
+import { runContractChecks } from '../../domain/validation/contract-checks.ts';
+import { contractHash } from '../../domain/validation/contract-hash.ts';
 
 /**
  * Validation: a dataset version against a contract, in DuckDB over the staged raw file, and against the

@@ -1,5 +1,5 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { controlDeployment, deploymentState, startRollout } from '../../activities/deployment/deployment-commands.ts';
+import { controlDeployment, deploymentState, startRollout } from '../../control/deployment-commands.ts';
 import type { DeploymentControlRequest, RolloutRequest } from '../../shared/api/deployments.ts';
 import type { DeploymentAction } from '../../shared/deployment.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -9,7 +9,7 @@ import type { TemporalLink } from '../temporal/temporal-link.ts';
 
 /**
  * Relays deployment commands to the model's `modelDeployment` workflow, the single writer of its
- * serving config: the same calls the CLI makes (`activities/deployment/deployment-commands.ts`), so HTTP, CLI and the Temporal UI act alike and the
+ * serving config: the same calls the CLI makes (`control/deployment-commands.ts`), so HTTP, CLI and the Temporal UI act alike and the
  * workflow's validation is the only one. A refusal (no rollout to promote, a version not approved…)
  * is the workflow's message as a 409.
  */

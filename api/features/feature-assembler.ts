@@ -5,7 +5,7 @@ import type { FeatureRows } from '../scoring/micro-batcher.ts';
 
 /**
  * The API's one feature step: raw business events in, model inputs out, in the model's feature
- * order. The logic lives in the shared feature definitions (`activities/features/`); the API only
+ * order. The logic lives in the shared feature definitions (`domain/features/`); the API only
  * asks for an assembler per model version and never computes a feature itself.
  */
 export interface FeatureAssembler {

@@ -1,5 +1,5 @@
-import type { OnlineFeatureStore } from '../../activities/features/online-store.ts';
-import { type FeatureTable, type OnlineFeatures, OnlineBatchEventError, compileOnlineFeatures } from '../../activities/features/online-features.ts';
+import type { OnlineFeatureStore } from '../../domain/features/online-store.ts';
+import { type FeatureTable, type OnlineFeatures, OnlineBatchEventError, compileOnlineFeatures } from '../../domain/features/online-features.ts';
 import { type FeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';

@@ -1,7 +1,7 @@
-import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
-import { type AggregateValues, type OnlineFeatureStore, type OnlineLookup, SnapshotOnlineStore } from '../../activities/features/online-store.ts';
-import { featureDefinitionHash } from '../../activities/features/spec-hash.ts';
-import { loadSnapshotStore } from '../../activities/features/online-snapshot-loader.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { type AggregateValues, type OnlineFeatureStore, type OnlineLookup, SnapshotOnlineStore } from '../../domain/features/online-store.ts';
+import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
+import { loadSnapshotStore } from '../../domain/features/online-snapshot-loader.ts';
 import { analysedFeatureSpec, featureSpecSchema } from '../../shared/data/feature-spec.ts';
 import { featureTablesManifestSchema } from '../../shared/data/feature-tables.ts';
 import type { Config } from '../../shared/config.ts';

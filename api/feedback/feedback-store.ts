@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import type { FeedbackLabel } from '../../shared/api/feedback.ts';
 import { feedbackKeys, hourPartition } from '../../shared/api/prediction-log.ts';
 

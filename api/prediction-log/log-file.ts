@@ -1,8 +1,8 @@
 import { PREDICTION_ROUTES } from '../../shared/api/prediction-log.ts';
 import type { PredictionFailureBatch } from './failure-batch.ts';
 import { NULL_LENGTH, type PredictionLogBatch, type StringColumn } from './log-batch.ts';
-import { type ParquetColumn, encodeParquet } from './parquet/parquet-file.ts';
-import { bytesOf, plainBooleans, plainInt64, plainStrings } from './parquet/plain.ts';
+import { type ParquetColumn, encodeParquet } from '../../formats/parquet/parquet-file.ts';
+import { bytesOf, plainBooleans, plainInt64, plainStrings } from '../../formats/parquet/plain.ts';
 
 /**
  * The prediction log's files, column by column (see shared/api/prediction-log.ts for what each

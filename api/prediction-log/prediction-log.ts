@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { hourPartition, predictionFailureKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';

@@ -1,7 +1,7 @@
-import { PipelineSpecError } from '../../activities/pipeline/start-training-pipeline.ts';
-import { RecordedSpecUnavailableError, RetrainingRequestError, requestRetraining } from '../../activities/pipeline/request-retraining.ts';
-import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
-import { ModelNotFoundError } from '../../activities/registry/model-registry.ts';
+import { PipelineSpecError } from '../../control/start-training-pipeline.ts';
+import { RecordedSpecUnavailableError, RetrainingRequestError, requestRetraining } from '../../control/request-retraining.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { ModelNotFoundError } from '../../domain/registry/model-registry.ts';
 import type { RetrainRequest } from '../../shared/api/retraining.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';

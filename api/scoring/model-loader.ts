@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ModelRegistry } from '../../activities/registry/model-registry.ts';
-import { MetadataKey } from '../../activities/training/onnx/sluice-graph.ts';
-import { readOnnxMetadata } from '../../activities/training/onnx/read-metadata.ts';
+import type { ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { MetadataKey } from '../../domain/training/onnx-graph.ts';
+import { readOnnxMetadata } from '../../formats/onnx/read-metadata.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { FeatureAssemblers } from '../features/feature-assembler.ts';

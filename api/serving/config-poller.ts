@@ -1,4 +1,4 @@
-import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from '../../shared/serving-config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';

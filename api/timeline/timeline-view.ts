@@ -1,7 +1,7 @@
-import type { ArtifactStore } from '../../activities/object-store/artifact-store.ts';
-import { ModelNotFoundError } from '../../activities/registry/model-registry.ts';
-import { loadModelTimeline } from '../../activities/timeline/load-timeline.ts';
-import type { ModelTimeline } from '../../activities/timeline/model-timeline.ts';
+import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { ModelNotFoundError } from '../../domain/registry/model-registry.ts';
+import { loadModelTimeline } from '../../control/load-timeline.ts';
+import type { ModelTimeline } from '../../domain/timeline/model-timeline.ts';
 import type { Config } from '../../shared/config.ts';
 import { ApiError } from '../errors.ts';
 import type { TemporalLink } from '../temporal/temporal-link.ts';

@@ -8,7 +8,7 @@ import proto from '@temporalio/proto';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes.ts';
-import { MinioArtifactStore } from '../../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../../domain/object-store/minio-store.ts';
 import { assertPortFree, isLoopback } from './ports.ts';
 import type { Reporter } from './binaries.ts';
 

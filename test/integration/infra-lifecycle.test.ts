@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { MinioArtifactStore } from '../../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../../domain/object-store/minio-store.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { freePort } from '../../scripts/infra/ports.ts';
 import { isOurProcess, readStackState } from '../../scripts/infra/stack.ts';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ObjectNotFoundError, PreconditionFailedError } from '../../activities/object-store/artifact-store.ts';
-import { MinioArtifactStore } from '../../activities/object-store/minio-store.ts';
+import { ObjectNotFoundError, PreconditionFailedError } from '../../domain/object-store/artifact-store.ts';
+import { MinioArtifactStore } from '../../domain/object-store/minio-store.ts';
 import { stackConfig, testIds } from '../support/stack.ts';
 
 /** The artifact-store contract, against a real MinIO. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { MinioArtifactStore } from '../../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../../domain/object-store/minio-store.ts';
 import { type Config, loadConfig } from '../../shared/config.ts';
 
 // Worker state changes at INFO drown the test report; warnings and errors still show.

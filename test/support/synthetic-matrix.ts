@@ -1,5 +1,5 @@
-import type { FeatureMatrix } from '../../activities/training/feature-matrix.ts';
-import { Prng } from '../../activities/training/prng.ts';
+import type { FeatureMatrix } from '../../domain/training/feature-matrix.ts';
+import { Prng } from '../../domain/training/prng.ts';
 
 /**
  * A small matrix with a real signal: the label depends on `x` and on category `c`, so trained models

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import type { ApprovalState } from '../../../workflows/approval-gate.ts';
 import { freePort } from '../../../scripts/infra/ports.ts';
 import { flightEvent, registerFlightsModel } from '../../unit/api/support/flights-model.ts';

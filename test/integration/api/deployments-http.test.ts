@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { SERVING_CONFIG_KEY, servingConfigSchema } from '../../../shared/serving-config.ts';
 import type { DeploymentView } from '../../../workflows/model-deployment.ts';
 import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { ArtifactStore } from '../../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../../domain/object-store/artifact-store.ts';
 import type { Config } from '../../../shared/config.ts';
 import type { FeatureTablesManifest } from '../../../shared/data/feature-tables.ts';
 import { featureKeys, onlineFeatureKeys } from '../../../shared/storage-keys.ts';

@@ -5,7 +5,7 @@ import { loadSpecFile } from '../../../cli/load-spec.ts';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { trainingSlotId } from '../../../shared/pipeline-identity.ts';
 import { pipelineInputSchema } from '../../../shared/pipeline.ts';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { type FixtureDir, fixtureDir, bucketSettings, isolatedBuckets, writeFlights } from '../data/fixtures.ts';
 import { registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { type AnswerJson, KEYS, type TestApi, startTestApi, testConfig } from '../../unit/api/support/test-api.ts';

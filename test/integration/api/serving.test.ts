@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { OnlineFeatureAssemblers } from '../../../api/features/online-feature-assembler.ts';
 import { StoredFeatureDefinitions } from '../../../api/features/stored-feature-definitions.ts';
 import type { Config } from '../../../shared/config.ts';

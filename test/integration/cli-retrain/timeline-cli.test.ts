@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
 import { createMonitoringActivities } from '../../../activities/monitoring/monitoring-activities.ts';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
 import { type Config, loadConfig } from '../../../shared/config.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';

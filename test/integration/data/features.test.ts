@@ -7,16 +7,16 @@ import { type FeatureSpecInput, featureSpecSchema } from '../../../shared/data/f
 import { featureTablesManifestSchema, referenceStatsSchema } from '../../../shared/data/feature-tables.ts';
 import { onlineSnapshotSchema } from '../../../shared/data/online-snapshot.ts';
 import { ErrorType } from '../../../shared/errors.ts';
-import { prepareAggregates } from '../../../activities/features/build-features.ts';
+import { prepareAggregates } from '../../../domain/features/build-features.ts';
 import { createFeatureActivities } from '../../../activities/features/feature-activities.ts';
-import { planFeatures } from '../../../activities/features/feature-sql.ts';
-import { materializeSnapshotTables } from '../../../activities/features/materialize-snapshot.ts';
-import { compileOnlineFeatures } from '../../../activities/features/online-features.ts';
-import { loadSnapshotStore } from '../../../activities/features/online-snapshot-loader.ts';
-import { SnapshotOnlineStore } from '../../../activities/features/online-store.ts';
-import { openDuckDb } from '../../../activities/ingest/duckdb-session.ts';
+import { planFeatures } from '../../../domain/features/feature-sql.ts';
+import { materializeSnapshotTables } from '../../../domain/features/materialize-snapshot.ts';
+import { compileOnlineFeatures } from '../../../domain/features/online-features.ts';
+import { loadSnapshotStore } from '../../../domain/features/online-snapshot-loader.ts';
+import { SnapshotOnlineStore } from '../../../domain/features/online-store.ts';
+import { openDuckDb } from '../../../domain/duckdb/duckdb-session.ts';
 import { createIngestActivities } from '../../../activities/ingest/ingest-activities.ts';
-import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
 import { stackConfig } from '../../support/stack.ts';
 import { FLIGHTS_PARQUET, type FixtureDir, expectFailure, fixtureDir, isolatedBuckets, runActivity, snapshotBuckets, sqlPath } from './fixtures.ts';
 

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Config } from '../../../shared/config.ts';
-import type { ArtifactStore } from '../../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../../domain/object-store/artifact-store.ts';
 
 /**
  * Files the data tests ingest, written at test time with DuckDB (no binary fixtures in the repo), and

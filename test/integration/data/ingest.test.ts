@@ -7,7 +7,7 @@ import { datasetHistorySchema, datasetManifestSchema } from '../../../shared/dat
 import { ErrorType } from '../../../shared/errors.ts';
 import { datasetKeys } from '../../../shared/storage-keys.ts';
 import { createIngestActivities } from '../../../activities/ingest/ingest-activities.ts';
-import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
 import { stackConfig } from '../../support/stack.ts';
 import { type FixtureDir, closedPort, damage, expectFailure, fixtureDir, isolatedBuckets, runActivity, serveDirectory, snapshotBuckets, truncate, writeFlights } from './fixtures.ts';
 

@@ -6,7 +6,7 @@ import type { Config } from '../../../shared/config.ts';
 import { type CheckResult, type DatasetContractInput, datasetContractSchema, validationReportSchema } from '../../../shared/data/dataset-contract.ts';
 import { ErrorType } from '../../../shared/errors.ts';
 import { createIngestActivities } from '../../../activities/ingest/ingest-activities.ts';
-import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
+import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
 import { createValidationActivities } from '../../../activities/validation/validation-activities.ts';
 import { stackConfig } from '../../support/stack.ts';
 import { FLIGHTS_PARQUET, type FixtureDir, expectFailure, fixtureDir, isolatedBuckets, runActivity, snapshotBuckets, sqlPath } from './fixtures.ts';

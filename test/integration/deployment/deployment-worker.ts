@@ -1,6 +1,6 @@
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
-import type { ArtifactStore } from '../../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../../domain/object-store/artifact-store.ts';
 import type { Config } from '../../../shared/config.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { type TemporalHandles, connectToStack } from '../../support/stack.ts';

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { startTrainingPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
+import { startTrainingPipeline } from '../../../control/start-training-pipeline.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
 import type { Config } from '../../../shared/config.ts';
 import type { PipelineOutcome } from '../../../shared/pipeline.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { MinioArtifactStore } from '../../../activities/object-store/minio-store.ts';
-import { InvalidTransitionError, ModelNotFoundError, ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
+import { InvalidTransitionError, ModelNotFoundError, ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import type { NewModelManifest } from '../../../shared/registry.ts';
 import { stackConfig } from '../../support/stack.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { ExecutionProviders, ModelSessionError } from '../../../api/scoring/execution-providers.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { flightEvent, registerFlightsModel, trainFlightsModel } from './support/flights-model.ts';

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { flightEvent, registerFlightsModel } from './support/flights-model.ts';
 import { MemoryStore } from './support/memory-store.ts';
 import { KEYS, type TestApi, startTestApi, testConfig, writeServingConfig } from './support/test-api.ts';

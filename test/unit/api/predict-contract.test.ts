@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import type { FeatureAssemblers } from '../../../api/features/feature-assembler.ts';
 import { flightEvent, registerFlightsModel } from './support/flights-model.ts';
 import { MemoryStore } from './support/memory-store.ts';

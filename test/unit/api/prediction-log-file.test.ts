@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LogBatchBuilder, type PredictionLogEntry } from '../../../api/prediction-log/log-batch.ts';
 import { failureLogFile, predictionLogFile } from '../../../api/prediction-log/log-file.ts';
-import { plainInt64 } from '../../../api/prediction-log/parquet/plain.ts';
-import { encodeHybrid } from '../../../api/prediction-log/parquet/rle-hybrid.ts';
+import { plainInt64 } from '../../../formats/parquet/plain.ts';
+import { encodeHybrid } from '../../../formats/parquet/rle-hybrid.ts';
 import { PREDICTION_ROUTES } from '../../../shared/api/prediction-log.ts';
 
 // The hand-written Parquet files are read back with DuckDB, the reader the platform's monitoring uses.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { ModelRegistry } from '../../../activities/registry/model-registry.ts';
+import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import type { Readiness } from '../../../api/health/readiness.ts';
 import { SERVING_CONFIG_KEY } from '../../../shared/serving-config.ts';
 import { flightEvent, registerFlightsModel } from './support/flights-model.ts';

@@ -4,8 +4,8 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type Expr, type Literal, parseExpression } from '../../../shared/data/expression.ts';
 import { type ExprType, type ValueType, typeOf } from '../../../shared/data/expression-types.ts';
 import { formatTimestampUtc } from '../../../shared/data/timestamp.ts';
-import { type JsValue, expressionToJs } from '../../../activities/features/expression-js.ts';
-import { columnReadSql, expressionToSql, quoteIdentifier } from '../../../activities/features/expression-sql.ts';
+import { type JsValue, expressionToJs } from '../../../domain/features/expression/expression-js.ts';
+import { columnReadSql, expressionToSql, quoteIdentifier } from '../../../domain/features/expression/expression-sql.ts';
 
 /**
  * The two backends of the expression language must compute the same thing. Random well-typed

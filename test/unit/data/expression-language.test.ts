@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { type Expr, ExpressionSyntaxError, columnsOf, parseExpression, substituteColumns } from '../../../shared/data/expression.ts';
 import { ExpressionTypeError, typeOf } from '../../../shared/data/expression-types.ts';
 import { formatTimestampUtc, parseTimestamp } from '../../../shared/data/timestamp.ts';
-import { expressionToJs } from '../../../activities/features/expression-js.ts';
+import { expressionToJs } from '../../../domain/features/expression/expression-js.ts';
 
 const columns = { delay: 'number', distance: 'number', origin: 'string', date: 'timestamp', cancelled: 'boolean', 'dep time': 'number' } as const;
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { type FeatureSpecInput, analysedFeatureSpec, featureSpecSchema, featureTableColumns } from '../../../shared/data/feature-spec.ts';
 import { datasetContractSchema } from '../../../shared/data/dataset-contract.ts';
-import { featureDefinitionHash } from '../../../activities/features/spec-hash.ts';
+import { featureDefinitionHash } from '../../../domain/features/spec-hash.ts';
 
 const flights = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../examples/flights/features.json'), 'utf8')) as FeatureSpecInput;
 

@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type FeatureSpec, type FeatureSpecInput, featureSpecSchema } from '../../../shared/data/feature-spec.ts';
-import { buildFeatureTables } from '../../../activities/features/build-features.ts';
-import { planFeatures } from '../../../activities/features/feature-sql.ts';
-import { type DuckDbSession, openDuckDb } from '../../../activities/ingest/duckdb-session.ts';
+import { buildFeatureTables } from '../../../domain/features/build-features.ts';
+import { planFeatures } from '../../../domain/features/feature-sql.ts';
+import { type DuckDbSession, openDuckDb } from '../../../domain/duckdb/duckdb-session.ts';
 
 /**
  * Leakage: an event's features may depend only on what was known before its timestamp. For sampled

@@ -4,9 +4,9 @@ import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { type FeatureSpecInput, featureSpecSchema } from '../../../shared/data/feature-spec.ts';
 import type { OnlineSnapshot } from '../../../shared/data/online-snapshot.ts';
-import { OnlineEventError } from '../../../activities/features/online-event.ts';
-import { compileOnlineFeatures } from '../../../activities/features/online-features.ts';
-import { type OnlineFeatureStore, SnapshotOnlineStore } from '../../../activities/features/online-store.ts';
+import { OnlineEventError } from '../../../domain/features/online-event.ts';
+import { compileOnlineFeatures } from '../../../domain/features/online-features.ts';
+import { type OnlineFeatureStore, SnapshotOnlineStore } from '../../../domain/features/online-store.ts';
 
 const flights = featureSpecSchema.parse(JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../examples/flights/features.json'), 'utf8')) as FeatureSpecInput);
 const hash = 'a'.repeat(64);

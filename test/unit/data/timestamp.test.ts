@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { expressionToJs } from '../../../activities/features/expression-js.ts';
+import { expressionToJs } from '../../../domain/features/expression/expression-js.ts';
 import { parseExpression } from '../../../shared/data/expression.ts';
 import { parseTimestamp } from '../../../shared/data/timestamp.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { figuresOf, populationStabilityIndex, scoreHistogram } from '../../../activities/deployment/rollout-health.ts';
+import { figuresOf, populationStabilityIndex, scoreHistogram } from '../../../domain/deployment/rollout-health.ts';
 import { type HealthFigures, type VersionFigures, healthThresholdsSchema, judgeHealth } from '../../../shared/deployment.ts';
 
 const limits = healthThresholdsSchema.parse({});

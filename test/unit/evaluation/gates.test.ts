@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { evaluateGates } from '../../../activities/evaluation/gates.ts';
+import { evaluateGates } from '../../../domain/evaluation/gates.ts';
 import { type EvaluationSummary, gateSpecSchema } from '../../../shared/gates.ts';
 
 const evaluation: EvaluationSummary = {

@@ -10,7 +10,7 @@ import {
   MetricInputError,
   metricsAtThreshold,
   rocAuc,
-} from '../../../activities/evaluation/metrics.ts';
+} from '../../../domain/evaluation/metrics.ts';
 
 const close = (actual: number, expected: number, tolerance = 1e-12) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);

@@ -10,7 +10,7 @@ import {
   normalisedWasserstein,
   psi,
   upperGammaQ,
-} from '../../../activities/monitoring/drift-statistics.ts';
+} from '../../../domain/monitoring/drift-statistics.ts';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) => assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
 

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { computeReferenceStats } from '../../../activities/features/reference-stats.ts';
+import { computeReferenceStats } from '../../../domain/features/reference-stats.ts';
 import type { ReferenceStats } from '../../../shared/data/feature-tables.ts';
 
 /**

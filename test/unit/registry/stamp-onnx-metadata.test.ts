@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InferenceSession } from 'onnxruntime-node';
-import { stampOnnxVersion } from '../../../activities/registry/stamp-onnx-metadata.ts';
-import { readOnnxMetadata } from '../../../activities/training/onnx/read-metadata.ts';
-import { featureFeeds } from '../../../activities/training/onnx/feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from '../../../activities/training/onnx/sluice-graph.ts';
-import { trainModel } from '../../../activities/training/train-model.ts';
+import { stampOnnxVersion } from '../../../domain/registry/stamp-onnx-metadata.ts';
+import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
+import { featureFeeds } from '../../../domain/scoring/feature-feeds.ts';
+import { PROBABILITY_OUTPUT } from '../../../domain/training/onnx-graph.ts';
+import { trainModel } from '../../../domain/training/train-model.ts';
 import { logisticRegressionParamsSchema } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from '../../support/synthetic-matrix.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RetrainingRequestError, type RetrainingPorts, startRetraining } from '../../../activities/pipeline/request-retraining.ts';
-import { PipelineSpecError, type StartedPipeline } from '../../../activities/pipeline/start-training-pipeline.ts';
+import { RetrainingRequestError, type RetrainingPorts, startRetraining } from '../../../control/request-retraining.ts';
+import { PipelineSpecError, type StartedPipeline } from '../../../control/start-training-pipeline.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
 
 const spec = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { binOf, binRows, fitBinEdges, MISSING_BIN } from '../../../activities/training/gbdt/binning.ts';
-import { rankCategories } from '../../../activities/training/gbdt/features.ts';
-import { Prng } from '../../../activities/training/prng.ts';
+import { binOf, binRows, fitBinEdges, MISSING_BIN } from '../../../domain/training/gbdt/binning.ts';
+import { rankCategories } from '../../../domain/training/gbdt/features.ts';
+import { Prng } from '../../../domain/training/prng.ts';
 
 describe('fitBinEdges', () => {
   test('gives every distinct value its own bin when they fit', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { assertFeatureMatrix, FeatureMatrixError, MISSING_CODE, type FeatureMatrix } from '../../../activities/training/feature-matrix.ts';
-import { loadFeatureMatrix } from '../../../activities/training/load-feature-matrix.ts';
+import { assertFeatureMatrix, FeatureMatrixError, MISSING_CODE, type FeatureMatrix } from '../../../domain/training/feature-matrix.ts';
+import { loadFeatureMatrix } from '../../../domain/training/load-feature-matrix.ts';
 
 describe('loadFeatureMatrix', () => {
   let instance: DuckDBInstance;

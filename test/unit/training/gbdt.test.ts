@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rocAuc } from '../../../activities/evaluation/metrics.ts';
-import { CheckpointMismatchError } from '../../../activities/training/gbdt/checkpoint.ts';
-import { gbdtTrainer } from '../../../activities/training/gbdt/gbdt-trainer.ts';
-import type { GbdtModel } from '../../../activities/training/gbdt/gbdt-model.ts';
-import { serializeTree } from '../../../activities/training/gbdt/tree.ts';
-import { TrainingDataError, type TrainingProgress } from '../../../activities/training/trainer.ts';
+import { rocAuc } from '../../../domain/evaluation/metrics.ts';
+import { CheckpointMismatchError } from '../../../domain/training/gbdt/checkpoint.ts';
+import { gbdtTrainer } from '../../../domain/training/gbdt/gbdt-trainer.ts';
+import type { GbdtModel } from '../../../domain/training/gbdt/gbdt-model.ts';
+import { serializeTree } from '../../../domain/training/gbdt/tree.ts';
+import { TrainingDataError, type TrainingProgress } from '../../../domain/training/trainer.ts';
 import { gbdtParamsSchema, type GbdtParams } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from './synthetic-data.ts';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rocAuc } from '../../../activities/evaluation/metrics.ts';
-import { FeatureMatrixError } from '../../../activities/training/feature-matrix.ts';
-import { logisticRegressionTrainer } from '../../../activities/training/logistic-regression/lr-trainer.ts';
-import type { TrainingProgress } from '../../../activities/training/trainer.ts';
+import { rocAuc } from '../../../domain/evaluation/metrics.ts';
+import { FeatureMatrixError } from '../../../domain/training/feature-matrix.ts';
+import { logisticRegressionTrainer } from '../../../domain/training/logistic-regression/lr-trainer.ts';
+import type { TrainingProgress } from '../../../domain/training/trainer.ts';
 import { logisticRegressionParamsSchema } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from './synthetic-data.ts';
 

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { InferenceSession } from 'onnxruntime-node';
-import type { FeatureMatrix } from '../../../activities/training/feature-matrix.ts';
-import { loadFeatureMatrix } from '../../../activities/training/load-feature-matrix.ts';
-import { OnnxParityError, verifyOnnxParity } from '../../../activities/training/onnx-parity.ts';
-import { readOnnxMetadata } from '../../../activities/training/onnx/read-metadata.ts';
-import { OnnxExportError } from '../../../activities/training/onnx/sluice-graph.ts';
-import { trainModel } from '../../../activities/training/train-model.ts';
+import type { FeatureMatrix } from '../../../domain/training/feature-matrix.ts';
+import { loadFeatureMatrix } from '../../../domain/training/load-feature-matrix.ts';
+import { OnnxParityError, verifyOnnxParity } from '../../../domain/training/onnx-parity.ts';
+import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
+import { OnnxExportError } from '../../../domain/training/onnx-graph.ts';
+import { trainModel } from '../../../domain/training/train-model.ts';
 import { trainerSpecSchema, type TrainerSpec } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from './synthetic-data.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Prng } from '../../../activities/training/prng.ts';
+import { Prng } from '../../../domain/training/prng.ts';
 
 describe('Prng', () => {
   test('repeats its sequence for a seed and differs across seeds', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeModel, writeAttribute, writeTensor, writeValueInfo } from '../../../activities/training/onnx/onnx-proto.ts';
-import { ProtobufDecodingError, readFields } from '../../../activities/training/onnx/protobuf-reader.ts';
-import { ProtobufEncodingError, ProtobufWriter, WireType } from '../../../activities/training/onnx/protobuf-writer.ts';
-import { readOnnxMetadata } from '../../../activities/training/onnx/read-metadata.ts';
+import { encodeModel, writeAttribute, writeTensor, writeValueInfo } from '../../../formats/onnx/onnx-proto.ts';
+import { ProtobufDecodingError, readFields } from '../../../formats/protobuf/protobuf-reader.ts';
+import { ProtobufEncodingError, ProtobufWriter, WireType } from '../../../formats/protobuf/protobuf-writer.ts';
+import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
 
 const bytes = (write: (w: ProtobufWriter) => void) => {
   const w = new ProtobufWriter();

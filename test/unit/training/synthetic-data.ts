@@ -1,5 +1,5 @@
-import { MISSING_CODE, type FeatureMatrix } from '../../../activities/training/feature-matrix.ts';
-import { Prng } from '../../../activities/training/prng.ts';
+import { MISSING_CODE, type FeatureMatrix } from '../../../domain/training/feature-matrix.ts';
+import { Prng } from '../../../domain/training/prng.ts';
 
 /**
  * A seeded synthetic binary problem with a known signal: the log-odds are linear in `x`, quadratic in

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SnapshotOnlineStore } from '../../../../activities/features/online-store.ts';
-import { featureDefinitionHash } from '../../../../activities/features/spec-hash.ts';
-import type { ModelRegistry } from '../../../../activities/registry/model-registry.ts';
-import type { FeatureMatrix } from '../../../../activities/training/feature-matrix.ts';
-import { Prng } from '../../../../activities/training/prng.ts';
-import { trainModel } from '../../../../activities/training/train-model.ts';
+import { SnapshotOnlineStore } from '../../../../domain/features/online-store.ts';
+import { featureDefinitionHash } from '../../../../domain/features/spec-hash.ts';
+import type { ModelRegistry } from '../../../../domain/registry/model-registry.ts';
+import type { FeatureMatrix } from '../../../../domain/training/feature-matrix.ts';
+import { Prng } from '../../../../domain/training/prng.ts';
+import { trainModel } from '../../../../domain/training/train-model.ts';
 import type { FeatureDefinitionSource } from '../../../../api/features/online-feature-assembler.ts';
 import { featureSpecSchema, featureTableColumns } from '../../../../shared/data/feature-spec.ts';
 import type { OnlineSnapshot } from '../../../../shared/data/online-snapshot.ts';

@@ -8,7 +8,7 @@ import {
   type PutResult,
   ObjectNotFoundError,
   PreconditionFailedError,
-} from '../../../../activities/object-store/artifact-store.ts';
+} from '../../../../domain/object-store/artifact-store.ts';
 
 /**
  * An in-memory ArtifactStore with S3's etag semantics (MD5 of the bytes, conditional writes), for unit

@@ -1,4 +1,4 @@
-import type { ArtifactStore } from '../../../../activities/object-store/artifact-store.ts';
+import type { ArtifactStore } from '../../../../domain/object-store/artifact-store.ts';
 import { OnlineFeatureAssemblers } from '../../../../api/features/online-feature-assembler.ts';
 import type { FeatureAssemblers } from '../../../../api/features/feature-assembler.ts';
 import { KeyRing, hashApiKey } from '../../../../api/auth/key-ring.ts';

@@ -1,0 +1,89 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
+import { quoteString } from '../features/expression/expression-sql.ts';
+import { SCORE_BINS, type WindowCounts } from './drift-report.ts';
+
+/**
+ * Counts a window of logged predictions of one model version over the reference bins, in one pass
+ * of DuckDB over the staged Parquet files: per numeric feature a histogram of bin numbers, per
+ * categorical feature a histogram of values, and the score in SCORE_BINS equal-width bins.
+ */
+
+const field = (name: string) => `features[${quoteString(name)}]`;
+const int = (v: unknown) => Number(v ?? 0);
+
+export function windowRelation(paths: readonly string[], filter: { version: number; from: string; until: string }): string {
+  const files = `[${paths.map(quoteString).join(', ')}]`;
+  return `(SELECT * FROM read_parquet(${files}, hive_partitioning = false) WHERE model_version = ${Math.trunc(filter.version)}
+    AND predicted_at >= ${quoteString(filter.from)}::TIMESTAMPTZ AND predicted_at < ${quoteString(filter.until)}::TIMESTAMPTZ)`;
+}
+
+export async function countWindow(
+  db: DuckDBConnection,
+  paths: readonly string[],
+  filter: { version: number; from: string; until: string },
+  reference: ReferenceStats,
+  featureNames: readonly string[],
+): Promise<WindowCounts> {
+  const used = new Set(featureNames);
+  const features = reference.features.filter((f) => used.has(f.name));
+  const counts: WindowCounts = { rows: 0, numeric: {}, categorical: {}, score: new Array<number>(SCORE_BINS).fill(0) };
+  if (paths.length === 0) return counts;
+
+  const columns = [`count(*) AS rows`, `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER) FILTER (WHERE score IS NOT NULL) AS score`];
+  features.forEach((f, i) => {
+    const x = field(f.name);
+    columns.push(`count(${x}) AS n${i}`);
+    if (f.kind === 'numeric') {
+      const edges = f.binEdges;
+      const bin = edges.length ? `CASE ${edges.map((e, j) => `WHEN ${x} < ${e} THEN ${j}`).join(' ')} ELSE ${edges.length} END` : '0';
+      columns.push(`histogram(${bin}) FILTER (WHERE ${x} IS NOT NULL) AS h${i}`);
+    } else {
+      columns.push(`histogram(${x}::VARCHAR) FILTER (WHERE ${x} IS NOT NULL) AS h${i}`);
+    }
+  });
+  const row = (await db.runAndReadAll(`SELECT ${columns.join(', ')} FROM ${windowRelation(paths, filter)}`)).getRowObjectsJS()[0] ?? {};
+  counts.rows = int(row.rows);
+  const entries = (value: unknown) => (value as { key: unknown; value: unknown }[] | null) ?? [];
+  for (const { key, value } of entries(row.score)) counts.score[Number(key)] = int(value);
+  features.forEach((f, i) => {
+    const present = int(row[`n${i}`]);
+    if (f.kind === 'numeric') {
+      const bins = new Array<number>(f.binEdges.length + 1).fill(0);
+      for (const { key, value } of entries(row[`h${i}`])) bins[Number(key)] = int(value);
+      counts.numeric[f.name] = { present, bins };
+    } else {
+      const found: Record<string, number> = {};
+      for (const { key, value } of entries(row[`h${i}`])) found[String(key)] = int(value);
+      counts.categorical[f.name] = { present, counts: found };
+    }
+  });
+  return counts;
+}
+
+/** AUC (with tied scores sharing their average rank) and log loss of the labelled predictions in the window. */
+export async function windowPerformance(
+  db: DuckDBConnection,
+  paths: readonly string[],
+  feedbackPaths: readonly string[],
+  filter: { version: number; from: string; until: string },
+): Promise<{ labelled: number; positives: number; rocAuc: number | null; logLoss: number | null }> {
+  if (paths.length === 0 || feedbackPaths.length === 0) return { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
+  const feedback = `read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN'})`;
+  const row =
+    (
+      await db.runAndReadAll(`
+    WITH labels AS (SELECT request_id, event_index, last(label) AS label FROM ${feedback} GROUP BY ALL),
+    joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${windowRelation(paths, filter)} p JOIN labels l USING (request_id, event_index)),
+    ranked AS (SELECT score, label, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r FROM joined)
+    SELECT count(*) AS labelled, count(*) FILTER (WHERE label) AS positives,
+      sum(r) FILTER (WHERE label) AS positive_ranks,
+      avg(-CASE WHEN label THEN ln(greatest(score, 1e-15)) ELSE ln(greatest(1 - score, 1e-15)) END) AS log_loss
+    FROM ranked`)
+    ).getRowObjectsJS()[0] ?? {};
+  const labelled = int(row.labelled);
+  const positives = int(row.positives);
+  const negatives = labelled - positives;
+  const rocAuc = positives > 0 && negatives > 0 ? (Number(row.positive_ranks) - (positives * (positives + 1)) / 2) / (positives * negatives) : null;
+  return { labelled, positives, rocAuc, logLoss: labelled ? Number(row.log_loss) : null };
+}

@@ -1,0 +1,135 @@
+import { onnxMetadataSchema, type OnnxMetadata, type TrainerKind } from '../../shared/trainers.ts';
+import type { FeatureNames } from './feature-matrix.ts';
+import { encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../formats/onnx/onnx-proto.ts';
+
+/**
+ * The graph contract every exported model keeps, whatever trained it, because the prediction API
+ * feeds and reads models through it:
+ *   input  `numeric`      float32 [N, kNum]  in feature-name order, NaN = missing (absent if kNum = 0)
+ *   input  `categorical`  string  [N, kCat]  in feature-name order, '' = missing  (absent if kCat = 0)
+ *   output `probability`  float32 [N, 1]     P(label = 1)
+ * plus the `sluice.*` metadata_props. Trainers add only the nodes that turn inputs into a margin.
+ */
+
+export const NUMERIC_INPUT = 'numeric';
+export const CATEGORICAL_INPUT = 'categorical';
+export const PROBABILITY_OUTPUT = 'probability';
+
+/**
+ * ai.onnx 17 with IR 8, and ai.onnx.ml 3, which resolves LabelEncoder to version 2 (string → float
+ * tables) and TreeEnsembleRegressor to version 3. onnxruntime-node 1.30 runs them; the tests load
+ * every exported graph to keep it that way.
+ */
+const IR_VERSION = 8;
+const ONNX_OPSET = 17;
+const ML_DOMAIN = 'ai.onnx.ml';
+const ML_OPSET = 3;
+const BATCH = 'N';
+
+export const MetadataKey = {
+  modelName: 'sluice.model_name',
+  modelVersion: 'sluice.model_version',
+  featureNames: 'sluice.feature_names',
+  trainer: 'sluice.trainer',
+  lineage: 'sluice.lineage',
+  threshold: 'sluice.threshold',
+} as const;
+
+export class OnnxExportError extends Error {
+  override readonly name = 'OnnxExportError';
+}
+
+/** Accumulates nodes and constants with unique, readable names. */
+export class GraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+
+  constructor(readonly features: FeatureNames) {
+    if (features.numeric.length === 0 && features.categorical.length === 0) {
+      throw new OnnxExportError('A model needs at least one numeric or categorical feature');
+    }
+  }
+
+  floats(name: string, dims: number[], values: ArrayLike<number>): string {
+    this.initializers.push({ name, dims, type: 'float', values });
+    return name;
+  }
+
+  int64s(name: string, dims: number[], values: ArrayLike<number>): string {
+    this.initializers.push({ name, dims, type: 'int64', values });
+    return name;
+  }
+
+  node(
+    opType: string,
+    inputs: readonly string[],
+    output: string,
+    attributes: readonly AttributeProto[] = [],
+    domain = '',
+  ): string {
+    this.nodes.push({ opType, domain, name: `${opType}_${this.nodes.length}`, inputs, outputs: [output], attributes });
+    return output;
+  }
+
+  mlNode(opType: string, inputs: readonly string[], output: string, attributes: readonly AttributeProto[]): string {
+    return this.node(opType, inputs, output, attributes, ML_DOMAIN);
+  }
+
+  /**
+   * Column `column` of the categorical input mapped through a string → float table, as [N, 1]. Strings
+   * not in `keys` (unseen categories and the '' that means missing) get `fallback`.
+   */
+  categoricalLookup(column: number, keys: readonly string[], values: ArrayLike<number>, fallback: number): string {
+    if (keys.includes('')) throw new OnnxExportError("'' means missing and cannot be a category key");
+    const prefix = `categorical_${column}`;
+    const starts = this.int64s(`${prefix}_start`, [1], [column]);
+    const ends = this.int64s(`${prefix}_end`, [1], [column + 1]);
+    const axes = this.int64s(`${prefix}_axis`, [1], [1]);
+    const strings = this.node('Slice', [CATEGORICAL_INPUT, starts, ends, axes], `${prefix}_strings`);
+    return this.mlNode('LabelEncoder', [strings], `${prefix}_value`, [
+      { name: 'keys_strings', type: 'strings', value: keys },
+      { name: 'values_floats', type: 'floats', value: values },
+      { name: 'default_float', type: 'float', value: fallback },
+    ]);
+  }
+
+  /** Finishes the graph with `probability = Sigmoid(margin)` and wraps it in a model with metadata. */
+  toModel(margin: string, trainer: TrainerKind, metadata: OnnxMetadata): Uint8Array {
+    const meta = onnxMetadataSchema.parse(metadata);
+    this.node('Sigmoid', [margin], PROBABILITY_OUTPUT);
+    const inputs: ValueInfoProto[] = [];
+    if (this.features.numeric.length > 0) {
+      inputs.push({ name: NUMERIC_INPUT, elemType: 'float', shape: [BATCH, this.features.numeric.length] });
+    }
+    if (this.features.categorical.length > 0) {
+      inputs.push({ name: CATEGORICAL_INPUT, elemType: 'string', shape: [BATCH, this.features.categorical.length] });
+    }
+    const props: [string, string][] = [
+      [MetadataKey.modelName, meta.modelName],
+      [MetadataKey.modelVersion, String(meta.modelVersion)],
+      [MetadataKey.featureNames, JSON.stringify({ numeric: this.features.numeric, categorical: this.features.categorical })],
+      [MetadataKey.trainer, trainer],
+      [MetadataKey.lineage, JSON.stringify(meta.lineage)],
+    ];
+    if (meta.threshold !== undefined) props.push([MetadataKey.threshold, String(meta.threshold)]);
+    return encodeModel({
+      irVersion: IR_VERSION,
+      opsetImports: [
+        { domain: '', version: ONNX_OPSET },
+        { domain: ML_DOMAIN, version: ML_OPSET },
+      ],
+      producerName: 'sluice',
+      producerVersion: '0.1.0',
+      modelVersion: meta.modelVersion,
+      docString: `${trainer} model ${meta.modelName} v${meta.modelVersion}`,
+      graph: {
+        name: `${meta.modelName}_v${meta.modelVersion}`,
+        nodes: this.nodes,
+        initializers: this.initializers,
+        inputs,
+        outputs: [{ name: PROBABILITY_OUTPUT, elemType: 'float', shape: [BATCH, 1] }],
+      },
+      metadataProps: props,
+    });
+  }
+}
