@@ -8,7 +8,7 @@ import { buildDriftReport } from '../domain/monitoring/drift-report.ts';
 import { renderDriftHtml } from '../domain/monitoring/drift-html.ts';
 import { countWindow } from '../domain/monitoring/window-counts.ts';
 import { featureFeeds } from '../domain/scoring/feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from '../domain/training/onnx-graph.ts';
+import { PROBABILITY_OUTPUT } from '../shared/model-graph.ts';
 import { loadFeatureMatrix } from '../domain/training/load-feature-matrix.ts';
 import { scoreParquetRange } from '../domain/scoring/score-parquet.ts';
 import { trainModel } from '../domain/training/train-model.ts';

@@ -4,8 +4,9 @@ import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } 
 import { ApplicationFailure } from '@temporalio/common';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { ScheduleRequestError } from '../control/monitor-schedule.ts';
-import { RecordedSpecUnavailableError, RetrainingRequestError } from '../control/request-retraining.ts';
-import { PipelineSpecError, startTrainingPipeline } from '../control/start-training-pipeline.ts';
+import { RecordedSpecUnavailableError } from '../control/request-retraining.ts';
+import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
+import { PipelineSpecError, RetrainingRequestError } from '../domain/retraining/start-retraining.ts';
 import { ModelNotFoundError, ModelRegistry } from '../domain/registry/model-registry.ts';
 import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
 import { AWAITING_APPROVAL_QUERY } from '../shared/pipeline-identity.ts';

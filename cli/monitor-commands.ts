@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { ScheduleDescription } from '@temporalio/client';
-import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { MonitorStateStore } from '../domain/monitoring/monitor-state.ts';
 import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../control/monitor-schedule.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
-import { checkRetrainingSpec } from '../control/request-retraining.ts';
+import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
 import { driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
 import { retrainingScheduleId } from '../shared/retraining.ts';
 import { type Env, EXIT, UsageError, positiveInt } from './command.ts';
@@ -114,7 +114,7 @@ export async function monitorStatus(env: Env, args: string[]): Promise<number> {
   }
   for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);
 
-  const state = await createMonitoringActivities({ store: MinioArtifactStore.fromConfig(env.config.minio), buckets: env.config.buckets }).readMonitorState(model);
+  const state = await new MonitorStateStore(MinioArtifactStore.fromConfig(env.config.minio), env.config.buckets).read(model);
   if (state.windows.length === 0) env.write('judged windows: none yet');
   else {
     env.write(`judged windows (last ${Math.min(10, state.windows.length)} of ${state.windows.length}):`);

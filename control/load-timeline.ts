@@ -3,7 +3,7 @@ import type { Config } from '../shared/config.ts';
 import { deploymentWorkflowId, type RolloutRecord } from '../shared/deployment.ts';
 import type { ModelManifest } from '../shared/registry.ts';
 import { deploymentState } from './deployment-commands.ts';
-import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { MonitorStateStore } from '../domain/monitoring/monitor-state.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelNotFoundError, ModelRegistry } from '../domain/registry/model-registry.ts';
 import { buildTimeline, type ModelTimeline } from '../domain/timeline/model-timeline.ts';
@@ -47,6 +47,6 @@ export async function loadModelTimeline(
       gaps.push(`v${version}: no manifest yet`);
     }
   }
-  const [rollouts, monitor] = await Promise.all([readRollouts(deps.client, model, gaps), createMonitoringActivities(deps).readMonitorState(model)]);
+  const [rollouts, monitor] = await Promise.all([readRollouts(deps.client, model, gaps), new MonitorStateStore(deps.store, deps.buckets).read(model)]);
   return buildTimeline({ model, index, manifests, rollouts, monitor, gaps, now });
 }

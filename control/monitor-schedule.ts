@@ -4,7 +4,7 @@ import type { Config } from '../shared/config.ts';
 import { type DriftMonitorInput, driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { retrainingScheduleId, retrainingScheduleRequestSchema } from '../shared/retraining.ts';
-import { checkRetrainingSpec } from './request-retraining.ts';
+import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
 
 /**
  * The Temporal Schedules that look after a deployed model: the drift monitor (`driftMonitor` every

@@ -3,19 +3,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Config } from '../shared/config.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { trainingSlotId } from '../shared/pipeline-identity.ts';
-import { pipelineInputSchema, pipelineSpecSchema } from '../shared/pipeline.ts';
-import { type RetrainingOutcome, type RetrainingRequest, type RetrainingTrigger, retrainingRequestSchema } from '../shared/retraining.ts';
+import { pipelineInputSchema } from '../shared/pipeline.ts';
+import { type RetrainingOutcome, type RetrainingRequest, retrainingRequestSchema } from '../shared/retraining.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
-import { PipelineSpecError, type StartedPipeline, startTrainingPipeline } from './start-training-pipeline.ts';
-
-/** A retraining request that cannot be acted on as given; the message says what to change. */
-export class RetrainingRequestError extends Error {
-  override readonly name = 'RetrainingRequestError';
-  constructor(readonly problems: string[]) {
-    super(`The retraining request has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
+import { type RetrainingPorts, RetrainingRequestError, startRetraining } from '../domain/retraining/start-retraining.ts';
+import { startTrainingPipeline } from './start-training-pipeline.ts';
 
 /** No spec was given and none can be found for the model's current version. */
 export class RecordedSpecUnavailableError extends Error {
@@ -23,40 +16,6 @@ export class RecordedSpecUnavailableError extends Error {
   constructor(readonly model: string, readonly version: number, why: string) {
     super(`No pipeline spec is recorded for ${model} v${version} (${why}); pass the spec to retrain with (CLI: --spec spec.json; HTTP: "spec" in the body)`);
   }
-}
-
-/** A spec retrains `model` only if it is a valid pipeline spec for that model: checked before anything starts or is scheduled. */
-export function checkRetrainingSpec(model: string, spec: unknown): void {
-  const parsed = pipelineSpecSchema.safeParse(spec);
-  if (!parsed.success) throw new PipelineSpecError(describeIssues(parsed.error));
-  if (parsed.data.model.name !== model) throw new RetrainingRequestError([`spec.model.name is '${parsed.data.model.name}', but the retraining is for '${model}'`]);
-}
-
-/** What starting a retraining needs; the worker's activities and the CLI/API wire these differently. */
-export interface RetrainingPorts {
-  startPipeline: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<StartedPipeline>;
-  /** Whether the model's training slot is held, and by which run when that is known. */
-  slot: (model: string) => Promise<{ held: false } | { held: true; by: string | null }>;
-}
-
-/**
- * Starts a training pipeline for `model` with `spec` on the newest data of the spec's source. A model
- * whose training slot is held gets `already-running` and nothing is started, so a second trigger
- * while one run is in flight is reported rather than queued. (Two triggers racing past this check
- * still train once: the second pipeline finds the slot taken and ends as `slot-busy`.)
- */
-export async function startRetraining(
-  ports: RetrainingPorts,
-  request: { model: string; spec: unknown; requestedBy: string; trigger: RetrainingTrigger },
-): Promise<RetrainingOutcome> {
-  checkRetrainingSpec(request.model, request.spec);
-  const slot = await ports.slot(request.model);
-  if (slot.held) {
-    const message = `${request.model} is already training${slot.by ? ` (run ${slot.by})` : ''}: it holds ${trainingSlotId(request.model)}; nothing was started`;
-    return { status: 'already-running', model: request.model, heldBy: slot.by, message, trigger: request.trigger };
-  }
-  const run = await ports.startPipeline({ spec: request.spec, requestedBy: request.requestedBy, trigger: request.trigger });
-  return { status: run.started ? 'started' : 'attached', model: request.model, workflowId: run.workflowId, datasetVersion: run.datasetVersion, specHash: run.specHash, trigger: request.trigger };
 }
 
 /** Ports over a Temporal client: what the CLI and the API use. */

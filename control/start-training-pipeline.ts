@@ -9,23 +9,12 @@ import { trainingPipelineId } from '../shared/pipeline-identity.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { currentCodeVersion } from './code-version.ts';
 import { fingerprintSource } from '../domain/datasets/dataset-fingerprint.ts';
-
-export class PipelineSpecError extends Error {
-  override readonly name = 'PipelineSpecError';
-  constructor(readonly problems: string[]) {
-    super(`The pipeline spec has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
+import { type PipelineStart, PipelineSpecError } from '../domain/retraining/start-retraining.ts';
 
 export const specHash = (spec: PipelineSpec) => createHash('sha256').update(canonicalJson(spec)).digest('hex');
 
-export interface StartedPipeline {
+export interface StartedPipeline extends PipelineStart {
   handle: WorkflowHandle;
-  workflowId: string;
-  datasetVersion: string;
-  specHash: string;
-  /** False when this exact request (model, data, spec) already had a run: that run is returned instead. */
-  started: boolean;
 }
 
 /**

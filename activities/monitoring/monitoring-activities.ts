@@ -13,8 +13,6 @@ import {
   type DriftSummary,
   driftWindowInputSchema,
   type MonitorState,
-  monitorStateKey,
-  monitorStateSchema,
   monitoringKeys,
   type PerformanceSummary,
 } from '../../shared/monitoring.ts';
@@ -24,9 +22,9 @@ import { featureKeys } from '../../shared/storage-keys.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../ingest/heartbeat.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { RetrainingRequestError, startRetraining } from '../../control/request-retraining.ts';
-import { PipelineSpecError, type StartedPipeline } from '../../control/start-training-pipeline.ts';
+import { type PipelineStart, PipelineSpecError, RetrainingRequestError, startRetraining } from '../../domain/retraining/start-retraining.ts';
 import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { renderDriftHtml } from '../../domain/monitoring/drift-html.ts';
 import { buildDriftReport } from '../../domain/monitoring/drift-report.ts';
 import { countWindow, windowPerformance } from '../../domain/monitoring/window-counts.ts';
@@ -35,7 +33,7 @@ export interface MonitoringDeps {
   store: ArtifactStore;
   buckets: Config['buckets'];
   /** Starts (or finds) a training pipeline run; the worker wires `startTrainingPipeline` with its client. */
-  startPipeline?: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<StartedPipeline>;
+  startPipeline?: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<PipelineStart>;
   /** Whether a workflow is still running; wired to the Temporal client like `startPipeline`. */
   isRunning?: (workflowId: string) => Promise<boolean>;
 }
@@ -93,6 +91,7 @@ export function summarise(report: DriftReport, reportKey: string, htmlKey: strin
 export const createMonitoringActivities = (deps: MonitoringDeps) => {
   const { store, buckets } = deps;
   const registry = new ModelRegistry(store, buckets.models);
+  const monitorState = new MonitorStateStore(store, buckets);
 
   async function stage(bucket: string, keys: readonly string[], dir: string, progress: { report(d: Record<string, unknown>): void }): Promise<string[]> {
     const paths: string[] = [];
@@ -216,13 +215,11 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     },
 
     async readMonitorState(model: string): Promise<MonitorState> {
-      const found = await store.stat(buckets.reports, monitorStateKey(model));
-      if (!found) return { model, windows: [], scoreBaseline: null, lastRetrain: null };
-      return monitorStateSchema.parse(JSON.parse((await store.get(buckets.reports, monitorStateKey(model))).toString('utf8')));
+      return monitorState.read(model);
     },
 
     async writeMonitorState(state: MonitorState): Promise<void> {
-      await store.put(buckets.reports, monitorStateKey(state.model), JSON.stringify(monitorStateSchema.parse(state), null, 2), { contentType: 'application/json' });
+      await monitorState.write(state);
     },
 
     /** Whether the last retraining the monitor started still runs (the training slot would refuse a second anyway). */

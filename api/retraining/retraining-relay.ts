@@ -1,5 +1,5 @@
-import { PipelineSpecError } from '../../control/start-training-pipeline.ts';
-import { RecordedSpecUnavailableError, RetrainingRequestError, requestRetraining } from '../../control/request-retraining.ts';
+import { RecordedSpecUnavailableError, requestRetraining } from '../../control/request-retraining.ts';
+import { PipelineSpecError, RetrainingRequestError } from '../../domain/retraining/start-retraining.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { ModelNotFoundError } from '../../domain/registry/model-registry.ts';
 import type { RetrainRequest } from '../../shared/api/retraining.ts';

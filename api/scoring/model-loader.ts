@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ModelRegistry } from '../../domain/registry/model-registry.ts';
-import { MetadataKey } from '../../domain/training/onnx-graph.ts';
+import { MetadataKey } from '../../shared/model-graph.ts';
 import { readOnnxMetadata } from '../../formats/onnx/read-metadata.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';

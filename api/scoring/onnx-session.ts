@@ -1,5 +1,5 @@
 import { InferenceSession, Tensor, env as ortEnv } from 'onnxruntime-node';
-import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../domain/training/onnx-graph.ts';
+import { CATEGORICAL_INPUT, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import type { FeatureRows } from './micro-batcher.ts';
 

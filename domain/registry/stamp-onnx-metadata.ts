@@ -1,7 +1,7 @@
 import { readFields } from '../../formats/protobuf/protobuf-reader.ts';
 import { ProtobufWriter, WireType } from '../../formats/protobuf/protobuf-writer.ts';
 import { writeStringStringEntry } from '../../formats/onnx/onnx-proto.ts';
-import { MetadataKey } from '../training/onnx-graph.ts';
+import { MetadataKey } from '../../shared/model-graph.ts';
 
 const MODEL_VERSION = 5;
 const METADATA_PROPS = 14;

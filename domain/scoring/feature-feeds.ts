@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import { MISSING_CODE, type FeatureMatrix } from '../training/feature-matrix.ts';
-import { CATEGORICAL_INPUT, NUMERIC_INPUT } from '../training/onnx-graph.ts';
+import { CATEGORICAL_INPUT, NUMERIC_INPUT } from '../../shared/model-graph.ts';
 
 /**
  * Rows [start, end) of a matrix as the inputs of the sluice graph contract: `numeric` float32

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FeatureMatrix } from '../training/feature-matrix.ts';
 import { featureFeeds } from './feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from '../training/onnx-graph.ts';
+import { PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
 
 const SCORING_BATCH = 65_536;
 

@@ -1,19 +1,8 @@
 import { onnxMetadataSchema, type OnnxMetadata, type TrainerKind } from '../../shared/trainers.ts';
 import type { FeatureNames } from './feature-matrix.ts';
+import { CATEGORICAL_INPUT, MetadataKey, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
 import { encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../formats/onnx/onnx-proto.ts';
 
-/**
- * The graph contract every exported model keeps, whatever trained it, because the prediction API
- * feeds and reads models through it:
- *   input  `numeric`      float32 [N, kNum]  in feature-name order, NaN = missing (absent if kNum = 0)
- *   input  `categorical`  string  [N, kCat]  in feature-name order, '' = missing  (absent if kCat = 0)
- *   output `probability`  float32 [N, 1]     P(label = 1)
- * plus the `sluice.*` metadata_props. Trainers add only the nodes that turn inputs into a margin.
- */
-
-export const NUMERIC_INPUT = 'numeric';
-export const CATEGORICAL_INPUT = 'categorical';
-export const PROBABILITY_OUTPUT = 'probability';
 
 /**
  * ai.onnx 17 with IR 8, and ai.onnx.ml 3, which resolves LabelEncoder to version 2 (string → float
@@ -25,15 +14,6 @@ const ONNX_OPSET = 17;
 const ML_DOMAIN = 'ai.onnx.ml';
 const ML_OPSET = 3;
 const BATCH = 'N';
-
-export const MetadataKey = {
-  modelName: 'sluice.model_name',
-  modelVersion: 'sluice.model_version',
-  featureNames: 'sluice.feature_names',
-  trainer: 'sluice.trainer',
-  lineage: 'sluice.lineage',
-  threshold: 'sluice.threshold',
-} as const;
 
 export class OnnxExportError extends Error {
   override readonly name = 'OnnxExportError';

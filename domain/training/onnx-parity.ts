@@ -1,7 +1,7 @@
 import { InferenceSession } from 'onnxruntime-node';
 import type { FeatureMatrix } from './feature-matrix.ts';
 import { featureFeeds } from '../scoring/feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from './onnx-graph.ts';
+import { PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
 
 /**
  * Proves an exported model scores like the trainer that made it: the bytes are loaded into

@@ -1,6 +1,7 @@
 import type { OnnxMetadata } from '../../../shared/trainers.ts';
 import { assertSameFeatures, type FeatureMatrix, type FeatureNames } from '../feature-matrix.ts';
-import { GraphBuilder, NUMERIC_INPUT } from '../onnx-graph.ts';
+import { GraphBuilder } from '../onnx-graph.ts';
+import { NUMERIC_INPUT } from '../../../shared/model-graph.ts';
 import type { TrainedModel } from '../trainer.ts';
 import { treeFeatureColumns, type CategoryRanking } from './features.ts';
 import { LEAF, leafOfRow, type Tree } from './tree.ts';

@@ -4,7 +4,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { stampOnnxVersion } from '../../../domain/registry/stamp-onnx-metadata.ts';
 import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
 import { featureFeeds } from '../../../domain/scoring/feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from '../../../domain/training/onnx-graph.ts';
+import { PROBABILITY_OUTPUT } from '../../../shared/model-graph.ts';
 import { trainModel } from '../../../domain/training/train-model.ts';
 import { logisticRegressionParamsSchema } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from '../../support/synthetic-matrix.ts';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RetrainingRequestError, type RetrainingPorts, startRetraining } from '../../../control/request-retraining.ts';
-import { PipelineSpecError, type StartedPipeline } from '../../../control/start-training-pipeline.ts';
+import { type PipelineStart, PipelineSpecError, RetrainingRequestError, type RetrainingPorts, startRetraining } from '../../../domain/retraining/start-retraining.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
 
 const spec = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;
@@ -15,7 +14,7 @@ function ports(slot: Awaited<ReturnType<RetrainingPorts['slot']>>, started = tru
     slot: async () => slot,
     startPipeline: async (request) => {
       calls.push(request);
-      return { workflowId: 'train-flights-delay-x', datasetVersion: 'd'.repeat(64), specHash: 's'.repeat(64), started } as StartedPipeline;
+      return { workflowId: 'train-flights-delay-x', datasetVersion: 'd'.repeat(64), specHash: 's'.repeat(64), started } satisfies PipelineStart;
     },
   };
   return { value, calls };
