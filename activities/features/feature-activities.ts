@@ -16,7 +16,7 @@ import { parseActivityInput } from '../ingest/activity-input.ts';
 import { readerSql } from '../../domain/datasets/dataset-reader.ts';
 import { requireManifest } from '../../domain/datasets/dataset-store.ts';
 import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
-import { startProgress } from '../ingest/heartbeat.ts';
+import { startProgress } from '../heartbeat.ts';
 import { buildFeatureTables, prepareAggregates, writeSplits } from '../../domain/features/build-features.ts';
 import { valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
 import { planFeatures } from '../../domain/features/feature-sql.ts';

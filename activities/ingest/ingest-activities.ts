@@ -11,7 +11,7 @@ import { parseActivityInput } from './activity-input.ts';
 import { detectFormat, inspectDataset } from '../../domain/datasets/dataset-reader.ts';
 import { findManifest, recordInHistory, versionBefore } from '../../domain/datasets/dataset-store.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
-import { startProgress } from './heartbeat.ts';
+import { startProgress } from '../heartbeat.ts';
 import { describeSource, fetchSource, locateSource, sourceFileName } from '../../domain/datasets/source-fetch.ts';
 
 const CONTENT_TYPES = { parquet: 'application/vnd.apache.parquet', csv: 'text/csv' } as const;

@@ -7,7 +7,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
 import { ErrorType } from '../../shared/errors.ts';
-import { feedbackKeys, hourPartition, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { feedbackKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import {
   type DriftReport,
   type DriftSummary,
@@ -20,7 +20,7 @@ import { trainingSlotId } from '../../shared/pipeline-identity.ts';
 import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
-import { startProgress } from '../ingest/heartbeat.ts';
+import { startProgress } from '../heartbeat.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { type PipelineStart, PipelineSpecError, RetrainingRequestError, startRetraining } from '../../domain/retraining/start-retraining.ts';
 import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
@@ -28,6 +28,7 @@ import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { renderDriftHtml } from '../../domain/monitoring/drift-html.ts';
 import { buildDriftReport } from '../../domain/monitoring/drift-report.ts';
 import { countWindow, windowPerformance } from '../../domain/monitoring/window-counts.ts';
+import { LABEL_DELAY_ALLOWANCE_MS, feedbackHoursForWindow, logKeysInWindow } from '../../domain/monitoring/window-files.ts';
 
 export interface MonitoringDeps {
   store: ArtifactStore;
@@ -36,37 +37,6 @@ export interface MonitoringDeps {
   startPipeline?: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<PipelineStart>;
   /** Whether a workflow is still running; wired to the Temporal client like `startPipeline`. */
   isRunning?: (workflowId: string) => Promise<boolean>;
-}
-
-const hourOf = (iso: string) => new Date(iso).toISOString().slice(0, 13);
-const hourInKey = (key: string) => /\/hour=([^/]+)\//.exec(key)?.[1];
-
-/** Keys of the prediction log files whose hour partition overlaps [from, until). */
-export function logKeysInWindow(keys: readonly string[], from: string, until: string): string[] {
-  const first = hourOf(from);
-  const last = hourOf(new Date(new Date(until).getTime() - 1).toISOString());
-  return keys.filter((key) => {
-    const hour = hourInKey(key);
-    return key.endsWith('.parquet') && hour !== undefined && hour >= first && hour <= last;
-  });
-}
-
-/**
- * How long after a window ends its feedback labels may still arrive and count. Labels are filed by
- * the hour they are received, so the window's labels lie in the partitions from its start to its end
- * plus this allowance; only those are listed and read, so a long-lived model's pass does not read
- * all feedback ever. A label received later than this is not joined (a live pass, run at the end of
- * its window, could not have seen it anyway; the bound matters for backfills and replays).
- */
-export const LABEL_DELAY_ALLOWANCE_MS = 48 * 3_600_000;
-
-/** The hour partitions of feedback labels a window's performance reads: [from, min(until + allowance, now)). */
-export function feedbackHoursForWindow(from: string, until: string, allowanceMs: number, nowMs: number): string[] {
-  const start = Math.floor(Date.parse(from) / 3_600_000) * 3_600_000;
-  const end = Math.min(Date.parse(until) + allowanceMs, nowMs);
-  const hours: string[] = [];
-  for (let t = start; t < end; t += 3_600_000) hours.push(hourPartition(t));
-  return hours;
 }
 
 export function summarise(report: DriftReport, reportKey: string, htmlKey: string): DriftSummary {

@@ -12,7 +12,7 @@ import { parseActivityInput } from '../ingest/activity-input.ts';
 import { readerSql } from '../../domain/datasets/dataset-reader.ts';
 import { readHistory, requireManifest, versionBefore } from '../../domain/datasets/dataset-store.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
-import { startProgress } from '../ingest/heartbeat.ts';
+import { startProgress } from '../heartbeat.ts';
 import { runContractChecks } from '../../domain/validation/contract-checks.ts';
 import { contractHash } from '../../domain/validation/contract-hash.ts';
 

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { openDuckDb, type DuckDbSession } from '../../../domain/duckdb/duckdb-session.ts';
 import { renderDriftHtml } from '../../../domain/monitoring/drift-html.ts';
 import { buildDriftReport, categoricalDrift } from '../../../domain/monitoring/drift-report.ts';
-import { logKeysInWindow } from '../../../activities/monitoring/monitoring-activities.ts';
+import { logKeysInWindow } from '../../../domain/monitoring/window-files.ts';
 import { countWindow, windowPerformance } from '../../../domain/monitoring/window-counts.ts';
 import type { ReferenceStats } from '../../../shared/data/feature-tables.ts';
 import { driftReportSchema, driftThresholdsSchema } from '../../../shared/monitoring.ts';

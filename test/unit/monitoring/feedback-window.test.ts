@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { feedbackHoursForWindow, LABEL_DELAY_ALLOWANCE_MS } from '../../../activities/monitoring/monitoring-activities.ts';
+import { feedbackHoursForWindow, LABEL_DELAY_ALLOWANCE_MS } from '../../../domain/monitoring/window-files.ts';
 
 const farFuture = Date.parse('2100-01-01T00:00:00Z');
 
