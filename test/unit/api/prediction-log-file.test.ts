@@ -6,8 +6,6 @@ import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LogBatchBuilder, type PredictionLogEntry } from '../../../api/prediction-log/log-batch.ts';
 import { failureLogFile, predictionLogFile } from '../../../api/prediction-log/log-file.ts';
-import { plainInt64 } from '../../../formats/parquet/plain.ts';
-import { encodeHybrid } from '../../../formats/parquet/rle-hybrid.ts';
 import { PREDICTION_ROUTES } from '../../../shared/api/prediction-log.ts';
 
 // The hand-written Parquet files are read back with DuckDB, the reader the platform's monitoring uses.
@@ -100,16 +98,4 @@ test('a failure log file reads back in arrival order', async () => {
     { request_id: 'early', at: 1000n, model: 'flights', model_version: 2, route: 'primary', routing_key: null, events: 1, error: 'Timeout', latency_ms: 10_000 },
     { request_id: 'late', at: 2000n, model: 'flights', model_version: 2, route: 'canary', routing_key: 'k', events: 100, error: 'Internal', latency_ms: 3 },
   ]);
-});
-
-test('the RLE / bit-packing hybrid: a repeated value is one run, others pack eight values per bit width in bytes', () => {
-  assert.deepEqual([...encodeHybrid(1000, () => 1, 1)], [0xd0, 0x0f, 1], 'run of 1000 ones: header 1000 << 1 as a varint, then the value');
-  assert.deepEqual([...encodeHybrid(3, (i) => [1, 0, 1][i] as number, 1)], [0x03, 0b101], 'one group of 8 (padded), least significant bit first');
-  assert.deepEqual([...encodeHybrid(8, (i) => i, 3)], [0x03, 0b10001000, 0b11000110, 0b11111010], 'the example from the Parquet spec');
-});
-
-test('64-bit integers are written as two little-endian halves, exact across the range of JS integers', () => {
-  const values = [0, 1, -1, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 1_700_000_000_000_000, -1_700_000_000_000_000, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 12.9, -12.9];
-  const written = new BigInt64Array(plainInt64(values).buffer);
-  assert.deepEqual([...written], values.map((v) => BigInt(Math.trunc(v))));
 });
