@@ -25,7 +25,8 @@ test('every physical type, plain and dictionary-coded, with missing values, in a
   const columns: ParquetColumn[] = [
     { path: ['id'], type: 'INT64', presentCount: 4, values: { encoding: 'plain', data: plainInt64([1, -2, 2 ** 40, 4]) } },
     { path: ['ts'], type: 'INT64', logical: 'TIMESTAMP_MICROS', presentCount: 4, values: { encoding: 'plain', data: plainInt64([0, 1_000_000, 86_400_000_000, 1_700_000_000_123_456]) } },
-    { path: ['ok'], type: 'BOOLEAN', presentCount: 2, present: Uint8Array.from([1, 1, 0, 0]), values: { encoding: 'plain', data: Uint8Array.from([0b10]) // least significant bit first: false, true } },
+    // PLAIN booleans are bit-packed, least significant bit first: 0b10 is false, true.
+    { path: ['ok'], type: 'BOOLEAN', presentCount: 2, present: Uint8Array.from([1, 1, 0, 0]), values: { encoding: 'plain', data: Uint8Array.from([0b10]) } },
     { path: ['n'], type: 'INT32', presentCount: 3, present, values: { encoding: 'plain', data: bytesOf(Int32Array.from([7, -8, 2 ** 31 - 1])) } },
     { path: ['x', 'f'], type: 'FLOAT', presentCount: 3, present, values: { encoding: 'plain', data: bytesOf(Float32Array.from([0.5, -1.25, 3e38])) } },
     { path: ['x', 'd'], type: 'DOUBLE', presentCount: 4, values: { encoding: 'plain', data: bytesOf(Float64Array.from([Math.PI, -0, 1e-300, 2 ** 53])) } },
