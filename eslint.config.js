@@ -40,6 +40,24 @@ export default tseslint.config(
       ],
     },
   },
+  // The layers (CONTRIBUTING.md): each folder imports only what sits below it, so the API never pulls in
+  // the pipeline's engines and no activity reaches a workflow or a Temporal client except through ports.
+  ...[
+    { files: ['shared/**/*.ts', 'formats/**/*.ts'], banned: ['activities', 'domain', 'control', 'workflows', 'api', 'cli', 'workers', 'scripts', 'test'], why: 'shared/ and formats/ import nothing of ours' },
+    { files: ['domain/**/*.ts'], banned: ['activities', 'control', 'workflows', 'api', 'cli', 'workers', 'scripts', 'test'], why: 'domain/ holds the platform logic: no Temporal roles, no API' },
+    { files: ['activities/**/*.ts'], banned: ['control', 'workflows', 'api', 'cli', 'workers', 'scripts', 'test'], why: 'activities reach Temporal only through ports the worker injects' },
+    { files: ['control/**/*.ts'], banned: ['activities', 'api', 'cli', 'workers', 'scripts', 'test'], why: 'control/ is the Temporal client: it knows workflows, not activities' },
+    { files: ['api/**/*.ts'], banned: ['activities', 'workers', 'cli', 'scripts', 'test'], why: 'the API serves from domain/ and control/ only' },
+  ].map(({ files, banned, why }) => ({
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        // Relative paths only climb to the root and down again: `../../api/x.ts`, never `shared/api/`'s `./api/x.ts`.
+        { patterns: [{ regex: `^(\\.\\./)+(${banned.join('|')})/`, message: why }] },
+      ],
+    },
+  })),
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
