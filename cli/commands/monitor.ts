@@ -1,15 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { ScheduleDescription } from '@temporalio/client';
-import { MonitorStateStore } from '../domain/monitoring/monitor-state.ts';
-import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../control/monitor-schedule.ts';
-import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
-import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
-import { driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
-import { retrainingScheduleId } from '../shared/retraining.ts';
-import { type Env, EXIT, UsageError, positiveInt } from './command.ts';
-import { loadSpecFile } from './load-spec.ts';
+import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
+import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
+import { checkRetrainingSpec } from '../../domain/retraining/start-retraining.ts';
+import { driftMonitorInputSchema, durationSchema } from '../../shared/monitoring.ts';
+import { retrainingScheduleId } from '../../shared/retraining.ts';
+import { type Env, EXIT, UsageError, positiveInt, subcommands } from '../command.ts';
+import { loadSpecFile } from '../load-spec.ts';
 
-export const MONITOR_HELP = {
+const HELP = {
   'monitor schedule': `Usage: sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h] [--min-roc-auc 0.65]
 
 Creates the Temporal Schedule that runs the drift monitor for <model> every --every (or updates it in
@@ -36,7 +35,7 @@ function durationOption(name: string, value: string | undefined): string | undef
   return value;
 }
 
-export async function monitorSchedule(env: Env, args: string[]): Promise<number> {
+async function monitorSchedule(env: Env, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -51,7 +50,7 @@ export async function monitorSchedule(env: Env, args: string[]): Promise<number>
     },
   });
   const [model] = positionals;
-  if (!model || positionals.length > 1 || !values.every) throw new UsageError(MONITOR_HELP['monitor schedule']);
+  if (!model || positionals.length > 1 || !values.every) throw new UsageError(HELP['monitor schedule']);
   const every = durationOption('every', values.every) ?? '1h';
   const window = durationOption('window', values.window) ?? '1h';
   const cooldown = durationOption('cooldown', values.cooldown) ?? '24h';
@@ -99,10 +98,10 @@ function describeScheduleLines(name: string, description: ScheduleDescription | 
   return lines;
 }
 
-export async function monitorStatus(env: Env, args: string[]): Promise<number> {
+async function monitorStatus(env: Env, args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true });
   const [model] = positionals;
-  if (!model || positionals.length > 1) throw new UsageError(MONITOR_HELP['monitor status']);
+  if (!model || positionals.length > 1) throw new UsageError(HELP['monitor status']);
   const [drift, retraining] = await Promise.all([describeSchedule(env.client, driftMonitorScheduleId(model)), describeSchedule(env.client, retrainingScheduleId(model))]);
   for (const line of describeScheduleLines('drift monitor', drift, `sluice monitor schedule ${model} --every 1h`)) env.write(line);
   const monitorInput = driftMonitorInputSchema.safeParse(drift?.action.type === 'startWorkflow' ? drift.action.args?.[0] : undefined);
@@ -114,7 +113,7 @@ export async function monitorStatus(env: Env, args: string[]): Promise<number> {
   }
   for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);
 
-  const state = await new MonitorStateStore(MinioArtifactStore.fromConfig(env.config.minio), env.config.buckets).read(model);
+  const state = await new MonitorStateStore(env.store, env.config.buckets).read(model);
   if (state.windows.length === 0) env.write('judged windows: none yet');
   else {
     env.write(`judged windows (last ${Math.min(10, state.windows.length)} of ${state.windows.length}):`);
@@ -124,3 +123,8 @@ export async function monitorStatus(env: Env, args: string[]): Promise<number> {
   env.write(`last retraining started by the monitor: ${state.lastRetrain ? `${state.lastRetrain.workflowId} at ${state.lastRetrain.at}` : 'none'}`);
   return EXIT.ok;
 }
+
+export const MONITOR_COMMANDS = subcommands(HELP, {
+  'monitor schedule': monitorSchedule,
+  'monitor status': monitorStatus,
+});

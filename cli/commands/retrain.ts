@@ -1,13 +1,12 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { describeSchedule, upsertRetrainingSchedule } from '../control/monitor-schedule.ts';
-import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
-import { recordedSpec, requestRetraining } from '../control/request-retraining.ts';
-import { durationSchema } from '../shared/monitoring.ts';
-import { type Env, EXIT, UsageError } from './command.ts';
-import { loadSpecFile } from './load-spec.ts';
+import { describeSchedule, upsertRetrainingSchedule } from '../../control/monitor-schedule.ts';
+import { recordedSpec, requestRetraining } from '../../control/request-retraining.ts';
+import { durationSchema } from '../../shared/monitoring.ts';
+import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
+import { loadSpecFile } from '../load-spec.ts';
 
-export const RETRAIN_HELP = {
+const HELP = {
   retrain: `Usage: sluice retrain <model> --reason TEXT [--spec spec.json] [--requested-by NAME]
 
 Starts a training pipeline for <model> on the newest data of its spec's dataset source; the reason and
@@ -26,12 +25,12 @@ attaches to the one that already trained on it; while the model is training, the
 nothing. Without --spec, the spec recorded for the model now is used (re-run to change it).`,
 } as const;
 
-export async function retrain(env: Env, args: string[]): Promise<number> {
+async function retrain(env: Env, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { reason: { type: 'string' }, spec: { type: 'string' }, 'requested-by': { type: 'string' } } });
   const [model] = positionals;
-  if (!model || positionals.length > 1 || values.reason === undefined) throw new UsageError(RETRAIN_HELP.retrain);
+  if (!model || positionals.length > 1 || values.reason === undefined) throw new UsageError(HELP.retrain);
   const outcome = await requestRetraining(
-    { client: env.client, config: env.config, store: MinioArtifactStore.fromConfig(env.config.minio) },
+    { client: env.client, config: env.config, store: env.store },
     {
       model,
       reason: values.reason,
@@ -52,13 +51,12 @@ export async function retrain(env: Env, args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-export async function retrainSchedule(env: Env, args: string[]): Promise<number> {
+async function retrainSchedule(env: Env, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { every: { type: 'string' }, spec: { type: 'string' } } });
   const [model] = positionals;
-  if (!model || positionals.length > 1 || !values.every) throw new UsageError(RETRAIN_HELP['retrain schedule']);
+  if (!model || positionals.length > 1 || !values.every) throw new UsageError(HELP['retrain schedule']);
   if (!durationSchema.safeParse(values.every).success) throw new UsageError(`--every must be a duration like 12h or 7d, got '${values.every}'`);
-  const store = MinioArtifactStore.fromConfig(env.config.minio);
-  const recorded = values.spec ? undefined : await recordedSpec({ store, buckets: env.config.buckets, client: env.client }, model);
+  const recorded = values.spec ? undefined : await recordedSpec({ store: env.store, buckets: env.config.buckets, client: env.client }, model);
   const spec = values.spec ? loadSpecFile(values.spec) : recorded?.spec;
   const { scheduleId, created } = await upsertRetrainingSchedule(env, { model, every: values.every, spec });
   const next = (await describeSchedule(env.client, scheduleId))?.info.nextActionTimes[0];
@@ -66,3 +64,8 @@ export async function retrainSchedule(env: Env, args: string[]): Promise<number>
   env.write(`next run ${next?.toISOString() ?? 'none'}`);
   return EXIT.ok;
 }
+
+export const RETRAIN_COMMANDS = subcommands(HELP, {
+  retrain,
+  'retrain schedule': retrainSchedule,
+});

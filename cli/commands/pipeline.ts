@@ -1,0 +1,135 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { startTrainingPipeline } from '../../control/start-training-pipeline.ts';
+import { AWAITING_APPROVAL_QUERY } from '../../shared/pipeline-identity.ts';
+import type { PipelineOutcome } from '../../shared/pipeline.ts';
+import { approveUpdate, rejectUpdate } from '../../workflows/approval-gate.ts';
+import { pipelineStatusQuery } from '../../workflows/training-pipeline.ts';
+import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
+import { loadSpecFile } from '../load-spec.ts';
+import { describeApprovalPaths, describeOutcome, followPipeline } from '../progress-view.ts';
+
+const HELP = {
+  'pipeline start': `Usage: sluice pipeline start <spec.json> [--requested-by NAME] [--no-follow] [--auto-approve]
+
+Starts a training pipeline run, or attaches to the run this exact request (model, dataset content,
+spec) already started, and follows it stage by stage. 'contract' and 'features' in the spec may be
+paths relative to the spec file.
+  --requested-by NAME  who asks (default: your login); recorded, and used by forbidSelfApproval
+  --no-follow          print the run id and exit
+  --auto-approve       approve on your behalf when the run reaches approval`,
+  'pipeline status': `Usage: sluice pipeline status <workflow-id>
+
+Shows the run's stages with timings, its evaluation and gate verdicts, and its approval state.`,
+  'pipeline approve': `Usage: sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
+
+Approves a run that awaits approval (a Temporal Update: refused with the reason if the run is not
+waiting, if NAME already approved, or if policy forbids NAME approving their own run).`,
+  'pipeline reject': `Usage: sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
+
+Rejects a run that awaits approval; the reason is recorded in the registry's status history.`,
+  'pipeline list': `Usage: sluice pipeline list [--awaiting-approval]
+
+Lists training pipeline runs, newest first; --awaiting-approval lists only runs waiting for a decision
+(the same filter works in the Temporal UI: ${AWAITING_APPROVAL_QUERY}).`,
+} as const;
+
+async function pipelineStart(env: Env, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'requested-by': { type: 'string' }, 'no-follow': { type: 'boolean' }, 'auto-approve': { type: 'boolean' } },
+  });
+  const [specPath] = positionals;
+  if (!specPath || positionals.length > 1) throw new UsageError(HELP['pipeline start']);
+  const requestedBy = values['requested-by'] ?? userInfo().username;
+  const started = await startTrainingPipeline(
+    { client: env.client, config: env.config, store: env.store },
+    { spec: loadSpecFile(specPath), requestedBy, trigger: { kind: 'manual', by: requestedBy } },
+  );
+  env.write(`${started.started ? 'started' : 'this exact request already has a run; attached to'} ${started.workflowId}`);
+  env.write(`dataset version ${started.datasetVersion}, spec ${started.specHash.slice(0, 12)}`);
+  env.write(`Temporal UI: ${env.uiRunUrl(started.workflowId)}`);
+  if (values['no-follow']) return EXIT.ok;
+  const outcome = await followPipeline(started.handle, {
+    client: env.client,
+    taskQueue: env.config.taskQueues.pipeline,
+    runUrl: env.uiRunUrl(started.workflowId),
+    write: env.write,
+    ...(values['auto-approve'] ? { autoApproveAs: `${requestedBy} (auto-approve)` } : {}),
+  });
+  for (const line of describeOutcome(outcome)) env.write(line);
+  return outcomeExit(outcome);
+}
+
+function outcomeExit(outcome: PipelineOutcome): number {
+  return outcome.status === 'approved' ? EXIT.ok : EXIT.notApproved;
+}
+
+async function pipelineStatus(env: Env, args: string[]): Promise<number> {
+  const [id] = parseArgs({ args, allowPositionals: true }).positionals;
+  if (!id) throw new UsageError(HELP['pipeline status']);
+  const handle = env.client.workflow.getHandle(id);
+  const description = await handle.describe();
+  env.write(`${id}: ${description.status.name}  (started ${description.startTime.toISOString()})`);
+  env.write(`Temporal UI: ${env.uiRunUrl(id)}`);
+  if (description.status.name !== 'RUNNING') {
+    if (description.status.name === 'COMPLETED') {
+      const outcome = (await handle.result()) as PipelineOutcome;
+      for (const line of describeOutcome(outcome)) env.write(line);
+      return outcomeExit(outcome);
+    }
+    return EXIT.runFailed;
+  }
+  let status;
+  try {
+    // Without a worker, Temporal holds a query until its own deadline; five seconds is enough to know.
+    status = await env.connection.withDeadline(Date.now() + 5000, () => handle.query(pipelineStatusQuery));
+  } catch {
+    // Queries are answered by a worker; without one, the search attributes still say where the run is.
+    env.write(`  stage: ${String(description.searchAttributes.PipelineStage?.[0] ?? 'unknown')} (no worker answered the status query on task queue ${description.taskQueue}; start one with: npm run worker)`);
+    return EXIT.ok;
+  }
+  const now = Date.now();
+  status.stages.forEach((s, i) => {
+    const end = status.stages[i + 1]?.startedAt;
+    env.write(`  ${end ? '✔' : '▶'} ${s.stage.padEnd(18)} ${(((end ? Date.parse(end) : now) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s  ${s.detail}`);
+  });
+  if (status.stage === 'awaiting-approval' || status.stage === 'approval-escalated') {
+    env.write(`  approvals: ${status.approval.approvals.map((a) => a.by).join(', ') || 'none yet'} of ${status.approval.requiredApprovals} needed; deadline ${status.approval.deadline ?? 'n/a'}`);
+    for (const line of describeApprovalPaths(id, env.uiRunUrl(id))) env.write(`  ${line}`);
+  }
+  return EXIT.ok;
+}
+
+async function pipelineDecide(env: Env, decision: 'approve' | 'reject', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { by: { type: 'string' }, comment: { type: 'string' } } });
+  const [id] = positionals;
+  if (!id || !values.by) throw new UsageError(HELP[`pipeline ${decision}`]);
+  const handle = env.client.workflow.getHandle(id);
+  const state = await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, { args: [{ by: values.by, comment: values.comment ?? '' }] });
+  env.write(`${decision === 'approve' ? 'approved' : 'rejected'} by ${values.by}; approval status now: ${state.status} (${state.approvals.length}/${state.requiredApprovals} approvals)`);
+  return EXIT.ok;
+}
+
+async function pipelineList(env: Env, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'awaiting-approval': { type: 'boolean' } } });
+  const query = values['awaiting-approval'] ? AWAITING_APPROVAL_QUERY : 'WorkflowType = "trainingPipeline"';
+  let count = 0;
+  for await (const run of env.client.workflow.list({ query })) {
+    const stage = run.searchAttributes.PipelineStage?.[0] ?? '';
+    const version = run.searchAttributes.ModelVersion?.[0];
+    env.write(`${run.workflowId}  ${run.status.name.padEnd(10)} ${String(stage).padEnd(18)} ${version !== undefined ? `v${String(version)}` : ''}  ${run.startTime.toISOString()}`);
+    if (++count >= 50) break;
+  }
+  if (count === 0) env.write(values['awaiting-approval'] ? 'no runs await approval' : 'no training pipeline runs yet');
+  return EXIT.ok;
+}
+
+export const PIPELINE_COMMANDS = subcommands(HELP, {
+  'pipeline start': pipelineStart,
+  'pipeline status': pipelineStatus,
+  'pipeline approve': (env, args) => pipelineDecide(env, 'approve', args),
+  'pipeline reject': (env, args) => pipelineDecide(env, 'reject', args),
+  'pipeline list': pipelineList,
+});
