@@ -1,63 +1,13 @@
-import {
-  type ActivityOptions,
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { DeploymentActivities } from '../activities/deployment/contract.ts';
-import {
-  type ControlInput,
-  type DeploymentInput,
-  type DeploymentState,
-  type HealthFigures,
-  type RolloutOutcome,
-  type RolloutRecord,
-  type StartRolloutInput,
-  type StepRecord,
-  controlInputSchema,
-  deploymentInputSchema,
-  judgeHealth,
-  planMs,
-  startRolloutInputSchema,
-} from '../shared/deployment.ts';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import { type ControlInput, type DeploymentInput, type RolloutRecord, type StartRolloutInput, deploymentInputSchema } from '../shared/deployment.ts';
 import { ErrorType } from '../shared/errors.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import type { ModelRoutesConfig } from '../shared/serving-config.ts';
+import { Deployer } from './model-deployment/deployer.ts';
+import { type CurrentRollout, type DeploymentView, Deployment } from './model-deployment/deployment.ts';
 
-const NON_RETRYABLE = Object.values(ErrorType);
-
-const shortIo = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
-} satisfies ActivityOptions;
-
-const healthRead = {
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
-} satisfies ActivityOptions;
-
-// Serving-config and registry writes retry without a limit: a rollback must land eventually.
-const io = proxyActivities<DeploymentActivities>(shortIo);
-const health = proxyActivities<DeploymentActivities>(healthRead);
-
-export type CurrentRollout = NonNullable<DeploymentState['current']>;
-export interface IgnoredSignal {
-  signal: string;
-  input: unknown;
-  reason: string;
-  at: string;
-}
-export type DeploymentView = DeploymentState & { ignoredSignals: IgnoredSignal[] };
+export { RolloutRefused } from './model-deployment/deployment.ts';
+export type { CurrentRollout, DeploymentView, IgnoredSignal } from './model-deployment/deployment.ts';
 
 export const startRolloutUpdate = defineUpdate<DeploymentView, [StartRolloutInput]>('startRollout');
 export const promoteUpdate = defineUpdate<DeploymentView, [ControlInput]>('promote');
@@ -78,15 +28,6 @@ export const splitQuery = defineQuery<ModelRoutesConfig | undefined>('split');
 /** Every rollout this workflow remembers, the one in progress last. */
 export const rolloutHistoryQuery = defineQuery<RolloutRecord[]>('history');
 
-export class RolloutRefused extends Error {
-  override readonly name = 'RolloutRefused';
-}
-
-type Command = { kind: 'promote' | 'rollback'; by: string; reason: string };
-type Step = { kind: 'shadow' | 'canary'; percent: number; bakeMs: number } | { kind: 'promote'; percent: 100; bakeMs: 0 };
-
-const nowIso = () => new Date().toISOString();
-
 /**
  * One per model (workflow id `deploy-<model>`), running for the model's lifetime: the single writer
  * of the model's routes in the serving config and of its registry canary/production status and
@@ -104,119 +45,100 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
     throw ApplicationFailure.nonRetryable(`Invalid deployment input: ${problems.join('; ')}`, ErrorType.InvalidInput, { problems });
   }
   const input = parsed.data;
-  const { model } = input;
-  const state: DeploymentState = input.state ?? { model, phase: 'idle', history: [] };
-  const ignoredSignals: IgnoredSignal[] = input.ignoredSignals ?? [];
-  let command: Command | undefined;
-  const view = (): DeploymentView => ({ ...state, ignoredSignals });
+  const deployment = new Deployment(input.model, input.historyLimit, input);
+  const deployer = new Deployer(deployment);
+  listen(deployment, deployer);
+  if (input.start) deployment.startOrIgnore(input.start);
+  const historyIsLong = () => workflowInfo().historyLength >= input.maxHistoryEvents || workflowInfo().continueAsNewSuggested;
 
-  const event = (action: string, by: string, reason: string) => state.current?.events.push({ at: nowIso(), action, by, reason });
-
-  // --- validators: throw RolloutRefused with the reason; the same checks decide whether a signal is ignored.
-  const checkStart = (raw: unknown) => {
-    const p = startRolloutInputSchema.safeParse(raw);
-    if (!p.success) throw new RolloutRefused(describeIssues(p.error).join('; '));
-    if (state.current) {
-      throw new RolloutRefused(
-        `Version ${state.current.version} of ${model} is already rolling out (step ${state.current.stepIndex + 1}, ${state.phase}); promote it, roll it back or wait for it to finish before starting version ${p.data.version}`,
-      );
+  /** Runs the rollout from its step index; returns 'continue-as-new' at a step boundary when the history is long. */
+  async function runRollout(rollout: CurrentRollout): Promise<'ended' | 'continue-as-new'> {
+    if (deployment.notYetBegun(rollout) && !(await deployer.begin(rollout))) return 'ended';
+    const steps = deployment.stepsToRun(rollout);
+    while (rollout.stepIndex < steps.length) {
+      const step = steps[rollout.stepIndex];
+      if (!step) break;
+      const command = deployment.command;
+      if (command) {
+        await deployer.finish(rollout, command.kind === 'promote' ? 'promoted' : 'rolled-back', command.by, command.reason);
+        return 'ended';
+      }
+      if (step.kind === 'promote') {
+        await deployer.finish(rollout, 'promoted', rollout.by, 'every step healthy');
+        return 'ended';
+      }
+      if ((await deployer.runStep(rollout, step)) === 'ended') return 'ended';
+      // A promote or rollback came while the step baked: act on it before moving on.
+      if (deployment.command) continue;
+      deployment.advance(rollout);
+      if (historyIsLong() && rollout.stepIndex < steps.length) return 'continue-as-new';
     }
-    if (state.phase === 'rolling-back') throw new RolloutRefused(`Champion v${state.champion} of ${model} is being rolled back; start version ${p.data.version} once that is done`);
-    if (state.champion === p.data.version) throw new RolloutRefused(`Version ${p.data.version} is already the champion of ${model}`);
-    return p.data;
-  };
-  /** `rollback` with no rollout in progress: the champion gives way to the one it replaced. */
-  const checkRestore = (raw: unknown) => {
-    const p = controlInputSchema.safeParse(raw);
-    if (!p.success) throw new RolloutRefused(describeIssues(p.error).join('; '));
-    if (state.phase === 'rolling-back') throw new RolloutRefused(`Champion v${state.champion} of ${model} is already being rolled back`);
-    if (state.champion === undefined) throw new RolloutRefused(`No rollout of ${model} is in progress and it has no champion; nothing to roll back`);
-    if (state.previousChampion === undefined) {
-      throw new RolloutRefused(
-        `No rollout of ${model} is in progress and champion v${state.champion} has no previous version to return to (it was the first, or was itself restored by a rollback); start a rollout of the version that should serve instead`,
-      );
-    }
-    return p.data;
-  };
-  const checkControl = (action: 'promote' | 'rollback' | 'pause' | 'resume', raw: unknown) => {
-    const p = controlInputSchema.safeParse(raw);
-    if (!p.success) throw new RolloutRefused(describeIssues(p.error).join('; '));
-    const current = state.current;
-    if (!current) throw new RolloutRefused(`No rollout of ${model} is in progress; nothing to ${action}`);
-    if (state.phase === 'promoting' || state.phase === 'rolling-back') throw new RolloutRefused(`Version ${current.version} is already ${state.phase === 'promoting' ? 'being promoted' : 'being rolled back'}`);
-    if (action === 'pause' && current.paused) throw new RolloutRefused(`The rollout of version ${current.version} is already paused`);
-    if (action === 'resume' && !current.paused) throw new RolloutRefused(`The rollout of version ${current.version} is not paused`);
-    if ((action === 'promote' || action === 'rollback') && command) throw new RolloutRefused(`A ${command.kind} of version ${current.version} is already under way`);
-    return p.data;
-  };
+    return 'ended';
+  }
 
-  // --- what each request does once accepted.
-  const applyStart = (req: ReturnType<typeof checkStart>) => {
-    state.current = { version: req.version, by: req.by, reason: req.reason, plan: req.plan, startedAt: nowIso(), steps: [], events: [], stepIndex: 0, paused: false };
-    event('start', req.by, req.reason || `rollout of version ${req.version} requested`);
-  };
-  const applyControl = (action: 'promote' | 'rollback' | 'pause' | 'resume', req: { by: string; reason: string }) => {
-    const current = state.current;
-    if (!current) return;
-    event(action, req.by, req.reason);
-    if (action === 'pause') current.paused = true;
-    else if (action === 'resume') current.paused = false;
-    else command = { kind: action, by: req.by, reason: req.reason || `${action} requested by ${req.by}` };
-  };
+  deployer.showDetails();
+  for (;;) {
+    await condition(() => deployment.current !== undefined || historyIsLong());
+    const rollout = deployment.current;
+    if (rollout) {
+      const result = await runRollout(rollout);
+      if (result === 'ended' && !historyIsLong()) continue;
+    }
+    // Between steps or between rollouts: hand the state to a fresh run once no handler waits on this
+    // one. A handler that waits for the rollout to move (start, promote, rollback) sends us back to it.
+    await condition(() => allHandlersFinished() || deployment.command !== undefined || deployment.current?.steps.length === 0);
+    if (!allHandlersFinished()) continue;
+    await continueAsNew<typeof modelDeployment>({ model: input.model, ...deployment.carried(), maxHistoryEvents: input.maxHistoryEvents, historyLimit: input.historyLimit });
+  }
+}
+
+/**
+ * Updates answer with the state, or are refused with the reason before they reach history. Signals
+ * (the Temporal UI, signal-with-start) cannot be refused: an invalid one is recorded as ignored.
+ */
+function listen(deployment: Deployment, deployer: Deployer): void {
   /** Resolves when the rollout that was current when the request came has ended. */
   const untilEnded = async () => {
-    const startedAt = state.current?.startedAt;
-    await condition(() => state.current?.startedAt !== startedAt);
-    return view();
+    const startedAt = deployment.current?.startedAt;
+    await condition(() => deployment.current?.startedAt !== startedAt);
+    return deployment.view();
   };
-
   setHandler(startRolloutUpdate, async (req) => {
-    const accepted = checkStart(req);
-    applyStart(accepted);
+    deployment.start(deployment.checkStart(req));
     // Answer once the first step's routes are written (or the rollout already ended).
-    const startedAt = state.current?.startedAt;
-    await condition(() => state.current?.startedAt !== startedAt || state.phase !== 'idle');
-    return view();
-  }, { validator: (req) => void checkStart(req) });
+    const startedAt = deployment.current?.startedAt;
+    await condition(() => deployment.current?.startedAt !== startedAt || deployment.state.phase !== 'idle');
+    return deployment.view();
+  }, { validator: (req) => void deployment.checkStart(req) });
   setHandler(promoteUpdate, async (req) => {
-    applyControl('promote', checkControl('promote', req));
+    deployment.control('promote', deployment.checkControl('promote', req));
     return untilEnded();
-  }, { validator: (req) => void checkControl('promote', req) });
+  }, { validator: (req) => void deployment.checkControl('promote', req) });
   setHandler(rollbackUpdate, async (req) => {
-    if (!state.current) {
-      await restorePreviousChampion(checkRestore(req));
-      return view();
+    if (!deployment.current) {
+      await deployer.restorePreviousChampion(deployment.checkRestore(req));
+      return deployment.view();
     }
-    applyControl('rollback', checkControl('rollback', req));
+    deployment.control('rollback', deployment.checkControl('rollback', req));
     return untilEnded();
-  }, { validator: (req) => void (state.current ? checkControl('rollback', req) : checkRestore(req)) });
+  }, { validator: (req) => void deployment.checkRollback(req) });
   for (const [update, action] of [
     [pauseUpdate, 'pause'],
     [resumeUpdate, 'resume'],
   ] as const) {
     setHandler(update, (req) => {
-      applyControl(action, checkControl(action, req));
-      return view();
-    }, { validator: (req) => void checkControl(action, req) });
+      deployment.control(action, deployment.checkControl(action, req));
+      return deployment.view();
+    }, { validator: (req) => void deployment.checkControl(action, req) });
   }
-  // Signals (the Temporal UI, signal-with-start) cannot be refused: an invalid one is recorded as ignored.
-  const ignore = (signal: string, raw: unknown, err: unknown) => {
-    ignoredSignals.push({ signal, input: raw, reason: err instanceof Error ? err.message : String(err), at: nowIso() });
-    if (ignoredSignals.length > 50) ignoredSignals.shift();
-  };
-  setHandler(startRolloutSignal, (req) => {
-    try {
-      applyStart(checkStart(req));
-    } catch (err) {
-      ignore('startRollout', req, err);
-    }
-  });
+
+  setHandler(startRolloutSignal, (req) => deployment.startOrIgnore(req));
   setHandler(rollbackSignal, async (req) => {
     try {
-      if (state.current) applyControl('rollback', checkControl('rollback', req));
-      else await restorePreviousChampion(checkRestore(req));
+      if (deployment.current) deployment.control('rollback', deployment.checkControl('rollback', req));
+      else await deployer.restorePreviousChampion(deployment.checkRestore(req));
     } catch (err) {
-      ignore('rollback', req, err);
+      deployment.ignore('rollback', req, err);
     }
   });
   for (const [signal, action] of [
@@ -224,227 +146,10 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
     [pauseSignal, 'pause'],
     [resumeSignal, 'resume'],
   ] as const) {
-    setHandler(signal, (req) => {
-      try {
-        applyControl(action, checkControl(action, req));
-      } catch (err) {
-        ignore(action, req, err);
-      }
-    });
-  }
-  setHandler(deploymentStateQuery, view);
-  setHandler(splitQuery, () => state.routes);
-  setHandler(rolloutHistoryQuery, () => (state.current ? [...state.history, state.current] : state.history));
-
-  if (input.start) {
-    try {
-      applyStart(checkStart(input.start));
-    } catch (err) {
-      ignore('startRollout', input.start, err);
-    }
+    setHandler(signal, (req) => deployment.controlOrIgnore(action, req));
   }
 
-  const historyIsLong = () => workflowInfo().historyLength >= input.maxHistoryEvents || workflowInfo().continueAsNewSuggested;
-  const details = () => {
-    const c = state.current;
-    setCurrentDetails(c ? `**${state.phase}** v${c.version} vs champion v${state.champion ?? '-'} (step ${c.stepIndex + 1}/${stepsOf(c).length})` : `**idle**, champion v${state.champion ?? '-'}`);
-  };
-
-  async function writeRoutes(routes: ModelRoutesConfig | undefined, by: string, reason: string) {
-    await io.writeModelRoutes.executeWithOptions({ ...shortIo, summary: reason }, [{ model, routes: routes ?? null, by, reason }]);
-    state.routes = routes;
-  }
-
-  async function finish(kind: RolloutOutcome, by: string, reason: string) {
-    const current = state.current;
-    if (!current) return;
-    const version = current.version;
-    const last = current.steps[current.steps.length - 1];
-    if (last && !last.endedAt) last.endedAt = nowIso();
-    if (kind === 'promoted') {
-      state.phase = 'promoting';
-      details();
-      current.steps.push({ kind: 'promote', percent: 100, startedAt: nowIso(), endedAt: nowIso(), checks: [] });
-      await writeRoutes({ primary: version }, by, `promote ${model} v${version}: ${reason}`);
-      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Promote ${model} v${version}` }, [{ model, version, action: 'promote', by, reason }]);
-      state.previousChampion = current.champion;
-      state.champion = version;
-    } else if (kind === 'rolled-back') {
-      state.phase = 'rolling-back';
-      details();
-      const champion = current.champion;
-      await writeRoutes(champion === undefined ? undefined : { primary: champion }, by, `roll back ${model} v${version}: ${reason}`);
-      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Roll back ${model} v${version}` }, [{ model, version, action: 'rollback', by, reason }]);
-    }
-    const { stepIndex: _, paused: __, pausedPhase: ___, ...record } = current;
-    state.history.push({ ...record, outcome: { kind, at: nowIso(), by, reason } });
-    if (state.history.length > input.historyLimit) state.history.splice(0, state.history.length - input.historyLimit);
-    state.current = undefined;
-    command = undefined;
-    state.phase = 'idle';
-    details();
-  }
-
-  /**
-   * Rolls a promoted champion back to the one it replaced: the registry first (one write: the
-   * previous champion production again, the demoted one archived), so a refusal changes nothing,
-   * then the routes. Recorded in the history as a plan-less record; a refusal as `failed`.
-   */
-  async function restorePreviousChampion(req: { by: string; reason: string }) {
-    const demoted = state.champion as number;
-    const restored = state.previousChampion as number;
-    const reason = req.reason || `rollback requested by ${req.by}`;
-    const record: RolloutRecord = { version: demoted, champion: restored, by: req.by, reason, startedAt: nowIso(), steps: [], events: [{ at: nowIso(), action: 'rollback', by: req.by, reason }] };
-    const remember = (kind: RolloutOutcome, why: string) => {
-      state.history.push({ ...record, outcome: { kind, at: nowIso(), by: req.by, reason: why } });
-      if (state.history.length > input.historyLimit) state.history.splice(0, state.history.length - input.historyLimit);
-      state.phase = 'idle';
-      details();
-    };
-    state.phase = 'rolling-back';
-    details();
-    try {
-      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Restore ${model} v${restored} over v${demoted}` }, [
-        { model, version: restored, action: 'restore', replaces: demoted, by: req.by, reason: `rollback of v${demoted}: ${reason}` },
-      ]);
-    } catch (err) {
-      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : (err as Error);
-      const why = `could not roll champion v${demoted} back to v${restored}: ${failure.message}`;
-      remember('failed', why);
-      throw ApplicationFailure.nonRetryable(why, 'RolloutRefused');
-    }
-    await writeRoutes({ primary: restored }, req.by, `roll back ${model} champion v${demoted} to v${restored}: ${reason}`);
-    state.champion = restored;
-    state.previousChampion = undefined;
-    remember('rolled-back', reason);
-  }
-
-  /** Waits `ms` unless a command arrives or the rollout is paused; true when the full time passed. */
-  const bake = (ms: number) => condition(() => command !== undefined || (state.current?.paused ?? false), Math.max(ms, 1000)).then((interrupted) => !interrupted);
-
-  /** Runs the current rollout from its step index; returns 'continue-as-new' at a step boundary when the history is long. */
-  async function runRollout(): Promise<'ended' | 'continue-as-new'> {
-    const current = state.current;
-    if (!current) return 'ended';
-    if (current.steps.length === 0 && current.stepIndex === 0) {
-      try {
-        const context = await io.loadDeploymentContext({ model });
-        if (context.champion !== undefined) {
-          state.champion = context.champion;
-          current.champion = context.champion;
-        }
-        if (state.routes === undefined && context.routes) state.routes = context.routes;
-        await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Mark ${model} v${current.version} canary` }, [
-          { model, version: current.version, action: 'canary', by: current.by, reason: current.reason || 'rollout started' },
-        ]);
-      } catch (err) {
-        const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        if (!failure) throw err;
-        await finish('failed', 'sluice', `could not start: ${failure.message}`);
-        return 'ended';
-      }
-    }
-    const steps = current.champion === undefined ? [{ kind: 'promote', percent: 100, bakeMs: 0 } as const] : stepsOf(current);
-    if (current.champion === undefined) event('promote', 'sluice', 'no champion to compare with: the first version is promoted directly');
-
-    while (current.stepIndex < steps.length) {
-      const step = steps[current.stepIndex];
-      if (!step) break;
-      if (command) {
-        await finish(command.kind === 'promote' ? 'promoted' : 'rolled-back', command.by, command.reason);
-        return 'ended';
-      }
-      if (step.kind === 'promote') {
-        await finish('promoted', current.by, `every step healthy`);
-        return 'ended';
-      }
-      const champion = current.champion as number;
-      let record: StepRecord | undefined = current.steps[current.stepIndex];
-      if (!record) {
-        record = { kind: step.kind, percent: step.percent, startedAt: nowIso(), checks: [] };
-        current.steps.push(record);
-      }
-      const routes: ModelRoutesConfig =
-        step.kind === 'shadow' ? { primary: champion, shadow: { version: current.version, percent: step.percent } } : { primary: champion, canary: { version: current.version, percent: step.percent } };
-      await writeRoutes(routes, current.by, `${step.kind} ${model} v${current.version} at ${step.percent}%`);
-      state.phase = step.kind;
-      details();
-
-      let windowFrom = record.startedAt;
-      let extensions = 0;
-      for (;;) {
-        const elapsed = await bake(step.bakeMs);
-        if (command) break;
-        if (!elapsed) {
-          // Paused: hold the split until resumed (or a promote/rollback), then bake the step afresh.
-          current.pausedPhase = step.kind;
-          state.phase = 'paused';
-          details();
-          await condition(() => command !== undefined || !current.paused);
-          current.pausedPhase = undefined;
-          if (command) break;
-          state.phase = step.kind;
-          details();
-          windowFrom = nowIso();
-          extensions = 0;
-          continue;
-        }
-        const figures: HealthFigures = await health.measureRolloutHealth.executeWithOptions(
-          { ...healthRead, summary: `Health of v${current.version} (${step.kind} ${step.percent}%) vs v${champion}` },
-          [{ model, candidate: current.version, champion, route: step.kind, from: windowFrom, to: nowIso() }],
-        );
-        const judgement = judgeHealth(figures, current.plan.health);
-        record.checks.push({ at: nowIso(), figures, verdict: judgement.verdict, reasons: judgement.reasons });
-        if (step.kind === 'shadow') {
-          const { reportKey } = await io.storeShadowReport.executeWithOptions({ ...shortIo, summary: `Shadow report of v${current.version}` }, [
-            { model, candidate: current.version, champion, figures, verdict: judgement.verdict, reasons: judgement.reasons },
-          ]);
-          record.reportKey = reportKey;
-        }
-        if (judgement.verdict === 'healthy') break;
-        if (judgement.verdict === 'breach') {
-          await finish('rolled-back', 'sluice', `${step.kind} ${step.percent}% breached: ${judgement.reasons.join('; ')}`);
-          return 'ended';
-        }
-        if (extensions < current.plan.maxExtensions) {
-          extensions++;
-          event('extend', 'sluice', `${judgement.reasons.join('; ')}: baking again (${extensions}/${current.plan.maxExtensions})`);
-          continue;
-        }
-        const why = `not enough data after ${extensions} extension(s): ${judgement.reasons.join('; ')}`;
-        if (current.plan.onInsufficientData === 'rollback') {
-          await finish('rolled-back', 'sluice', why);
-          return 'ended';
-        }
-        event('pause', 'sluice', why);
-        current.paused = true;
-      }
-      if (command) continue;
-      record.endedAt = nowIso();
-      current.stepIndex++;
-      if (historyIsLong() && current.stepIndex < steps.length) return 'continue-as-new';
-    }
-    return 'ended';
-  }
-
-  details();
-  for (;;) {
-    await condition(() => state.current !== undefined || historyIsLong());
-    if (state.current) {
-      const result = await runRollout();
-      if (result === 'ended' && !historyIsLong()) continue;
-    }
-    // Between steps or between rollouts: hand the state to a fresh run once no handler waits on this
-    // one. A handler that waits for the rollout to move (start, promote, rollback) sends us back to it.
-    await condition(() => allHandlersFinished() || command !== undefined || state.current?.steps.length === 0);
-    if (!allHandlersFinished()) continue;
-    await continueAsNew<typeof modelDeployment>({ model, state, ignoredSignals, maxHistoryEvents: input.maxHistoryEvents, historyLimit: input.historyLimit });
-  }
-}
-
-function stepsOf(rollout: CurrentRollout): Step[] {
-  const { plan } = rollout;
-  const steps: Step[] = plan.shadow ? [{ kind: 'shadow', percent: plan.shadow.percent, bakeMs: planMs(plan.shadow.duration) }] : [];
-  for (const s of plan.steps) steps.push(s.percent >= 100 ? { kind: 'promote', percent: 100, bakeMs: 0 } : { kind: 'canary', percent: s.percent, bakeMs: planMs(s.bake) });
-  return steps;
+  setHandler(deploymentStateQuery, () => deployment.view());
+  setHandler(splitQuery, () => deployment.state.routes);
+  setHandler(rolloutHistoryQuery, () => deployment.rollouts());
 }

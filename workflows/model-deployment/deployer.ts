@@ -1,0 +1,178 @@
+import { type ActivityOptions, ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { DeploymentActivities } from '../../activities/deployment/contract.ts';
+import { type HealthFigures, type RolloutOutcome, judgeHealth } from '../../shared/deployment.ts';
+import { ErrorType } from '../../shared/errors.ts';
+import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
+import type { BakedStep, ControlRequest, CurrentRollout, Deployment } from './deployment.ts';
+
+const NON_RETRYABLE = Object.values(ErrorType);
+
+const shortIo = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+const healthRead = {
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+} satisfies ActivityOptions;
+
+// Serving-config and registry writes retry without a limit: a rollback must land eventually.
+const io = proxyActivities<DeploymentActivities>(shortIo);
+const health = proxyActivities<DeploymentActivities>(healthRead);
+
+const nowIso = () => new Date().toISOString();
+
+/** The application failure an activity ended with; undefined for anything else (a cancellation, a bug). */
+const applicationFailureOf = (err: unknown) => (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined);
+
+/**
+ * What a deployment does to the world, as `Deployment` decides it: writes the model's routes, moves
+ * the version through the registry, bakes each step and reads its health. The single writer of the
+ * model's routes in the serving config and of its registry canary/production status and aliases.
+ */
+export class Deployer {
+  constructor(private readonly deployment: Deployment) {}
+
+  private get model(): string {
+    return this.deployment.model;
+  }
+
+  showDetails(): void {
+    setCurrentDetails(this.deployment.summary());
+  }
+
+  /** Learns the registry's champion and marks the version canary; false when the registry refused and the rollout ended as failed. */
+  async begin(rollout: CurrentRollout): Promise<boolean> {
+    try {
+      this.deployment.begin(rollout, await io.loadDeploymentContext({ model: this.model }));
+      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Mark ${this.model} v${rollout.version} canary` }, [
+        { model: this.model, version: rollout.version, action: 'canary', by: rollout.by, reason: rollout.reason || 'rollout started' },
+      ]);
+      return true;
+    } catch (err) {
+      const failure = applicationFailureOf(err);
+      if (!failure) throw err;
+      await this.finish(rollout, 'failed', 'sluice', `could not start: ${failure.message}`);
+      return false;
+    }
+  }
+
+  /**
+   * Routes the step's traffic, then bakes and judges it until it is healthy ('healthy'), a promote
+   * or rollback arrives ('interrupted'), or the rollout ends on a breach ('ended'). A pause holds
+   * the split until resumed, then bakes the step afresh.
+   */
+  async runStep(rollout: CurrentRollout, step: BakedStep): Promise<'healthy' | 'interrupted' | 'ended'> {
+    const { deployment, model } = this;
+    const champion = rollout.champion as number;
+    const record = deployment.stepRecord(rollout, step);
+    await this.writeRoutes(deployment.routesFor(rollout, step, champion), rollout.by, `${step.kind} ${model} v${rollout.version} at ${step.percent}%`);
+    deployment.enterStep(step);
+    this.showDetails();
+
+    let windowFrom = record.startedAt;
+    let extensions = 0;
+    for (;;) {
+      const elapsed = await this.bake(step.bakeMs);
+      if (deployment.command) return 'interrupted';
+      if (!elapsed) {
+        deployment.holdPaused(rollout, step);
+        this.showDetails();
+        await condition(() => deployment.command !== undefined || !rollout.paused);
+        deployment.releasePause(rollout);
+        if (deployment.command) return 'interrupted';
+        deployment.enterStep(step);
+        this.showDetails();
+        windowFrom = nowIso();
+        extensions = 0;
+        continue;
+      }
+      const figures: HealthFigures = await health.measureRolloutHealth.executeWithOptions(
+        { ...healthRead, summary: `Health of v${rollout.version} (${step.kind} ${step.percent}%) vs v${champion}` },
+        [{ model, candidate: rollout.version, champion, route: step.kind, from: windowFrom, to: nowIso() }],
+      );
+      const judgement = judgeHealth(figures, rollout.plan.health);
+      record.checks.push({ at: nowIso(), figures, verdict: judgement.verdict, reasons: judgement.reasons });
+      if (step.kind === 'shadow') {
+        const { reportKey } = await io.storeShadowReport.executeWithOptions({ ...shortIo, summary: `Shadow report of v${rollout.version}` }, [
+          { model, candidate: rollout.version, champion, figures, verdict: judgement.verdict, reasons: judgement.reasons },
+        ]);
+        record.reportKey = reportKey;
+      }
+      const next = deployment.nextMove(rollout, step, judgement, extensions);
+      switch (next.kind) {
+        case 'advance':
+          return 'healthy';
+        case 'roll-back':
+          await this.finish(rollout, 'rolled-back', 'sluice', next.reason);
+          return 'ended';
+        case 'bake-again':
+          extensions++;
+          continue;
+        case 'hold-paused':
+          continue;
+      }
+    }
+  }
+
+  /** Waits `ms` unless a command arrives or the rollout is paused; true when the full time passed. */
+  private bake(ms: number): Promise<boolean> {
+    const { deployment } = this;
+    return condition(() => deployment.command !== undefined || (deployment.current?.paused ?? false), Math.max(ms, 1000)).then((interrupted) => !interrupted);
+  }
+
+  /** Ends the rollout: a promotion routes everything to the candidate, a rollback to the champion; then it is filed in the history. */
+  async finish(rollout: CurrentRollout, kind: RolloutOutcome, by: string, reason: string): Promise<void> {
+    const { deployment, model } = this;
+    const version = rollout.version;
+    deployment.closeLastStep(rollout);
+    if (kind === 'promoted') {
+      deployment.promoting(rollout);
+      this.showDetails();
+      await this.writeRoutes({ primary: version }, by, `promote ${model} v${version}: ${reason}`);
+      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Promote ${model} v${version}` }, [{ model, version, action: 'promote', by, reason }]);
+      deployment.promoted(rollout);
+    } else if (kind === 'rolled-back') {
+      deployment.rollingBack();
+      this.showDetails();
+      const champion = rollout.champion;
+      await this.writeRoutes(champion === undefined ? undefined : { primary: champion }, by, `roll back ${model} v${version}: ${reason}`);
+      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Roll back ${model} v${version}` }, [{ model, version, action: 'rollback', by, reason }]);
+    }
+    deployment.end(rollout, kind, by, reason);
+    this.showDetails();
+  }
+
+  /**
+   * Rolls a promoted champion back to the one it replaced: the registry first (one write: the
+   * previous champion production again, the demoted one archived), so a refusal changes nothing,
+   * then the routes. Recorded in the history as a plan-less record; a refusal as `failed`.
+   */
+  async restorePreviousChampion(req: ControlRequest): Promise<void> {
+    const { deployment, model } = this;
+    const restore = deployment.beginRestore(req);
+    const { demoted, restored, reason } = restore;
+    this.showDetails();
+    try {
+      await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Restore ${model} v${restored} over v${demoted}` }, [
+        { model, version: restored, action: 'restore', replaces: demoted, by: req.by, reason: `rollback of v${demoted}: ${reason}` },
+      ]);
+    } catch (err) {
+      const failure = applicationFailureOf(err) ?? (err as Error);
+      const why = `could not roll champion v${demoted} back to v${restored}: ${failure.message}`;
+      deployment.endRestore(restore, 'failed', why);
+      this.showDetails();
+      throw ApplicationFailure.nonRetryable(why, 'RolloutRefused');
+    }
+    await this.writeRoutes({ primary: restored }, req.by, `roll back ${model} champion v${demoted} to v${restored}: ${reason}`);
+    deployment.restored(restore);
+    this.showDetails();
+  }
+
+  private async writeRoutes(routes: ModelRoutesConfig | undefined, by: string, reason: string): Promise<void> {
+    await io.writeModelRoutes.executeWithOptions({ ...shortIo, summary: reason }, [{ model: this.model, routes: routes ?? null, by, reason }]);
+    this.deployment.routesWritten(routes);
+  }
+}
