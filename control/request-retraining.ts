@@ -8,18 +8,21 @@ import { type RetrainingOutcome, type RetrainingRequest, type RetrainingTrigger,
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import { PipelineSpecError, type StartedPipeline, startTrainingPipeline } from './start-training-pipeline.ts';
+import { SluiceError } from '../shared/errors.ts';
 
 /** A retraining request that cannot be acted on as given; the message says what to change. */
-export class RetrainingRequestError extends Error {
+export class RetrainingRequestError extends SluiceError {
   override readonly name = 'RetrainingRequestError';
+  readonly kind = 'InvalidInput';
   constructor(readonly problems: string[]) {
-    super(`The retraining request has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`The retraining request has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { details: { problems } });
   }
 }
 
 /** No spec was given and none can be found for the model's current version. */
-export class RecordedSpecUnavailableError extends Error {
+export class RecordedSpecUnavailableError extends SluiceError {
   override readonly name = 'RecordedSpecUnavailableError';
+  readonly kind = 'RetrainingRefused';
   constructor(readonly model: string, readonly version: number, why: string) {
     super(`No pipeline spec is recorded for ${model} v${version} (${why}); pass the spec to retrain with (CLI: --spec spec.json; HTTP: "spec" in the body)`);
   }

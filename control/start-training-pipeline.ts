@@ -9,11 +9,13 @@ import { trainingPipelineId } from '../shared/pipeline-identity.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { currentCodeVersion } from './code-version.ts';
 import { fingerprintSource } from '../domain/datasets/dataset-fingerprint.ts';
+import { SluiceError } from '../shared/errors.ts';
 
-export class PipelineSpecError extends Error {
+export class PipelineSpecError extends SluiceError {
   override readonly name = 'PipelineSpecError';
+  readonly kind = 'InvalidInput';
   constructor(readonly problems: string[]) {
-    super(`The pipeline spec has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`The pipeline spec has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { details: { problems } });
   }
 }
 

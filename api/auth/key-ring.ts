@@ -5,6 +5,7 @@ import type { Config } from '../../shared/config.ts';
 import { type ApiKeysFile, type ApiScope, apiKeysFileSchema } from '../../shared/api/keys.ts';
 import { ApiError } from '../errors.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 export interface Principal {
   /** The key holder's id from the keys file. */
@@ -13,8 +14,9 @@ export interface Principal {
   bucket: TokenBucket;
 }
 
-export class KeysFileError extends Error {
+export class KeysFileError extends SluiceError {
   override readonly name = 'KeysFileError';
+  readonly kind = 'ConfigInvalid';
 }
 
 // The one-shot digest: a third of createHash's cost, and it runs for every request.

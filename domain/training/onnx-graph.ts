@@ -1,6 +1,7 @@
 import { onnxMetadataSchema, type OnnxMetadata, type TrainerKind } from '../../shared/trainers.ts';
 import type { FeatureNames } from './feature-matrix.ts';
 import { encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../formats/onnx/onnx-proto.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * The graph contract every exported model keeps, whatever trained it, because the prediction API
@@ -35,8 +36,9 @@ export const MetadataKey = {
   threshold: 'sluice.threshold',
 } as const;
 
-export class OnnxExportError extends Error {
+export class OnnxExportError extends SluiceError {
   override readonly name = 'OnnxExportError';
+  readonly kind = 'Internal';
 }
 
 /** Accumulates nodes and constants with unique, readable names. */
