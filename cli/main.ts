@@ -1,14 +1,12 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
-import { ScheduleRequestError } from '../control/monitor-schedule.ts';
-import { RecordedSpecUnavailableError, RetrainingRequestError } from '../control/request-retraining.ts';
-import { PipelineSpecError, startTrainingPipeline } from '../control/start-training-pipeline.ts';
-import { ModelNotFoundError, ModelRegistry } from '../domain/registry/model-registry.ts';
-import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
+import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
+import { ModelRegistry } from '../domain/registry/model-registry.ts';
+import { type Config, loadConfig } from '../shared/config.ts';
 import { AWAITING_APPROVAL_QUERY } from '../shared/pipeline-identity.ts';
+import { describeIssues } from '../shared/parse-input.ts';
 import type { PipelineOutcome } from '../shared/pipeline.ts';
 import { readFileSync } from 'node:fs';
 import { controlDeployment, deploymentState, startRollout } from '../control/deployment-commands.ts';
@@ -16,8 +14,8 @@ import { type DeploymentAction, deploymentWorkflowId, rolloutPlanSchema } from '
 import { approveUpdate, rejectUpdate } from '../workflows/approval-gate.ts';
 import type { DeploymentView } from '../workflows/model-deployment.ts';
 import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
-import { type Command, EXIT, type Env, UsageError } from './command.ts';
-import { SpecFileError, loadSpecFile } from './load-spec.ts';
+import { type Command, EXIT, type Env, UsageError, exitCodeFor } from './command.ts';
+import { loadSpecFile } from './load-spec.ts';
 import { MONITOR_HELP, monitorSchedule, monitorStatus } from './monitor-commands.ts';
 import { describeApprovalPaths, describeOutcome, followPipeline } from './progress-view.ts';
 import { RETRAIN_HELP, retrain, retrainSchedule } from './retrain-commands.ts';
@@ -254,7 +252,7 @@ async function deployStart(env: Env, args: string[]): Promise<number> {
   const version = Number(versionArg);
   if (!model || !values.by || !Number.isInteger(version) || version < 1) throw new UsageError(HELP['deploy start']);
   const parsedPlan = rolloutPlanSchema.safeParse(values.plan ? JSON.parse(readFileSync(values.plan, 'utf8')) : {});
-  if (!parsedPlan.success) throw new UsageError(`Invalid rollout plan: ${parsedPlan.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsedPlan.success) throw new UsageError(`Invalid rollout plan: ${describeIssues(parsedPlan.error).join('; ')}`);
   const state = await startRollout(env.client, env.config.taskQueues.pipeline, model, { version, plan: parsedPlan.data, by: values.by, reason: values.reason ?? '' });
   describeDeployment(state, env.write);
   env.write(`Temporal UI: ${env.uiRunUrl(deploymentWorkflowId(model))}`);
@@ -326,11 +324,7 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
   try {
     config = loadConfig(io.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.error(err.message);
-      return EXIT.config;
-    }
-    throw err;
+    return exitCodeFor(err, io.error);
   }
   let connection: Connection | undefined;
   try {
@@ -349,31 +343,8 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
     };
     return await command(env, rest);
   } catch (err) {
-    const plain = plainError(err);
-    if (plain === undefined) throw err;
-    io.error(plain);
-    return EXIT.userError;
+    return exitCodeFor(err, io.error);
   } finally {
     await connection?.close();
   }
-}
-
-function plainError(err: unknown): string | undefined {
-  if (
-    err instanceof UsageError ||
-    err instanceof SpecFileError ||
-    err instanceof PipelineSpecError ||
-    err instanceof ModelNotFoundError ||
-    err instanceof RetrainingRequestError ||
-    err instanceof RecordedSpecUnavailableError ||
-    err instanceof ScheduleRequestError
-  ) {
-    return err.message;
-  }
-  // Typed failures raised before anything is started (e.g. a dataset source that does not exist).
-  if (err instanceof ApplicationFailure && err.type) return err.message;
-  if (err instanceof WorkflowNotFoundError) return `No workflow run with id '${err.workflowId}'. List runs with: sluice pipeline list`;
-  if (err instanceof WorkflowUpdateFailedError) return `Refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
-  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return err.message;
-  return undefined;
 }

@@ -6,6 +6,7 @@ import { type ApiKeysFile, type ApiScope, apiKeysFileSchema } from '../../shared
 import { ApiError } from '../errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { SluiceError } from '../../shared/errors.ts';
+import { describeIssues } from '../../shared/parse-input.ts';
 
 export interface Principal {
   /** The key holder's id from the keys file. */
@@ -55,7 +56,7 @@ export async function readKeysFile(path: string): Promise<ApiKeysFile> {
   }
   const parsed = apiKeysFileSchema.safeParse(json);
   if (!parsed.success) {
-    throw new KeysFileError(`The API keys file ${path} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    throw new KeysFileError(`The API keys file ${path} is invalid: ${describeIssues(parsed.error, '(file)').join('; ')}`);
   }
   return parsed.data;
 }
