@@ -5,12 +5,12 @@ import type { ApiErrorCode } from './api/errors.ts';
  * HTTP API (`api/errors.ts`) and the CLI (`cli/command.ts`) read this one table, so the same fact
  * fails the same way wherever it surfaces.
  */
-interface KindRule {
+export interface KindRule {
   /** The `ApplicationFailure` type it fails with in Temporal; tests and saved histories assert on these strings. */
   readonly failure?: string;
   /** Whether retrying can help: a kind that cannot is listed in workflows' `nonRetryableErrorTypes`. */
   readonly retryable: boolean;
-  /** The API's code (and through it the HTTP status); without one the API answers 500 `Internal`. */
+  /** The API's code, and through `HTTP_STATUS` (api/errors.ts) its HTTP status; without one the API answers 500 `Internal`. */
   readonly api?: ApiErrorCode;
   /** The CLI prints the message and exits with this code (`EXIT` in `cli/command.ts`); without one it is a crash. */
   readonly exit?: 'userError' | 'config';
