@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApiErrorCode } from '../shared/api/errors.ts';
+import { SluiceError, ruleOf } from '../shared/errors.ts';
 
 /** The one table from error code to HTTP status; a new code fails to compile until it has a status. */
 export const HTTP_STATUS: Record<ApiErrorCode, number> = {
@@ -72,6 +73,22 @@ export class ApiError extends Error {
   get status(): number {
     return HTTP_STATUS[this.code];
   }
+}
+
+/** How a route words an error for its caller: the request field at fault, a message with the route's advice. */
+export interface ApiWording {
+  field?: string;
+  message?: string;
+}
+
+/**
+ * The answer for a SluiceError of a kind the API has a code for (`ERROR_KINDS` in shared/errors.ts),
+ * in the route's words; undefined for any other error, which stays the route's to answer.
+ */
+export function kindApiError(err: unknown, wording: ApiWording = {}): ApiError | undefined {
+  const code = err instanceof SluiceError ? ruleOf(err.kind).api : undefined;
+  if (code === undefined) return undefined;
+  return new ApiError(code, wording.message ?? (err as Error).message, { cause: err, ...(wording.field === undefined ? {} : { field: wording.field }) });
 }
 
 export const INTERNAL_MESSAGE = 'internal error; the server log has the details under this request id';

@@ -1,20 +1,18 @@
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ScheduleRequestError } from '../control/monitor-schedule.ts';
-import { RecordedSpecUnavailableError } from '../control/request-retraining.ts';
-import { PipelineSpecError, RetrainingRequestError } from '../domain/retraining/start-retraining.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
-import { ModelNotFoundError, ModelRegistry } from '../domain/registry/model-registry.ts';
+import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import type { Config } from '../shared/config.ts';
-import { SpecFileError } from './load-spec.ts';
+import { SluiceError, ruleOf } from '../shared/errors.ts';
 
 /** Exit codes a script can rely on. */
 export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4 } as const;
 
 /** Wrong or missing arguments: printed as it is, exit code 1. */
-export class UsageError extends Error {
+export class UsageError extends SluiceError {
   override readonly name = 'UsageError';
+  readonly kind = 'InvalidInput';
 }
 
 /** What every command gets: config, a connected client, the artifact store and registry, and where to write. */
@@ -68,23 +66,28 @@ export async function openEnv(config: Config, write: (line: string) => void): Pr
   };
 }
 
-/** The one line an expected error prints (the command then exits with EXIT.userError); undefined for a bug, which is rethrown. */
-export function plainError(err: unknown): string | undefined {
-  if (
-    err instanceof UsageError ||
-    err instanceof SpecFileError ||
-    err instanceof PipelineSpecError ||
-    err instanceof ModelNotFoundError ||
-    err instanceof RetrainingRequestError ||
-    err instanceof RecordedSpecUnavailableError ||
-    err instanceof ScheduleRequestError
-  ) {
-    return err.message;
+/**
+ * The exit code for an error a command ended with, its one plain line written with `error`: a
+ * SluiceError's kind says which code (`exit` in ERROR_KINDS); Temporal's refusals are the user's to
+ * fix. Anything else is a bug and is rethrown with its stack.
+ */
+export function exitCodeFor(err: unknown, error: (line: string) => void): number {
+  const plain = plainError(err);
+  if (plain === undefined) throw err;
+  error(plain.message);
+  return plain.code;
+}
+
+function plainError(err: unknown): { code: number; message: string } | undefined {
+  if (err instanceof SluiceError) {
+    const exit = ruleOf(err.kind).exit;
+    return exit === undefined ? undefined : { code: EXIT[exit], message: err.message };
   }
+  const user = (message: string) => ({ code: EXIT.userError, message });
   // Typed failures raised before anything is started (e.g. a dataset source that does not exist).
-  if (err instanceof ApplicationFailure && err.type) return err.message;
-  if (err instanceof WorkflowNotFoundError) return `No workflow run with id '${err.workflowId}'. List runs with: sluice pipeline list`;
-  if (err instanceof WorkflowUpdateFailedError) return `Refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
-  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return err.message;
+  if (err instanceof ApplicationFailure && err.type) return user(err.message);
+  if (err instanceof WorkflowNotFoundError) return user(`No workflow run with id '${err.workflowId}'. List runs with: sluice pipeline list`);
+  if (err instanceof WorkflowUpdateFailedError) return user(`Refused: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return user(err.message);
   return undefined;
 }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { SluiceError } from '../shared/errors.ts';
 
-export class SpecFileError extends Error {
+export class SpecFileError extends SluiceError {
   override readonly name = 'SpecFileError';
+  readonly kind = 'InvalidInput';
 }
 
 function readJson(path: string, what: string): unknown {

@@ -1,5 +1,5 @@
-import { type Config, ConfigError, loadConfig } from '../shared/config.ts';
-import { type Env, EXIT, type Subcommand, openEnv, plainError } from './command.ts';
+import { type Config, loadConfig } from '../shared/config.ts';
+import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv } from './command.ts';
 import { DEPLOY_COMMANDS } from './commands/deploy.ts';
 import { MODELS_COMMANDS } from './commands/models.ts';
 import { MONITOR_COMMANDS } from './commands/monitor.ts';
@@ -59,21 +59,14 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
   try {
     config = loadConfig(io.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.error(err.message);
-      return EXIT.config;
-    }
-    throw err;
+    return exitCodeFor(err, io.error);
   }
   let env: Env | undefined;
   try {
     env = await openEnv(config, io.write);
     return await command.run(env, rest);
   } catch (err) {
-    const plain = plainError(err);
-    if (plain === undefined) throw err;
-    io.error(plain);
-    return EXIT.userError;
+    return exitCodeFor(err, io.error);
   } finally {
     await env?.connection.close();
   }

@@ -5,6 +5,7 @@ import { type DriftMonitorInput, driftMonitorInputSchema, durationSchema } from 
 import { describeIssues } from '../shared/parse-input.ts';
 import { retrainingScheduleId, retrainingScheduleRequestSchema } from '../shared/retraining.ts';
 import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
+import { SluiceError } from '../shared/errors.ts';
 
 /**
  * The Temporal Schedules that look after a deployed model: the drift monitor (`driftMonitor` every
@@ -14,10 +15,11 @@ import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
  */
 
 /** A schedule request that cannot be acted on as given; one line per problem. */
-export class ScheduleRequestError extends Error {
+export class ScheduleRequestError extends SluiceError {
   override readonly name = 'ScheduleRequestError';
+  readonly kind = 'InvalidInput';
   constructor(what: string, readonly problems: string[]) {
-    super(`The ${what} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`The ${what} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { details: { problems } });
   }
 }
 

@@ -9,10 +9,12 @@ import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import { type RetrainingPorts, RetrainingRequestError, startRetraining } from '../domain/retraining/start-retraining.ts';
 import { startTrainingPipeline } from './start-training-pipeline.ts';
+import { SluiceError } from '../shared/errors.ts';
 
 /** No spec was given and none can be found for the model's current version. */
-export class RecordedSpecUnavailableError extends Error {
+export class RecordedSpecUnavailableError extends SluiceError {
   override readonly name = 'RecordedSpecUnavailableError';
+  readonly kind = 'RetrainingRefused';
   constructor(readonly model: string, readonly version: number, why: string) {
     super(`No pipeline spec is recorded for ${model} v${version} (${why}); pass the spec to retrain with (CLI: --spec spec.json; HTTP: "spec" in the body)`);
   }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { SluiceError } from './errors.ts';
 
 /**
  * Every setting sluice reads, as environment variables. This schema is the single source of the
@@ -139,8 +140,9 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends SluiceError {
   override readonly name = 'ConfigError';
+  readonly kind = 'ConfigInvalid';
   constructor(readonly problems: string[]) {
     super(`Invalid sluice configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }

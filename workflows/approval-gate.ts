@@ -1,5 +1,6 @@
 import { condition, defineQuery, defineSignal, defineUpdate, log, setHandler } from '@temporalio/workflow';
 import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, decisionInputSchema, durationMs } from '../shared/approval.ts';
+import { describeIssues } from '../shared/parse-input.ts';
 
 /**
  * Human approval inside a workflow. `approve` / `reject` exist both as Updates (the CLI and HTTP API
@@ -54,7 +55,7 @@ export class ApprovalGate {
       throw new ApprovalRefused(`This run is not awaiting approval (approval status: ${this.state.status})`);
     }
     const parsed = decisionInputSchema.safeParse(raw);
-    if (!parsed.success) throw new ApprovalRefused(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new ApprovalRefused(describeIssues(parsed.error, 'input').join('; '));
     const { by } = parsed.data;
     if (decision === 'approve') {
       if (this.policy.forbidSelfApproval && by === this.requestedBy) {

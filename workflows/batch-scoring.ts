@@ -1,10 +1,8 @@
-import { type ActivityOptions, ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { ScoringActivities } from '../activities/scoring/scoring-activities.ts';
 import { type BatchScoringResult, type ChunkResult, batchScoringInputSchema, batchScoringKeys } from '../shared/batch-scoring.ts';
-import { ErrorType } from '../shared/errors.ts';
-import { describeIssues } from '../shared/parse-input.ts';
-
-const NON_RETRYABLE = [...Object.values(ErrorType), 'ModelNotFound'];
+import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
+import { parseInput } from '../shared/parse-input.ts';
 
 const chunkScoring = {
   startToCloseTimeout: '30 minutes',
@@ -24,9 +22,7 @@ const shortIo = {
  * written last. Every output row carries `score`, `model` and `model_version`.
  */
 export async function batchScoring(raw: unknown): Promise<BatchScoringResult & { chunks: ChunkResult[] }> {
-  const parsed = batchScoringInputSchema.safeParse(raw);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid batch scoring input', ErrorType.InvalidInput, describeIssues(parsed.error));
-  const input = parsed.data;
+  const input = parseInput(batchScoringInputSchema, raw, () => 'Invalid batch scoring input');
   const output = input.output ?? { bucket: '', prefix: batchScoringKeys.prefix(input.jobId) };
   const { taskQueue } = workflowInfo();
   const io = proxyActivities<ScoringActivities>({ ...shortIo, taskQueue });

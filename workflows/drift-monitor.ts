@@ -1,6 +1,6 @@
-import { type ActivityOptions, ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
-import { ErrorType } from '../shared/errors.ts';
+import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
 import {
   decideRetraining,
   driftMonitorInputSchema,
@@ -10,9 +10,7 @@ import {
   type PerformanceSummary,
   windowEnding,
 } from '../shared/monitoring.ts';
-import { describeIssues } from '../shared/parse-input.ts';
-
-const NON_RETRYABLE = [...Object.values(ErrorType), 'ModelNotFound', 'RetrainingUnavailable'];
+import { parseInput } from '../shared/parse-input.ts';
 
 const driftIo = {
   startToCloseTimeout: '20 minutes',
@@ -49,9 +47,7 @@ export interface DriftMonitorResult {
  * read and written by activities, so each scheduled run is short and its history small.
  */
 export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
-  const parsed = driftMonitorInputSchema.safeParse(raw);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid drift monitor input', ErrorType.InvalidInput, describeIssues(parsed.error));
-  const input = parsed.data;
+  const input = parseInput(driftMonitorInputSchema, raw, () => 'Invalid drift monitor input');
   const now = input.asOf ? Date.parse(input.asOf) : Date.now();
   const window = windowEnding(now, durationMs(input.window), durationMs(input.align));
 

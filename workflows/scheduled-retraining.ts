@@ -1,10 +1,8 @@
-import { type ActivityOptions, ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
-import { ErrorType } from '../shared/errors.ts';
-import { describeIssues } from '../shared/parse-input.ts';
+import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
+import { parseInput } from '../shared/parse-input.ts';
 import { type RetrainingOutcome, scheduledRetrainingInputSchema } from '../shared/retraining.ts';
-
-const NON_RETRYABLE = [...Object.values(ErrorType), 'RetrainingUnavailable'];
 
 /** Starting a pipeline hashes the dataset source first, which takes a while for a large file. */
 const startIo = {
@@ -21,8 +19,7 @@ const { retrainOnSchedule } = proxyActivities<MonitoringActivities>(startIo);
  * unchanged data the firing attaches to the run that already trained on it instead of training again.
  */
 export async function scheduledRetraining(raw: unknown): Promise<RetrainingOutcome> {
-  const parsed = scheduledRetrainingInputSchema.safeParse(raw);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid scheduled retraining input', ErrorType.InvalidInput, describeIssues(parsed.error));
-  setCurrentDetails(`Retraining ${parsed.data.model} for schedule ${parsed.data.scheduleId}`);
-  return retrainOnSchedule(parsed.data);
+  const input = parseInput(scheduledRetrainingInputSchema, raw, () => 'Invalid scheduled retraining input');
+  setCurrentDetails(`Retraining ${input.model} for schedule ${input.scheduleId}`);
+  return retrainOnSchedule(input);
 }

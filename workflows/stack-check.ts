@@ -1,7 +1,7 @@
-import { type ActivityOptions, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { ErrorType } from '../shared/errors.ts';
-import { describeIssues } from '../shared/parse-input.ts';
+import { parseInput } from '../shared/parse-input.ts';
 import { type StackCheckInput, type StackCheckResult, stackCheckInputSchema } from '../shared/stack-check.ts';
 import { storageKeys } from '../shared/storage-keys.ts';
 
@@ -17,15 +17,11 @@ const { probeBucket } = proxyActivities<ProbeActivities>(shortIo);
  * configured bucket stores and returns the same bytes.
  */
 export async function stackCheck(rawInput: StackCheckInput): Promise<StackCheckResult> {
-  const parsed = stackCheckInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error);
-    throw ApplicationFailure.nonRetryable(`Invalid stackCheck input: ${problems.join('; ')}`, ErrorType.InvalidInput, { problems });
-  }
+  const input = parseInput(stackCheckInputSchema, rawInput, (problems) => `Invalid stackCheck input: ${problems.join('; ')}`);
   const { workflowId } = workflowInfo();
   const probes = await Promise.all(
-    parsed.data.buckets.map((bucket) =>
-      probeBucket({ workflowId, bucket, key: storageKeys.stackProbe(workflowId, bucket), note: parsed.data.note }),
+    input.buckets.map((bucket) =>
+      probeBucket({ workflowId, bucket, key: storageKeys.stackProbe(workflowId, bucket), note: input.note }),
     ),
   );
   return { workflowId, probes };

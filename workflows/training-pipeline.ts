@@ -19,16 +19,14 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CandidateEvaluation, PipelineActivities } from '../activities/pipeline/contract.ts';
 import { type StartRolloutInput, deploymentWorkflowId } from '../shared/deployment.ts';
 import { ErrorType } from '../shared/errors.ts';
-import { describeIssues } from '../shared/parse-input.ts';
+import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
+import { parseInput } from '../shared/parse-input.ts';
 import { type PipelineInput, type PipelineOutcome, type PipelineStage, pipelineInputSchema } from '../shared/pipeline.ts';
 import { trainingSlotId } from '../shared/pipeline-identity.ts';
 import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
 import type { modelDeployment } from './model-deployment.ts';
 import { trainingSlot } from './training-slot.ts';
-
-// Every typed failure means retrying cannot help (shared/errors.ts); only untyped errors are retried.
-const NON_RETRYABLE = Object.values(ErrorType);
 
 const dataIo = {
   startToCloseTimeout: '30 minutes',
@@ -72,12 +70,11 @@ export const pipelineStatusQuery = defineQuery<PipelineStatus>('status');
  * child workflow: a second run while one is in flight ends at once as `slot-busy`.
  */
 export async function trainingPipeline(rawInput: PipelineInput): Promise<PipelineOutcome> {
-  const parsed = pipelineInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error);
-    throw ApplicationFailure.nonRetryable(`Invalid pipeline spec (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}`, ErrorType.InvalidInput, { problems });
-  }
-  const { spec, datasetVersion, requestedBy, trigger, codeVersion, heartbeatTimeout } = parsed.data;
+  const { spec, datasetVersion, requestedBy, trigger, codeVersion, heartbeatTimeout } = parseInput(
+    pipelineInputSchema,
+    rawInput,
+    (problems) => `Invalid pipeline spec (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}`,
+  );
   const runId = workflowInfo().workflowId;
   const modelName = spec.model.name;
 

@@ -3,11 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../shared/config.ts';
 import type { HealthFigures } from '../../shared/deployment.ts';
-import { ErrorType } from '../../shared/errors.ts';
-import { InvalidTransitionError, ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { asFailure, kindFailure } from '../../shared/failure.ts';
+import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { type ArtifactStore, ObjectNotFoundError, PreconditionFailedError } from '../../domain/object-store/artifact-store.ts';
 import { SERVING_CONFIG_KEY, type ServingConfig, servingConfigSchema } from '../../shared/serving-config.ts';
 import type { DeploymentActivities } from './contract.ts';
@@ -19,12 +18,6 @@ const MAX_ATTEMPTS = 20;
 export const rolloutReportKeys = {
   shadow: (model: string, candidate: number, at: string) => `deployments/${model}/v${candidate}/shadow-${at.replace(/[:.]/g, '-')}.json`,
 } as const;
-
-function typed(err: unknown): unknown {
-  if (err instanceof InvalidTransitionError) return ApplicationFailure.nonRetryable(err.message, ErrorType.RegistryRefused, { from: err.from, to: err.to });
-  if (err instanceof ModelNotFoundError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ModelNotFound, { model: err.model, version: err.version });
-  return err;
-}
 
 /** The deployment workflow's activities over the object store: serving config, registry, prediction logs. */
 export function createDeploymentActivities(deps: { store: ArtifactStore; buckets: Config['buckets']; clock?: () => Date }): DeploymentActivities {
@@ -98,9 +91,9 @@ export function createDeploymentActivities(deps: { store: ArtifactStore; buckets
           const { champion } = (await registry.index(model)).aliases;
           if (champion === version) return;
           if (champion !== replaces) {
-            throw ApplicationFailure.nonRetryable(
+            throw kindFailure(
+              'RegistryRefused',
               `The registry's champion of ${model} is ${champion === undefined ? 'none' : `v${champion}`}, not v${replaces}: it was changed outside the deployment workflow; start a rollout of the version that should serve instead`,
-              ErrorType.RegistryRefused,
               { champion, expected: replaces },
             );
           }
@@ -113,7 +106,7 @@ export function createDeploymentActivities(deps: { store: ArtifactStore; buckets
           if (index.aliases.challenger === version) await registry.setAlias(model, 'challenger', null, { by, reason: `rolled back: ${reason}` });
         }
       } catch (err) {
-        throw typed(err);
+        throw asFailure(err);
       }
     },
 

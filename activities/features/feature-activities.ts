@@ -12,7 +12,7 @@ import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { parseActivityInput } from '../ingest/activity-input.ts';
+import { parseInput } from '../../shared/parse-input.ts';
 import { readerSql } from '../../domain/datasets/dataset-reader.ts';
 import { requireManifest } from '../../domain/datasets/dataset-store.ts';
 import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
@@ -114,7 +114,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
 
   return {
     async buildFeatures(rawInput: BuildFeaturesInput): Promise<BuiltFeatureTables> {
-      const input = parseActivityInput(buildFeaturesInputSchema, rawInput, 'buildFeatures input');
+      const input = parseInput(buildFeaturesInputSchema, rawInput, (problems) => `invalid buildFeatures input: ${problems.join('; ')}`);
       const spec = input.features;
       const hash = featureDefinitionHash(spec);
       const version = input.datasetVersion;
@@ -181,7 +181,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
     },
 
     async materializeOnlineFeatures(rawInput: MaterializeInput): Promise<MaterializedSnapshot> {
-      const input = parseActivityInput(materializeInputSchema, rawInput, 'materializeOnlineFeatures input');
+      const input = parseInput(materializeInputSchema, rawInput, (problems) => `invalid materializeOnlineFeatures input: ${problems.join('; ')}`);
       const spec = input.features;
       const hash = featureDefinitionHash(spec);
       const version = input.datasetVersion;

@@ -7,7 +7,7 @@ import { type DatasetManifest, type IngestInput, type IngestResult, ingestInputS
 import { ErrorType } from '../../shared/errors.ts';
 import { datasetKeys } from '../../shared/storage-keys.ts';
 import { type ArtifactStore, PreconditionFailedError } from '../../domain/object-store/artifact-store.ts';
-import { parseActivityInput } from './activity-input.ts';
+import { parseInput } from '../../shared/parse-input.ts';
 import { detectFormat, inspectDataset } from '../../domain/datasets/dataset-reader.ts';
 import { findManifest, recordInHistory, versionBefore } from '../../domain/datasets/dataset-store.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
@@ -24,7 +24,7 @@ const CONTENT_TYPES = { parquet: 'application/vnd.apache.parquet', csv: 'text/cs
  */
 export const createIngestActivities = (deps: { store: ArtifactStore; buckets: Config['buckets']; workDir?: string; clock?: () => Date }) => ({
   async ingestDataset(rawInput: IngestInput): Promise<IngestResult> {
-    const input = parseActivityInput(ingestInputSchema, rawInput, 'ingestDataset input');
+    const input = parseInput(ingestInputSchema, rawInput, (problems) => `invalid ingestDataset input: ${problems.join('; ')}`);
     const { store } = deps;
     const bucket = deps.buckets.datasets;
     const source = describeSource(input.source);

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance as clock } from 'node:perf_hooks';
-import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
-import { ErrorType } from '../../shared/errors.ts';
+import { asFailure, kindFailure, toApplicationFailure } from '../../shared/failure.ts';
+import { parseInput } from '../../shared/parse-input.ts';
 import { feedbackKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import {
   type DriftReport,
@@ -76,8 +76,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
 
   async function loadReference(model: string, version: number): Promise<{ reference: ReferenceStats; featureNames: string[] }> {
     const manifest = await registry.manifest(model, version).catch((err: unknown) => {
-      if (err instanceof ModelNotFoundError) throw ApplicationFailure.nonRetryable(`No model ${model} v${version} in the registry`, 'ModelNotFound', { model, version });
-      throw err;
+      throw asFailure(err);
     });
     const key = manifest.reports.referenceStats ?? featureKeys.referenceStats(manifest.featureDefinitionHash, manifest.datasetVersion);
     const reference = referenceStatsSchema.parse(JSON.parse((await store.get(buckets.features, key)).toString('utf8')));
@@ -87,7 +86,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
   /** Starts a retraining through the worker's Temporal client unless the model's training slot is held. */
   async function retrain(model: string, spec: unknown, requestedBy: string, trigger: RetrainingTrigger): Promise<RetrainingOutcome> {
     const { startPipeline, isRunning } = deps;
-    if (!startPipeline || !isRunning) throw ApplicationFailure.nonRetryable('This worker cannot start training pipelines (no Temporal client wired)', 'RetrainingUnavailable');
+    if (!startPipeline || !isRunning) throw kindFailure('RetrainingUnavailable', 'This worker cannot start training pipelines (no Temporal client wired)');
     const slot = async (name: string) => {
       try {
         return (await isRunning(trainingSlotId(name))) ? { held: true as const, by: null } : { held: false as const };
@@ -100,7 +99,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     try {
       return await startRetraining({ startPipeline, slot }, { model, spec, requestedBy, trigger });
     } catch (err) {
-      if (err instanceof PipelineSpecError || err instanceof RetrainingRequestError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
+      if (err instanceof PipelineSpecError || err instanceof RetrainingRequestError) throw toApplicationFailure(err);
       throw err;
     }
   }
@@ -112,9 +111,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      * retry) and returns the summary and the window's score counts (a baseline for later windows).
      */
     async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[] }> {
-      const parsed = driftWindowInputSchema.safeParse(raw);
-      if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid drift window input', ErrorType.InvalidInput, parsed.error.issues);
-      const input = parsed.data;
+      const input = parseInput(driftWindowInputSchema, raw, () => 'Invalid drift window input');
       const started = clock.now();
       using progress = startProgress('computeDrift');
       const { reference, featureNames } = await loadReference(input.model, input.version);
@@ -215,9 +212,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      * held it starts nothing and says so.
      */
     async retrainOnSchedule(raw: unknown): Promise<RetrainingOutcome> {
-      const parsed = scheduledRetrainingInputSchema.safeParse(raw);
-      if (!parsed.success) throw ApplicationFailure.nonRetryable('Invalid scheduled retraining input', ErrorType.InvalidInput, parsed.error.issues);
-      const { model, scheduleId, spec } = parsed.data;
+      const { model, scheduleId, spec } = parseInput(scheduledRetrainingInputSchema, raw, () => 'Invalid scheduled retraining input');
       return retrain(model, spec, `schedule ${scheduleId}`, { kind: 'schedule', scheduleId });
     },
   };

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../shared/config.ts';
-import { ErrorType } from '../../shared/errors.ts';
+import { kindFailure, toApplicationFailure } from '../../shared/failure.ts';
 import { candidateKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { OnnxParityError, verifyOnnxParity } from '../../domain/training/onnx-parity.ts';
@@ -25,7 +24,7 @@ export const createTrainCandidate =
   async (input) => {
     const trainer = input.trainer;
     if (trainer.kind === 'external') {
-      throw ApplicationFailure.nonRetryable(`trainer ${trainer.name} is external: its trainCandidate runs on task queue ${trainer.taskQueue}, not on the pipeline worker`, ErrorType.InvalidInput);
+      throw kindFailure('InvalidInput', `trainer ${trainer.name} is external: its trainCandidate runs on task queue ${trainer.taskQueue}, not on the pipeline worker`);
     }
     const context = Context.current();
     const checkpointKey = candidateKeys.checkpoint(input.runId);
@@ -58,7 +57,7 @@ export const createTrainCandidate =
         },
       );
     } catch (err) {
-      if (err instanceof TrainingDataError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.TrainingDataInvalid);
+      if (err instanceof TrainingDataError) throw toApplicationFailure(err);
       throw err;
     }
     const trainSeconds = (performance.now() - started) / 1000;
@@ -73,7 +72,7 @@ export const createTrainCandidate =
     try {
       parityMaxAbsDiff = (await verifyOnnxParity(onnx, validation, model.predict(validation))).maxAbsDiff;
     } catch (err) {
-      if (err instanceof OnnxParityError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.OnnxParityMismatch, err.report);
+      if (err instanceof OnnxParityError) throw toApplicationFailure(err);
       throw err;
     }
 

@@ -3,13 +3,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { InferenceSession } from 'onnxruntime-node';
 import { type BatchScoringResult, type Chunk, type ChunkResult, type ObjectRef, batchScoringKeys, planChunks } from '../../shared/batch-scoring.ts';
 import type { Config } from '../../shared/config.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { ModelRegistry } from '../../domain/registry/model-registry.ts';
+import { asFailure } from '../../shared/failure.ts';
 import type { ScoringProvider, ScoringSessions } from '../../domain/scoring/onnx-sessions.ts';
 import { parquetRows, scoreParquetRange } from '../../domain/scoring/score-parquet.ts';
 
@@ -61,8 +62,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
       sessions.set(id, found);
     }
     return found.catch((err: unknown) => {
-      if (err instanceof ModelNotFoundError) throw ApplicationFailure.nonRetryable(`No model ${name} v${version} in the registry`, 'ModelNotFound', { model: name, version });
-      throw err;
+      throw asFailure(err);
     });
   };
 

@@ -8,7 +8,7 @@ import { type ValidateInput, type ValidationReport, type ValidationResult, valid
 import { ErrorType } from '../../shared/errors.ts';
 import { validationKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { parseActivityInput } from '../ingest/activity-input.ts';
+import { parseInput } from '../../shared/parse-input.ts';
 import { readerSql } from '../../domain/datasets/dataset-reader.ts';
 import { readHistory, requireManifest, versionBefore } from '../../domain/datasets/dataset-store.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
@@ -23,7 +23,7 @@ import { contractHash } from '../../domain/validation/contract-hash.ts';
  */
 export const createValidationActivities = (deps: { store: ArtifactStore; buckets: Config['buckets']; workDir?: string }) => ({
   async validateDataset(rawInput: ValidateInput): Promise<ValidationResult> {
-    const input = parseActivityInput(validateInputSchema, rawInput, 'validateDataset input');
+    const input = parseInput(validateInputSchema, rawInput, (problems) => `invalid validateDataset input: ${problems.join('; ')}`);
     const { store, buckets } = deps;
     const now = input.now ? Date.parse(input.now) : Context.current().info.scheduledTimestampMs;
     using progress = startProgress('validateDataset');

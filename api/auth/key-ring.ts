@@ -5,6 +5,8 @@ import type { Config } from '../../shared/config.ts';
 import { type ApiKeysFile, type ApiScope, apiKeysFileSchema } from '../../shared/api/keys.ts';
 import { ApiError } from '../errors.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { SluiceError } from '../../shared/errors.ts';
+import { describeIssues } from '../../shared/parse-input.ts';
 
 export interface Principal {
   /** The key holder's id from the keys file. */
@@ -13,8 +15,9 @@ export interface Principal {
   bucket: TokenBucket;
 }
 
-export class KeysFileError extends Error {
+export class KeysFileError extends SluiceError {
   override readonly name = 'KeysFileError';
+  readonly kind = 'ConfigInvalid';
 }
 
 // The one-shot digest: a third of createHash's cost, and it runs for every request.
@@ -53,7 +56,7 @@ export async function readKeysFile(path: string): Promise<ApiKeysFile> {
   }
   const parsed = apiKeysFileSchema.safeParse(json);
   if (!parsed.success) {
-    throw new KeysFileError(`The API keys file ${path} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    throw new KeysFileError(`The API keys file ${path} is invalid: ${describeIssues(parsed.error, '(file)').join('; ')}`);
   }
   return parsed.data;
 }

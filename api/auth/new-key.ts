@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type ApiKeyEntry, apiKeyEntrySchema } from '../../shared/api/keys.ts';
 import { hashApiKey } from './key-ring.ts';
+import { describeIssues } from '../../shared/parse-input.ts';
 
 /**
  * Makes an API key: prints the key (shown once; give it to the caller) and the entry to add to the
@@ -16,7 +17,7 @@ if (!values.id || !values.scopes) {
 const key = `sk_${randomBytes(24).toString('base64url')}`;
 const parsed = apiKeyEntrySchema.safeParse({ id: values.id, sha256: hashApiKey(key), scopes: values.scopes.split(',').map((s) => s.trim()) });
 if (!parsed.success) {
-  console.error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+  console.error(describeIssues(parsed.error, '').join('\n'));
   process.exit(1);
 }
 const entry: ApiKeyEntry = parsed.data;

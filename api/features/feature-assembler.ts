@@ -2,6 +2,7 @@ import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * The API's one feature step: raw business events in, model inputs out, in the model's feature
@@ -25,8 +26,9 @@ export interface FeatureAssemblers {
 }
 
 /** Event `index` has a value in `field` the feature definitions cannot read: the caller's error. */
-export class FeatureInputError extends Error {
+export class FeatureInputError extends SluiceError {
   override readonly name = 'FeatureInputError';
+  readonly kind = 'InvalidInput';
   constructor(
     readonly index: number,
     readonly field: string,
@@ -37,6 +39,7 @@ export class FeatureInputError extends Error {
 }
 
 /** The model's features cannot be computed from its feature definitions: the version is not served. */
-export class FeatureWiringError extends Error {
+export class FeatureWiringError extends SluiceError {
   override readonly name = 'FeatureWiringError';
+  readonly kind = 'Internal';
 }

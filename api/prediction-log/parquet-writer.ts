@@ -2,9 +2,11 @@ import { RequestThread } from '../threads/request-thread.ts';
 import type { PredictionFailureBatch } from './failure-batch.ts';
 import { type PredictionLogBatch, transferables } from './log-batch.ts';
 import type { WriteRequest, WriteResponse } from './parquet-worker.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
-export class ParquetWriteError extends Error {
+export class ParquetWriteError extends SluiceError {
   override readonly name = 'ParquetWriteError';
+  readonly kind = 'Internal';
 }
 
 /** The main thread's handle on the Parquet writer thread (`parquet-worker.ts`): one file per call, its path as the answer. */

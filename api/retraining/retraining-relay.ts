@@ -5,7 +5,7 @@ import { ModelNotFoundError } from '../../domain/registry/model-registry.ts';
 import type { RetrainRequest } from '../../shared/api/retraining.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, type ApiWording, kindApiError } from '../errors.ts';
 import type { TemporalLink } from '../temporal/temporal-link.ts';
 
 /**
@@ -26,13 +26,19 @@ export class RetrainingRelay {
       outcome = await this.temporal.run((client) => requestRetraining({ client, ...this.deps }, { model, requestedBy, reason: body.reason, ...(body.spec ? { spec: body.spec } : {}) }));
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      if (err instanceof RetrainingRequestError || err instanceof PipelineSpecError) throw new ApiError('InvalidRequest', err.problems.join('; '), { field: 'spec' });
-      if (err instanceof ModelNotFoundError) throw new ApiError('UnknownModel', `${err.message}; send "spec" to train a new model`, { field: 'path.name' });
-      if (err instanceof RecordedSpecUnavailableError) throw new ApiError('RetrainingRefused', err.message);
+      const refused = kindApiError(err, wordingFor(err));
+      if (refused) throw refused;
       this.log.warn('retraining relay failed', { model, error: (err as Error).message });
       throw new ApiError('TemporalUnavailable', `the retraining could not be started: ${(err as Error).message}`, { retryAfterSeconds: 5, cause: err });
     }
     if (outcome.status === 'already-running') throw new ApiError('RetrainingRefused', outcome.message);
     return outcome;
   }
+}
+
+/** This route's words for the errors its caller can fix: the spec's problems one per clause, how to train a model that does not exist yet. */
+function wordingFor(err: unknown): ApiWording {
+  if (err instanceof RetrainingRequestError || err instanceof PipelineSpecError) return { field: 'spec', message: err.problems.join('; ') };
+  if (err instanceof ModelNotFoundError) return { field: 'path.name', message: `${err.message}; send "spec" to train a new model` };
+  return {};
 }

@@ -2,9 +2,11 @@ import type { ExecutionProvider } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { InProcessScoring } from './in-process-scoring.ts';
 import { type ScoringSession, ScoringThread, type SessionFactory } from './scoring-thread-client.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
-export class ModelSessionError extends Error {
+export class ModelSessionError extends SluiceError {
   override readonly name = 'ModelSessionError';
+  readonly kind = 'Internal';
 }
 
 /**

@@ -9,9 +9,11 @@ import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import { EventValidator } from '../predict/event-schema.ts';
 import type { ExecutionProviders } from './execution-providers.ts';
 import { ModelRuntime } from './model-runtime.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
-export class ModelLoadError extends Error {
+export class ModelLoadError extends SluiceError {
   override readonly name = 'ModelLoadError';
+  readonly kind = 'Internal';
 }
 
 export interface ModelLoaderDeps {

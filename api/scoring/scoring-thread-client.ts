@@ -3,9 +3,11 @@ import { RequestThread } from '../threads/request-thread.ts';
 import type { FeatureRows } from './micro-batcher.ts';
 import type { ProviderFailure } from './onnx-session.ts';
 import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
-export class ScoringThreadError extends Error {
+export class ScoringThreadError extends SluiceError {
   override readonly name = 'ScoringThreadError';
+  readonly kind = 'Internal';
 }
 
 /** A model session on the scoring thread, as the runtime uses it. */

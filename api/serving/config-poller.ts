@@ -5,6 +5,7 @@ import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { ModelLoader } from '../scoring/model-loader.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import type { ModelRoutes } from './routing.ts';
+import { describeIssues } from '../../shared/parse-input.ts';
 
 /** What requests route by: replaced as a whole, never changed in place. */
 export interface ServingSnapshot {
@@ -124,7 +125,7 @@ export class ServingConfigPoller {
     let config: ServingConfig;
     try {
       const parsed = servingConfigSchema.safeParse(JSON.parse(body.toString('utf8')));
-      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; '));
+      if (!parsed.success) throw new Error(describeIssues(parsed.error, '(config)').join('; '));
       config = parsed.data;
     } catch (err) {
       this.rejectedEtag = etag;

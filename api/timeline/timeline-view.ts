@@ -1,9 +1,8 @@
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { ModelNotFoundError } from '../../domain/registry/model-registry.ts';
 import { loadModelTimeline } from '../../control/load-timeline.ts';
 import type { ModelTimeline } from '../../domain/timeline/model-timeline.ts';
 import type { Config } from '../../shared/config.ts';
-import { ApiError } from '../errors.ts';
+import { kindApiError } from '../errors.ts';
 import type { TemporalLink } from '../temporal/temporal-link.ts';
 
 /** A model's timeline (the same one `sluice models timeline` prints): registry, rollouts, drift windows, retrainings. */
@@ -17,8 +16,7 @@ export class TimelineView {
     try {
       return await this.temporal.run((client) => loadModelTimeline({ ...this.deps, client }, model));
     } catch (err) {
-      if (err instanceof ModelNotFoundError) throw new ApiError('UnknownModel', `${err.message}`, { field: 'path.name' });
-      throw err;
+      throw kindApiError(err, { field: 'path.name' }) ?? err;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { controlDeployment, deploymentState, startRollout } from '../../control/deployment-commands.ts';
+import { describeIssues } from '../../shared/parse-input.ts';
 import { type DeploymentAction, deploymentWorkflowId, rolloutPlanSchema } from '../../shared/deployment.ts';
 import type { DeploymentView } from '../../workflows/model-deployment.ts';
 import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
@@ -58,7 +59,7 @@ async function deployStart(env: Env, args: string[]): Promise<number> {
   const version = Number(versionArg);
   if (!model || !values.by || !Number.isInteger(version) || version < 1) throw new UsageError(HELP['deploy start']);
   const parsedPlan = rolloutPlanSchema.safeParse(values.plan ? JSON.parse(readFileSync(values.plan, 'utf8')) : {});
-  if (!parsedPlan.success) throw new UsageError(`Invalid rollout plan: ${parsedPlan.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsedPlan.success) throw new UsageError(`Invalid rollout plan: ${describeIssues(parsedPlan.error).join('; ')}`);
   const state = await startRollout(env.client, env.config.taskQueues.pipeline, model, { version, plan: parsedPlan.data, by: values.by, reason: values.reason ?? '' });
   describeDeployment(state, env.write);
   env.write(`Temporal UI: ${env.uiRunUrl(deploymentWorkflowId(model))}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * Binary classification metrics, pure functions of labels (0/1) and scores. Ties are handled
@@ -35,8 +36,9 @@ export const classificationMetricsSchema = z.strictObject({
 
 export type ClassificationMetrics = z.infer<typeof classificationMetricsSchema>;
 
-export class MetricInputError extends Error {
+export class MetricInputError extends SluiceError {
   override readonly name = 'MetricInputError';
+  readonly kind = 'Internal';
 }
 
 type Labels = ArrayLike<number>;

@@ -1,6 +1,7 @@
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import type { JsValue } from './expression/expression-js.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * Reads one field of a raw request event as its declared type. Offline, DuckDB holds typed columns;
@@ -8,8 +9,9 @@ import type { JsValue } from './expression/expression-js.ts';
  * (naive means UTC) and a wrong type becomes a clear error rather than a silently wrong feature.
  */
 
-export class OnlineEventError extends Error {
+export class OnlineEventError extends SluiceError {
   override readonly name = 'OnlineEventError';
+  readonly kind = 'InvalidInput';
   constructor(
     readonly field: string,
     readonly problem: string,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * The object store every artifact lives in. MinIO (or any S3) is the backend the platform runs on;
@@ -43,8 +44,9 @@ export interface ArtifactStore {
   ensureBucket(bucket: string): Promise<void>;
 }
 
-export class ObjectNotFoundError extends Error {
+export class ObjectNotFoundError extends SluiceError {
   override readonly name = 'ObjectNotFoundError';
+  readonly kind = 'Internal';
   constructor(
     readonly bucket: string,
     readonly key: string,
@@ -54,8 +56,9 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
-export class PreconditionFailedError extends Error {
+export class PreconditionFailedError extends SluiceError {
   override readonly name = 'PreconditionFailedError';
+  readonly kind = 'Internal';
   constructor(
     readonly bucket: string,
     readonly key: string,

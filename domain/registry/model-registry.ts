@@ -14,27 +14,32 @@ import {
 } from '../../shared/registry.ts';
 import { registryKeys } from '../../shared/storage-keys.ts';
 import { type ArtifactStore, ObjectNotFoundError, PreconditionFailedError } from '../object-store/artifact-store.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
-export class ModelNotFoundError extends Error {
+export class ModelNotFoundError extends SluiceError {
   override readonly name = 'ModelNotFoundError';
+  readonly kind = 'ModelNotFound';
   constructor(readonly model: string, readonly version?: number) {
-    super(version === undefined ? `No model named '${model}' in the registry` : `Model '${model}' has no version ${version}`);
+    super(version === undefined ? `No model named '${model}' in the registry` : `Model '${model}' has no version ${version}`, { details: { model, version } });
   }
 }
 
-export class InvalidTransitionError extends Error {
+export class InvalidTransitionError extends SluiceError {
   override readonly name = 'InvalidTransitionError';
+  readonly kind = 'RegistryRefused';
   constructor(readonly model: string, readonly version: number, readonly from: ModelStatus, readonly to: ModelStatus) {
     const allowed = ALLOWED_TRANSITIONS[from];
     super(
       `Model '${model}' version ${version} is ${from}; it cannot become ${to}` +
         (allowed.length ? ` (from ${from} it can become: ${allowed.join(', ')})` : ` (${from} is final)`),
+      { details: { from, to } },
     );
   }
 }
 
-export class RegistryContentionError extends Error {
+export class RegistryContentionError extends SluiceError {
   override readonly name = 'RegistryContentionError';
+  readonly kind = 'Internal';
 }
 
 /** A change to one model's index; returns what the caller wants back. Runs again if it loses a race. */

@@ -1,3 +1,4 @@
+import { SluiceError } from '../../shared/errors.ts';
 import { describeIssues } from '../../shared/parse-input.ts';
 import { trainingSlotId } from '../../shared/pipeline-identity.ts';
 import { pipelineSpecSchema } from '../../shared/pipeline.ts';
@@ -9,19 +10,21 @@ import type { RetrainingOutcome, RetrainingTrigger } from '../../shared/retraini
  * worker's activities reach the client only through what the worker injects.
  */
 
-export class PipelineSpecError extends Error {
+export class PipelineSpecError extends SluiceError {
   override readonly name = 'PipelineSpecError';
+  readonly kind = 'InvalidInput';
   constructor(readonly problems: string[]) {
-    super(`The pipeline spec has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`The pipeline spec has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { details: { problems } });
   }
 }
 
 
 /** A retraining request that cannot be acted on as given; the message says what to change. */
-export class RetrainingRequestError extends Error {
+export class RetrainingRequestError extends SluiceError {
   override readonly name = 'RetrainingRequestError';
+  readonly kind = 'InvalidInput';
   constructor(readonly problems: string[]) {
-    super(`The retraining request has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`The retraining request has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { details: { problems } });
   }
 }
 

@@ -1,3 +1,5 @@
+import { SluiceError } from '../../shared/errors.ts';
+
 /**
  * The in-memory input of every trainer: column-oriented typed arrays, so a few million rows cost a
  * few bytes per cell and no per-row objects. A plain interface rather than a zod schema because it
@@ -22,8 +24,9 @@ export interface FeatureMatrix {
 
 export const MISSING_CODE = -1;
 
-export class FeatureMatrixError extends Error {
+export class FeatureMatrixError extends SluiceError {
   override readonly name = 'FeatureMatrixError';
+  readonly kind = 'Internal';
 }
 
 export function assertFeatureMatrix(matrix: FeatureMatrix): void {

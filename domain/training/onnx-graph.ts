@@ -2,6 +2,7 @@ import { onnxMetadataSchema, type OnnxMetadata, type TrainerKind } from '../../s
 import type { FeatureNames } from './feature-matrix.ts';
 import { CATEGORICAL_INPUT, MetadataKey, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
 import { encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../formats/onnx/onnx-proto.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 
 /**
@@ -15,8 +16,9 @@ const ML_DOMAIN = 'ai.onnx.ml';
 const ML_OPSET = 3;
 const BATCH = 'N';
 
-export class OnnxExportError extends Error {
+export class OnnxExportError extends SluiceError {
   override readonly name = 'OnnxExportError';
+  readonly kind = 'Internal';
 }
 
 /** Accumulates nodes and constants with unique, readable names. */

@@ -2,6 +2,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import type { FeatureMatrix } from './feature-matrix.ts';
 import { featureFeeds } from '../scoring/feature-feeds.ts';
 import { PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * Proves an exported model scores like the trainer that made it: the bytes are loaded into
@@ -18,13 +19,14 @@ export interface OnnxParityReport {
   worstRow: number;
 }
 
-export class OnnxParityError extends Error {
+export class OnnxParityError extends SluiceError {
   override readonly name = 'OnnxParityError';
+  readonly kind = 'OnnxParityMismatch';
   constructor(
     readonly report: OnnxParityReport,
     readonly tolerance: number,
   ) {
-    super(`ONNX scores differ from the trainer's by up to ${report.maxAbsDiff} (row ${report.worstRow}); tolerance is ${tolerance}`);
+    super(`ONNX scores differ from the trainer's by up to ${report.maxAbsDiff} (row ${report.worstRow}); tolerance is ${tolerance}`, { details: report });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { OnnxMetadata } from '../../shared/trainers.ts';
 import type { FeatureMatrix } from './feature-matrix.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * What every trainer offers the training activity. A trainer is pure computation over in-memory
@@ -56,6 +57,7 @@ export interface Trainer<P, M extends TrainedModel = TrainedModel> {
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The data cannot be trained on (no rows, one class only...): retrying will not help. */
-export class TrainingDataError extends Error {
+export class TrainingDataError extends SluiceError {
   override readonly name = 'TrainingDataError';
+  readonly kind = 'TrainingDataInvalid';
 }

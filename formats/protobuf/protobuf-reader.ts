@@ -1,12 +1,14 @@
 import { WireType } from './protobuf-writer.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 /**
  * Just enough protobuf decoding to read fields back out of a serialized message: the registry and the
  * serving side read a model's `metadata_props` this way, since onnxruntime-node does not expose them.
  */
 
-export class ProtobufDecodingError extends Error {
+export class ProtobufDecodingError extends SluiceError {
   override readonly name = 'ProtobufDecodingError';
+  readonly kind = 'Internal';
 }
 
 export type ProtobufField =

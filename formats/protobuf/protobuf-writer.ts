@@ -1,3 +1,5 @@
+import { SluiceError } from '../../shared/errors.ts';
+
 /**
  * The subset of the protobuf wire format an ONNX model needs: varints, 32-bit floats, length-delimited
  * bytes/strings/messages and packed repeated scalars. Field numbers and message shapes live in
@@ -9,8 +11,9 @@ export type WireType = (typeof WireType)[keyof typeof WireType];
 
 const utf8 = new TextEncoder();
 
-export class ProtobufEncodingError extends Error {
+export class ProtobufEncodingError extends SluiceError {
   override readonly name = 'ProtobufEncodingError';
+  readonly kind = 'Internal';
 }
 
 /** Bytes a varint of `value` takes; `value` must be a non-negative safe integer. */

@@ -1,4 +1,5 @@
 import type { Expr } from './expression.ts';
+import { SluiceError } from '../errors.ts';
 
 /**
  * Static types of the expression language. Checking types before compiling is what lets the DuckDB
@@ -21,8 +22,9 @@ export type ValueType = (typeof VALUE_TYPES)[number];
 /** 'null' is the type of the NULL constant, which fits wherever any type does. */
 export type ExprType = ValueType | 'null';
 
-export class ExpressionTypeError extends Error {
+export class ExpressionTypeError extends SluiceError {
   override readonly name = 'ExpressionTypeError';
+  readonly kind = 'InvalidInput';
 }
 
 type Signature = (args: ExprType[], fn: string) => ExprType;

@@ -1,3 +1,5 @@
+import { SluiceError } from '../errors.ts';
+
 /**
  * The feature expression language: a small SQL-like syntax that feature specs and dataset contracts
  * are written in. It is parsed here, once, into an AST that two backends compile (DuckDB SQL for
@@ -39,8 +41,9 @@ export type Expr =
   | { kind: 'call'; fn: string; args: Expr[] };
 
 /** A syntax error, with the offset into the source so the message can point at it. */
-export class ExpressionSyntaxError extends Error {
+export class ExpressionSyntaxError extends SluiceError {
   override readonly name = 'ExpressionSyntaxError';
+  readonly kind = 'InvalidInput';
   constructor(
     readonly source: string,
     readonly offset: number,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { GbdtParams } from '../../../shared/trainers.ts';
 import { serializedTreeSchema } from './tree.ts';
+import { SluiceError } from '../../../shared/errors.ts';
 
 /**
  * What a GBDT run saves every `checkpoint.every` trees. Raw scores are not stored: they are the base
@@ -20,8 +21,9 @@ export const gbdtCheckpointSchema = z.strictObject({
 });
 export type GbdtCheckpoint = z.infer<typeof gbdtCheckpointSchema>;
 
-export class CheckpointMismatchError extends Error {
+export class CheckpointMismatchError extends SluiceError {
   override readonly name = 'CheckpointMismatchError';
+  readonly kind = 'Internal';
 }
 
 /** Hash of everything that shapes the trees: parameters, seed and the binned data itself. */

@@ -1,11 +1,14 @@
+import { SluiceError } from '../../../shared/errors.ts';
+
 /**
  * Solves A x = b for a symmetric positive-definite A (row-major n × n) by Cholesky factorisation.
  * Newton steps for L2-regularised logistic regression always give such a system; failure means the
  * problem is numerically degenerate, which is reported rather than papered over.
  */
 
-export class NotPositiveDefiniteError extends Error {
+export class NotPositiveDefiniteError extends SluiceError {
   override readonly name = 'NotPositiveDefiniteError';
+  readonly kind = 'Internal';
 }
 
 export function solvePositiveDefinite(a: Float64Array, b: Float64Array, n: number): Float64Array {
