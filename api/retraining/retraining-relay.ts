@@ -1,4 +1,4 @@
-import { RecordedSpecUnavailableError, requestRetraining } from '../../control/request-retraining.ts';
+import { requestRetraining } from '../../control/request-retraining.ts';
 import { PipelineSpecError, RetrainingRequestError } from '../../domain/retraining/start-retraining.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { ModelNotFoundError } from '../../domain/registry/model-registry.ts';
