@@ -1,7 +1,6 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { type ControlInput, type DeploymentInput, type RolloutRecord, type StartRolloutInput, deploymentInputSchema } from '../shared/deployment.ts';
-import { ErrorType } from '../shared/errors.ts';
-import { describeIssues } from '../shared/parse-input.ts';
+import { parseInput } from '../shared/parse-input.ts';
 import type { ModelRoutesConfig } from '../shared/serving-config.ts';
 import { Deployer } from './model-deployment/deployer.ts';
 import { type CurrentRollout, type DeploymentView, Deployment } from './model-deployment/deployment.ts';
@@ -39,12 +38,7 @@ export const rolloutHistoryQuery = defineQuery<RolloutRecord[]>('history');
  * the history is long.
  */
 export async function modelDeployment(rawInput: DeploymentInput): Promise<void> {
-  const parsed = deploymentInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error);
-    throw ApplicationFailure.nonRetryable(`Invalid deployment input: ${problems.join('; ')}`, ErrorType.InvalidInput, { problems });
-  }
-  const input = parsed.data;
+  const input = parseInput(deploymentInputSchema, rawInput, (problems) => `Invalid deployment input: ${problems.join('; ')}`);
   const deployment = new Deployment(input.model, input.historyLimit, input);
   const deployer = new Deployer(deployment);
   listen(deployment, deployer);

@@ -1,21 +1,20 @@
 import { type ActivityOptions, ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { DeploymentActivities } from '../../activities/deployment/contract.ts';
 import { type HealthFigures, type RolloutOutcome, judgeHealth } from '../../shared/deployment.ts';
-import { ErrorType } from '../../shared/errors.ts';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../shared/failure.ts';
 import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
 import type { BakedStep, ControlRequest, CurrentRollout, Deployment } from './deployment.ts';
 
-const NON_RETRYABLE = Object.values(ErrorType);
 
 const shortIo = {
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
 } satisfies ActivityOptions;
 
 const healthRead = {
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
 } satisfies ActivityOptions;
 
 // Serving-config and registry writes retry without a limit: a rollback must land eventually.
