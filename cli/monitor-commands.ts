@@ -4,7 +4,8 @@ import { createMonitoringActivities } from '../activities/monitoring/monitoring-
 import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../control/monitor-schedule.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { checkRetrainingSpec } from '../control/request-retraining.ts';
-import { driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
+import { durationSchema } from '../shared/duration.ts';
+import { driftMonitorInputSchema } from '../shared/monitoring.ts';
 import { retrainingScheduleId } from '../shared/retraining.ts';
 import { type Env, EXIT, UsageError, positiveInt } from './command.ts';
 import { loadSpecFile } from './load-spec.ts';

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { describeSchedule, upsertRetrainingSchedule } from '../control/monitor-schedule.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { recordedSpec, requestRetraining } from '../control/request-retraining.ts';
-import { durationSchema } from '../shared/monitoring.ts';
+import { durationSchema } from '../shared/duration.ts';
 import { type Env, EXIT, UsageError } from './command.ts';
 import { loadSpecFile } from './load-spec.ts';
 

@@ -1,11 +1,11 @@
 import { type ActivityOptions, ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { durationMs } from '../shared/duration.ts';
 import { ErrorType } from '../shared/errors.ts';
 import {
   decideRetraining,
   driftMonitorInputSchema,
   type DriftSummary,
-  durationMs,
   type MonitorDecision,
   type PerformanceSummary,
   windowEnding,
