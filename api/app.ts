@@ -25,7 +25,7 @@ import { docsPage } from './openapi/docs-page.ts';
 import { invalidRequest } from './predict/event-schema.ts';
 import type { PredictHandler } from './predict/predict-handler.ts';
 import type { PredictionLog } from './prediction-log/prediction-log.ts';
-import type { ExecutionProviders } from './scoring/execution-providers.ts';
+import type { ServingProviders } from './scoring/scoring-thread-client.ts';
 import type { ModelRuntime } from './scoring/model-runtime.ts';
 import type { ServingConfigPoller } from './serving/config-poller.ts';
 import type { ModelRoutes } from './serving/routing.ts';
@@ -34,7 +34,7 @@ export interface AppDeps {
   keys: KeyRing;
   cors: CorsPolicy;
   serving: ServingConfigPoller;
-  providers: ExecutionProviders;
+  providers: ServingProviders;
   predict: PredictHandler;
   predictionLog: PredictionLog;
   feedback: FeedbackStore;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
+import { ExecutionProviders } from '../domain/scoring/execution-providers.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createApp } from './app.ts';
@@ -25,9 +26,10 @@ import { PredictHandler, predictTarget } from './predict/predict-handler.ts';
 import { ShadowScorer } from './predict/shadow-scorer.ts';
 import { ParquetWriter } from './prediction-log/parquet-writer.ts';
 import { PredictionLog } from './prediction-log/prediction-log.ts';
-import { ExecutionProviders } from './scoring/execution-providers.ts';
+import { InProcessScoring } from './scoring/in-process-scoring.ts';
 import { Arrivals } from './scoring/micro-batcher.ts';
 import { ModelLoader } from './scoring/model-loader.ts';
+import { ScoringThread, type ServingProviders } from './scoring/scoring-thread-client.ts';
 import { ServingConfigPoller } from './serving/config-poller.ts';
 
 export interface ApiServerDeps {
@@ -65,7 +67,8 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const keysWatcher = deps.keys === undefined && config.api.keysFile !== undefined ? new KeysFileWatcher(config.api.keysFile, keys, config.api.keysReloadMs, logger) : undefined;
   if (keys.size === 0) logger.warn('no API keys configured: every protected route answers 401 (set SLUICE_API_KEYS_FILE)');
   const cors = new CorsPolicy(config.api.corsOrigins);
-  const providers = new ExecutionProviders(config.serving.executionProviders, config.serving.intraOpThreads, logger, config.serving.scoringThread);
+  const sessions = config.serving.scoringThread ? new ScoringThread(config.serving.intraOpThreads) : new InProcessScoring(config.serving.intraOpThreads);
+  const providers: ServingProviders = new ExecutionProviders(config.serving.executionProviders, logger, sessions);
   metrics.provider.collect(() => providers.report().active.map((provider) => ({ labels: { provider }, value: 1 })));
   metrics.providerUnavailable.collect(() => Object.keys(providers.report().unavailable).map((provider) => ({ labels: { provider }, value: 1 })));
 

@@ -94,8 +94,8 @@ describe('batchScoring on the real stack', () => {
     assert.equal(first.rows, ROWS);
     assert.equal(first.chunks.length, 5);
     assert.deepEqual(first.providers, ['cpu']);
-    assert.equal(sessions.report().cudaUnavailable !== null, true, 'CUDA is not installed here: the fallback is recorded');
-    assert.equal(sessions.report().active, 'cpu');
+    assert.equal(sessions.report().unavailable.cuda !== undefined, true, 'CUDA is not installed here: the fallback is recorded');
+    assert.deepEqual(sessions.report().active, ['cpu']);
     assert.equal(warnings.filter((w) => w.includes('scoring execution provider') && w.includes('cpu')).length, 1, warnings.join('\n'));
     assert.equal(warnings.filter((w) => w.includes('CUDA execution provider unavailable')).length, 1, warnings.join('\n'));
     assert.ok(second.chunks.every((c) => c.skipped), 'the re-run wrote nothing');
