@@ -8,7 +8,7 @@ import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import { ExecutionProviders } from '../domain/scoring/execution-providers.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
-import { createApp } from './app.ts';
+import { createApp, matchedRoute } from './app.ts';
 import { ApprovalRelay } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
 import { RetrainingRelay } from './retraining/retraining-relay.ts';
@@ -19,6 +19,7 @@ import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
 import type { FeatureAssemblers } from './features/feature-assembler.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
 import { CorsPolicy } from './http/cors.ts';
+import { RequestLifecycle } from './http/request-lifecycle.ts';
 import { ApiMetrics } from './metrics/api-metrics.ts';
 import { recordGcPauses } from './metrics/gc-pauses.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
@@ -94,6 +95,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const retraining = new RetrainingRelay(temporal, { config, store }, logger);
   const timeline = new TimelineView(temporal, { store, buckets: config.buckets });
   let shuttingDown = false;
+  const appLifecycle = new RequestLifecycle({ metrics, logger, requestTimeoutMs: limits.requestTimeoutMs, routeOf: matchedRoute });
   const app = createApp({
     keys,
     cors,
@@ -110,6 +112,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     logger,
     openapi: openApiDocument(limits),
     limits,
+    lifecycle: appLifecycle,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -163,6 +166,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       server.closeAllConnections();
       await closed;
       predict.close();
+      appLifecycle.close();
       stopGcPauses();
       keysWatcher?.close();
       await shadow.drained();
