@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decisionRequestSchema } from '../shared/api/approvals.ts';
@@ -13,19 +14,19 @@ import type { RetrainingRelay } from './retraining/retraining-relay.ts';
 import type { TimelineView } from './timeline/timeline-view.ts';
 import { renderTimelineHtml } from '../domain/timeline/timeline-html.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
-import { ApiError, asApiError, deadlineError } from './errors.ts';
+import { ApiError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
 import { readiness } from './health/readiness.ts';
 import type { CorsPolicy } from './http/cors.ts';
 import { readJsonBody, readOptionalJsonBody } from './http/read-json-body.ts';
-import { requestIdentity } from './http/request-id.ts';
-import { sendError, sendJson } from './http/respond.ts';
+import type { InFlight, RequestLifecycle } from './http/request-lifecycle.ts';
+import { sendJson } from './http/respond.ts';
 import type { ApiMetrics } from './metrics/api-metrics.ts';
 import { docsPage } from './openapi/docs-page.ts';
 import { invalidRequest } from './predict/event-schema.ts';
 import type { PredictHandler } from './predict/predict-handler.ts';
 import type { PredictionLog } from './prediction-log/prediction-log.ts';
-import type { ExecutionProviders } from './scoring/execution-providers.ts';
+import type { ServingProviders } from './scoring/scoring-thread-client.ts';
 import type { ModelRuntime } from './scoring/model-runtime.ts';
 import type { ServingConfigPoller } from './serving/config-poller.ts';
 import type { ModelRoutes } from './serving/routing.ts';
@@ -34,7 +35,7 @@ export interface AppDeps {
   keys: KeyRing;
   cors: CorsPolicy;
   serving: ServingConfigPoller;
-  providers: ExecutionProviders;
+  providers: ServingProviders;
   predict: PredictHandler;
   predictionLog: PredictionLog;
   feedback: FeedbackStore;
@@ -46,21 +47,30 @@ export interface AppDeps {
   logger: Logger;
   openapi: Record<string, unknown>;
   limits: { maxBodyBytes: number; maxBatch: number; requestTimeoutMs: number };
+  /** The app's request lifecycle; its `routeOf` is `matchedRoute`. */
+  lifecycle: RequestLifecycle;
   isShuttingDown: () => boolean;
 }
 
 interface Locals {
+  request: InFlight;
   requestId: string;
   principal?: Principal;
 }
 
 const locals = (res: Response) => res.locals as Locals;
 
+/** The metrics label of an Express request: the path pattern of the route that matched it. */
+export const matchedRoute = (req: IncomingMessage): string => {
+  const route = (req as Request).route as { path: string } | undefined;
+  return route ? String(route.path) : 'unmatched';
+};
+
 /**
  * The Express app: every route except the hot predict path, which the server hands to its lean
  * handler before Express sees the request (it is mounted here too, so the app alone is complete).
- * Handlers throw `ApiError`s; the one error middleware at the end turns anything into the JSON
- * error body, and no stack trace leaves the server.
+ * Handlers throw `ApiError`s; the one error middleware at the end hands anything to the request
+ * lifecycle, which turns it into the JSON error body.
  */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -68,20 +78,18 @@ export function createApp(deps: AppDeps): Express {
   app.disable('etag');
   app.set('query parser', 'simple');
 
+  const { lifecycle } = deps;
   app.use((req, res, next) => {
-    const { requestId, problem } = requestIdentity(req);
-    locals(res).requestId = requestId;
-    res.setHeader('X-Request-Id', requestId);
-    res.once('finish', () => {
-      const route = req.route ? String((req.route as { path: string }).path) : 'unmatched';
-      deps.metrics.requests.with({ route, status: String(res.statusCode) }).inc();
-    });
+    // A route waiting on the object store or Temporal answers 503 at the deadline rather than hanging; a body still arriving, 408.
+    const request = lifecycle.begin(req, res);
+    locals(res).request = request;
+    locals(res).requestId = request.requestId;
+    res.setHeader('X-Request-Id', request.requestId);
+    res.once('finish', () => lifecycle.answered(request, res.statusCode));
+    res.once('close', () => lifecycle.end(request));
     if (deps.cors.preflight(req, res)) return;
     deps.cors.apply(req, res);
-    // A route waiting on the object store or Temporal answers 503 at the deadline rather than hanging; a body still arriving, 408.
-    const deadline = setTimeout(() => next(deadlineError(req, deps.limits.requestTimeoutMs)), deps.limits.requestTimeoutMs);
-    res.once('close', () => clearTimeout(deadline));
-    next(problem);
+    next(request.problem);
   });
 
   const requireScope = (scope: ApiScope) => (req: Request, res: Response, next: NextFunction) => {
@@ -216,13 +224,8 @@ export function createApp(deps: AppDeps): Express {
     throw new ApiError('RouteNotFound', `no route ${req.method} ${req.path} (see /docs)`);
   });
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const apiError = asApiError(err);
-    const requestId = locals(res).requestId;
-    if (apiError.code === 'Internal') deps.logger.error('request failed', { requestId, method: req.method, path: req.path, error: (err as Error).message, stack: (err as Error).stack });
-    else deps.logger.debug('request refused', { requestId, method: req.method, path: req.path, code: apiError.code, message: apiError.message });
-    deps.metrics.errors.with({ route: req.route ? String((req.route as { path: string }).path) : 'unmatched', code: apiError.code }).inc();
-    sendError(res, apiError, requestId);
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    lifecycle.fail(locals(res).request, err);
   });
 
   return app;

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
+import { ExecutionProviders } from '../domain/scoring/execution-providers.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
-import { createApp } from './app.ts';
+import { createApp, matchedRoute } from './app.ts';
 import { ApprovalRelay } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
 import { RetrainingRelay } from './retraining/retraining-relay.ts';
@@ -18,6 +19,7 @@ import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
 import type { FeatureAssemblers } from './features/feature-assembler.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
 import { CorsPolicy } from './http/cors.ts';
+import { RequestLifecycle } from './http/request-lifecycle.ts';
 import { ApiMetrics } from './metrics/api-metrics.ts';
 import { recordGcPauses } from './metrics/gc-pauses.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
@@ -25,9 +27,10 @@ import { PredictHandler, predictTarget } from './predict/predict-handler.ts';
 import { ShadowScorer } from './predict/shadow-scorer.ts';
 import { ParquetWriter } from './prediction-log/parquet-writer.ts';
 import { PredictionLog } from './prediction-log/prediction-log.ts';
-import { ExecutionProviders } from './scoring/execution-providers.ts';
+import { InProcessScoring } from './scoring/in-process-scoring.ts';
 import { Arrivals } from './scoring/micro-batcher.ts';
 import { ModelLoader } from './scoring/model-loader.ts';
+import { ScoringThread, type ServingProviders } from './scoring/scoring-thread-client.ts';
 import { ServingConfigPoller } from './serving/config-poller.ts';
 
 export interface ApiServerDeps {
@@ -65,7 +68,8 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const keysWatcher = deps.keys === undefined && config.api.keysFile !== undefined ? new KeysFileWatcher(config.api.keysFile, keys, config.api.keysReloadMs, logger) : undefined;
   if (keys.size === 0) logger.warn('no API keys configured: every protected route answers 401 (set SLUICE_API_KEYS_FILE)');
   const cors = new CorsPolicy(config.api.corsOrigins);
-  const providers = new ExecutionProviders(config.serving.executionProviders, config.serving.intraOpThreads, logger, config.serving.scoringThread);
+  const sessions = config.serving.scoringThread ? new ScoringThread(config.serving.intraOpThreads) : new InProcessScoring(config.serving.intraOpThreads);
+  const providers: ServingProviders = new ExecutionProviders(config.serving.executionProviders, logger, sessions);
   metrics.provider.collect(() => providers.report().active.map((provider) => ({ labels: { provider }, value: 1 })));
   metrics.providerUnavailable.collect(() => Object.keys(providers.report().unavailable).map((provider) => ({ labels: { provider }, value: 1 })));
 
@@ -91,6 +95,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const retraining = new RetrainingRelay(temporal, { config, store }, logger);
   const timeline = new TimelineView(temporal, { store, buckets: config.buckets });
   let shuttingDown = false;
+  const appLifecycle = new RequestLifecycle({ metrics, logger, requestTimeoutMs: limits.requestTimeoutMs, routeOf: matchedRoute });
   const app = createApp({
     keys,
     cors,
@@ -107,6 +112,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     logger,
     openapi: openApiDocument(limits),
     limits,
+    lifecycle: appLifecycle,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -160,6 +166,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       server.closeAllConnections();
       await closed;
       predict.close();
+      appLifecycle.close();
       stopGcPauses();
       keysWatcher?.close();
       await shadow.drained();

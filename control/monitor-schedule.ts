@@ -1,7 +1,8 @@
 import { type Client, type ScheduleDescription, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Config } from '../shared/config.ts';
-import { type DriftMonitorInput, driftMonitorInputSchema, durationSchema } from '../shared/monitoring.ts';
+import { durationSchema } from '../shared/duration.ts';
+import { type DriftMonitorInput, driftMonitorInputSchema } from '../shared/monitoring.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { retrainingScheduleId, retrainingScheduleRequestSchema } from '../shared/retraining.ts';
 import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';

@@ -1,23 +1,5 @@
 import { z } from 'zod';
-
-const UNIT_MS = {
-  ms: 1, millisecond: 1, milliseconds: 1,
-  s: 1000, second: 1000, seconds: 1000,
-  m: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
-} as const;
-const DURATION = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/;
-
-/** Milliseconds of a duration string such as `30 seconds`, `2h` or `7 days`; undefined if it is not one. */
-export function durationMs(duration: string): number | undefined {
-  const match = DURATION.exec(duration.trim());
-  const factor = match?.[2] !== undefined ? (UNIT_MS as Record<string, number>)[match[2]] : undefined;
-  return match && factor !== undefined ? Number(match[1]) * factor : undefined;
-}
-
-/** Temporal duration strings: a number and a unit, e.g. `30 seconds`, `2h`, `7 days`. */
-export const durationSchema = z.string().refine((d) => durationMs(d) !== undefined, 'expected a duration such as "30 seconds", "2 hours" or "7 days"');
+import { durationSchema } from './duration.ts';
 
 /** How a candidate gets approved; part of the pipeline spec. */
 export const approvalPolicySchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, durationSchema } from './approval.ts';
+import { durationSchema, parseDurationMs } from './duration.ts';
 import { actorSchema, modelNameSchema } from './registry.ts';
 import type { ModelRoutesConfig } from './serving-config.ts';
 
@@ -151,7 +151,7 @@ export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): J
 const fmt = (n: number) => n.toFixed(Math.abs(n) >= 100 ? 1 : 4);
 
 /** Milliseconds of a plan duration (validated by the schema). */
-export const planMs = (duration: string) => durationMs(duration) ?? 0;
+export const planMs = (duration: string) => parseDurationMs(duration) ?? 0;
 
 export const DEPLOYMENT_PHASES = ['idle', 'shadow', 'canary', 'paused', 'promoting', 'rolling-back'] as const;
 export type DeploymentPhase = (typeof DEPLOYMENT_PHASES)[number];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from './duration.ts';
 
 /**
  * Drift and performance monitoring of a deployed model: thresholds (with their documented defaults),
@@ -129,12 +130,12 @@ export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
  */
 export const driftMonitorInputSchema = z.strictObject({
   model: z.string(),
-  window: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 15m, 1h or 7d').default('1h').describe('Length of the judged window'),
+  window: durationSchema.default('1h').describe('Length of the judged window'),
   /** Windows end on multiples of this (the schedule's interval), so a retried run judges the same window. */
-  align: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 15m, 1h or 7d').default('1h'),
+  align: durationSchema.default('1h'),
   thresholds: driftThresholdsSchema.prefault({}),
   consecutive: z.strictObject({ k: z.number().int().positive().default(2), n: z.number().int().positive().default(3) }).prefault({}),
-  cooldown: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 15m, 1h or 7d').default('24h'),
+  cooldown: durationSchema.default('24h'),
   /** Judge this instant instead of the run's start time (replays, backfills, tests). */
   asOf: z.iso.datetime().optional(),
   performance: z.strictObject({ minRocAuc: z.number().min(0).max(1).optional(), minLabelled: z.number().int().positive().default(200) }).prefault({}),
@@ -154,18 +155,6 @@ export const monitorStateSchema = z.strictObject({
 export type MonitorState = z.infer<typeof monitorStateSchema>;
 
 export const monitorStateKey = (model: string) => `monitoring/model=${model}/state.json`;
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `90s`, `15m`, `1h`, `7d` in milliseconds; throws on anything else. */
-export function durationMs(text: string): number {
-  const match = DURATION.exec(text.trim());
-  if (!match) throw new Error(`expected a duration like 15m, 1h or 7d, got "${text}"`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-}
-
-export const durationSchema = z.string().refine((text) => DURATION.test(text.trim()), 'expected a duration like 15m, 1h or 7d');
 
 /** A window of logged predictions ends here: `interval` boundaries, so a retried or late run judges the same window. */
 export function windowEnding(nowMs: number, windowMs: number, alignMs: number): { from: string; until: string } {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { approvalPolicySchema, durationSchema, type ApprovalDecision } from './approval.ts';
+import { approvalPolicySchema, type ApprovalDecision } from './approval.ts';
+import { durationSchema } from './duration.ts';
 import { rolloutPlanSchema } from './deployment.ts';
 import { datasetContractSchema } from './data/dataset-contract.ts';
 import { featureSpecSchema } from './data/feature-spec.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from './monitoring.ts';
+import { durationSchema } from './duration.ts';
 import { modelNameSchema } from './registry.ts';
 
 /**

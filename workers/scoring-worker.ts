@@ -2,8 +2,9 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
-import { ScoringSessions, type ScoringProvider } from '../domain/scoring/onnx-sessions.ts';
-import { createScoringActivities } from '../activities/scoring/scoring-activities.ts';
+import { ExecutionProviders, onnxSessionLoader } from '../domain/scoring/execution-providers.ts';
+import type { ExecutionProvider } from '../shared/config.ts';
+import { createScoringActivities, type ScoringSessions } from '../activities/scoring/scoring-activities.ts';
 import { WORKFLOWS_PATH } from './pipeline-worker.ts';
 
 /**
@@ -16,15 +17,11 @@ export async function createScoringWorker(opts: {
   connection: NativeConnection;
   store: ArtifactStore;
   log: Logger;
-  providers?: readonly ScoringProvider[];
+  providers?: readonly ExecutionProvider[];
   maxConcurrentActivities?: number;
 }): Promise<{ worker: Worker; sessions: ScoringSessions }> {
-  const sessions = new ScoringSessions(
-    opts.providers ?? ['cuda', 'cpu'],
-    (message, details) => opts.log.warn(message, details),
-    0,
-    (provider) => opts.log.info('scoring execution provider', { provider }),
-  );
+  // Intra-op threads 0: ONNX Runtime's default, one per core, since chunk runs are the worker's whole job.
+  const sessions: ScoringSessions = new ExecutionProviders(opts.providers ?? ['cuda', 'cpu'], opts.log, onnxSessionLoader({ intraOpNumThreads: 0 }));
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,

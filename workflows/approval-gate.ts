@@ -1,5 +1,6 @@
 import { condition, defineQuery, defineSignal, defineUpdate, log, setHandler } from '@temporalio/workflow';
-import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, decisionInputSchema, durationMs } from '../shared/approval.ts';
+import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, decisionInputSchema } from '../shared/approval.ts';
+import { parseDurationMs } from '../shared/duration.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 
 /**
@@ -102,14 +103,14 @@ export class ApprovalGate {
    */
   async wait(onEscalate: (to: string | undefined) => Promise<void>): Promise<ApprovalResult> {
     this.state.status = 'waiting';
-    this.state.deadline = new Date(Date.now() + (durationMs(this.policy.timeout) ?? 0)).toISOString();
+    this.state.deadline = new Date(Date.now() + (parseDurationMs(this.policy.timeout) ?? 0)).toISOString();
     const settled = () => this.state.status === 'approved' || this.state.status === 'rejected';
 
     let decided = await condition(settled, this.policy.timeout, { summary: 'Approval deadline' });
     let reason = `no decision within ${this.policy.timeout}`;
     if (!decided && this.policy.onTimeout === 'escalate') {
       this.state.status = 'escalated';
-      this.state.deadline = new Date(Date.now() + (durationMs(this.policy.escalationTimeout) ?? 0)).toISOString();
+      this.state.deadline = new Date(Date.now() + (parseDurationMs(this.policy.escalationTimeout) ?? 0)).toISOString();
       await onEscalate(this.policy.escalateTo);
       decided = await condition(settled, this.policy.escalationTimeout, { summary: 'Escalated approval deadline' });
       reason = `no decision within ${this.policy.timeout}, nor within ${this.policy.escalationTimeout} after escalation to ${this.policy.escalateTo ?? 'the escalation contact'}`;

@@ -1,11 +1,11 @@
 import { type ActivityOptions, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { durationMs } from '../shared/duration.ts';
 import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
 import {
   decideRetraining,
   driftMonitorInputSchema,
   type DriftSummary,
-  durationMs,
   type MonitorDecision,
   type PerformanceSummary,
   windowEnding,

@@ -6,13 +6,16 @@ import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import type { InferenceSession } from 'onnxruntime-node';
 import { type BatchScoringResult, type Chunk, type ChunkResult, type ObjectRef, batchScoringKeys, planChunks } from '../../shared/batch-scoring.ts';
-import type { Config } from '../../shared/config.ts';
+import type { Config, ExecutionProvider } from '../../shared/config.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { asFailure } from '../../shared/failure.ts';
-import type { ScoringProvider, ScoringSessions } from '../../domain/scoring/onnx-sessions.ts';
+import type { ExecutionProviders } from '../../domain/scoring/execution-providers.ts';
 import { parquetRows, scoreParquetRange } from '../../domain/scoring/score-parquet.ts';
+
+/** The worker's execution providers, over sessions on its own thread. */
+export type ScoringSessions = ExecutionProviders<InferenceSession>;
 
 export interface ScoringDeps {
   store: ArtifactStore;
@@ -29,7 +32,7 @@ export interface ScoringDeps {
 export const createScoringActivities = (deps: ScoringDeps) => {
   const { store, buckets } = deps;
   const registry = new ModelRegistry(store, buckets.models);
-  const sessions = new Map<string, Promise<{ session: InferenceSession; provider: ScoringProvider; numeric: string[]; categorical: string[] }>>();
+  const sessions = new Map<string, Promise<{ session: InferenceSession; provider: ExecutionProvider; numeric: string[]; categorical: string[] }>>();
   const staged = new Map<string, Promise<string>>();
   let workDir: Promise<string> | undefined;
   const dir = () => (workDir ??= deps.workDir ? mkdir(deps.workDir, { recursive: true }).then(() => deps.workDir as string) : mkdtemp(join(tmpdir(), 'sluice-scoring-')));
@@ -55,7 +58,8 @@ export const createScoringActivities = (deps: ScoringDeps) => {
     if (!found) {
       found = (async () => {
         const manifest = await registry.manifest(name, version);
-        const choice = await deps.sessions.create(await registry.onnx(name, version));
+        const choice = await deps.sessions.createSession(await registry.onnx(name, version), `model ${name} v${version}`);
+        deps.sessions.track(choice.provider, 1);
         return { ...choice, numeric: manifest.featureNames.numeric, categorical: manifest.featureNames.categorical };
       })();
       found.catch(() => sessions.delete(id));
@@ -112,8 +116,8 @@ export const createScoringActivities = (deps: ScoringDeps) => {
       return key;
     },
 
-    /** Which execution provider this worker scores on, and why CUDA is not used if it is not. */
-    async scoringProvider(): Promise<{ preferences: readonly string[]; active: string | null; cudaUnavailable: string | null }> {
+    /** Which execution providers this worker scores on, and why the others it prefers are not used. */
+    async scoringProvider(): Promise<{ preferences: readonly string[]; active: string[]; unavailable: Record<string, string> }> {
       return deps.sessions.report();
     },
   };

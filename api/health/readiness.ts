@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { readinessSchema } from '../../shared/api/health.ts';
 import type { PredictionLog } from '../prediction-log/prediction-log.ts';
-import type { ExecutionProviders } from '../scoring/execution-providers.ts';
+import type { ServingProviders } from '../scoring/scoring-thread-client.ts';
 import { type ServingConfigPoller, describeRoutes } from '../serving/config-poller.ts';
 
 export type Readiness = z.infer<typeof readinessSchema>;
@@ -12,7 +12,7 @@ export type Readiness = z.infer<typeof readinessSchema>;
  * or an unusable new config) does not make the replica unready, since it still serves its last good
  * config; the report says so.
  */
-export function readiness(deps: { serving: ServingConfigPoller; providers: ExecutionProviders; predictionLog: PredictionLog; shuttingDown: boolean }): Readiness {
+export function readiness(deps: { serving: ServingConfigPoller; providers: ServingProviders; predictionLog: PredictionLog; shuttingDown: boolean }): Readiness {
   const health = deps.serving.health();
   const reasons: string[] = [];
   if (deps.shuttingDown) reasons.push('shutting down');

@@ -4,13 +4,12 @@ import { modelNameSchema } from '../../shared/registry.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { KeyRing } from '../auth/key-ring.ts';
 import { FeatureInputError } from '../features/feature-assembler.ts';
-import { ApiError, asApiError, deadlineError } from '../errors.ts';
+import { ApiError, asApiError } from '../errors.ts';
 import type { CorsPolicy } from '../http/cors.ts';
 import { checkJsonContentType, parseJson, readBody } from '../http/read-json-body.ts';
-import { requestIdentity } from '../http/request-id.ts';
-import { sendError, sendPrediction } from '../http/respond.ts';
+import { type InFlight, RequestLifecycle } from '../http/request-lifecycle.ts';
+import { sendPrediction } from '../http/respond.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
-import type { CounterChild } from '../metrics/exposition.ts';
 import type { PredictionLog } from '../prediction-log/prediction-log.ts';
 import type { Arrivals } from '../scoring/micro-batcher.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
@@ -55,50 +54,38 @@ async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent
   }
 }
 
-interface InFlight {
-  req: IncomingMessage;
-  res: ServerResponse;
-  requestId: string;
-  deadline: number;
-}
-
 /**
  * `POST /v1/models/{name}/predict`, written against node:http rather than Express: it is the route
  * that carries the traffic, and Express's per-request work (router, middleware chain, res helpers)
  * costs more than scoring a small model does. It keeps the same contract as every other route: the
- * same key ring, CORS policy, body reader, error table and error body.
+ * same key ring, CORS policy, body reader and request lifecycle (id, deadline, error body, counts).
  *
  * Per request: identify, authorize (scope + rate), read and parse the body, check the envelope,
  * route to a version, validate each event against that version's schema, assemble features, score
  * through the micro-batcher, answer, then log (and shadow-score) off the answer's path.
  */
 export class PredictHandler {
-  private readonly inFlight = new Set<InFlight>();
-  private readonly sweeper: NodeJS.Timeout;
-  private readonly answered = new Map<number, CounterChild>();
+  private readonly lifecycle: RequestLifecycle;
   private readonly requestEvents;
 
   constructor(private readonly deps: PredictDeps) {
     this.requestEvents = deps.metrics.requestEvents.with();
-    // One coarse timer for every request's deadline, rather than a timer per request.
-    this.sweeper = setInterval(() => this.expire(), Math.min(250, deps.limits.requestTimeoutMs));
-    this.sweeper.unref();
+    this.lifecycle = new RequestLifecycle({ metrics: deps.metrics, logger: deps.logger, requestTimeoutMs: deps.limits.requestTimeoutMs, routeOf: () => 'predict' });
   }
 
   handle(req: IncomingMessage, res: ServerResponse, model: string): void {
     const started = performance.now();
     const at = Date.now();
-    const { requestId, problem } = requestIdentity(req);
-    const entry: InFlight = { req, res, requestId, deadline: started + this.deps.limits.requestTimeoutMs };
-    this.inFlight.add(entry);
+    const entry = this.lifecycle.begin(req, res);
     this.deps.cors.apply(req, res);
-    this.serve(req, res, model, requestId, problem, at, started)
-      .catch((err: unknown) => this.fail(res, err, requestId, model))
-      .finally(() => this.inFlight.delete(entry));
+    this.serve(entry, model, at, started)
+      .catch((err: unknown) => this.lifecycle.fail(entry, err))
+      .finally(() => this.lifecycle.end(entry));
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, model: string, requestId: string, problem: ApiError | undefined, at: number, started: number): Promise<void> {
-    if (problem) throw problem;
+  private async serve(entry: InFlight, model: string, at: number, started: number): Promise<void> {
+    const { req, res, requestId } = entry;
+    if (entry.problem) throw entry.problem;
     this.deps.keys.authorize(req, 'predict');
     checkJsonContentType(req);
     let body: unknown;
@@ -126,7 +113,7 @@ export class PredictHandler {
         failure = 'Timeout'; // the sweeper answered 503 while this version worked
         return;
       }
-      this.answer(res, requestId, model, runtime, scores, request.event !== undefined);
+      this.answer(entry, model, runtime, scores, request.event !== undefined);
       const latencyMs = performance.now() - started;
       runtime.latency.observe(latencyMs / 1000);
       runtime.predictions[route].inc(events.length);
@@ -182,7 +169,8 @@ export class PredictHandler {
   }
 
   /** The answer's JSON, built directly: the shape is fixed and this runs for every event served. */
-  private answer(res: ServerResponse, requestId: string, model: string, runtime: ModelRuntime, scores: Float32Array, single: boolean): void {
+  private answer(entry: InFlight, model: string, runtime: ModelRuntime, scores: Float32Array, single: boolean): void {
+    const { res, requestId } = entry;
     const { threshold, version } = runtime;
     const prediction = (score: number) => `{"score":${score},"label":${score >= threshold},"modelVersion":${version}}`;
     let body = `{"requestId":${JSON.stringify(requestId)},"model":${JSON.stringify(model)},`;
@@ -193,38 +181,10 @@ export class PredictHandler {
       body += `"predictions":[${parts.join(',')}]}`;
     }
     sendPrediction(res, body, requestId);
-    this.count(200);
-  }
-
-  private fail(res: ServerResponse, err: unknown, requestId: string, model: string): void {
-    const apiError = asApiError(err);
-    if (apiError.code === 'Internal') this.deps.logger.error('predict failed', { requestId, model, error: (err as Error).message, stack: (err as Error).stack });
-    else this.deps.logger.debug('predict refused', { requestId, model, code: apiError.code, message: apiError.message });
-    if (res.writableEnded) return;
-    sendError(res, apiError, requestId);
-    this.count(apiError.status);
-    this.deps.metrics.errors.with({ route: 'predict', code: apiError.code }).inc();
-  }
-
-  private count(status: number): void {
-    let counter = this.answered.get(status);
-    if (!counter) {
-      counter = this.deps.metrics.requests.with({ route: 'predict', status: String(status) });
-      this.answered.set(status, counter);
-    }
-    counter.inc();
-  }
-
-  private expire(): void {
-    const now = performance.now();
-    for (const entry of this.inFlight) {
-      if (entry.deadline > now || entry.res.writableEnded) continue;
-      this.inFlight.delete(entry);
-      this.fail(entry.res, deadlineError(entry.req, this.deps.limits.requestTimeoutMs), entry.requestId, '');
-    }
+    this.lifecycle.answered(entry, 200);
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    this.lifecycle.close();
   }
 }

@@ -1,6 +1,7 @@
+import { createOnnxSession, type LoadedSession } from '../../domain/scoring/execution-providers.ts';
 import type { ExecutionProvider } from '../../shared/config.ts';
-import { createOnnxSession, runOnnx } from './onnx-session.ts';
-import type { CreatedSession, SessionFactory } from './scoring-thread-client.ts';
+import { runOnnx, servingThreads } from './run-onnx.ts';
+import type { ScoringSession, SessionFactory, SessionShape } from './scoring-thread-client.ts';
 
 /**
  * Sessions on the event loop's own thread (`SLUICE_SERVING_SCORING_THREAD=false`): for a process
@@ -8,16 +9,13 @@ import type { CreatedSession, SessionFactory } from './scoring-thread-client.ts'
  * message round trip to every run.
  */
 export class InProcessScoring implements SessionFactory {
-  async createSession(model: Uint8Array, providers: ExecutionProvider[], intraOpThreads: number, kNum: number, kCat: number): Promise<CreatedSession> {
-    const created = await createOnnxSession(model, providers, intraOpThreads);
+  constructor(private readonly intraOpThreads: number) {}
+
+  async load(model: Uint8Array, providers: ExecutionProvider[], { kNum, kCat }: SessionShape): Promise<LoadedSession<ScoringSession>> {
+    const created = await createOnnxSession(model, providers, servingThreads(this.intraOpThreads));
+    if (!created.ok) return created;
     const { session } = created;
-    if (!session) return { ok: false, failures: created.failures, error: 'no execution provider could load the model' };
-    return {
-      ok: true,
-      provider: created.provider,
-      failures: created.failures,
-      session: { run: (features) => runOnnx(session, features, kNum, kCat), release: () => session.release() },
-    };
+    return { ...created, session: { run: (features) => runOnnx(session, features, kNum, kCat), release: () => session.release() } };
   }
 
   async close(): Promise<void> {}

@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { FeatureAssemblers } from '../features/feature-assembler.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import { EventValidator } from '../predict/event-schema.ts';
-import type { ExecutionProviders } from './execution-providers.ts';
+import type { ServingProviders } from './scoring-thread-client.ts';
 import { ModelRuntime } from './model-runtime.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
@@ -18,7 +18,7 @@ export class ModelLoadError extends SluiceError {
 
 export interface ModelLoaderDeps {
   registry: ModelRegistry;
-  providers: ExecutionProviders;
+  providers: ServingProviders;
   assemblers: FeatureAssemblers;
   metrics: ApiMetrics;
   log: Logger;

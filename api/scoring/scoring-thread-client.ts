@@ -1,7 +1,7 @@
+import type { ExecutionProviders, LoadedSession, SessionLoader } from '../../domain/scoring/execution-providers.ts';
 import type { ExecutionProvider } from '../../shared/config.ts';
 import { RequestThread } from '../threads/request-thread.ts';
 import type { FeatureRows } from './micro-batcher.ts';
-import type { ProviderFailure } from './onnx-session.ts';
 import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
@@ -16,19 +16,21 @@ export interface ScoringSession {
   release(): Promise<void>;
 }
 
-export type CreatedSession = { ok: true; provider: ExecutionProvider; failures: ProviderFailure[]; session: ScoringSession } | { ok: false; failures: ProviderFailure[]; error: string };
-
-/** Where model sessions are created and run: the scoring thread, or the event loop's own thread. */
-export interface SessionFactory {
-  /** Loads `model` on the first of `providers` that works; the answer names it and every provider that failed before it. */
-  createSession(model: Uint8Array, providers: ExecutionProvider[], intraOpThreads: number, kNum: number, kCat: number): Promise<CreatedSession>;
-  close(): Promise<void>;
+/** What a serving session needs besides the model bytes: how many numeric and categorical inputs a row has. */
+export interface SessionShape {
+  kNum: number;
+  kCat: number;
 }
+
+/** Where serving sessions are created and run: the scoring thread, or the event loop's own thread. */
+export type SessionFactory = SessionLoader<ScoringSession, SessionShape>;
+
+/** The API's execution providers, over whichever `SessionFactory` it runs models on. */
+export type ServingProviders = ExecutionProviders<ScoringSession, SessionShape>;
 
 interface LiveSession {
   model: Uint8Array;
   provider: ExecutionProvider;
-  intraOpThreads: number;
 }
 
 /**
@@ -45,18 +47,20 @@ export class ScoringThread implements SessionFactory {
     new URL('./scoring-thread.ts', import.meta.url),
     (message) => new ScoringThreadError(`the scoring thread failed: ${message}`),
     () => {
-      for (const [session, { model, provider, intraOpThreads }] of this.live) {
-        this.thread.request((id) => ({ type: 'create', id, session, model, providers: [provider], intraOpThreads })).catch(() => undefined);
+      for (const [session, { model, provider }] of this.live) {
+        this.thread.request((id) => ({ type: 'create', id, session, model, providers: [provider], intraOpThreads: this.intraOpThreads })).catch(() => undefined);
       }
     },
   );
 
-  async createSession(model: Uint8Array, providers: ExecutionProvider[], intraOpThreads: number, kNum: number, kCat: number): Promise<CreatedSession> {
+  constructor(private readonly intraOpThreads: number) {}
+
+  async load(model: Uint8Array, providers: ExecutionProvider[], { kNum, kCat }: SessionShape): Promise<LoadedSession<ScoringSession>> {
     const session = this.nextSession++;
-    const response = await this.thread.request((id) => ({ type: 'create', id, session, model, providers, intraOpThreads }));
-    if ('error' in response) return { ok: false, failures: 'failures' in response ? response.failures : [], error: response.error };
+    const response = await this.thread.request((id) => ({ type: 'create', id, session, model, providers, intraOpThreads: this.intraOpThreads }));
+    if ('error' in response) return { ok: false, failures: 'failures' in response ? response.failures : [] };
     if (!('provider' in response)) throw new ScoringThreadError('the scoring thread answered a create with no provider');
-    this.live.set(session, { model, provider: response.provider, intraOpThreads });
+    this.live.set(session, { model, provider: response.provider });
     const handle: ScoringSession = {
       run: (features) => this.run(session, features, kNum, kCat),
       release: async () => {

@@ -1,5 +1,5 @@
 import type { ExecutionProvider } from '../../shared/config.ts';
-import type { ProviderFailure } from './onnx-session.ts';
+import type { ProviderFailure } from '../../domain/scoring/execution-providers.ts';
 
 /**
  * Messages between the main thread and the scoring thread. In: `create` (model bytes, providers to

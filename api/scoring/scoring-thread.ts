@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
-import { createOnnxSession, runOnnx } from './onnx-session.ts';
+import { createOnnxSession } from '../../domain/scoring/execution-providers.ts';
+import { runOnnx, servingThreads } from './run-onnx.ts';
 import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-thread-protocol.ts';
 
 /**
@@ -18,8 +19,8 @@ if (!port) throw new Error('scoring-thread.ts runs as a worker thread');
 const sessions = new Map<number, InferenceSession>();
 
 async function create(request: Extract<ScoringRequest, { type: 'create' }>): Promise<ScoringResponse> {
-  const created = await createOnnxSession(request.model, request.providers, request.intraOpThreads);
-  if (!created.session) return { id: request.id, failures: created.failures, error: 'no execution provider could load the model' };
+  const created = await createOnnxSession(request.model, request.providers, servingThreads(request.intraOpThreads));
+  if (!created.ok) return { id: request.id, failures: created.failures, error: 'no execution provider could load the model' };
   sessions.set(request.session, created.session);
   return { id: request.id, provider: created.provider, failures: created.failures };
 }

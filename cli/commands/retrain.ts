@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeSchedule, upsertRetrainingSchedule } from '../../control/monitor-schedule.ts';
 import { recordedSpec, requestRetraining } from '../../control/request-retraining.ts';
-import { durationSchema } from '../../shared/monitoring.ts';
+import { durationSchema } from '../../shared/duration.ts';
 import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
 import { loadSpecFile } from '../load-spec.ts';
 

@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { stackCheck } from '../../workflows/stack-check.ts';
 import { createPipelineWorker } from '../../workers/pipeline-worker.ts';
 import { ErrorType } from '../../shared/errors.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../support/stack.ts';
+import { stackForSuite, stackConfig, testIds } from '../support/stack.ts';
 
 /** The wiring slice against the real servers: worker ↔ Temporal dev server ↔ activity ↔ MinIO. */
 describe('stackCheck workflow on the real stack', () => {
   const config = stackConfig();
-  let stack: TemporalHandles;
+  const stack = stackForSuite(config);
 
-  before(async () => {
-    stack = await connectToStack(config);
-  });
-  after(async () => {
-    await stack[Symbol.asyncDispose]();
-  });
 
   async function runWithWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
     const worker = await createPipelineWorker({

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { MinioArtifactStore } from '../../domain/object-store/minio-store.ts';
@@ -40,6 +42,37 @@ export async function connectToStack(config: Config): Promise<TemporalHandles> {
     async [Symbol.asyncDispose]() {
       await nativeConnection.close();
       await connection.close();
+    },
+  };
+}
+
+/** The stack's clients as a suite sees them: `stackForSuite` connects and closes them. */
+export type SuiteStack = Pick<TemporalHandles, 'client' | 'nativeConnection' | 'store'>;
+
+/**
+ * The stack's clients for the enclosing `describe`: connected in a `before` hook registered here (call
+ * it before the suite's own hooks, which may then use them) and closed in an `after` hook. After hooks
+ * run in the order they are registered, so a suite whose own cleanup still needs the stack (stopping
+ * a worker, terminating workflows) uses `connectToStack` and closes it last itself.
+ */
+export function stackForSuite(config: Config): SuiteStack {
+  let handles: TemporalHandles | undefined;
+  before(async () => {
+    handles = await connectToStack(config);
+  });
+  after(async () => {
+    await handles?.[Symbol.asyncDispose]();
+  });
+  const connected = () => handles ?? assert.fail('the stack is connected in the suite\'s before hook');
+  return {
+    get client() {
+      return connected().client;
+    },
+    get nativeConnection() {
+      return connected().nativeConnection;
+    },
+    get store() {
+      return connected().store;
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createDeploymentActivities } from '../../../activities/deployment/deployment-activities.ts';
 import { MinioArtifactStore } from '../../../domain/object-store/minio-store.ts';
@@ -19,7 +19,7 @@ import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { type modelDeployment, rolloutHistoryQuery } from '../../../workflows/model-deployment.ts';
 import { AIRPORTS, flightEvent, flightsMatrix, registerFlightsModel, registerTrainedFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { KEYS, startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 import type { FeatureAssemblers } from '../../../api/features/feature-assembler.ts';
 import type { RawEvent } from '../../../shared/api/predict.ts';
 import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
@@ -76,14 +76,8 @@ function failingFeatures(real: FeatureAssemblers, version: number, fails: (event
 describe('canary rollout on the real stack', () => {
   const store = MinioArtifactStore.fromConfig(stackConfig().minio);
   const taskQueue = testIds('deployment-integration').taskQueue;
-  let stack: TemporalHandles;
+  const stack = stackForSuite(stackConfig());
 
-  before(async () => {
-    stack = await connectToStack(stackConfig());
-  });
-  after(async () => {
-    await stack[Symbol.asyncDispose]();
-  });
 
   /**
    * Champion v1 (a real model) serving, the candidate registered and approved, the API in-process and

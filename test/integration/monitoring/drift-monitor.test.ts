@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { before, describe, test } from 'node:test';
 import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
@@ -19,7 +17,8 @@ import { ErrorType } from '../../../shared/errors.ts';
 import { driftReportSchema, monitorStateKey } from '../../../shared/monitoring.ts';
 import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { scratchDuckDbForSuite } from '../../support/scratch-duckdb.ts';
+import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 
 /**
  * The drift monitor on the real stack (Temporal dev server + MinIO) with real flights (Jan–Jun 2001):
@@ -35,17 +34,15 @@ const SELECT = `distance::DOUBLE AS distance_miles, hour(date)::DOUBLE AS hour_o
 
 describe('driftMonitor on the real stack with replayed flights', () => {
   const config = stackConfig();
-  let stack: TemporalHandles;
-  let dir: string;
-  let instance: DuckDBInstance;
-  let db: DuckDBConnection;
+  const stack = stackForSuite(config);
+  const scratch = scratchDuckDbForSuite('sluice-monitor-it-');
   const model = `drift-${Date.now().toString(36)}`;
   const hours = { janA: '2026-03-01T10', janB: '2026-03-01T11', juneA: '2026-03-01T12', juneB: '2026-03-01T13' };
 
   async function logHour(hour: string, where: string, seed: number, labelled = false) {
-    const path = join(dir, `${hour}.parquet`);
+    const path = join(scratch.dir, `${hour}.parquet`);
     const struct = [...FEATURES.numeric, ...FEATURES.categorical].map((n) => `'${n}': ${n}`).join(', ');
-    await db.run(`COPY (
+    await scratch.db.run(`COPY (
       SELECT 'req-${hour}-' || row_number() OVER () AS request_id, 0 AS event_index,
         TIMESTAMPTZ '${hour}:00:00+00' + to_milliseconds(row_number() OVER () * 100) AS predicted_at,
         '${model}' AS model, 1 AS model_version, 'primary' AS route, NULL::VARCHAR AS routing_key,
@@ -55,8 +52,8 @@ describe('driftMonitor on the real stack with replayed flights', () => {
     await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(model, hour, 'replay'), path);
     if (!labelled) return;
     // What happened to those flights, as the feedback API stores it (JSON lines), for the window's AUC and log loss.
-    const labels = join(dir, `${hour}.jsonl`);
-    await db.run(`COPY (
+    const labels = join(scratch.dir, `${hour}.jsonl`);
+    await scratch.db.run(`COPY (
       SELECT 'req-${hour}-' || row_number() OVER () AS request_id, 0 AS event_index, delay > 15 AS label
       FROM (SELECT delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
     ) TO '${labels}' (FORMAT json)`);
@@ -64,20 +61,16 @@ describe('driftMonitor on the real stack with replayed flights', () => {
   }
 
   before(async () => {
-    stack = await connectToStack(config);
-    dir = mkdtempSync(join(tmpdir(), 'sluice-monitor-it-'));
-    instance = await DuckDBInstance.create(':memory:');
-    db = await instance.connect();
-    await db.run(`SET TimeZone = 'UTC'`);
-    await db.run(`CREATE TABLE flights AS SELECT *, month(date) AS m,
+    await scratch.db.run(`SET TimeZone = 'UTC'`);
+    await scratch.db.run(`CREATE TABLE flights AS SELECT *, month(date) AS m,
       avg((delay > 15)::DOUBLE) OVER (PARTITION BY origin, month(date)) AS origin_rate,
       avg((delay > 15)::DOUBLE) OVER (PARTITION BY origin, destination, month(date)) AS route_rate
       FROM '${FLIGHTS}' WHERE month(date) IN (1, 6)`);
     // Reference: January without the held-out tenth.
-    const referencePath = join(dir, 'reference.parquet');
-    await db.run(`COPY (SELECT ${SELECT}, delay > 15 AS delayed FROM flights WHERE m = 1 AND hash(date, origin, destination) % 10 <> 0) TO '${referencePath}' (FORMAT parquet)`);
+    const referencePath = join(scratch.dir, 'reference.parquet');
+    await scratch.db.run(`COPY (SELECT ${SELECT}, delay > 15 AS delayed FROM flights WHERE m = 1 AND hash(date, origin, destination) % 10 <> 0) TO '${referencePath}' (FORMAT parquet)`);
     const stats = await computeReferenceStats(
-      db,
+      scratch.db,
       referencePath,
       { features: [...FEATURES.numeric.map((name) => ({ name, kind: 'numeric' as const })), ...FEATURES.categorical.map((name) => ({ name, kind: 'categorical' as const }))], label: 'delayed' },
       { bins: 10, topCategories: 20 },
@@ -109,12 +102,6 @@ describe('driftMonitor on the real stack with replayed flights', () => {
     await logHour(hours.juneA, 'm = 6', 3);
     await logHour(hours.juneB, 'm = 6', 4, true);
   });
-  after(async () => {
-    db.closeSync();
-    instance.closeSync();
-    rmSync(dir, { recursive: true, force: true });
-    await stack[Symbol.asyncDispose]();
-  });
 
   test('held-out January is not drift; two June windows trip K-of-N and start one retraining with the evidence', async (t) => {
     const { taskQueue, workflowId } = testIds(t.name);
@@ -134,8 +121,8 @@ describe('driftMonitor on the real stack with replayed flights', () => {
       }),
     });
     const spec = loadSpecFile(resolve(import.meta.dirname, '../../../examples/flights/pipeline.json')) as Record<string, unknown>;
-    const dataPath = join(dir, 'newest.parquet');
-    await db.run(`COPY (SELECT date, delay, distance, origin, destination FROM flights WHERE m = 6 LIMIT 5000) TO '${dataPath}' (FORMAT parquet)`);
+    const dataPath = join(scratch.dir, 'newest.parquet');
+    await scratch.db.run(`COPY (SELECT date, delay, distance, origin, destination FROM flights WHERE m = 6 LIMIT 5000) TO '${dataPath}' (FORMAT parquet)`);
     const retrainSpec = { ...spec, model: { name: model }, dataset: { name: 'flights', source: dataPath } };
     // One drifted feature is enough here: the season moves the delay-rate features, not the route mix.
     const base = { model, window: '1h', align: '1h', thresholds: { datasetDriftShare: 0.1 }, consecutive: { k: 2, n: 3 }, cooldown: '24h', retrainSpec };
@@ -208,13 +195,7 @@ describe('driftMonitor on the real stack with replayed flights', () => {
 
 describe('driftMonitor input and models without a champion', () => {
   const config = stackConfig();
-  let stack: TemporalHandles;
-  before(async () => {
-    stack = await connectToStack(config);
-  });
-  after(async () => {
-    await stack[Symbol.asyncDispose]();
-  });
+  const stack = stackForSuite(config);
 
   test('bad input fails at once with a typed InvalidInput; a model nobody deployed is reported, not judged', async (t) => {
     const { taskQueue, workflowId } = testIds(t.name);
@@ -238,13 +219,7 @@ describe('driftMonitor input and models without a champion', () => {
 
 describe('the drift monitor schedule', () => {
   const config = stackConfig();
-  let stack: TemporalHandles;
-  before(async () => {
-    stack = await connectToStack(config);
-  });
-  after(async () => {
-    await stack[Symbol.asyncDispose]();
-  });
+  const stack = stackForSuite(config);
 
   test('is created once and updated in place (interval and input), never overlapping', async () => {
     const model = `sched-${Date.now().toString(36)}`;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { quoteString } from '../../../domain/features/expression/expression-sql.ts';
@@ -23,7 +23,7 @@ import type { DriftMonitorResult } from '../../../workflows/drift-monitor.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { FLIGHTS_FEATURES, FLIGHTS_SPEC_HASH, flightEvent, flightsSnapshot, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
 
 /**
@@ -62,13 +62,7 @@ async function listedUntil(client: Client, query: string, id: string): Promise<s
 }
 
 describe('the scheduled drift monitor on the real stack', () => {
-  let stack: TemporalHandles;
-  before(async () => {
-    stack = await connectToStack(stackConfig());
-  });
-  after(async () => {
-    await stack[Symbol.asyncDispose]();
-  });
+  const stack = stackForSuite(stackConfig());
 
   test('a run started by the schedule judges the window of predictions served through the API', async (t) => {
     const { store, client } = stack;

@@ -19,7 +19,7 @@ import { approveUpdate } from '../../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
 import { createPipelineWorker } from '../../../workers/pipeline-worker.ts';
 import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -29,21 +29,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 describe('trainingPipeline with real activities on a flights sample', () => {
   const base = stackConfig();
-  let stack: TemporalHandles;
+  const stack = stackForSuite(base);
   let fixtures: FixtureDir;
   let config: Config;
   let sample: string;
 
   before(async () => {
-    stack = await connectToStack(base);
     fixtures = fixtureDir();
     sample = fixtures.path('flights-sample.parquet');
     await fixtures.sql(`COPY (SELECT * FROM read_parquet(${sqlPath(FLIGHTS_PARQUET)}) USING SAMPLE 4 PERCENT (bernoulli, 7)) TO ${sqlPath(sample)} (FORMAT parquet)`);
     config = { ...base, buckets: await isolatedBuckets(stack.store, 'pipeline'), taskQueues: { ...base.taskQueues, pipeline: testIds('real-pipeline').taskQueue } };
   });
-  after(async () => {
+  after(() => {
     fixtures[Symbol.dispose]();
-    await stack[Symbol.asyncDispose]();
   });
 
   function sampleSpec(): Record<string, unknown> {

@@ -10,7 +10,7 @@ import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { approveUpdate } from '../../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
 import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
@@ -21,14 +21,13 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
  */
 describe('a worker killed during training', () => {
   const base = stackConfig();
-  let stack: TemporalHandles;
+  const stack = stackForSuite(base);
   let fixtures: FixtureDir;
   let config: Config;
   let sample: string;
   const workers: ChildProcess[] = [];
 
   before(async () => {
-    stack = await connectToStack(base);
     fixtures = fixtureDir();
     sample = fixtures.path('flights-sample.parquet');
     await fixtures.sql(`COPY (SELECT * FROM read_parquet(${sqlPath(FLIGHTS_PARQUET)}) USING SAMPLE 10 PERCENT (bernoulli, 11)) TO ${sqlPath(sample)} (FORMAT parquet)`);
@@ -41,10 +40,9 @@ describe('a worker killed during training', () => {
       /* already gone */
     }
   };
-  after(async () => {
+  after(() => {
     for (const w of workers) killGroup(w);
     fixtures[Symbol.dispose]();
-    await stack[Symbol.asyncDispose]();
   });
 
   async function startWorkerProcess(): Promise<ChildProcess> {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
@@ -16,7 +14,8 @@ import { trainerSpecSchema } from '../../../shared/trainers.ts';
 import type { batchScoring } from '../../../workflows/batch-scoring.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { createScoringWorker } from '../../../workers/scoring-worker.ts';
-import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
+import { scratchDuckDbForSuite } from '../../support/scratch-duckdb.ts';
+import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 
 /**
  * Batch scoring on the real stack: a GBDT registered in the registry, a Parquet dataset in MinIO,
@@ -29,25 +28,19 @@ const COLUMNS = { numeric: ['x', 'noise'], categorical: ['c'] };
 
 describe('batchScoring on the real stack', () => {
   const config = stackConfig();
-  let stack: TemporalHandles;
-  let dir: string;
-  let instance: DuckDBInstance;
-  let db: DuckDBConnection;
+  const stack = stackForSuite(config);
+  const scratch = scratchDuckDbForSuite('sluice-batch-it-');
   let onnx: Uint8Array;
   const model = `batch-${Date.now().toString(36)}`;
   let version: number;
   const inputKey = `batch-it/${model}/input.parquet`;
 
   before(async () => {
-    stack = await connectToStack(config);
-    dir = mkdtempSync(join(tmpdir(), 'sluice-batch-it-'));
-    instance = await DuckDBInstance.create(':memory:');
-    db = await instance.connect();
-    await db.run(`SELECT setseed(0.3)`);
-    await db.run(`CREATE TABLE data AS SELECT i AS id, CASE WHEN i % 97 = 0 THEN NULL ELSE random() * 4 - 2 END AS x, random() AS noise,
+    await scratch.db.run(`SELECT setseed(0.3)`);
+    await scratch.db.run(`CREATE TABLE data AS SELECT i AS id, CASE WHEN i % 97 = 0 THEN NULL ELSE random() * 4 - 2 END AS x, random() AS noise,
       ['a', 'b', 'c'][1 + (i % 3)] AS c FROM range(${ROWS}) t(i)`);
-    await db.run(`CREATE TABLE train AS SELECT *, (coalesce(x, 0) * 1.5 + CASE WHEN c = 'c' THEN 1 ELSE -0.5 END + random() * 2 - 1 > 0) AS label FROM data`);
-    const matrix = await loadFeatureMatrix(db, 'SELECT * FROM train', { ...COLUMNS, label: 'label' });
+    await scratch.db.run(`CREATE TABLE train AS SELECT *, (coalesce(x, 0) * 1.5 + CASE WHEN c = 'c' THEN 1 ELSE -0.5 END + random() * 2 - 1 > 0) AS label FROM data`);
+    const matrix = await loadFeatureMatrix(scratch.db, 'SELECT * FROM train', { ...COLUMNS, label: 'label' });
     const trained = await trainModel(trainerSpecSchema.parse({ kind: 'gbdt', nTrees: 20, maxLeaves: 15, minSamplesLeaf: 20, earlyStoppingRounds: 0 }), { train: matrix, validation: matrix }, { seed: 1 });
     onnx = trained.toOnnx({ modelName: model, modelVersion: 1, lineage: {} });
     const registry = new ModelRegistry(stack.store, config.buckets.models);
@@ -68,15 +61,9 @@ describe('batchScoring on the real stack', () => {
       registrationKey: 'test',
       by: 'test',
     }));
-    const input = join(dir, 'input.parquet');
-    await db.run(`COPY (SELECT id, x, noise, c FROM data ORDER BY id) TO '${input}' (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
+    const input = join(scratch.dir, 'input.parquet');
+    await scratch.db.run(`COPY (SELECT id, x, noise, c FROM data ORDER BY id) TO '${input}' (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
     await stack.store.putFile(config.buckets.datasets, inputKey, input);
-  });
-  after(async () => {
-    db.closeSync();
-    instance.closeSync();
-    rmSync(dir, { recursive: true, force: true });
-    await stack[Symbol.asyncDispose]();
   });
 
   test('scores every row once in parallel chunks, with the model version on every row; a re-run skips finished parts', async (t) => {
@@ -94,8 +81,8 @@ describe('batchScoring on the real stack', () => {
     assert.equal(first.rows, ROWS);
     assert.equal(first.chunks.length, 5);
     assert.deepEqual(first.providers, ['cpu']);
-    assert.equal(sessions.report().cudaUnavailable !== null, true, 'CUDA is not installed here: the fallback is recorded');
-    assert.equal(sessions.report().active, 'cpu');
+    assert.equal(sessions.report().unavailable.cuda !== undefined, true, 'CUDA is not installed here: the fallback is recorded');
+    assert.deepEqual(sessions.report().active, ['cpu']);
     assert.equal(warnings.filter((w) => w.includes('scoring execution provider') && w.includes('cpu')).length, 1, warnings.join('\n'));
     assert.equal(warnings.filter((w) => w.includes('CUDA execution provider unavailable')).length, 1, warnings.join('\n'));
     assert.ok(second.chunks.every((c) => c.skipped), 'the re-run wrote nothing');
@@ -104,15 +91,15 @@ describe('batchScoring on the real stack', () => {
     // Read the parts back and compare with scoring the input directly.
     const paths = [];
     for (const [i, key] of first.output.keys.entries()) {
-      const path = join(dir, `part-${i}.parquet`);
+      const path = join(scratch.dir, `part-${i}.parquet`);
       await stack.store.getFile(first.output.bucket, key, path);
       paths.push(`'${path}'`);
     }
-    const out = (await db.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT id) AS ids, min(model_version) AS lo, max(model_version) AS hi, count(*) FILTER (WHERE model = '${model}') AS named FROM read_parquet([${paths.join(', ')}])`)).getRowObjectsJS()[0];
+    const out = (await scratch.db.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT id) AS ids, min(model_version) AS lo, max(model_version) AS hi, count(*) FILTER (WHERE model = '${model}') AS named FROM read_parquet([${paths.join(', ')}])`)).getRowObjectsJS()[0];
     assert.deepEqual([Number(out?.n), Number(out?.ids), Number(out?.lo), Number(out?.hi), Number(out?.named)], [ROWS, ROWS, version, version, ROWS]);
     const session = await InferenceSession.create(onnx);
-    const direct = await scoreWithOnnx(session, await loadFeatureMatrix(db, 'SELECT x, noise, c, 0 AS label FROM data ORDER BY id', { ...COLUMNS, label: 'label' }));
-    const scored = (await db.runAndReadAll(`SELECT score FROM read_parquet([${paths.join(', ')}]) ORDER BY id`)).getRowObjectsJS().map((r) => Number(r.score));
+    const direct = await scoreWithOnnx(session, await loadFeatureMatrix(scratch.db, 'SELECT x, noise, c, 0 AS label FROM data ORDER BY id', { ...COLUMNS, label: 'label' }));
+    const scored = (await scratch.db.runAndReadAll(`SELECT score FROM read_parquet([${paths.join(', ')}]) ORDER BY id`)).getRowObjectsJS().map((r) => Number(r.score));
     assert.equal(scored.length, ROWS);
     scored.forEach((s, i) => assert.equal(s, direct[i], `row ${i}`));
     const manifest = JSON.parse((await stack.store.get(first.output.bucket, first.manifestKey)).toString('utf8')) as { rows: number };

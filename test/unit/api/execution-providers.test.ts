@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
-import { ExecutionProviders, ModelSessionError } from '../../../api/scoring/execution-providers.ts';
+import { ExecutionProviders, ModelSessionError } from '../../../domain/scoring/execution-providers.ts';
+import { InProcessScoring } from '../../../api/scoring/in-process-scoring.ts';
+import { ScoringThread } from '../../../api/scoring/scoring-thread-client.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { flightEvent, registerFlightsModel, trainFlightsModel } from './support/flights-model.ts';
 import { MemoryStore } from './support/memory-store.ts';
@@ -18,7 +20,7 @@ describe('execution provider fallback', () => {
   for (const scoringThread of [true, false]) {
     test(`cuda,cpu: sessions run on cpu, with exactly one warning however many models load (scoring thread: ${scoringThread})`, async () => {
       const lines: string[] = [];
-      const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('info', {}, (l) => lines.push(l)), scoringThread);
+      const providers = new ExecutionProviders(['cuda', 'cpu'], createLogger('info', {}, (l) => lines.push(l)), scoringThread ? new ScoringThread(1) : new InProcessScoring(1));
       const { model } = await trainFlightsModel();
       for (let version = 1; version <= 3; version++) {
         const { session, provider } = await providers.createSession(model.toOnnx({ modelName: 'm', modelVersion: version, lineage: {} }), `m v${version}`, SHAPE);
@@ -37,7 +39,7 @@ describe('execution provider fallback', () => {
   }
 
   test('a broken model does not make a provider look unavailable', async () => {
-    const providers = new ExecutionProviders(['cuda', 'cpu'], 1, createLogger('error'));
+    const providers = new ExecutionProviders(['cuda', 'cpu'], createLogger('error'), new ScoringThread(1));
     await assert.rejects(providers.createSession(new Uint8Array([1, 2, 3]), 'garbage', SHAPE), ModelSessionError);
     assert.deepEqual(providers.report().unavailable, {});
     await providers.close();

@@ -20,9 +20,9 @@ describe('scoring thread', () => {
     const expected = (await local.run({ numeric: new Tensor('float32', numeric, [rows, kNum]), categorical: new Tensor('string', categorical, [rows, kCat]) })).probability?.data as Float32Array;
     await local.release();
 
-    const thread = new ScoringThread();
+    const thread = new ScoringThread(1);
     try {
-      const created = await thread.createSession(onnx, ['cpu'], 1, kNum, kCat);
+      const created = await thread.load(onnx, ['cpu'], { kNum, kCat });
       assert.ok(created.ok);
       assert.equal(created.provider, 'cpu');
       const features = { rows, numeric, categorical };
@@ -42,7 +42,7 @@ describe('scoring thread', () => {
       await created.session.release();
       await assert.rejects(created.session.run(features), /not loaded on the scoring thread/);
 
-      const broken = await thread.createSession(new Uint8Array([1, 2, 3]), ['cpu'], 1, kNum, kCat);
+      const broken = await thread.load(new Uint8Array([1, 2, 3]), ['cpu'], { kNum, kCat });
       assert.equal(broken.ok, false);
       assert.equal(broken.failures[0]?.provider, 'cpu');
     } finally {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planChunks } from '../../../shared/batch-scoring.ts';
-import { decideRetraining, durationMs, type MonitorState, windowEnding } from '../../../shared/monitoring.ts';
+import { durationMs } from '../../../shared/duration.ts';
+import { decideRetraining, type MonitorState, windowEnding } from '../../../shared/monitoring.ts';
 
 const state = (verdicts: ('ok' | 'warn' | 'alert')[], lastRetrainAt?: string): MonitorState => ({
   model: 'm',
