@@ -29,7 +29,7 @@ export async function startTrainingPipeline(
   const parsedSpec = pipelineSpecSchema.safeParse(request.spec);
   if (!parsedSpec.success) throw new PipelineSpecError(describeIssues(parsedSpec.error));
   const spec = parsedSpec.data;
-  const { sha256: datasetVersion } = await fingerprintSource(spec.dataset.source, deps.store);
+  const { sha256: datasetVersion } = await fingerprintSource(spec.dataset.source, deps.store, { partitions: spec.dataset.partitions, datasetsBucket: deps.config.buckets.datasets });
   const hash = specHash(spec);
   const workflowId = trainingPipelineId(spec.model.name, datasetVersion, hash);
   const input = pipelineInputSchema.parse({ spec, datasetVersion, requestedBy: request.requestedBy, trigger: request.trigger, codeVersion: request.codeVersion ?? currentCodeVersion(), heartbeatTimeout: request.heartbeatTimeout });

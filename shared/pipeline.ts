@@ -3,6 +3,7 @@ import { approvalPolicySchema, type ApprovalDecision } from './approval.ts';
 import { durationSchema } from './duration.ts';
 import { rolloutPlanSchema } from './deployment.ts';
 import { datasetContractSchema } from './data/dataset-contract.ts';
+import { partitionGlobSchema, partitionedSourceProblem } from './data/dataset.ts';
 import { featureSpecSchema } from './data/feature-spec.ts';
 import { type GateOutcome, gateSpecSchema } from './gates.ts';
 import { modelNameSchema } from './registry.ts';
@@ -29,8 +30,16 @@ export const pipelineSpecSchema = z.strictObject({
   dataset: z.strictObject({
     /** Versions of one dataset share a name, so validation can compare with the previous version. */
     name: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'expected a dataset name of lowercase letters, digits and hyphens'),
-    /** A local path, an http(s) URL, or an s3://bucket/key URI. */
+    /**
+     * A local path, an http(s) URL, or an s3://bucket/key URI; or a folder of partitions: a local
+     * directory or an s3://bucket/prefix/ (the files matching `partitions`, all of them by default).
+     */
     source: z.string().min(1),
+    /** A glob over the partitions' paths relative to the source folder, e.g. `date=*\/*.parquet`. */
+    partitions: partitionGlobSchema.optional(),
+  }).superRefine((dataset, ctx) => {
+    const problem = partitionedSourceProblem(dataset.source, dataset.partitions);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['partitions'], message: problem });
   }),
   /** What the raw data must satisfy before anything is trained on it. */
   contract: datasetContractSchema,

@@ -35,6 +35,10 @@ export const datasetKeys = {
   source: (version: string, format: 'parquet' | 'csv') => `sha256=${version}/source.${format}`,
   manifest: (version: string) => `sha256=${version}/manifest.json`,
   history: (datasetName: string) => `names/${encodeURIComponent(datasetName)}/history.json`,
+  /** A partition's bytes by their SHA-256, shared by every version (and every source) that contains them. */
+  partition: (sha256: string, format: 'parquet' | 'csv') => `partitions/sha256=${sha256}.${format}`,
+  /** The newest version ingested from a partitioned source, by the SHA-256 of (source, glob): what the next ingest lists against. */
+  latestOfSource: (sourceId: string) => `sources/${sourceId}/latest.json`,
 } as const;
 
 /** Keys in the reports bucket for dataset validation: one report per (dataset version, contract hash). */

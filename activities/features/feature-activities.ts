@@ -13,7 +13,7 @@ import { ErrorType } from '../../shared/errors.ts';
 import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseInput } from '../../shared/parse-input.ts';
-import { readerSql } from '../../domain/datasets/dataset-reader.ts';
+import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
 import { requireManifest } from '../../domain/datasets/dataset-store.ts';
 import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
@@ -91,13 +91,12 @@ function result(manifest: FeatureTablesManifest, manifestKey: string, reused: bo
   };
 }
 
-/** The dataset staged to a local file and the plan for it; the caller owns `dir`. */
+/** The dataset staged to local files (every partition) and the plan for it; the caller owns `dir`. */
 async function stage(store: ArtifactStore, buckets: Config['buckets'], datasetVersion: string, spec: FeatureSpec, dir: string) {
   const manifest = await requireManifest(store, buckets.datasets, datasetVersion);
   const plan = planFeatures(spec, checkSchema(spec, manifest));
-  const path = join(dir, `source.${manifest.format}`);
-  await store.getFile(buckets.datasets, manifest.sourceKey, path);
-  return { manifest, plan, relation: readerSql(path, manifest.format, manifest.schema, manifest.csv) };
+  const { relation } = await stageDataset(store, buckets.datasets, manifest, dir);
+  return { manifest, plan, relation };
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);

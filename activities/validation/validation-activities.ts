@@ -9,7 +9,7 @@ import { ErrorType } from '../../shared/errors.ts';
 import { validationKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseInput } from '../../shared/parse-input.ts';
-import { readerSql } from '../../domain/datasets/dataset-reader.ts';
+import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
 import { readHistory, requireManifest, versionBefore } from '../../domain/datasets/dataset-store.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
@@ -38,11 +38,10 @@ export const createValidationActivities = (deps: { store: ArtifactStore; buckets
     let report: ValidationReport;
     try {
       progress.report({ stage: 'staging', datasetVersion: manifest.version, bytes: manifest.sizeBytes });
-      const path = join(dir, `source.${manifest.format}`);
-      await store.getFile(buckets.datasets, manifest.sourceKey, path);
+      const { relation } = await stageDataset(store, buckets.datasets, manifest, dir);
       progress.report({ stage: 'checking', datasetVersion: manifest.version, rows: manifest.rowCount });
       using duck = await openDuckDb({ tempDirectory: dir });
-      const checks = await runContractChecks(duck.db, readerSql(path, manifest.format, manifest.schema, manifest.csv), input.contract, {
+      const checks = await runContractChecks(duck.db, relation, input.contract, {
         schema: manifest.schema,
         rowCount: manifest.rowCount,
         now,

@@ -55,9 +55,14 @@ export async function detectFormat(path: string, fileName: string, source: strin
   );
 }
 
-/** The reader SQL (a relation) for a dataset file with a known schema. */
-export function readerSql(path: string, format: DatasetFormat, schema: readonly DatasetColumn[], csv: CsvDialect | undefined): string {
-  if (format === 'parquet') return `read_parquet(${quoteString(path)})`;
+/**
+ * The reader SQL (a relation) for a dataset file, or the files of a partitioned dataset, with a known
+ * schema. Files are read in the order given (so row numbers follow it); Parquet partitions are matched
+ * by column name, since ingestion accepts the same columns in another order.
+ */
+export function readerSql(paths: string | readonly string[], format: DatasetFormat, schema: readonly DatasetColumn[], csv: CsvDialect | undefined): string {
+  const files = typeof paths === 'string' ? quoteString(paths) : `[${paths.map(quoteString).join(', ')}]`;
+  if (format === 'parquet') return typeof paths === 'string' ? `read_parquet(${files})` : `read_parquet(${files}, union_by_name = true)`;
   if (!csv) throw new Error('readerSql: a CSV dataset needs its dialect');
   const columns = schema.map((c) => `${quoteString(c.name)}: ${quoteString(c.type)}`).join(', ');
   const options = [
@@ -73,7 +78,7 @@ export function readerSql(path: string, format: DatasetFormat, schema: readonly 
     ...(csv.dateFormat ? [`dateformat = ${quoteString(csv.dateFormat)}`] : []),
     ...(csv.timestampFormat ? [`timestampformat = ${quoteString(csv.timestampFormat)}`] : []),
   ];
-  return `read_csv(${quoteString(path)}, ${options.join(', ')})`;
+  return `read_csv(${files}, ${options.join(', ')})`;
 }
 
 export interface InspectedDataset {
