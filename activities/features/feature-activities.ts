@@ -131,7 +131,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
         using duck = await openDuckDb({ tempDirectory: dir });
         const { db } = duck;
         const { events } = await buildFeatureTables(db, plan, relation, (s) => progress.report({ stage: s, datasetVersion: version }));
-        const written = await writeSplits(db, plan, dir, (s) => progress.report({ stage: s, datasetVersion: version }));
+        const { splits: written, newestEventMs } = await writeSplits(db, plan, dir, (s) => progress.report({ stage: s, datasetVersion: version }));
         const withoutLabel = await countOf(db, 'SELECT count(*) FROM __features WHERE __label IS NULL');
 
         progress.report({ stage: 'reference statistics', datasetVersion: version });
@@ -151,8 +151,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
         for (const w of written) {
           const key = featureKeys.table(hash, version, w.name);
           await store.putFile(buckets.features, key, w.path, { contentType: 'application/vnd.apache.parquet' });
-          const bounds = plan.analysed.splits.find((s) => s.name === w.name);
-          splits[w.name] = { key, rows: w.rows, from: iso(bounds?.from), until: iso(bounds?.until) };
+          splits[w.name] = { key, rows: w.rows, from: iso(w.from), until: iso(w.until) };
         }
         const referenceStatsKey = featureKeys.referenceStats(hash, version);
         await store.put(buckets.features, referenceStatsKey, json(stats), { contentType: 'application/json' });
@@ -169,6 +168,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
             label: columns.label,
           },
           splits,
+          newestEventTime: iso(newestEventMs),
           referenceStatsKey,
           events: { total: events, withoutLabel, outsideSplits: events - withoutLabel - written.reduce((sum, w) => sum + w.rows, 0) },
         };

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteString } from './expression/expression-sql.ts';
 import type { FeaturePlan } from './feature-sql.ts';
+import { type ResolvedSplit, resolveSplits } from '../../shared/data/feature-spec.ts';
 import { countOf } from '../duckdb/duckdb-session.ts';
 
 /**
@@ -33,19 +34,29 @@ export async function buildFeatureTables(db: DuckDBConnection, plan: FeaturePlan
   return { events };
 }
 
-export interface WrittenSplit {
-  name: string;
+export interface WrittenSplit extends ResolvedSplit {
   path: string;
   rows: number;
 }
 
-export async function writeSplits(db: DuckDBConnection, plan: FeaturePlan, dir: string, onStage: (stage: BuildStage) => void = () => {}): Promise<WrittenSplit[]> {
+/**
+ * One Parquet file per split, with splits relative to the dataset's end resolved against the newest
+ * event time in __events (returned, as epoch ms, with each split's resolved bounds).
+ */
+export async function writeSplits(
+  db: DuckDBConnection,
+  plan: FeaturePlan,
+  dir: string,
+  onStage: (stage: BuildStage) => void = () => {},
+): Promise<{ splits: WrittenSplit[]; newestEventMs: number | undefined }> {
   onStage('splits');
-  const written: WrittenSplit[] = [];
-  for (const split of plan.analysed.splits) {
+  const newest = (await db.runAndReadAll('SELECT epoch_ms(max(__t)) FROM __events')).getRows()[0]?.[0];
+  const newestEventMs = newest === null || newest === undefined ? undefined : Number(newest);
+  const splits: WrittenSplit[] = [];
+  for (const split of resolveSplits(plan.analysed.splits, newestEventMs)) {
     const path = join(dir, `${split.name}.parquet`);
-    const rows = await countOf(db, `COPY (${plan.splitSql(split.name)}) TO ${quoteString(path)} (FORMAT parquet, COMPRESSION zstd)`);
-    written.push({ name: split.name, path, rows });
+    const rows = await countOf(db, `COPY (${plan.splitSql(split)}) TO ${quoteString(path)} (FORMAT parquet, COMPRESSION zstd)`);
+    splits.push({ ...split, path, rows });
   }
-  return written;
+  return { splits, newestEventMs };
 }

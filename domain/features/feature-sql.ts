@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../shared/data/canonical-json.ts';
 import { type Expr, columnsOf } from '../../shared/data/expression.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
-import { type AnalysedFeatureSpec, type FeatureSpec, type KnownAt, analysedFeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
+import { type AnalysedFeatureSpec, type FeatureSpec, type KnownAt, type ResolvedSplit, analysedFeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
 import { formatTimestampUtc } from '../../shared/data/timestamp.ts';
 import { columnReadSql, expressionToSql, quoteIdentifier as q, quoteString } from './expression/expression-sql.ts';
 
@@ -52,8 +52,8 @@ export interface FeaturePlan {
   cumulativeSql(): string[];
   /** Builds __features from __events and the __cum tables. */
   featuresSql(): string;
-  /** The rows of one split, in event-time order, ready for COPY ... TO. */
-  splitSql(split: string): string;
+  /** The rows of one split (bounds resolved by `resolveSplits`), in event-time order, ready for COPY ... TO. */
+  splitSql(split: ResolvedSplit): string;
   /**
    * Aggregate values of one family as of each instant in the table `asOfTable` (column __as_of):
    * what an event at that instant would see. Groups with nothing known before the instant are left out.
@@ -214,9 +214,7 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
     ].join('\n');
   };
 
-  const splitSql = (name: string) => {
-    const split = analysed.splits.find((s) => s.name === name);
-    if (!split) throw new Error(`no split named "${name}"`);
+  const splitSql = (split: ResolvedSplit) => {
     const bounds = [
       '__label IS NOT NULL',
       ...(split.from === undefined ? [] : [`__t >= TIMESTAMP ${quoteString(formatTimestampUtc(split.from))}`]),

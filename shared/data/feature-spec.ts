@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Expr, ExpressionSyntaxError, columnsOf, parseExpression, substituteColumns } from './expression.ts';
 import { type ExprType, ExpressionTypeError, VALUE_TYPES, type ValueType, typeOf } from './expression-types.ts';
+import { durationSchema, parseDurationMs } from '../duration.ts';
 import { parseTimestamp } from './timestamp.ts';
 
 /**
@@ -84,9 +85,16 @@ const featureSpecObject = z.strictObject({
       }),
     )
     .default([]),
-  /** Time-based splits by event time: `from` inclusive, `until` exclusive, either may be open. Events outside every split are left out. */
+  /**
+   * Time-based splits by event time: `from` inclusive, `until` exclusive, either may be open. Events
+   * outside every split are left out. Or relative to the dataset's end, resolved when the tables are
+   * built (and recorded in their manifest): `last: "30d"` covers the last 30 days before the split that
+   * follows it, or before the dataset's newest event (inclusive) for the final split. Relative splits
+   * come last; the split before them, given no `until`, ends where they start. So `train` (open),
+   * `validation {last: 30d}`, `test {last: 30d}` trains on everything but the newest 60 days.
+   */
   splits: z
-    .array(z.strictObject({ name: featureName, from: timestamp.optional(), until: timestamp.optional() }))
+    .array(z.strictObject({ name: featureName, from: timestamp.optional(), until: timestamp.optional(), last: durationSchema.optional() }))
     .min(1, 'expected at least one split'),
   /** Reference statistics for drift detection, computed on one split (normally the training split). */
   reference: z
@@ -116,8 +124,44 @@ export interface AnalysedFeatureSpec {
   label: { name: string; expr: Expr; availableAt: Expr };
   /** `of` has the label's name replaced by the label expression; undefined counts events. */
   aggregates: { name: string; groupBy: string[]; fn: (typeof AGGREGATE_FUNCTIONS)[number]; of: Expr | undefined; knownAt: KnownAt; windowMinutes: number }[];
-  /** Split boundaries as epoch milliseconds. */
-  splits: { name: string; from: number | undefined; until: number | undefined }[];
+  /** Split boundaries as epoch milliseconds; `last` (ms) for a split relative to the dataset's end (see `resolveSplits`). */
+  splits: AnalysedSplit[];
+}
+
+export interface AnalysedSplit {
+  name: string;
+  from: number | undefined;
+  until: number | undefined;
+  last: number | undefined;
+}
+
+/** A split's bounds once resolved against a dataset: epoch ms, `from` inclusive, `until` exclusive. */
+export interface ResolvedSplit {
+  name: string;
+  from: number | undefined;
+  until: number | undefined;
+}
+
+/**
+ * Absolute bounds for every split, given the dataset's newest event time (epoch ms; undefined for a
+ * dataset without events, where relative splits are empty). Relative splits are laid back to back
+ * from just after the newest event; the absolute split before them ends where they begin.
+ */
+export function resolveSplits(splits: readonly AnalysedSplit[], newestEventMs: number | undefined): ResolvedSplit[] {
+  const out: ResolvedSplit[] = splits.map((s) => ({ name: s.name, from: s.from, until: s.until }));
+  let cursor = newestEventMs === undefined ? 0 : newestEventMs + 1;
+  for (let i = splits.length - 1; i >= 0; i--) {
+    const split = splits[i] as AnalysedSplit;
+    const resolved = out[i] as ResolvedSplit;
+    if (split.last === undefined) {
+      if (i < splits.length - 1 && split.until === undefined) resolved.until = cursor;
+      break;
+    }
+    resolved.until = cursor;
+    resolved.from = newestEventMs === undefined ? cursor : cursor - split.last;
+    cursor = resolved.from;
+  }
+  return out;
 }
 
 interface Issue {
@@ -226,12 +270,22 @@ export function analyseFeatureSpec(spec: FeatureSpec): { analysed: AnalysedFeatu
     splitNames.add(s.name);
     const from = s.from === undefined ? undefined : parseTimestamp(s.from);
     const until = s.until === undefined ? undefined : parseTimestamp(s.until);
-    if (from !== undefined && until !== undefined && from >= until) issues.push({ path: ['splits', i], message: 'from must be before until' });
+    const last = s.last === undefined ? undefined : parseDurationMs(s.last);
     const previous = splits.at(-1);
-    if (previous && (previous.until === undefined || from === undefined || from < previous.until)) {
-      issues.push({ path: ['splits', i, 'from'], message: `split "${s.name}" must start at or after the end of "${previous.name}"` });
+    if (last !== undefined) {
+      if (from !== undefined || until !== undefined) issues.push({ path: ['splits', i, 'last'], message: `split "${s.name}": a relative split (last) takes no from or until` });
+      if (last <= 0) issues.push({ path: ['splits', i, 'last'], message: `split "${s.name}": last must be longer than 0` });
+      if (previous && previous.last === undefined && previous.until !== undefined) {
+        issues.push({ path: ['splits', i - 1, 'until'], message: `split "${previous.name}" is followed by relative splits and ends where they begin: leave out its until` });
+      }
+    } else {
+      if (previous?.last !== undefined) issues.push({ path: ['splits', i, 'last'], message: `split "${s.name}" follows a relative split, so it must be relative too (last)` });
+      if (from !== undefined && until !== undefined && from >= until) issues.push({ path: ['splits', i], message: 'from must be before until' });
+      if (previous && previous.last === undefined && (previous.until === undefined || from === undefined || from < previous.until)) {
+        issues.push({ path: ['splits', i, 'from'], message: `split "${s.name}" must start at or after the end of "${previous.name}"` });
+      }
     }
-    splits.push({ name: s.name, from, until });
+    splits.push({ name: s.name, from, until, last });
   });
   if (!splitNames.has(spec.reference.split)) issues.push({ path: ['reference', 'split'], message: `reference split "${spec.reference.split}" is not one of the splits` });
 

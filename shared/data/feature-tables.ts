@@ -65,6 +65,8 @@ export const featureTablesManifestSchema = z.strictObject({
     label: z.string(),
   }),
   splits: z.record(z.string(), z.strictObject({ key: z.string(), rows: z.number().int(), from: z.iso.datetime().nullable(), until: z.iso.datetime().nullable() })),
+  /** The dataset's newest event time, which splits relative to its end (`last`) were resolved against; absent in manifests written before they existed. */
+  newestEventTime: z.iso.datetime().nullable().optional(),
   referenceStatsKey: z.string(),
   /** Events read, and those left out of every table (no label, or outside every split). */
   events: z.strictObject({ total: z.number().int(), withoutLabel: z.number().int(), outsideSplits: z.number().int() }),

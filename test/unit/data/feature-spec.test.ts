@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { type FeatureSpecInput, analysedFeatureSpec, featureSpecSchema, featureTableColumns } from '../../../shared/data/feature-spec.ts';
+import { type FeatureSpecInput, analysedFeatureSpec, featureSpecSchema, featureTableColumns, resolveSplits } from '../../../shared/data/feature-spec.ts';
 import { datasetContractSchema } from '../../../shared/data/dataset-contract.ts';
 import { featureDefinitionHash } from '../../../domain/features/spec-hash.ts';
 
@@ -61,6 +61,10 @@ describe('feature spec', () => {
     ['a missing reference split', (s) => ({ ...s, reference: { split: 'fit' } }), /reference split "fit" is not one of the splits/],
     ['a bad window', (s) => ({ ...s, aggregates: [{ name: 'a', groupBy: ['origin'], fn: 'count', window: '7 days' }] }), /expected a window such as 90m, 12h or 7d/],
     ['an undeclared event time', (s) => ({ ...s, eventTime: 'when' }), /event time "when" must be a timestamp column/],
+    ['a relative split with bounds', (s) => ({ ...s, splits: [{ name: 'train' }, { name: 'test', last: '30d', from: '2001-01-01' }] }), /splits\.1\.last: .*takes no from or until/],
+    ['an absolute split after a relative one', (s) => ({ ...s, splits: [{ name: 'train', last: '30d' }, { name: 'test', from: '2001-06-01' }] }), /"test" follows a relative split, so it must be relative too/],
+    ['a bounded split before relative ones', (s) => ({ ...s, splits: [{ name: 'train', until: '2001-05-01' }, { name: 'test', last: '30d' }] }), /splits\.0\.until: .*leave out its until/],
+    ['a relative split that is not a duration', (s) => ({ ...s, splits: [{ name: 'train' }, { name: 'test', last: 'a month' }] }), /splits\.1\.last: expected a duration/],
   ];
   for (const [name, change, message] of broken) {
     test(`rejects ${name}`, () => {
@@ -68,4 +72,18 @@ describe('feature spec', () => {
       assert.ok(found.some((p) => message.test(p)), found.join('\n'));
     });
   }
+
+  test('splits relative to the dataset\'s end are laid back to back from its newest event; the open split before them ends where they begin', () => {
+    const spec = featureSpecSchema.parse({ ...flights, splits: [{ name: 'train', from: '2001-01-01' }, { name: 'validation', last: '30d' }, { name: 'test', last: '7 days' }] });
+    const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+    const resolved = (newest: string) => resolveSplits(analysedFeatureSpec(spec).splits, Date.parse(newest)).map((s) => [s.name, iso(s.from), iso(s.until)]);
+    assert.deepEqual(resolved('2001-06-30T23:59:00Z'), [
+      ['train', '2001-01-01T00:00:00.000Z', '2001-05-24T23:59:00.001Z'],
+      ['validation', '2001-05-24T23:59:00.001Z', '2001-06-23T23:59:00.001Z'],
+      ['test', '2001-06-23T23:59:00.001Z', '2001-06-30T23:59:00.001Z'],
+    ]);
+    assert.deepEqual(resolved('2001-07-31T23:59:00Z').at(-1), ['test', '2001-07-24T23:59:00.001Z', '2001-07-31T23:59:00.001Z'], 'newer data moves every relative split');
+    const absolute = featureSpecSchema.parse(flights);
+    assert.deepEqual(resolveSplits(analysedFeatureSpec(absolute).splits, Date.parse('2001-07-31')), analysedFeatureSpec(absolute).splits.map(({ name, from, until }) => ({ name, from, until })), 'absolute splits are unchanged');
+  });
 });
