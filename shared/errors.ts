@@ -23,25 +23,25 @@ export const ERROR_KINDS = {
   StorageCorrupted: { failure: 'StorageCorrupted', retryable: false, exit: 'userError' },
   /** An error-level validation check failed; details carry `{ reportKey, failedChecks }`. */
   DatasetInvalid: { failure: 'DatasetInvalid', retryable: false, exit: 'userError' },
-  /** The source's content no longer hashes to the dataset version the run was started for. */
+  /** The source's content no longer hashes to the dataset version the run was started for, or a partition changed size while it was read. */
   DatasetChanged: { failure: 'DatasetChanged', retryable: false, exit: 'userError' },
   /** The exported ONNX model scores differently from the trainer; the export is not trusted. */
   OnnxParityMismatch: { failure: 'OnnxParityMismatch', retryable: false, exit: 'userError' },
   /** The feature tables cannot be trained on (no rows, a single class...). */
   TrainingDataInvalid: { failure: 'TrainingDataInvalid', retryable: false, exit: 'userError' },
-  /** A dataset source (local path, URL answering 404/410, s3 object) does not exist; details carry `{ source }`. */
+  /** A dataset source (local path, URL answering 404/410, s3 object, partition folder) does not exist, or a partition glob matches nothing; details carry `{ source, glob?, partition? }`. */
   SourceNotFound: { failure: 'SourceNotFound', retryable: false, exit: 'userError' },
   /** A dataset URL could not be fetched: connection refused, DNS failure, or an HTTP error status; details carry `{ source, status? }`. */
   SourceUnreachable: { failure: 'SourceUnreachable', retryable: false, exit: 'userError' },
   /** A dataset is in a format sluice does not read (it reads Parquet and CSV); details carry `{ source, detected }`. */
   UnsupportedFormat: { failure: 'UnsupportedFormat', retryable: false, exit: 'userError' },
-  /** A dataset file cannot be read in its format (truncated Parquet, malformed CSV); details carry `{ source, format, reason }`. */
+  /** A dataset file cannot be read in its format (truncated Parquet, malformed CSV); details carry `{ source, format, reason, partition? }`. */
   CorruptFile: { failure: 'CorruptFile', retryable: false, exit: 'userError' },
-  /** A dataset has no bytes or no rows; details carry `{ source, sizeBytes, rowCount }`. */
+  /** A dataset (or one partition of it) has no bytes or no rows; details carry `{ source, sizeBytes, rowCount, partition? }`. */
   EmptyDataset: { failure: 'EmptyDataset', retryable: false, exit: 'userError' },
   /** No manifest for a dataset version: it was never ingested; details carry `{ datasetVersion }`. */
   DatasetNotFound: { failure: 'DatasetNotFound', retryable: false, exit: 'userError' },
-  /** A dataset lacks a column a feature spec declares, or has it with another type; details carry `{ problems }`. */
+  /** A dataset lacks a column a feature spec declares, or has it with another type, or a new partition's columns differ from its dataset's; details carry `{ problems, partition? }`. */
   SchemaMismatch: { failure: 'SchemaMismatch', retryable: false, exit: 'userError' },
   /** The model or version is not in the registry; details carry `{ model, version? }`. */
   ModelNotFound: { failure: 'ModelNotFound', retryable: false, api: 'UnknownModel', exit: 'userError' },
