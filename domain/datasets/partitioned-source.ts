@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join, matchesGlob, sep } from 'node:path';
+import { join, sep } from 'node:path';
+import picomatch from 'picomatch';
 import type { Readable } from 'node:stream';
 import { DEFAULT_PARTITION_GLOB, type DatasetPartition, type PartitionedSourceState, partitionedSourceStateSchema } from '../../shared/data/dataset.ts';
 import { kindFailure } from '../../shared/failure.ts';
@@ -11,9 +12,9 @@ import { locateSource } from './source-fetch.ts';
 
 /**
  * A source that grows: a local directory or an S3 prefix whose files matching a glob are the
- * dataset's partitions. Paths are relative to the folder with `/` separators, matched with Node's
- * glob matcher (`path.matchesGlob`; `*` does not match a leading dot, so in-progress files such as
- * `.part-0.parquet.tmp` are not listed). Values in hive-style paths (`date=2001-06-04/`) are not read
+ * dataset's partitions. Paths are relative to the folder with `/` separators, matched with picomatch
+ * (Node's own `path.matchesGlob` is experimental in Node 20 and absent before 20.17). `*` does not
+ * match a leading dot, so in-progress files such as `.part-0.parquet.tmp` are not listed. Values in hive-style paths (`date=2001-06-04/`) are not read
  * as columns: each file must carry every column itself, so the same bytes mean the same rows wherever
  * they sit.
  */
@@ -56,12 +57,13 @@ export const globOf = (glob: string | undefined) => glob ?? DEFAULT_PARTITION_GL
 
 /** Every file matching `glob`, sorted by path; a glob that matches nothing is a SourceNotFound failure. */
 export async function listPartitions(location: PartitionedLocation, glob: string, store: ArtifactStore, source: string): Promise<ListedPartition[]> {
+  const matchesGlob = picomatch(glob);
   const listed: ListedPartition[] = [];
   if (location.kind === 'local') {
     const entries = await readdir(location.dir, { recursive: true });
     for (const entry of entries) {
       const path = entry.split(sep).join('/');
-      if (!matchesGlob(path, glob)) continue;
+      if (!matchesGlob(path)) continue;
       // A file may vanish between readdir and stat; it is simply not listed.
       const info = await stat(join(location.dir, entry)).catch(() => undefined);
       if (info?.isFile()) listed.push({ path, sizeBytes: info.size, stamp: `mtime:${info.mtimeMs}` });
@@ -73,7 +75,7 @@ export async function listPartitions(location: PartitionedLocation, glob: string
     });
     for (const object of objects) {
       const path = object.key.slice(location.prefix.length);
-      if (path && !path.endsWith('/') && matchesGlob(path, glob)) listed.push({ path, sizeBytes: object.size, stamp: `etag:${object.etag}` });
+      if (path && !path.endsWith('/') && matchesGlob(path)) listed.push({ path, sizeBytes: object.size, stamp: `etag:${object.etag}` });
     }
   }
   if (listed.length === 0) throw kindFailure('SourceNotFound', `${source}: no file matches the partition glob ${glob}`, { source, glob });
