@@ -17,7 +17,8 @@ export async function compactedSources(db: DuckDBConnection, path: string): Prom
   const rows = (
     await db.runAndReadAll(`SELECT decode(value) AS sources FROM parquet_kv_metadata(${quoteString(path)}) WHERE decode(key) = ${quoteString(SOURCES_METADATA_KEY)}`)
   ).getRowObjectsJS();
-  return decodeSources(String(rows[0]?.sources ?? ''));
+  const sources = rows[0]?.sources;
+  return decodeSources(typeof sources === 'string' ? sources : '');
 }
 
 /**
