@@ -28,7 +28,7 @@ const HOUR_MS = 3_600_000;
 const FEATURES = { numeric: ['x0', 'x1', 'x2'], categorical: ['c0', 'c1'] };
 const WINDOW_FILES = 12;
 const WINDOW_REQUESTS_PER_FILE = 1000;
-const RUNS = 5;
+const RUNS = 9;
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const report = (line: string) => console.error(`[stack] ${line}`);
 
