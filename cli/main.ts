@@ -23,6 +23,7 @@ Usage:
   sluice deploy promote|pause|resume|rollback <model> --by NAME [--reason TEXT]
   sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h]
   sluice monitor status <model>
+  sluice monitor compaction-schedule [--every 1h] [--closed-after 5m]
   sluice retrain <model> --reason TEXT [--spec spec.json]
   sluice retrain schedule <model> --every 7d [--spec spec.json]
   sluice models timeline <model> [--html out.html]

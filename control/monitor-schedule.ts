@@ -5,12 +5,14 @@ import { durationSchema } from '../shared/duration.ts';
 import { type DriftMonitorInput, driftMonitorInputSchema } from '../shared/monitoring.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { retrainingScheduleId, retrainingScheduleRequestSchema } from '../shared/retraining.ts';
+import { COMPACTION_CLOSED_AFTER, compactionScheduleId } from '../shared/prediction-log-compaction.ts';
 import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
 import { SluiceError } from '../shared/errors.ts';
 
 /**
  * The Temporal Schedules that look after a deployed model: the drift monitor (`driftMonitor` every
- * interval) and periodic retraining (`scheduledRetraining` every interval). One of each per model,
+ * interval) and periodic retraining (`scheduledRetraining` every interval), one of each per model,
+ * and the one that compacts every model's prediction log (`compactPredictionLog`, hourly). Schedules are
  * created or updated in place; runs never overlap (a run still going when the next is due makes the
  * next one skip). Callable from a script, the CLI or an activity.
  */
@@ -92,6 +94,25 @@ export async function upsertRetrainingSchedule(
     workflowId: `${scheduleId}-run`,
     taskQueue: deps.config.taskQueues.pipeline,
     args: [{ model, scheduleId, spec }],
+  });
+}
+
+/**
+ * Creates or updates the one schedule compacting every model's prediction log every `every` (hourly
+ * by default: an hour is compacted once it closed, `closedAfter` after its end).
+ */
+export async function upsertCompactionSchedule(
+  deps: { client: Client; config: Config },
+  request: { every?: string; closedAfter?: string } = {},
+): Promise<{ scheduleId: string; created: boolean }> {
+  const every = parseOrExplain(durationSchema, request.every ?? '1h', 'schedule interval');
+  const closedAfter = parseOrExplain(durationSchema, request.closedAfter ?? COMPACTION_CLOSED_AFTER, 'closed-after duration');
+  return upsertSchedule(deps.client, compactionScheduleId, every, {
+    type: 'startWorkflow',
+    workflowType: 'compactPredictionLog',
+    workflowId: `${compactionScheduleId}-run`,
+    taskQueue: deps.config.taskQueues.pipeline,
+    args: [{ closedAfter }],
   });
 }
 

@@ -7,6 +7,7 @@ import { createDeploymentActivities } from '../activities/deployment/deployment-
 import { createPipelineActivities } from '../activities/pipeline/pipeline-activities.ts';
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
+import { createPredictionLogActivities } from '../activities/prediction-log/prediction-log-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -18,6 +19,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
     ...createDeploymentActivities(deps),
+    ...createPredictionLogActivities(deps),
     // The drift monitor's retraining trigger starts pipelines through a Temporal client.
     ...createMonitoringActivities({
       store: deps.store,

@@ -7,7 +7,7 @@ import type { Config } from '../../shared/config.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
 import { asFailure, kindFailure, toApplicationFailure } from '../../shared/failure.ts';
 import { parseInput } from '../../shared/parse-input.ts';
-import { feedbackKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { feedbackKeys } from '../../shared/api/prediction-log.ts';
 import {
   type DriftReport,
   type DriftSummary,
@@ -19,7 +19,7 @@ import {
 import { trainingSlotId } from '../../shared/pipeline-identity.ts';
 import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
-import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
+import { type DuckDbSession, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { type PipelineStart, PipelineSpecError, RetrainingRequestError, startRetraining } from '../../domain/retraining/start-retraining.ts';
@@ -28,7 +28,9 @@ import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { renderDriftHtml } from '../../domain/monitoring/drift-html.ts';
 import { buildDriftReport } from '../../domain/monitoring/drift-report.ts';
 import { countWindow, windowPerformance } from '../../domain/monitoring/window-counts.ts';
-import { LABEL_DELAY_ALLOWANCE_MS, feedbackHoursForWindow, logKeysInWindow } from '../../domain/monitoring/window-files.ts';
+import { LABEL_DELAY_ALLOWANCE_MS, feedbackHoursForWindow } from '../../domain/monitoring/window-files.ts';
+import { hoursOfWindow } from '../../domain/prediction-log/log-files.ts';
+import { stageLogHours } from '../../domain/prediction-log/stage-log.ts';
 
 export interface MonitoringDeps {
   store: ArtifactStore;
@@ -74,6 +76,15 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     return paths;
   }
 
+  /** The version's prediction-log files of the window's hours, each row once whatever compaction has done. */
+  function stageWindow(session: DuckDbSession, dir: string, input: { model: string; version: number; from: string; until: string }, progress: { report(d: Record<string, unknown>): void }): Promise<string[]> {
+    return stageLogHours(
+      { store, bucket: buckets.predictions, db: session.db, dir },
+      { model: input.model, hours: hoursOfWindow(input.from, input.until), versions: [input.version] },
+      (staged) => progress.report({ stage: 'staging', staged }),
+    );
+  }
+
   async function loadReference(model: string, version: number): Promise<{ reference: ReferenceStats; featureNames: string[] }> {
     const manifest = await registry.manifest(model, version).catch((err: unknown) => {
       throw asFailure(err);
@@ -115,16 +126,11 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
       const started = clock.now();
       using progress = startProgress('computeDrift');
       const { reference, featureNames } = await loadReference(input.model, input.version);
-      const keys = logKeysInWindow(
-        (await store.list(buckets.predictions, predictionLogKeys.prefix(input.model))).map((o) => o.key),
-        input.from,
-        input.until,
-      );
       const dir = await mkdtemp(join(tmpdir(), 'sluice-drift-'));
       try {
-        const paths = await stage(buckets.predictions, keys, dir, progress);
-        progress.report({ stage: 'counting', files: paths.length });
         using session = await openDuckDb({ tempDirectory: dir });
+        const paths = await stageWindow(session, dir, input, progress);
+        progress.report({ stage: 'counting', files: paths.length });
         const counts = await countWindow(session.db, paths, { version: input.version, from: input.from, until: input.until }, reference, featureNames);
         const report = buildDriftReport({
           model: input.model,
@@ -154,16 +160,15 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      */
     async computePerformance(input: { model: string; version: number; from: string; until: string; labelDelayMs?: number }): Promise<PerformanceSummary> {
       using progress = startProgress('computePerformance');
-      const keys = logKeysInWindow((await store.list(buckets.predictions, predictionLogKeys.prefix(input.model))).map((o) => o.key), input.from, input.until);
       const labelKeys: string[] = [];
       for (const hour of feedbackHoursForWindow(input.from, input.until, input.labelDelayMs ?? LABEL_DELAY_ALLOWANCE_MS, Date.now())) {
         labelKeys.push(...(await store.list(buckets.predictions, `${feedbackKeys.prefix}hour=${hour}/`)).map((o) => o.key).filter((k) => k.endsWith('.jsonl')));
       }
       const dir = await mkdtemp(join(tmpdir(), 'sluice-perf-'));
       try {
-        const paths = await stage(buckets.predictions, keys, dir, progress);
-        const labels = await stage(buckets.predictions, labelKeys, join(dir), progress);
         using session = await openDuckDb({ tempDirectory: dir });
+        const paths = await stageWindow(session, dir, input, progress);
+        const labels = await stage(buckets.predictions, labelKeys, dir, progress);
         return await windowPerformance(session.db, paths, labels, input);
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { hourPartition, predictionFailureKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { hourPartition, predictionFailureKeys, predictionLogKeys, versionTag } from '../../shared/api/prediction-log.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
@@ -133,7 +133,7 @@ export class PredictionLog {
     this.bufferedRows = 0;
     for (const builder of builders) {
       const batch = builder.seal();
-      const key = predictionLogKeys.file(batch.model, batch.hour, `v${String(batch.version).padStart(6, '0')}-${Date.now()}-${randomBytes(6).toString('hex')}`);
+      const key = predictionLogKeys.file(batch.model, batch.hour, `${versionTag(batch.version)}-${Date.now()}-${randomBytes(6).toString('hex')}`);
       try {
         this.uploads.push({ key, path: await this.deps.writer.write(batch), rows: batch.rows.count, attempts: 0 });
       } catch (err) {
@@ -145,7 +145,7 @@ export class PredictionLog {
       }
     }
     for (const batch of failureBatches) {
-      const key = predictionFailureKeys.file(batch.model, batch.hour, `v${String(batch.version).padStart(6, '0')}-${Date.now()}-${randomBytes(6).toString('hex')}`);
+      const key = predictionFailureKeys.file(batch.model, batch.hour, `${versionTag(batch.version)}-${Date.now()}-${randomBytes(6).toString('hex')}`);
       const rows = batch.failures.length;
       try {
         this.uploads.push({ key, path: await this.deps.writer.writeFailures(batch), rows, attempts: 0 });

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import type { ScheduleDescription } from '@temporalio/client';
 import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
-import { describeSchedule, driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
+import { describeSchedule, driftMonitorScheduleId, upsertCompactionSchedule, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
 import { checkRetrainingSpec } from '../../domain/retraining/start-retraining.ts';
 import { durationSchema } from '../../shared/duration.ts';
 import { driftMonitorInputSchema } from '../../shared/monitoring.ts';
 import { retrainingScheduleId } from '../../shared/retraining.ts';
+import { COMPACTION_CLOSED_AFTER } from '../../shared/prediction-log-compaction.ts';
 import { type Env, EXIT, UsageError, positiveInt, subcommands } from '../command.ts';
 import { loadSpecFile } from '../load-spec.ts';
 
@@ -29,6 +30,13 @@ you want kept again.
 Shows the model's drift monitor and retraining schedules (interval, next and recent runs) and what the
 monitor remembers: the last judged windows with their verdicts, the score baseline and the last
 retraining it started.`,
+  'monitor compaction-schedule': `Usage: sluice monitor compaction-schedule [--every 1h] [--closed-after 5m]
+
+Creates (or updates) the one Temporal Schedule that compacts every model's prediction log: each model
+version's small files of a closed hour become one zstd-compressed Parquet file, so monitoring reads a
+few files per hour. Readers count every row once before, during and after a compaction.
+  --every DURATION          how often (default: 1h)
+  --closed-after DURATION   how long after its end an hour counts as closed (default: 5m)`,
 } as const;
 
 function durationOption(name: string, value: string | undefined): string | undefined {
@@ -125,7 +133,18 @@ async function monitorStatus(env: Env, args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+async function compactionSchedule(env: Env, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { every: { type: 'string' }, 'closed-after': { type: 'string' } } });
+  if (positionals.length > 0) throw new UsageError(HELP['monitor compaction-schedule']);
+  const every = durationOption('every', values.every) ?? '1h';
+  const closedAfter = durationOption('closed-after', values['closed-after']) ?? COMPACTION_CLOSED_AFTER;
+  const { scheduleId, created } = await upsertCompactionSchedule(env, { every, closedAfter });
+  env.write(`${created ? 'created' : 'updated'} schedule ${scheduleId}: compacts every model's prediction log every ${every} (an hour counts as closed ${closedAfter} after its end)`);
+  return EXIT.ok;
+}
+
 export const MONITOR_COMMANDS = subcommands(HELP, {
   'monitor schedule': monitorSchedule,
   'monitor status': monitorStatus,
+  'monitor compaction-schedule': compactionSchedule,
 });

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { HealthFigures, VersionFigures } from '../../shared/deployment.ts';
-import { feedbackKeys, hourPartition, predictionFailureKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { feedbackKeys, hourPartition, predictionFailureKeys } from '../../shared/api/prediction-log.ts';
 import { logLoss, rocAuc } from '../evaluation/metrics.ts';
 import { openDuckDb } from '../duckdb/duckdb-session.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
+import { stageLogHours } from '../prediction-log/stage-log.ts';
 
 const HOUR_MS = 3_600_000;
 const PSI_BINS = 10;
@@ -98,7 +99,7 @@ export function figuresOf(version: number, rows: { score: number; latency: numbe
 }
 
 /**
- * Stages the model's prediction-log Parquet files and the feedback labels of the window's hours into
+ * Stages the model's prediction-log Parquet files of the window's hours (compacted or not) and the feedback labels of the window's hours into
  * `dir`, loads them into DuckDB, and computes each version's figures: the candidate's rows on its
  * route (`canary` or `shadow`), the champion's on `primary`. Labels join by request id and event index.
  * Failed requests come from the failure log (`prediction-failures/`), counted in events; shadow
@@ -118,16 +119,16 @@ export async function measureRolloutHealth(
   await db.run(`CREATE TABLE failures (model_version INTEGER, route VARCHAR, events INTEGER)`);
 
   let n = 0;
-  for (const hour of hoursBetween(fromMs, toMs)) {
-    for (const object of await store.list(bucket, `${predictionLogKeys.prefix(input.model)}hour=${hour}/`)) {
-      if (!object.key.endsWith('.parquet')) continue;
-      const path = join(dir, `log-${n++}.parquet`);
-      await store.getFile(bucket, object.key, path);
-      await db.run(`INSERT INTO log SELECT request_id, event_index, epoch_ms(predicted_at), model_version, route, score, latency_ms
-        FROM read_parquet(${literal(path)})
-        WHERE epoch_ms(predicted_at) BETWEEN ${fromMs} AND ${toMs} AND model_version IN (${input.candidate}, ${input.champion})`);
-      heartbeat(`staged ${n} log files`);
-    }
+  // Each row once whether its hour is compacted or not; only the two versions' files are fetched.
+  const logPaths = await stageLogHours(
+    { store, bucket, db, dir },
+    { model: input.model, hours: hoursBetween(fromMs, toMs), versions: [input.candidate, input.champion] },
+    (staged) => heartbeat(`staged ${staged} log files`),
+  );
+  for (const path of logPaths) {
+    await db.run(`INSERT INTO log SELECT request_id, event_index, epoch_ms(predicted_at), model_version, route, score, latency_ms
+      FROM read_parquet(${literal(path)})
+      WHERE epoch_ms(predicted_at) BETWEEN ${fromMs} AND ${toMs} AND model_version IN (${input.candidate}, ${input.champion})`);
   }
   for (const hour of hoursBetween(fromMs, toMs)) {
     for (const object of await store.list(bucket, `${predictionFailureKeys.prefix(input.model)}hour=${hour}/`)) {

@@ -1,22 +1,9 @@
 import { hourPartition } from '../../shared/api/prediction-log.ts';
 
 /**
- * Which files of the prediction log and of the feedback labels a monitoring window reads: only the
- * hour partitions it overlaps, so a pass costs the window, not the model's age.
+ * Which feedback label files a monitoring window reads: only the hour partitions it can concern, so a
+ * pass costs the window, not the model's age (the prediction log's side: domain/prediction-log/).
  */
-
-const hourOf = (iso: string) => new Date(iso).toISOString().slice(0, 13);
-const hourInKey = (key: string) => /\/hour=([^/]+)\//.exec(key)?.[1];
-
-/** Keys of the prediction log files whose hour partition overlaps [from, until). */
-export function logKeysInWindow(keys: readonly string[], from: string, until: string): string[] {
-  const first = hourOf(from);
-  const last = hourOf(new Date(new Date(until).getTime() - 1).toISOString());
-  return keys.filter((key) => {
-    const hour = hourInKey(key);
-    return key.endsWith('.parquet') && hour !== undefined && hour >= first && hour <= last;
-  });
-}
 
 /**
  * How long after a window ends its feedback labels may still arrive and count. Labels are filed by

@@ -19,9 +19,21 @@ export type PredictionRoute = (typeof PREDICTION_ROUTES)[number];
 /** `2026-11-23T15` for an instant in that UTC hour. */
 export const hourPartition = (epochMs: number) => new Date(epochMs).toISOString().slice(0, 13);
 
+/** `v000007`: how a log file's name starts, so a reader picks one version's files from a listing. */
+export const versionTag = (version: number) => `v${String(version).padStart(6, '0')}`;
+
+/**
+ * The API writes small files (`v<version>-<ms>-<random>.parquet`, one per flush); the hourly
+ * compaction merges one version's files of a closed hour into `v<version>-compacted.parquet`, which
+ * names the small files it holds in its Parquet key-value metadata (see domain/prediction-log/).
+ */
 export const predictionLogKeys = {
   prefix: (model: string) => `predictions/model=${model}/`,
+  hourPrefix: (model: string, hour: string) => `predictions/model=${model}/hour=${hour}/`,
   file: (model: string, hour: string, fileId: string) => `predictions/model=${model}/hour=${hour}/${fileId}.parquet`,
+  compacted: (model: string, hour: string, version: number) => `predictions/model=${model}/hour=${hour}/${versionTag(version)}-compacted.parquet`,
+  /** How far the compaction of a model has got (JSON), outside `predictions/` so log readers never list it. */
+  compactionState: (model: string) => `prediction-log-compaction/model=${model}.json`,
 } as const;
 
 export const predictionFailureKeys = {

@@ -12,7 +12,7 @@ import { createMonitoringActivities } from '../../../activities/monitoring/monit
 import { startTrainingPipeline } from '../../../control/start-training-pipeline.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
-import { feedbackKeys, predictionLogKeys } from '../../../shared/api/prediction-log.ts';
+import { feedbackKeys, predictionLogKeys, versionTag } from '../../../shared/api/prediction-log.ts';
 import { ErrorType } from '../../../shared/errors.ts';
 import { driftReportSchema, monitorStateKey } from '../../../shared/monitoring.ts';
 import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
@@ -49,7 +49,7 @@ describe('driftMonitor on the real stack with replayed flights', () => {
         (0.1 + 0.5 * origin_delay_rate)::FLOAT AS score, 0.3::FLOAT AS threshold, score >= 0.3 AS label, 1.0 AS latency_ms, {${struct}} AS features
       FROM (SELECT ${SELECT}, delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
     ) TO '${path}' (FORMAT parquet)`);
-    await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(model, hour, 'replay'), path);
+    await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(model, hour, `${versionTag(1)}-replay`), path);
     if (!labelled) return;
     // What happened to those flights, as the feedback API stores it (JSON lines), for the window's AUC and log loss.
     const labels = join(scratch.dir, `${hour}.jsonl`);

@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import { openDuckDb, type DuckDbSession } from '../../../domain/duckdb/duckdb-session.ts';
 import { renderDriftHtml } from '../../../domain/monitoring/drift-html.ts';
 import { buildDriftReport, categoricalDrift } from '../../../domain/monitoring/drift-report.ts';
-import { logKeysInWindow } from '../../../domain/monitoring/window-files.ts';
 import { countWindow, windowPerformance } from '../../../domain/monitoring/window-counts.ts';
 import type { ReferenceStats } from '../../../shared/data/feature-tables.ts';
 import { driftReportSchema, driftThresholdsSchema } from '../../../shared/monitoring.ts';
@@ -147,13 +146,5 @@ describe('drift report over a logged window (DuckDB)', () => {
     const { stdout } = await run(chromium, [...args, '--dump-dom', `file://${page}`], { timeout: 60_000, maxBuffer: 16 << 20 });
     assert.match(stdout, /Verdict: <span[^>]*>alert<\/span>/);
     assert.equal((stdout.match(/<span class="verdict"[^>]*>alert<\/span>/g) ?? []).length, 1 + report.features.length);
-  });
-});
-
-describe('logKeysInWindow', () => {
-  test('keeps the hour partitions that overlap the window, the last hour exclusive at its end', () => {
-    const key = (hour: string) => `predictions/model=m/hour=${hour}/f.parquet`;
-    const keys = [key('2026-01-01T09'), key('2026-01-01T10'), key('2026-01-01T11'), key('2026-01-01T12'), 'predictions/model=m/hour=2026-01-01T10/x.json'];
-    assert.deepEqual(logKeysInWindow(keys, '2026-01-01T10:30:00.000Z', '2026-01-01T12:00:00.000Z'), [key('2026-01-01T10'), key('2026-01-01T11')]);
   });
 });
