@@ -8,6 +8,8 @@ import { createPipelineActivities } from '../activities/pipeline/pipeline-activi
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
+import { followServedModel } from '../control/feature-refresh.ts';
+import { createRefreshActivities } from '../activities/features/refresh-activities.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -17,7 +19,11 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
   return {
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
-    ...createDeploymentActivities(deps),
+    ...createRefreshActivities(deps),
+    ...createDeploymentActivities({
+      ...deps,
+      ...(config && client ? { followServedModel: (model: string) => followServedModel({ client: client(), config, store: deps.store }, model) } : {}),
+    }),
     // The drift monitor's retraining trigger starts pipelines through a Temporal client.
     ...createMonitoringActivities({
       store: deps.store,

@@ -5,3 +5,4 @@ export { trainingSlot } from './training-slot.ts';
 export { driftMonitor } from './drift-monitor.ts';
 export { batchScoring } from './batch-scoring.ts';
 export { scheduledRetraining } from './scheduled-retraining.ts';
+export { refreshOnlineFeatures } from './refresh-online-features.ts';
