@@ -25,13 +25,19 @@ export interface RefreshScheduleState {
   paused: boolean;
 }
 
+/** 900000 → 15m: an interval as people write it, in the duration grammar. */
+function intervalText(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
 /** The interval and as-of mode a schedule was created with, read back from its description. */
 function settingsOf(description: ScheduleDescription): { every: string; asOf: RefreshAsOf } {
   const ms = description.spec.intervals?.[0]?.every;
   const action = description.action;
   const args = action.type === 'startWorkflow' ? (action.args as unknown[] | undefined) : undefined;
   const parsed = refreshOnlineFeaturesInputSchema.safeParse(args?.[0]);
-  return { every: ms === undefined ? DEFAULT_REFRESH_EVERY : `${Number(ms) / 1000}s`, asOf: parsed.success ? parsed.data.asOf : 'data-end' };
+  return { every: ms === undefined ? DEFAULT_REFRESH_EVERY : intervalText(Number(ms)), asOf: parsed.success ? parsed.data.asOf : 'data-end' };
 }
 
 /**
