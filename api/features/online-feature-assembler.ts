@@ -96,8 +96,7 @@ export class OnlineFeatureAssemblers implements FeatureAssemblers {
   readonly freshness: FeatureFreshnessSource | undefined;
 
   constructor(private readonly source: FeatureDefinitionSource) {
-    const { freshness } = source;
-    this.freshness = freshness ? { freshness: (hash) => freshness.call(source, hash) } : undefined;
+    this.freshness = source.freshness ? { freshness: (hash) => source.freshness?.(hash) } : undefined;
   }
 
   async forModel(manifest: ModelManifest): Promise<FeatureAssembler> {
