@@ -13,7 +13,7 @@ import { type Config, loadConfig } from '../../../shared/config.ts';
 import { type RefreshOutcome, refreshScheduleId } from '../../../shared/online-refresh.ts';
 import { FLIGHTS_SPEC_HASH, flightsManifest, trainFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { createPipelineQueueActivities, WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
-import { stackConfig, stackForSuite, testIds } from '../../support/stack.ts';
+import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
 
 /**
@@ -22,7 +22,7 @@ import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath 
  * Schedule that runs it. The data is three, then four days of real January flights.
  */
 describe('refreshing online features', () => {
-  const stack = stackForSuite(stackConfig());
+  let stack: TemporalHandles;
   const suffix = randomBytes(4).toString('hex');
   const model = `refresh-${suffix}`;
   const { taskQueue } = testIds('online feature refresh');
@@ -46,6 +46,7 @@ describe('refreshing online features', () => {
   };
 
   before(async () => {
+    stack = await connectToStack(stackConfig());
     const buckets = await isolatedBuckets(stack.store, 'refresh');
     config = loadConfig({
       ...process.env,
@@ -91,6 +92,7 @@ describe('refreshing online features', () => {
     worker.shutdown();
     await running;
     fixtures[Symbol.dispose]();
+    await stack[Symbol.asyncDispose]();
   });
 
   const refresh = (asOf?: 'now') => refreshFeaturesNow({ client: stack.client, config }, { model, ...(asOf ? { asOf } : {}) });
@@ -164,7 +166,9 @@ describe('refreshing online features', () => {
     assert.equal(outcome.asOfMode, 'data-end');
     const status = await featureRefreshStatus(deps, model);
     assert.equal(status.schedule?.recentRuns.length, 1);
-    assert.equal(status.snapshot?.key, outcome.snapshotKey);
+    // The newest as-of wins: the earlier test's run as of now is later than this one's data end.
+    assert.equal(status.snapshot?.key, (await newestSnapshot(stack.store, config.buckets.serving, FLIGHTS_SPEC_HASH))?.key);
+    assert.ok(status.snapshot && status.snapshot.asOf >= outcome.asOf);
 
     // The champion leaves production (a rollback with no earlier version): the schedule pauses.
     const registry = new ModelRegistry(stack.store, config.buckets.models);
