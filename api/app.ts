@@ -16,6 +16,7 @@ import { renderTimelineHtml } from '../domain/timeline/timeline-html.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
 import { ApiError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
+import type { FeatureFreshnessSource } from './features/feature-freshness.ts';
 import { readiness } from './health/readiness.ts';
 import type { CorsPolicy } from './http/cors.ts';
 import { readJsonBody, readOptionalJsonBody } from './http/read-json-body.ts';
@@ -50,6 +51,8 @@ export interface AppDeps {
   /** The app's request lifecycle; its `routeOf` is `matchedRoute`. */
   lifecycle: RequestLifecycle;
   isShuttingDown: () => boolean;
+  /** Online feature freshness for /readyz, when the features come from refreshed snapshots. */
+  features?: { source: FeatureFreshnessSource; maxAgeMs: number };
 }
 
 interface Locals {
@@ -108,7 +111,8 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.get('/readyz', (_req, res) => {
-    const report = readiness({ serving: deps.serving, providers: deps.providers, predictionLog: deps.predictionLog, shuttingDown: deps.isShuttingDown() });
+    const features = deps.features && { ...deps.features, now: Date.now() };
+    const report = readiness({ serving: deps.serving, providers: deps.providers, predictionLog: deps.predictionLog, shuttingDown: deps.isShuttingDown(), ...(features ? { features } : {}) });
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
 

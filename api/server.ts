@@ -17,6 +17,7 @@ import { TemporalLink } from './temporal/temporal-link.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
 import type { FeatureAssemblers } from './features/feature-assembler.ts';
+import { type ModelFeatureFreshness, modelFeatureFreshness } from './features/feature-freshness.ts';
 import { FeedbackStore } from './feedback/feedback-store.ts';
 import { CorsPolicy } from './http/cors.ts';
 import { RequestLifecycle } from './http/request-lifecycle.ts';
@@ -73,6 +74,8 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   metrics.provider.collect(() => providers.report().active.map((provider) => ({ labels: { provider }, value: 1 })));
   metrics.providerUnavailable.collect(() => Object.keys(providers.report().unavailable).map((provider) => ({ labels: { provider }, value: 1 })));
 
+  const freshnessSource = deps.assemblers.freshness;
+  const features = freshnessSource && { source: freshnessSource, maxAgeMs: config.serving.featuresMaxAgeMs };
   const arrivals = new Arrivals();
   const loader = new ModelLoader({
     registry: new ModelRegistry(store, config.buckets.models),
@@ -84,6 +87,13 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     othersArriving: arrivals.any,
   });
   const serving = new ServingConfigPoller({ store, bucket: config.buckets.serving, loader, metrics, log: logger, intervalMs: config.serving.pollIntervalMs });
+  if (features) {
+    const freshness = () => modelFeatureFreshness(serving.current.models, features.source, Date.now(), features.maxAgeMs);
+    const perModel = (value: (f: ModelFeatureFreshness) => number) => () => Object.entries(freshness()).map(([model, f]) => ({ labels: { model }, value: value(f) }));
+    metrics.featuresAge.collect(perModel((f) => f.ageSeconds));
+    metrics.featuresRefreshed.collect(perModel((f) => Date.parse(f.refreshedAt) / 1000));
+    metrics.featuresStale.collect(perModel((f) => (f.state === 'stale' ? 1 : 0)));
+  }
   const logDir = await mkdtemp(join(tmpdir(), 'sluice-prediction-log-'));
   const predictionLog = new PredictionLog({ store, bucket: config.buckets.predictions, writer: new ParquetWriter(logDir), limits: config.serving.log, metrics, log: logger });
   const shadow = new ShadowScorer({ log: predictionLog, metrics, logger, maxPending: config.serving.shadowMaxPending });
@@ -114,6 +124,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     limits,
     lifecycle: appLifecycle,
     isShuttingDown: () => shuttingDown,
+    ...(features ? { features } : {}),
   });
 
   let active = 0;

@@ -1,6 +1,7 @@
 import { type Config, loadConfig } from '../shared/config.ts';
 import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv } from './command.ts';
 import { DEPLOY_COMMANDS } from './commands/deploy.ts';
+import { FEATURES_COMMANDS } from './commands/features.ts';
 import { MODELS_COMMANDS } from './commands/models.ts';
 import { MONITOR_COMMANDS } from './commands/monitor.ts';
 import { PIPELINE_COMMANDS } from './commands/pipeline.ts';
@@ -24,6 +25,9 @@ Usage:
   sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h]
   sluice monitor status <model>
   sluice monitor compaction-schedule [--every 1h] [--closed-after 5m]
+  sluice features schedule <model> [--every 15m] [--as-of data-end|now] [--pause | --resume]
+  sluice features status <model>
+  sluice features refresh <model> [--as-of data-end|now]
   sluice retrain <model> --reason TEXT [--spec spec.json]
   sluice retrain schedule <model> --every 7d [--spec spec.json]
   sluice models timeline <model> [--html out.html]
@@ -31,7 +35,7 @@ Usage:
 Run 'sluice <command> --help' for details. Settings come from SLUICE_* variables (see the README).
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed.`;
 
-const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...RETRAIN_COMMANDS };
+const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS };
 
 /** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
 function commandKey(argv: string[]): string {

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SluiceError } from './errors.ts';
+import { durationMs, durationSchema } from './duration.ts';
 
 /**
  * Every setting sluice reads, as environment variables. This schema is the single source of the
@@ -84,6 +85,7 @@ export const configSchema = z.strictObject({
   SLUICE_API_CORS_ORIGINS: corsOrigins.optional().describe('Origins allowed to call the API from a browser; unset means CORS is off'),
   SLUICE_API_SHUTDOWN_GRACE_MS: count(0, 600_000).default(15_000).describe('On SIGTERM, how long in-flight requests may take to finish before connections are closed (ms)'),
   SLUICE_SERVING_POLL_INTERVAL_MS: count(100, 3_600_000).default(5000).describe('How often the API checks the serving config object for a new version (ms)'),
+  SLUICE_SERVING_FEATURES_MAX_AGE: durationSchema.default('1h').describe('Online features older than this (now minus the served snapshot\'s as-of instant) are reported stale in /readyz and /metrics; still served'),
   SLUICE_SERVING_EXECUTION_PROVIDERS: executionProviders.default('cpu').describe('ONNX Runtime execution providers in order of preference; an unavailable one is skipped with one warning'),
   SLUICE_SERVING_INTRA_OP_THREADS: count(1, 256).default(1).describe('ONNX Runtime threads per model session'),
   SLUICE_SERVING_SCORING_THREAD: bool.default(true).describe('Run models on a worker thread, so scoring overlaps request parsing and feature assembly; false keeps them on the event loop (for a one-core process)'),
@@ -125,6 +127,7 @@ export interface Config {
   };
   serving: {
     pollIntervalMs: number;
+    featuresMaxAgeMs: number;
     executionProviders: ExecutionProvider[];
     intraOpThreads: number;
     scoringThread: boolean;
@@ -203,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     },
     serving: {
       pollIntervalMs: e.SLUICE_SERVING_POLL_INTERVAL_MS,
+      featuresMaxAgeMs: durationMs(e.SLUICE_SERVING_FEATURES_MAX_AGE),
       executionProviders: e.SLUICE_SERVING_EXECUTION_PROVIDERS.split(',') as ExecutionProvider[],
       intraOpThreads: e.SLUICE_SERVING_INTRA_OP_THREADS,
       scoringThread: e.SLUICE_SERVING_SCORING_THREAD,

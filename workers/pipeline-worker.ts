@@ -9,6 +9,8 @@ import { createProbeActivities } from '../activities/stack-check/probe-activitie
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
 import { createPredictionLogActivities } from '../activities/prediction-log/prediction-log-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
+import { followServedModel } from '../control/feature-refresh.ts';
+import { createRefreshActivities } from '../activities/features/refresh-activities.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -18,8 +20,12 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
   return {
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
-    ...createDeploymentActivities(deps),
     ...createPredictionLogActivities(deps),
+    ...createRefreshActivities(deps),
+    ...createDeploymentActivities({
+      ...deps,
+      ...(config && client ? { followServedModel: (model: string) => followServedModel({ client: client(), config, store: deps.store }, model) } : {}),
+    }),
     // The drift monitor's retraining trigger starts pipelines through a Temporal client.
     ...createMonitoringActivities({
       store: deps.store,

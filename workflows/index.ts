@@ -6,3 +6,4 @@ export { driftMonitor } from './drift-monitor.ts';
 export { batchScoring } from './batch-scoring.ts';
 export { scheduledRetraining } from './scheduled-retraining.ts';
 export { compactPredictionLog } from './compact-prediction-log.ts';
+export { refreshOnlineFeatures } from './refresh-online-features.ts';

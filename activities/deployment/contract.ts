@@ -33,6 +33,11 @@ export interface DeploymentActivities {
   recordRolloutStatus(input: { model: string; version: number; action: RegistryAction; by: string; reason: string; replaces?: number }): Promise<void>;
   /** Reads both versions' prediction logs (and feedback labels) over the window with DuckDB. */
   measureRolloutHealth(input: { model: string; candidate: number; champion: number; route: 'canary' | 'shadow'; from: string; to: string }): Promise<HealthFigures>;
+  /**
+   * Keeps the model's online feature refresh Schedule in step with what is served: running while
+   * the model has a champion, paused when it has none; null when it has neither champion nor schedule.
+   */
+  followServedModel(input: { model: string }): Promise<{ scheduleId: string; paused: boolean } | null>;
   /** Stores the shadow comparison in the reports bucket; returns its key. */
   storeShadowReport(input: { model: string; candidate: number; champion: number; figures: HealthFigures; verdict: string; reasons: string[] }): Promise<{ reportKey: string }>;
 }

@@ -20,7 +20,13 @@ export const rolloutReportKeys = {
 } as const;
 
 /** The deployment workflow's activities over the object store: serving config, registry, prediction logs. */
-export function createDeploymentActivities(deps: { store: ArtifactStore; buckets: Config['buckets']; clock?: () => Date }): DeploymentActivities {
+export function createDeploymentActivities(deps: {
+  store: ArtifactStore;
+  buckets: Config['buckets'];
+  clock?: () => Date;
+  /** Creates, unpauses or pauses the model's feature refresh Schedule (a Temporal client call the worker wires in). */
+  followServedModel?: (model: string) => Promise<{ scheduleId: string; paused: boolean } | null>;
+}): DeploymentActivities {
   const { store, buckets } = deps;
   const clock = deps.clock ?? (() => new Date());
   const registry = new ModelRegistry(store, buckets.models, clock);
@@ -116,6 +122,16 @@ export function createDeploymentActivities(deps: { store: ArtifactStore; buckets
         return await measureRolloutHealth({ store, bucket: buckets.predictions, dir, now: clock() }, input);
       } finally {
         await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    async followServedModel({ model }) {
+      if (!deps.followServedModel) throw kindFailure('InvalidInput', `this worker has no Temporal client wired for schedules: the feature refresh schedule of ${model} was not updated`, { model });
+      try {
+        const state = await deps.followServedModel(model);
+        return state && { scheduleId: state.scheduleId, paused: state.paused };
+      } catch (err) {
+        throw asFailure(err);
       }
     },
 

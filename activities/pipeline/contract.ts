@@ -44,8 +44,8 @@ export interface CandidateEvaluation {
 }
 
 export interface PipelineActivities {
-  /** `partitions`: the glob of a partitioned source (a folder or prefix), as in the spec. */
-  ingestDataset(input: { datasetName: string; source: string; expectedVersion: string; partitions?: string }): Promise<DatasetRef>;
+  /** `partitions`: the glob of a partitioned source (a folder or prefix), as in the spec. Without `expectedVersion`, whatever the source holds now (the online feature refresh). */
+  ingestDataset(input: { datasetName: string; source: string; expectedVersion?: string; partitions?: string }): Promise<DatasetRef>;
   /** Throws a non-retryable `DatasetInvalid` failure when an error-level check fails. */
   validateDataset(input: { datasetName: string; datasetVersion: string; contract: PipelineSpec['contract'] }): Promise<{ reportKey: string; warnings: string[] }>;
   buildFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<FeatureTables>;

@@ -3,6 +3,7 @@ import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
 import { SluiceError } from '../../shared/errors.ts';
+import type { FeatureFreshnessSource } from './feature-freshness.ts';
 
 /**
  * The API's one feature step: raw business events in, model inputs out, in the model's feature
@@ -23,6 +24,8 @@ export interface FeatureAssembler {
 /** Finds the assembler for a registered model version (by its feature-definition hash and feature names). */
 export interface FeatureAssemblers {
   forModel(manifest: ModelManifest): Promise<FeatureAssembler>;
+  /** What online snapshots serve, where the definitions come from a store that refreshes them. */
+  readonly freshness?: FeatureFreshnessSource;
 }
 
 /** Event `index` has a value in `field` the feature definitions cannot read: the caller's error. */

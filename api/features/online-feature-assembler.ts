@@ -6,6 +6,7 @@ import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
 import { type FeatureAssembler, type FeatureAssemblers, FeatureInputError, FeatureWiringError } from './feature-assembler.ts';
+import type { FeatureFreshnessSource } from './feature-freshness.ts';
 
 /** A model's feature definitions as serving needs them: the spec, and the online store for its aggregates. */
 export interface OnlineFeatureDefinition {
@@ -16,6 +17,8 @@ export interface OnlineFeatureDefinition {
 /** Where a model version's feature definitions are found, from what its manifest records (feature-definition hash, dataset version). */
 export interface FeatureDefinitionSource {
   load(manifest: ModelManifest): Promise<OnlineFeatureDefinition>;
+  /** Present when the source follows refreshed snapshots. */
+  freshness?(featureSpecHash: string): ReturnType<FeatureFreshnessSource['freshness']>;
 }
 
 /**
@@ -90,7 +93,11 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
 
 /** Assemblers for model versions over a source of feature definitions. */
 export class OnlineFeatureAssemblers implements FeatureAssemblers {
-  constructor(private readonly source: FeatureDefinitionSource) {}
+  readonly freshness: FeatureFreshnessSource | undefined;
+
+  constructor(private readonly source: FeatureDefinitionSource) {
+    this.freshness = source.freshness ? { freshness: (hash) => source.freshness?.(hash) } : undefined;
+  }
 
   async forModel(manifest: ModelManifest): Promise<FeatureAssembler> {
     return new OnlineFeatureAssembler(await this.source.load(manifest), manifest.featureNames);

@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { type AggregateValues, type OnlineFeatureStore, type OnlineLookup, SnapshotOnlineStore } from '../../domain/features/online-store.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
-import { loadSnapshotStore } from '../../domain/features/online-snapshot-loader.ts';
+import { type StoredSnapshot, loadSnapshotStore, newestSnapshot } from '../../domain/features/online-snapshot-loader.ts';
 import { analysedFeatureSpec, featureSpecSchema } from '../../shared/data/feature-spec.ts';
 import { featureTablesManifestSchema } from '../../shared/data/feature-tables.ts';
 import type { Config } from '../../shared/config.ts';
@@ -9,19 +9,22 @@ import type { ModelManifest } from '../../shared/registry.ts';
 import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { FeatureWiringError } from './feature-assembler.ts';
+import type { SnapshotFreshness } from './feature-freshness.ts';
 import type { FeatureDefinitionSource, OnlineFeatureDefinition } from './online-feature-assembler.ts';
-
-const AS_OF = /\/as-of=([^/]+)\.json$/;
 
 /**
  * An online store that follows the newest snapshot of one spec: reads go to the snapshot in use,
  * and `refresh` swaps in a newer one when the materialization has written it, keeping the old one
- * when the store cannot be read.
+ * when the store cannot be read. The swap is one assignment: a lookup already running finishes on
+ * the snapshot it started with (the old one is then unreferenced and collected), the next one reads
+ * the new snapshot; no request waits for a load.
  */
 class FollowingSnapshotStore implements OnlineFeatureStore {
+  lastError: string | undefined;
+
   constructor(
     private current: OnlineFeatureStore,
-    private currentKey: string,
+    private served: StoredSnapshot,
   ) {}
 
   get asOf(): number {
@@ -33,12 +36,21 @@ class FollowingSnapshotStore implements OnlineFeatureStore {
   }
 
   get key(): string {
-    return this.currentKey;
+    return this.served.key;
   }
 
-  swap(store: OnlineFeatureStore, key: string): void {
+  get inUse(): OnlineFeatureStore {
+    return this.current;
+  }
+
+  freshness(): SnapshotFreshness {
+    return { key: this.served.key, asOf: this.current.asOf, writtenAt: this.served.lastModified.getTime(), ...(this.lastError === undefined ? {} : { lastError: this.lastError }) };
+  }
+
+  swap(store: OnlineFeatureStore, served: StoredSnapshot): void {
     this.current = store;
-    this.currentKey = key;
+    this.served = served;
+    this.lastError = undefined;
   }
 }
 
@@ -52,6 +64,8 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
   private readonly loaded = new Map<string, Promise<OnlineFeatureDefinition>>();
   private readonly followers = new Map<string, FollowingSnapshotStore>();
   private readonly timer: NodeJS.Timeout;
+  /** A large snapshot can take longer to load than the interval: one refresh at a time. */
+  private refreshing = false;
 
   constructor(
     private readonly store: ArtifactStore,
@@ -81,27 +95,45 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
     const spec = featureSpecSchema.parse(raw.spec);
     if (featureDefinitionHash(spec) !== hash) throw new FeatureWiringError(`the spec in s3://${this.buckets.features}/${key} does not hash to ${hash}`);
     if (analysedFeatureSpec(spec).aggregates.length === 0) return { spec, store: new SnapshotOnlineStore({ kind: 'sluice.online-feature-snapshot', featureSpecHash: hash, datasetVersion, asOf: new Date(0).toISOString(), tables: [] }) };
-    const newest = await this.newestSnapshotKey(hash);
+    const newest = await newestSnapshot(this.store, this.buckets.serving, hash);
     if (newest === undefined) throw new FeatureWiringError(`feature spec ${hash} has windowed aggregates but no online snapshot under s3://${this.buckets.serving}/${onlineFeatureKeys.specPrefix(hash)}`);
-    const follower = new FollowingSnapshotStore(await loadSnapshotStore(this.store, this.buckets.serving, newest), newest);
+    const follower = new FollowingSnapshotStore(await loadSnapshotStore(this.store, this.buckets.serving, newest.key), newest);
     this.followers.set(hash, follower);
     return { spec, store: follower };
   }
 
-  private async newestSnapshotKey(hash: string): Promise<string | undefined> {
-    const keys = (await this.store.list(this.buckets.serving, onlineFeatureKeys.specPrefix(hash))).map((o) => o.key).filter((k) => AS_OF.test(k));
-    // ISO 8601 instants in UTC sort as text.
-    return keys.sort((a, b) => ((AS_OF.exec(a)?.[1] ?? '') < (AS_OF.exec(b)?.[1] ?? '') ? -1 : 1)).at(-1);
+  /** The snapshot serving a feature spec now; undefined for a spec without windowed aggregates (or not loaded). */
+  freshness(featureSpecHash: string): SnapshotFreshness | undefined {
+    return this.followers.get(featureSpecHash)?.freshness();
+  }
+
+  /** The in-memory snapshot store serving a feature spec now (what a swap replaces). */
+  snapshotInUse(featureSpecHash: string): OnlineFeatureStore | undefined {
+    return this.followers.get(featureSpecHash)?.inUse;
   }
 
   private async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      await this.refreshFollowers();
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private async refreshFollowers(): Promise<void> {
     for (const [hash, follower] of this.followers) {
       try {
-        const newest = await this.newestSnapshotKey(hash);
-        if (newest === undefined || newest === follower.key) continue;
-        follower.swap(await loadSnapshotStore(this.store, this.buckets.serving, newest), newest);
-        this.log.info('online feature snapshot updated', { featureSpecHash: hash, key: newest });
+        const newest = await newestSnapshot(this.store, this.buckets.serving, hash);
+        if (newest === undefined || newest.key === follower.key) {
+          follower.lastError = undefined;
+          continue;
+        }
+        follower.swap(await loadSnapshotStore(this.store, this.buckets.serving, newest.key), newest);
+        this.log.info('online feature snapshot updated', { featureSpecHash: hash, key: newest.key });
       } catch (err) {
+        follower.lastError = (err as Error).message;
         this.log.warn('online feature snapshot refresh failed; keeping the one in use', { featureSpecHash: hash, error: (err as Error).message });
       }
     }

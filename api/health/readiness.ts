@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { readinessSchema } from '../../shared/api/health.ts';
+import { type FeatureFreshnessSource, modelFeatureFreshness } from '../features/feature-freshness.ts';
 import type { PredictionLog } from '../prediction-log/prediction-log.ts';
 import type { ServingProviders } from '../scoring/scoring-thread-client.ts';
 import { type ServingConfigPoller, describeRoutes } from '../serving/config-poller.ts';
@@ -10,9 +11,16 @@ export type Readiness = z.infer<typeof readinessSchema>;
  * Ready means: the serving config has been read (or found absent: nothing to serve), every model it
  * names has a loaded version, and the server is not shutting down. A stale config (store unreachable,
  * or an unusable new config) does not make the replica unready, since it still serves its last good
- * config; the report says so.
+ * config; the report says so. Stale online features (past the configured age, or a newer snapshot
+ * that could not be loaded) do not either: the last good snapshot keeps serving, reported per model.
  */
-export function readiness(deps: { serving: ServingConfigPoller; providers: ServingProviders; predictionLog: PredictionLog; shuttingDown: boolean }): Readiness {
+export function readiness(deps: {
+  serving: ServingConfigPoller;
+  providers: ServingProviders;
+  predictionLog: PredictionLog;
+  shuttingDown: boolean;
+  features?: { source: FeatureFreshnessSource; maxAgeMs: number; now: number };
+}): Readiness {
   const health = deps.serving.health();
   const reasons: string[] = [];
   if (deps.shuttingDown) reasons.push('shutting down');
@@ -31,5 +39,6 @@ export function readiness(deps: { serving: ServingConfigPoller; providers: Servi
     modelErrors: health.modelErrors,
     executionProviders: { ...deps.providers.report(), preferences: [...deps.providers.report().preferences] },
     predictionLog: { heldRows: deps.predictionLog.heldRows, droppedRows: deps.predictionLog.droppedRows },
+    onlineFeatures: deps.features ? modelFeatureFreshness(deps.serving.current.models, deps.features.source, deps.features.now, deps.features.maxAgeMs) : {},
   };
 }

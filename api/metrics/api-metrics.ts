@@ -28,6 +28,9 @@ export class ApiMetrics {
   readonly configStale = this.registry.gauge('sluice_serving_config_stale', '1 when the last serving config poll failed and the last good config is being served');
   readonly configRevision = this.registry.gauge('sluice_serving_config_revision', 'Revision of the serving config in use');
   readonly configLastSuccess = this.registry.gauge('sluice_serving_config_last_success_timestamp_seconds', 'When the serving config object was last read successfully');
+  readonly featuresAge = this.registry.gauge('sluice_online_features_age_seconds', 'Now minus the as-of instant of the online feature snapshot served to each model');
+  readonly featuresRefreshed = this.registry.gauge('sluice_online_features_refreshed_timestamp_seconds', 'When the online feature snapshot served to each model was written (its refresh\'s last success)');
+  readonly featuresStale = this.registry.gauge('sluice_online_features_stale', '1 when a model\'s online features are older than SLUICE_SERVING_FEATURES_MAX_AGE or a newer snapshot could not be loaded; the last good one is served');
   readonly gcPauses = this.registry.histogram('sluice_gc_pause_seconds', 'Garbage collection pauses of the event loop thread, by kind (minor, major, incremental, weak_callbacks)', GC_BOUNDS);
   readonly configPollErrors = this.registry.counter('sluice_serving_config_poll_errors_total', 'Serving config polls that failed, by reason (unreachable, invalid, load_failed)');
 

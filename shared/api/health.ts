@@ -19,5 +19,20 @@ export const readinessSchema = z
       unavailable: z.record(z.string(), z.string()).describe('Configured providers that could not be used, with the reason'),
     }),
     predictionLog: z.strictObject({ heldRows: z.number().int(), droppedRows: z.number().int() }),
+    onlineFeatures: z
+      .record(
+        z.string(),
+        z.strictObject({
+          featureSpecHash: z.string(),
+          state: z.enum(['current', 'stale']).describe('stale: older than SLUICE_SERVING_FEATURES_MAX_AGE, or a newer snapshot could not be loaded; the last good snapshot is still served'),
+          snapshotKey: z.string(),
+          asOf: z.string(),
+          ageSeconds: z.number(),
+          refreshedAt: z.string().describe('When the served snapshot was written'),
+          maxAgeSeconds: z.number(),
+          lastError: z.string().optional(),
+        }),
+      )
+      .describe('Per served model: the online feature snapshot its primary version reads (models whose features need none are absent)'),
   })
   .describe('Readiness: serving config and models loaded');

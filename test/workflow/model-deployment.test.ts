@@ -65,6 +65,7 @@ export function createFakeDeploymentActivities() {
   const routeWrites: { model: string; routes: ModelRoutesConfig | null; reason: string }[] = [];
   const healthReads = new Map<string, number>();
   const reports: string[] = [];
+  const followed: string[] = [];
 
   const activities: DeploymentActivities = {
     async loadDeploymentContext({ model }) {
@@ -94,6 +95,10 @@ export function createFakeDeploymentActivities() {
       const override = scripts.get(input.model)?.health?.(n, input) ?? {};
       return { ...base, ...override, candidate: { ...base.candidate, ...override.candidate } };
     },
+    async followServedModel({ model }) {
+      followed.push(model);
+      return { scheduleId: `refresh-features-${model}`, paused: false };
+    },
     async storeShadowReport({ model, candidate }) {
       const reportKey = `deployments/${model}/v${candidate}/shadow-${reports.length}.json`;
       reports.push(reportKey);
@@ -105,6 +110,7 @@ export function createFakeDeploymentActivities() {
     scripts,
     routes,
     reports,
+    followedCount: (model: string) => followed.filter((m) => m === model).length,
     registryOf: (model: string) => registry.filter((r) => r.model === model),
     routeWritesOf: (model: string) => routeWrites.filter((r) => r.model === model).map((r) => r.routes),
   };
@@ -184,6 +190,7 @@ describe('modelDeployment workflow', () => {
       { primary: 2 },
     ]);
     assert.deepEqual(fakes.registryOf(model).map((r) => `${r.action}:${r.version}`), ['canary:2', 'promote:2']);
+    assert.equal(fakes.followedCount(model), 1, 'the promotion starts the feature refresh schedule');
     assert.equal(done.champion, 2);
     assert.deepEqual(await handle.query(splitQuery), { primary: 2 });
     assert.equal(done.phase, 'idle');

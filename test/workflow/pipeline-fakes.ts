@@ -33,7 +33,8 @@ export function createFakePipelineActivities() {
   const activities: PipelineActivities = {
     async ingestDataset(input) {
       record('ingestDataset', input);
-      return { datasetVersion: input.expectedVersion, manifestKey: `sha256=${input.expectedVersion}/manifest.json`, rows: 1000, bytes: 5000, reused: false };
+      const version = input.expectedVersion ?? '0'.repeat(64);
+      return { datasetVersion: version, manifestKey: `sha256=${version}/manifest.json`, rows: 1000, bytes: 5000, reused: false };
     },
     async validateDataset(input) {
       const script = record('validateDataset', input);

@@ -1,4 +1,4 @@
-import { type ActivityOptions, ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { type ActivityOptions, ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { DeploymentActivities } from '../../activities/deployment/contract.ts';
 import { type HealthFigures, type RolloutOutcome, judgeHealth } from '../../shared/deployment.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../shared/failure.ts';
@@ -20,6 +20,13 @@ const healthRead = {
 // Serving-config and registry writes retry without a limit: a rollback must land eventually.
 const io = proxyActivities<DeploymentActivities>(shortIo);
 const health = proxyActivities<DeploymentActivities>(healthRead);
+
+/** The feature refresh schedule is a follower of the rollout: a few tries, then the rollout goes on without it. */
+const scheduleIo = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
+} satisfies ActivityOptions;
+const schedules = proxyActivities<DeploymentActivities>(scheduleIo);
 
 const nowIso = () => new Date().toISOString();
 
@@ -133,12 +140,14 @@ export class Deployer {
       await this.writeRoutes({ primary: version }, by, `promote ${model} v${version}: ${reason}`);
       await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Promote ${model} v${version}` }, [{ model, version, action: 'promote', by, reason }]);
       deployment.promoted(rollout);
+      await this.followServedModel();
     } else if (kind === 'rolled-back') {
       deployment.rollingBack();
       this.showDetails();
       const champion = rollout.champion;
       await this.writeRoutes(champion === undefined ? undefined : { primary: champion }, by, `roll back ${model} v${version}: ${reason}`);
       await io.recordRolloutStatus.executeWithOptions({ ...shortIo, summary: `Roll back ${model} v${version}` }, [{ model, version, action: 'rollback', by, reason }]);
+      if (champion === undefined) await this.followServedModel();
     }
     deployment.end(rollout, kind, by, reason);
     this.showDetails();
@@ -168,6 +177,22 @@ export class Deployer {
     await this.writeRoutes({ primary: restored }, req.by, `roll back ${model} champion v${demoted} to v${restored}: ${reason}`);
     deployment.restored(restore);
     this.showDetails();
+  }
+
+  /**
+   * Starts (or pauses, once nothing is served) the model's online feature refresh Schedule. Added
+   * after histories of this workflow were recorded, hence the patch. A failure is logged and the
+   * rollout's outcome stands: serving does not depend on the schedule.
+   */
+  private async followServedModel(): Promise<void> {
+    if (!patched('refresh-schedule-on-promote')) return;
+    const { model } = this;
+    try {
+      await schedules.followServedModel.executeWithOptions({ ...scheduleIo, summary: `Feature refresh schedule of ${model}` }, [{ model }]);
+    } catch (err) {
+      if (!applicationFailureOf(err)) throw err;
+      log.warn('feature refresh schedule not updated', { model, error: (err as Error).message });
+    }
   }
 
   private async writeRoutes(routes: ModelRoutesConfig | undefined, by: string, reason: string): Promise<void> {
