@@ -46,6 +46,8 @@ export interface BuiltFeatureTables {
   eventTimeColumn: string;
   /** True when these tables already existed for this (spec, dataset): nothing was rebuilt. */
   reused: boolean;
+  /** Full or incremental, and why not incremental (see the manifest's `build`). */
+  build: FeatureTablesManifest['build'];
 }
 
 export const materializeInputSchema = z.strictObject({
@@ -91,6 +93,7 @@ function result(manifest: FeatureTablesManifest, manifestKey: string, reused: bo
     entityKeys: manifest.columns.entityKeys,
     eventTimeColumn: manifest.columns.eventTime,
     reused,
+    build: manifest.build,
   };
 }
 
