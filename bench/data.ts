@@ -9,8 +9,12 @@
  * It starts its own MinIO and Temporal dev server (scripts/infra/stack.ts) on free loopback ports with
  * data in a temp dir, and stops them on exit; the binaries come from `npm run infra:install`'s cache.
  * Prints seconds and rows/s per stage; the last line is one JSON object with every figure.
+ *
+ * Then the grown-dataset case: the flights as one Parquet partition per day (up to 2001-06-30), ingested
+ * without the last day and built, then with it, the grown version's features built incrementally (over the previous
+ * build) and in full (into another features bucket), and the ratio (issue #14's goal: at most 5 %).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DefaultLogger } from '@temporalio/worker';
@@ -59,6 +63,50 @@ async function bareDuckDb(dir: string): Promise<number> {
   const elapsed = seconds(start);
   rmSync(out, { recursive: true, force: true });
   return elapsed;
+}
+
+/** The grown-dataset figures: one partition per day, the last day appended, incremental vs full build of the grown version. */
+async function grownDataset(dir: string, deps: Parameters<typeof createFeatureActivities>[0]) {
+  const source = join(dir, 'daily');
+  const held = join(dir, 'held-back');
+  mkdirSync(held);
+  {
+    using duck = await openDuckDb({ tempDirectory: dir });
+    await duck.db.run(`COPY (SELECT *, strftime(date, '%Y-%m-%d') AS day FROM read_parquet(${quoteString(FLIGHTS)})) TO ${quoteString(source)} (FORMAT parquet, PARTITION_BY (day))`);
+  }
+  // The file ends with a few minutes of 2001-07-01; the appended day is the last full one, 2001-06-30.
+  rmSync(join(source, 'day=2001-07-01'), { recursive: true, force: true });
+  const days = readdirSync(source).sort();
+  const lastDay = days.at(-1) as string;
+  renameSync(join(source, lastDay), join(held, lastDay));
+  const ingest = createIngestActivities(deps);
+  const ingestDaily = (datasetName: string) => activity((i: Parameters<typeof ingest.ingestDataset>[0]) => ingest.ingestDataset(i), { datasetName, source, partitions: 'day=*/*.parquet' });
+  const v1 = await ingestDaily('flights-daily');
+  const features = createFeatureActivities(deps);
+  const build = (activities: ReturnType<typeof createFeatureActivities>, datasetVersion: string) =>
+    activity((i: Parameters<typeof features.buildFeatures>[0]) => activities.buildFeatures(i), { datasetVersion, features: spec });
+  const first = await build(features, v1.result.datasetVersion);
+  console.log(`daily partitions: ${days.length} days; v1 (without ${lastDay}): ingest ${v1.seconds.toFixed(2)} s, full feature build ${first.seconds.toFixed(2)} s`);
+
+  renameSync(join(held, lastDay), join(source, lastDay));
+  const v2 = await ingestDaily('flights-daily');
+  const incremental = await build(features, v2.result.datasetVersion);
+  if (incremental.result.build?.mode !== 'incremental') throw new Error(`expected an incremental build, got ${JSON.stringify(incremental.result.build)}`);
+  const fullBucket = `${deps.buckets.features}-full`;
+  await deps.store.ensureBucket(fullBucket);
+  const full = await build(createFeatureActivities({ ...deps, buckets: { ...deps.buckets, features: fullBucket } }), v2.result.datasetVersion);
+  const ratio = incremental.seconds / full.seconds;
+  console.log(
+    `grown by ${lastDay} (${incremental.result.build.appendedEvents} events, ingest ${v2.seconds.toFixed(2)} s): full feature build ${full.seconds.toFixed(2)} s, incremental ${incremental.seconds.toFixed(2)} s = ${(100 * ratio).toFixed(1)} % of full (goal <= 5 %)`,
+  );
+  return {
+    days: days.length,
+    appendedEvents: incremental.result.build.appendedEvents,
+    v1FullBuildSeconds: round(first.seconds),
+    grownFullBuildSeconds: round(full.seconds),
+    grownIncrementalBuildSeconds: round(incremental.seconds),
+    incrementalVsFull: round(ratio, 3),
+  };
 }
 
 async function main(): Promise<void> {
@@ -129,6 +177,7 @@ async function main(): Promise<void> {
       featuresVsBareDuckDb: round(built.seconds / bare),
       validationVerdict: validated.result.verdict,
       splits: splitRows,
+      grown: await grownDataset(dir, deps),
     };
     console.log(`whole data stage: ${total.toFixed(2)} s; features activity / bare DuckDB = ${figures.featuresVsBareDuckDb}x`);
     console.log(JSON.stringify(figures));

@@ -51,6 +51,8 @@ export const featureKeys = {
   prefix: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/`,
   table: (specHash: string, datasetVersion: string, split: string) => `spec=${specHash}/dataset=${datasetVersion}/${split}.parquet`,
   referenceStats: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/reference-stats.json`,
+  /** The events an incremental build of a later, appended dataset version needs as lookback. */
+  lookback: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/lookback-events.parquet`,
   /** Written last: its presence means the build is complete. */
   manifest: (specHash: string, datasetVersion: string) => `spec=${specHash}/dataset=${datasetVersion}/manifest.json`,
 } as const;

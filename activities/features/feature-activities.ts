@@ -1,12 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
-import { type DatasetManifest, sha256Schema } from '../../shared/data/dataset.ts';
+import { type DatasetManifest, type DatasetPartition, sha256Schema } from '../../shared/data/dataset.ts';
 import { type FeatureSpec, type FeatureSpecInput, featureSpecSchema, featureTableColumns } from '../../shared/data/feature-spec.ts';
-import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestSchema } from '../../shared/data/feature-tables.ts';
+import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestSchema, referenceStatsSchema } from '../../shared/data/feature-tables.ts';
 import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import { ErrorType } from '../../shared/errors.ts';
@@ -14,12 +16,13 @@ import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseInput } from '../../shared/parse-input.ts';
 import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
-import { requireManifest } from '../../domain/datasets/dataset-store.ts';
+import { readHistory, requireManifest } from '../../domain/datasets/dataset-store.ts';
 import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
-import { buildFeatureTables, prepareAggregates, writeSplits } from '../../domain/features/build-features.ts';
+import { type AppendedSplit, type PreviousSplit, buildAppendedFeatureTables, buildFeatureTables, prepareAggregates, writeAppendedSplits, writeLookback, writeSplits } from '../../domain/features/build-features.ts';
+import { appendedPartitions } from '../../domain/features/incremental-plan.ts';
 import { valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
-import { planFeatures } from '../../domain/features/feature-sql.ts';
+import { type FeaturePlan, planFeatures } from '../../domain/features/feature-sql.ts';
 import { materializeSnapshotTables } from '../../domain/features/materialize-snapshot.ts';
 import { computeReferenceStats } from '../../domain/features/reference-stats.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
@@ -43,6 +46,8 @@ export interface BuiltFeatureTables {
   eventTimeColumn: string;
   /** True when these tables already existed for this (spec, dataset): nothing was rebuilt. */
   reused: boolean;
+  /** Full or incremental, and why not incremental (see the manifest's `build`). */
+  build: FeatureTablesManifest['build'];
 }
 
 export const materializeInputSchema = z.strictObject({
@@ -88,6 +93,7 @@ function result(manifest: FeatureTablesManifest, manifestKey: string, reused: bo
     entityKeys: manifest.columns.entityKeys,
     eventTimeColumn: manifest.columns.eventTime,
     reused,
+    build: manifest.build,
   };
 }
 
@@ -97,6 +103,105 @@ async function stage(store: ArtifactStore, buckets: Config['buckets'], datasetVe
   const plan = planFeatures(spec, checkSchema(spec, manifest));
   const { relation } = await stageDataset(store, buckets.datasets, manifest, dir);
   return { manifest, plan, relation };
+}
+
+
+const NO_PREVIOUS = 'no earlier version of this dataset';
+
+interface PreviousBuild {
+  manifest: DatasetManifest;
+  tables: FeatureTablesManifest;
+  appended: DatasetPartition[];
+}
+
+/** What a build produced before statistics and uploads: the split files (or previous ones reused) and event counts. */
+interface Built {
+  splits: AppendedSplit[];
+  newestEventMs: number | undefined;
+  events: number;
+  withoutLabel: number;
+  build: NonNullable<FeatureTablesManifest['build']>;
+}
+
+/**
+ * The nearest earlier version in the dataset's history with feature tables for this definition, when
+ * the current version only appends partitions to it; otherwise why not.
+ */
+async function previousBuild({ store, buckets }: Deps, manifest: DatasetManifest, hash: string): Promise<PreviousBuild | { reason: string }> {
+  const history = (await readHistory(store, buckets.datasets, manifest.name))?.history;
+  const versions = history?.versions.map((v) => v.version) ?? [];
+  const at = versions.indexOf(manifest.version);
+  const earlier = (at < 0 ? versions : versions.slice(0, at)).filter((v) => v !== manifest.version).reverse();
+  if (earlier.length === 0) return { reason: NO_PREVIOUS };
+  for (const version of earlier) {
+    const key = featureKeys.manifest(hash, version);
+    if (!(await store.stat(buckets.features, key))) continue;
+    const tables = featureTablesManifestSchema.parse(JSON.parse((await store.get(buckets.features, key)).toString('utf8')));
+    const before = version.slice(0, 12);
+    if (!tables.lookbackKey) return { reason: `the feature tables of dataset ${before} keep no lookback events (built before incremental builds)` };
+    if (tables.newestEventTime === undefined) return { reason: `the feature tables of dataset ${before} do not record their newest event` };
+    const previous = await requireManifest(store, buckets.datasets, version);
+    const check = appendedPartitions(previous, manifest);
+    return 'reason' in check ? check : { manifest: previous, tables, appended: check.appended };
+  }
+  return { reason: `no earlier version of dataset ${manifest.name} has feature tables for this definition` };
+}
+
+type Deps = { store: ArtifactStore; buckets: Config['buckets'] };
+
+/**
+ * Features of the appended partitions' events only, after the previous build's lookback events; the
+ * previous rows are kept as they are. Falls back (returns why) when an appended event is not newer
+ * than the previous version's newest.
+ */
+async function buildAppended(deps: Deps, db: DuckDBConnection, plan: FeaturePlan, previous: PreviousBuild, dir: string, onStage: (stage: string) => void): Promise<Built | { reason: string }> {
+  const { store, buckets } = deps;
+  const appendedDir = join(dir, 'appended');
+  await mkdir(appendedDir);
+  const { relation } = await stageDataset(store, buckets.datasets, { ...previous.manifest, partitions: previous.appended }, appendedDir);
+  const lookbackPath = join(dir, 'previous-lookback.parquet');
+  await store.getFile(buckets.features, previous.tables.lookbackKey as string, lookbackPath);
+  const previousNewestMs = previous.tables.newestEventTime === null ? undefined : parseTimestamp(previous.tables.newestEventTime as string);
+  const previousEvents = previous.tables.events.total;
+  const appended = await buildAppendedFeatureTables(db, plan, { source: relation, lookbackPath, previousEvents, previousNewestMs }, onStage);
+  const before = previous.manifest.version.slice(0, 12);
+  if ('olderEventMs' in appended) {
+    return { reason: `an added partition has an event at ${iso(appended.olderEventMs)}, not after the newest event of dataset ${before} (${previous.tables.newestEventTime})` };
+  }
+  const previousSplits: PreviousSplit[] = Object.entries(previous.tables.splits).map(([name, s]) => {
+    let staged: Promise<string> | undefined;
+    return {
+      name,
+      from: s.from === null ? undefined : parseTimestamp(s.from),
+      until: s.until === null ? undefined : parseTimestamp(s.until),
+      rows: s.rows,
+      path: () => (staged ??= store.getFile(buckets.features, s.key, join(dir, `previous-${name}.parquet`)).then(() => join(dir, `previous-${name}.parquet`))),
+    };
+  });
+  const { splits, newestEventMs } = await writeAppendedSplits(db, plan, dir, previousSplits, previousEvents, onStage);
+  const withoutLabel = previous.tables.events.withoutLabel + (await countOf(db, `SELECT count(*) FROM __features WHERE __label IS NULL AND __row > ${previousEvents}`));
+  return {
+    splits,
+    newestEventMs,
+    events: previousEvents + appended.appended,
+    withoutLabel,
+    build: { mode: 'incremental', previousVersion: previous.manifest.version, appendedEvents: appended.appended },
+  };
+}
+
+/** Features of every event of the dataset. */
+async function buildFull(deps: Deps, db: DuckDBConnection, plan: FeaturePlan, manifest: DatasetManifest, dir: string, reason: string, onStage: (stage: string) => void): Promise<Built> {
+  const { relation } = await stageDataset(deps.store, deps.buckets.datasets, manifest, dir);
+  const { events } = await buildFeatureTables(db, plan, relation, onStage);
+  const { splits, newestEventMs } = await writeSplits(db, plan, dir, onStage);
+  const withoutLabel = await countOf(db, 'SELECT count(*) FROM __features WHERE __label IS NULL');
+  return {
+    splits: splits.map((w) => ({ ...w, reused: false as const })),
+    newestEventMs,
+    events,
+    withoutLabel,
+    build: reason === NO_PREVIOUS ? { mode: 'full' } : { mode: 'full', reason },
+  };
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -126,36 +231,53 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
       using progress = startProgress('buildFeatures');
       const dir = await workDir();
       try {
-        progress.report({ stage: 'staging', datasetVersion: version });
-        const { plan, relation } = await stage(store, buckets, version, spec, dir);
+        const onStage = (stage: string) => progress.report({ stage, datasetVersion: version });
+        onStage('staging');
+        const manifest = await requireManifest(store, buckets.datasets, version);
+        const plan = planFeatures(spec, checkSchema(spec, manifest));
         using duck = await openDuckDb({ tempDirectory: dir });
         const { db } = duck;
-        const { events } = await buildFeatureTables(db, plan, relation, (s) => progress.report({ stage: s, datasetVersion: version }));
-        const { splits: written, newestEventMs } = await writeSplits(db, plan, dir, (s) => progress.report({ stage: s, datasetVersion: version }));
-        const withoutLabel = await countOf(db, 'SELECT count(*) FROM __features WHERE __label IS NULL');
-
-        progress.report({ stage: 'reference statistics', datasetVersion: version });
         const columns = featureTableColumns(spec);
-        const reference = written.find((w) => w.name === spec.reference.split);
-        if (!reference) throw new Error(`reference split ${spec.reference.split} was not written`);
-        const stats: ReferenceStats = {
-          kind: 'sluice.reference-stats',
-          featureSpecHash: hash,
-          datasetVersion: version,
-          split: reference.name,
-          ...(await computeReferenceStats(db, reference.path, { features: columns.features, label: columns.label }, spec.reference)),
-        };
+        const previous = await previousBuild(deps, manifest, hash);
+        let built: Built | { reason: string } = 'reason' in previous ? previous : await buildAppended(deps, db, plan, previous, dir, onStage);
+        if ('reason' in built) {
+          if (built.reason !== NO_PREVIOUS) log.info(`buildFeatures: full build of dataset ${version.slice(0, 12)}: ${built.reason}`);
+          built = await buildFull(deps, db, plan, manifest, dir, built.reason, onStage);
+        }
 
-        progress.report({ stage: 'uploading', datasetVersion: version });
+        onStage('reference statistics');
+        const referenceStatsKey = featureKeys.referenceStats(hash, version);
+        const reference = built.splits.find((w) => w.name === spec.reference.split);
+        if (!reference) throw new Error(`reference split ${spec.reference.split} was not written`);
+        let stats: ReferenceStats;
+        if (reference.reused && 'tables' in previous) {
+          // The same rows as the previous build's reference split: the same statistics.
+          const before = referenceStatsSchema.parse(JSON.parse((await store.get(buckets.features, previous.tables.referenceStatsKey)).toString('utf8')));
+          stats = { ...before, datasetVersion: version };
+        } else if (!reference.reused) {
+          stats = {
+            kind: 'sluice.reference-stats',
+            featureSpecHash: hash,
+            datasetVersion: version,
+            split: reference.name,
+            ...(await computeReferenceStats(db, reference.path, { features: columns.features, label: columns.label }, spec.reference)),
+          };
+        } else throw new Error(`reference split ${spec.reference.split} was reused without a previous build`);
+
+        onStage('uploading');
         const splits: FeatureTablesManifest['splits'] = {};
-        for (const w of written) {
-          const key = featureKeys.table(hash, version, w.name);
-          await store.putFile(buckets.features, key, w.path, { contentType: 'application/vnd.apache.parquet' });
+        for (const w of built.splits) {
+          let key = featureKeys.table(hash, version, w.name);
+          if (w.reused) key = (previous as PreviousBuild).tables.splits[w.name]?.key as string;
+          else await store.putFile(buckets.features, key, w.path, { contentType: 'application/vnd.apache.parquet' });
           splits[w.name] = { key, rows: w.rows, from: iso(w.from), until: iso(w.until) };
         }
-        const referenceStatsKey = featureKeys.referenceStats(hash, version);
+        const lookbackPath = join(dir, 'lookback.parquet');
+        await writeLookback(db, plan, lookbackPath, built.newestEventMs);
+        const lookbackKey = featureKeys.lookback(hash, version);
+        await store.putFile(buckets.features, lookbackKey, lookbackPath, { contentType: 'application/vnd.apache.parquet' });
         await store.put(buckets.features, referenceStatsKey, json(stats), { contentType: 'application/json' });
-        const manifest: FeatureTablesManifest = {
+        const tablesManifest: FeatureTablesManifest = {
           kind: 'sluice.feature-tables',
           featureSpecHash: hash,
           datasetVersion: version,
@@ -168,12 +290,14 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
             label: columns.label,
           },
           splits,
-          newestEventTime: iso(newestEventMs),
+          newestEventTime: iso(built.newestEventMs),
           referenceStatsKey,
-          events: { total: events, withoutLabel, outsideSplits: events - withoutLabel - written.reduce((sum, w) => sum + w.rows, 0) },
+          lookbackKey,
+          build: built.build,
+          events: { total: built.events, withoutLabel: built.withoutLabel, outsideSplits: built.events - built.withoutLabel - built.splits.reduce((sum, w) => sum + w.rows, 0) },
         };
-        await store.put(buckets.features, manifestKey, json(manifest), { contentType: 'application/json' });
-        return result(manifest, manifestKey, false);
+        await store.put(buckets.features, manifestKey, json(tablesManifest), { contentType: 'application/json' });
+        return result(tablesManifest, manifestKey, false);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

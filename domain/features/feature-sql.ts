@@ -46,14 +46,27 @@ export interface FeaturePlan {
   families: AggregateFamily[];
   /** Output column names in table order: entity keys, event time, features, label. */
   outputColumns: string[];
-  /** Builds __events from `source` (a relation: table name or read_parquet(...)). */
-  eventsSql(source: string): string;
+  /** Builds __events (or `table`) from `source` (a relation: table name or read_parquet(...)). */
+  eventsSql(source: string, table?: string): string;
   /** Builds the __cum_<i> tables from __events. */
   cumulativeSql(): string[];
   /** Builds __features from __events and the __cum tables. */
   featuresSql(): string;
-  /** The rows of one split (bounds resolved by `resolveSplits`), in event-time order, ready for COPY ... TO. */
-  splitSql(split: ResolvedSplit): string;
+  /**
+   * The rows of one split (bounds resolved by `resolveSplits`), in event-time order, ready for COPY ... TO;
+   * with `afterRow`, only events numbered after it (the events an incremental build appended).
+   */
+  splitSql(split: ResolvedSplit, afterRow?: number): string;
+  /**
+   * Builds __events from `lookback` (a relation of earlier __events rows) and the table `appended`
+   * (built by `eventsSql`), whose events are renumbered after `rowOffset`.
+   */
+  appendEventsSql(appended: string, lookback: string, rowOffset: number): string;
+  /**
+   * The __events rows a later append needs: every contribution that can fall in a window of an event
+   * after `newestEventMs` (known, by event or label time, at or after newest - the longest window).
+   */
+  lookbackSql(newestEventMs: number): string;
   /**
    * Aggregate values of one family as of each instant in the table `asOfTable` (column __as_of):
    * what an event at that instant would see. Groups with nothing known before the instant are left out.
@@ -118,7 +131,7 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
   const rowFeatureSql = (alias: string) =>
     analysed.rowFeatures.map((f) => `${valueColumnSql(f.expr, (e) => expressionToSql(e, columns, inEvents(alias)), f.type)} AS ${q(f.name)}`);
 
-  const eventsSql = (source: string) => {
+  const eventsSql = (source: string, table = '__events') => {
     const availableAt = sql(analysed.label.availableAt);
     const select = [
       'row_number() OVER () AS __row',
@@ -130,7 +143,7 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
       `CASE WHEN ${availableAt} IS NULL THEN NULL ELSE greatest(${availableAt}, ${eventTime}) END AS __known`,
       ...[...valueColumns.values()].map((v) => `CAST(${sql(v.expr)} AS DOUBLE) AS ${v.column}`),
     ];
-    return `CREATE OR REPLACE TEMP TABLE __events AS SELECT ${select.join(',\n  ')}\nFROM ${source}\nWHERE ${eventTime} IS NOT NULL`;
+    return `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${select.join(',\n  ')}\nFROM ${source}\nWHERE ${eventTime} IS NOT NULL`;
   };
 
   const cumulativeSql = () =>
@@ -214,9 +227,10 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
     ].join('\n');
   };
 
-  const splitSql = (split: ResolvedSplit) => {
+  const splitSql = (split: ResolvedSplit, afterRow?: number) => {
     const bounds = [
       '__label IS NOT NULL',
+      ...(afterRow === undefined ? [] : [`__row > ${afterRow}`]),
       ...(split.from === undefined ? [] : [`__t >= TIMESTAMP ${quoteString(formatTimestampUtc(split.from))}`]),
       ...(split.until === undefined ? [] : [`__t < TIMESTAMP ${quoteString(formatTimestampUtc(split.until))}`]),
     ];
@@ -242,5 +256,15 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
     ].join('\n');
   };
 
-  return { spec, analysed, families, outputColumns, eventsSql, cumulativeSql, featuresSql, splitSql, snapshotSql };
+  const appendEventsSql = (appended: string, lookback: string, rowOffset: number) =>
+    `CREATE OR REPLACE TEMP TABLE __events AS SELECT * FROM ${lookback} UNION ALL BY NAME SELECT * REPLACE (__row + ${rowOffset} AS __row) FROM ${appended}`;
+
+  const longestWindow = Math.max(0, ...families.flatMap((f) => f.windows));
+  const lookbackSql = (newestEventMs: number) => {
+    if (families.length === 0) return 'SELECT * FROM __events WHERE false';
+    const cutoff = `TIMESTAMP ${quoteString(formatTimestampUtc(newestEventMs))} - INTERVAL ${longestWindow} MINUTE`;
+    return `SELECT * FROM __events WHERE __t >= ${cutoff} OR __known >= ${cutoff} ORDER BY __row`;
+  };
+
+  return { spec, analysed, families, outputColumns, eventsSql, appendEventsSql, lookbackSql, cumulativeSql, featuresSql, splitSql, snapshotSql };
 }

@@ -64,10 +64,20 @@ export const featureTablesManifestSchema = z.strictObject({
     categorical: z.array(z.string()),
     label: z.string(),
   }),
+  /** Per split; `key` may be a table of an earlier dataset version's build, when an incremental build found that split unchanged. */
   splits: z.record(z.string(), z.strictObject({ key: z.string(), rows: z.number().int(), from: z.iso.datetime().nullable(), until: z.iso.datetime().nullable() })),
   /** The dataset's newest event time, which splits relative to its end (`last`) were resolved against; absent in manifests written before they existed. */
   newestEventTime: z.iso.datetime().nullable().optional(),
   referenceStatsKey: z.string(),
+  /** Events kept for an incremental build of a later version that only appends (`featureKeys.lookback`); absent in manifests written before it existed. */
+  lookbackKey: z.string().optional(),
+  /**
+   * How the tables were built: from every event, or incrementally from `previousVersion`'s tables and
+   * the appended partitions' events; for a full build of a dataset with an earlier version, why not incrementally.
+   */
+  build: z
+    .strictObject({ mode: z.enum(['full', 'incremental']), previousVersion: sha256Schema.optional(), appendedEvents: z.number().int().optional(), reason: z.string().optional() })
+    .optional(),
   /** Events read, and those left out of every table (no label, or outside every split). */
   events: z.strictObject({ total: z.number().int(), withoutLabel: z.number().int(), outsideSplits: z.number().int() }),
 });
