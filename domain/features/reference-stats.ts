@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
 import type { FeatureKind } from '../../shared/data/feature-spec.ts';
 import { quoteIdentifier as q, quoteString } from './expression/expression-sql.ts';
+import { binHistogramSql, readBinHistogram } from './bin-histogram.ts';
 
 /**
  * Reference statistics of a feature table (normally the training split), for drift detection later:
@@ -55,17 +56,9 @@ export async function computeReferenceStats(
       (await db.runAndReadAll(`SELECT ${quantiles.join(', ')} FROM read_parquet(${quoteString(parquetPath)}, file_row_number = true) WHERE file_row_number % ${every} = 0`)).getRowObjectsJS()[0] ?? {};
     edges = numeric.map((_, i) => [...new Set(((sampled[`quantiles${i}`] as (number | null)[] | null) ?? []).filter((e): e is number => e !== null))].sort((a, b) => a - b));
 
-    // One bin number per value, counted with histogram(): a single pass whatever the number of bins.
-    const histograms = numeric.map((f, i) => {
-      const cuts = edges[i] ?? [];
-      const bin = cuts.length ? `CASE ${cuts.map((e, j) => `WHEN ${q(f.name)} < ${e} THEN ${j}`).join(' ')} ELSE ${cuts.length} END` : '0';
-      return `histogram(${bin}) FILTER (WHERE ${q(f.name)} IS NOT NULL) AS h${i}`;
-    });
+    const histograms = numeric.map((f, i) => `${binHistogramSql(q(f.name), edges[i] ?? [])} AS h${i}`);
     const counted = (await db.runAndReadAll(`SELECT ${histograms.join(', ')} FROM ${relation}`)).getRowObjectsJS()[0] ?? {};
-    numeric.forEach((_, i) => {
-      const found = new Map(((counted[`h${i}`] as { key: number; value: bigint }[] | null) ?? []).map((entry) => [Number(entry.key), int(entry.value)]));
-      for (let j = 0; j <= (edges[i]?.length ?? 0); j++) binCounts[i]?.push(found.get(j) ?? 0);
-    });
+    numeric.forEach((_, i) => binCounts[i]?.push(...readBinHistogram(counted[`h${i}`], edges[i] ?? [])));
   }
 
   const features: ReferenceStats['features'] = [];

@@ -1,11 +1,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
+import { binHistogramSql, readBinHistogram } from '../features/bin-histogram.ts';
 import { quoteString } from '../features/expression/expression-sql.ts';
 import { SCORE_BINS, type WindowCounts } from './drift-report.ts';
 
 /**
  * Counts a window of logged predictions of one model version over the reference bins, in one pass
- * of DuckDB over the staged Parquet files: per numeric feature a histogram of bin numbers, per
+ * of DuckDB over the staged Parquet files: per numeric feature its reference bins' counts, per
  * categorical feature a histogram of values, and the score in SCORE_BINS equal-width bins.
  */
 
@@ -35,9 +36,7 @@ export async function countWindow(
     const x = field(f.name);
     columns.push(`count(${x}) AS n${i}`);
     if (f.kind === 'numeric') {
-      const edges = f.binEdges;
-      const bin = edges.length ? `CASE ${edges.map((e, j) => `WHEN ${x} < ${e} THEN ${j}`).join(' ')} ELSE ${edges.length} END` : '0';
-      columns.push(`histogram(${bin}) FILTER (WHERE ${x} IS NOT NULL) AS h${i}`);
+      columns.push(`${binHistogramSql(x, f.binEdges)} AS h${i}`);
     } else {
       columns.push(`histogram(${x}::VARCHAR) FILTER (WHERE ${x} IS NOT NULL) AS h${i}`);
     }
@@ -49,9 +48,7 @@ export async function countWindow(
   features.forEach((f, i) => {
     const present = int(row[`n${i}`]);
     if (f.kind === 'numeric') {
-      const bins = new Array<number>(f.binEdges.length + 1).fill(0);
-      for (const { key, value } of entries(row[`h${i}`])) bins[Number(key)] = int(value);
-      counts.numeric[f.name] = { present, bins };
+      counts.numeric[f.name] = { present, bins: readBinHistogram(row[`h${i}`], f.binEdges) };
     } else {
       const found: Record<string, number> = {};
       for (const { key, value } of entries(row[`h${i}`])) found[String(key)] = int(value);
