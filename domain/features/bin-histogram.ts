@@ -27,8 +27,9 @@ export function binHistogramSql(column: string, edges: readonly number[]): strin
   const x = `${column}::DOUBLE`;
   // Exponent notation makes DuckDB read a DOUBLE (a plain decimal literal goes through DECIMAL and can round).
   const boundaries = edges.map((e) => below(e).toExponential(16)).join(', ');
-  // NaN is above every number in DuckDB's comparisons, but histogram() bins it first: counted apart.
-  return `struct_pack(bins := histogram(${x}, [${boundaries}]) FILTER (WHERE ${column} IS NOT NULL AND NOT isnan(${x})), nan := count(*) FILTER (WHERE isnan(${x})))`;
+  // NaN is above every number in DuckDB's comparisons, but histogram() bins it first: counted apart
+  // and moved. No FILTER clauses (aggregates skip NULLs anyway): at 70 columns they tripled the time.
+  return `struct_pack(bins := histogram(${x}, [${boundaries}]), nan := sum(isnan(${x})::INTEGER))`;
 }
 
 /** Counts per bin (edges.length + 1 of them) from what `binHistogramSql` returned. */
@@ -45,6 +46,8 @@ export function readBinHistogram(result: unknown, edges: readonly number[]): num
     const j = binOf.get(Number(key)) ?? edges.length;
     bins[j] = (bins[j] as number) + Number(value ?? 0);
   }
-  bins[edges.length] = (bins[edges.length] as number) + Number(nan ?? 0);
+  const nans = Number(nan ?? 0);
+  bins[0] = (bins[0] as number) - nans;
+  bins[edges.length] = (bins[edges.length] as number) + nans;
   return bins;
 }

@@ -31,14 +31,14 @@ export async function countWindow(
   const counts: WindowCounts = { rows: 0, numeric: {}, categorical: {}, score: new Array<number>(SCORE_BINS).fill(0) };
   if (paths.length === 0) return counts;
 
-  const columns = [`count(*) AS rows`, `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER) FILTER (WHERE score IS NOT NULL) AS score`];
+  const columns = [`count(*) AS rows`, `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER) AS score`];
   features.forEach((f, i) => {
     const x = field(f.name);
     columns.push(`count(${x}) AS n${i}`);
     if (f.kind === 'numeric') {
       columns.push(`${binHistogramSql(x, f.binEdges)} AS h${i}`);
     } else {
-      columns.push(`histogram(${x}::VARCHAR) FILTER (WHERE ${x} IS NOT NULL) AS h${i}`);
+      columns.push(`histogram(${x}::VARCHAR) AS h${i}`);
     }
   });
   const row = (await db.runAndReadAll(`SELECT ${columns.join(', ')} FROM ${windowRelation(paths, filter)}`)).getRowObjectsJS()[0] ?? {};
