@@ -43,6 +43,14 @@ function commandKey(argv: string[]): string {
   return COMMANDS[two] ? two : (argv[0] ?? '');
 }
 
+/** The help of every subcommand of `noun` (`deploy`), or undefined when no command starts with it. */
+function nounHelp(noun: string): string | undefined {
+  const helps = Object.entries(COMMANDS)
+    .filter(([key]) => key === noun || key.startsWith(`${noun} `))
+    .map(([, command]) => command.help);
+  return helps.length ? helps.join('\n\n') : undefined;
+}
+
 /** Runs one CLI invocation and returns its exit code; every expected error becomes one plain line. */
 export async function runCli(argv: string[], io: { write: (line: string) => void; error: (line: string) => void; env: NodeJS.ProcessEnv }): Promise<number> {
   const key = commandKey(argv);
@@ -53,7 +61,12 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
   }
   const command = COMMANDS[key];
   if (!command) {
-    io.error(`unknown command '${argv.join(' ')}'\n\n${MAIN_HELP}`);
+    const noun = nounHelp(argv[0] ?? '');
+    if (noun && (argv.includes('--help') || argv.includes('-h'))) {
+      io.write(noun);
+      return EXIT.ok;
+    }
+    io.error(noun ? `'sluice ${argv.join(' ')}' is not a command. The ${argv[0]} commands:\n\n${noun}` : `unknown command '${argv.join(' ')}'\n\n${MAIN_HELP}`);
     return EXIT.userError;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
