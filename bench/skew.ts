@@ -21,7 +21,7 @@ import { quoteString } from '../domain/features/expression/expression-sql.ts';
 import { planFeatures } from '../domain/features/feature-sql.ts';
 import { materializeSnapshotTables } from '../domain/features/materialize-snapshot.ts';
 import { type FeatureValue, compileOnlineFeatures } from '../domain/features/online-features.ts';
-import { type SkewObservation, latestRefresh, modelInputs, summarizeSkew } from '../domain/features/online-skew.ts';
+import { type SkewObservation, featuresDiffer, latestRefresh, modelInputs, summarizeSkew } from '../domain/features/online-skew.ts';
 import { SnapshotOnlineStore } from '../domain/features/online-store.ts';
 import { featureDefinitionHash } from '../domain/features/spec-hash.ts';
 import { featureSpecSchema } from '../shared/data/feature-spec.ts';
@@ -68,7 +68,7 @@ try {
     runOnnx(session, modelInputs(featureRows, online.featureNames, FLIGHTS_FEATURES), FLIGHTS_FEATURES.numeric.length, FLIGHTS_FEATURES.categorical.length);
   const offlineScores = await score(events.map((e) => e.offline));
 
-  const results: Record<string, ReturnType<typeof summarizeSkew> & { refreshes: number; atRefreshInstant: { events: number; differing: number } }> = {};
+  const results: Record<string, ReturnType<typeof summarizeSkew> & { refreshes: number; atRefreshInstant: { events: number; differing: number }; shareDifferingByFeature: Record<string, number> }> = {};
   for (const { label, ms } of INTERVALS) {
     // Events grouped by the snapshot serving them, one batch per snapshot, as the API assembles a batch.
     const bySnapshot = new Map<number, number[]>();
@@ -90,11 +90,16 @@ try {
     const atRefresh = summarizeSkew(observations.filter((_, i) => latestRefresh(events[i]?.t ?? 0, DAY, ms) === events[i]?.t));
     if (atRefresh.differing > 0) throw new Error(`${atRefresh.differing} of ${atRefresh.events} events at a ${label} refresh instant differ offline and online`);
     const summary = summarizeSkew(observations);
-    results[label] = { ...summary, refreshes: DAY_MS / ms, atRefreshInstant: { events: atRefresh.events, differing: atRefresh.differing } };
+    // Which features carry the skew: only the windowed aggregates can, row-level features are computed from the event alone.
+    const shareDifferingByFeature = Object.fromEntries(
+      online.featureNames.map((name, j) => [name, round(observations.filter((o) => featuresDiffer([o.online[j] ?? null], [o.offline[j] ?? null])).length / observations.length, 4)]),
+    );
+    results[label] = { ...summary, refreshes: DAY_MS / ms, atRefreshInstant: { events: atRefresh.events, differing: atRefresh.differing }, shareDifferingByFeature };
     console.log(
       `refresh every ${label}: ${summary.events} events, ${(100 * summary.shareDiffering).toFixed(1)} % with a feature differing; |Δscore| max ${summary.maxAbsScoreDiff.toFixed(4)}, mean ${summary.meanAbsScoreDiff.toExponential(3)}` +
         ` (${atRefresh.events} events at a refresh instant: ${atRefresh.differing} differ)`,
     );
+    console.log(`  share differing by feature: ${Object.entries(shareDifferingByFeature).filter(([, share]) => share > 0).map(([name, share]) => `${name} ${(100 * share).toFixed(1)} %`).join(', ')}`);
   }
   await session.release();
   console.log(
