@@ -19,7 +19,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { loadConfig, loadConfigOrExit } from '../shared/config.ts';
 import { datasetContractSchema } from '../shared/data/dataset-contract.ts';
 import { featureSpecSchema } from '../shared/data/feature-spec.ts';
 import { buildFeatureTables, writeSplits } from '../domain/features/build-features.ts';
@@ -30,9 +29,8 @@ import { openDuckDb } from '../domain/duckdb/duckdb-session.ts';
 import { createIngestActivities } from '../activities/ingest/ingest-activities.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { createValidationActivities } from '../activities/validation/validation-activities.ts';
-import { ensureBinaries } from '../scripts/infra/binaries.ts';
-import { freePort } from '../scripts/infra/ports.ts';
 import { startStack, stopStack } from '../scripts/infra/stack.ts';
+import { benchStackConfig } from './bench-stack.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FLIGHTS = join(ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
@@ -110,20 +108,8 @@ async function grownDataset(dir: string, deps: Parameters<typeof createFeatureAc
 }
 
 async function main(): Promise<void> {
-  const base = loadConfigOrExit();
-  const binaries = await ensureBinaries(base, report);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-data-'));
-  const env = {
-    ...process.env,
-    SLUICE_DATA_DIR: join(dir, 'stack'),
-    SLUICE_TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-    SLUICE_TEMPORAL_UI_PORT: String(await freePort()),
-    SLUICE_MINIO_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
-    SLUICE_MINIO_CONSOLE_PORT: String(await freePort()),
-    SLUICE_TEMPORAL_BIN: binaries.temporal,
-    SLUICE_MINIO_BIN: binaries.minio,
-  };
-  const config = loadConfig(env);
+  const { config, binaries } = await benchStackConfig(dir, report);
   let stopping: Promise<unknown> | undefined;
   const teardown = () => (stopping ??= stopStack(config.dataDir, report).finally(() => rmSync(dir, { recursive: true, force: true })));
   process.once('SIGINT', () => void teardown().finally(() => process.exit(130)));

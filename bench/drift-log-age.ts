@@ -12,10 +12,8 @@ import { openDuckDb } from '../domain/duckdb/duckdb-session.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import { hourPartition, predictionLogKeys, versionTag } from '../shared/api/prediction-log.ts';
-import { loadConfig, loadConfigOrExit } from '../shared/config.ts';
-import { ensureBinaries } from '../scripts/infra/binaries.ts';
-import { freePort } from '../scripts/infra/ports.ts';
 import { startStack, stopStack } from '../scripts/infra/stack.ts';
+import { benchStackConfig } from './bench-stack.ts';
 
 /**
  * A drift pass (the `computeDrift` activity: list, stage, count, report) over a 1-hour window of a
@@ -60,19 +58,8 @@ export interface DriftLogAgeResult {
 }
 
 export async function benchDriftOverLogAge(): Promise<DriftLogAgeResult> {
-  const base = loadConfigOrExit();
-  const binaries = await ensureBinaries(base, report);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-log-age-'));
-  const config = loadConfig({
-    ...process.env,
-    SLUICE_DATA_DIR: join(dir, 'stack'),
-    SLUICE_TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-    SLUICE_TEMPORAL_UI_PORT: String(await freePort()),
-    SLUICE_MINIO_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
-    SLUICE_MINIO_CONSOLE_PORT: String(await freePort()),
-    SLUICE_TEMPORAL_BIN: binaries.temporal,
-    SLUICE_MINIO_BIN: binaries.minio,
-  });
+  const { config, binaries } = await benchStackConfig(dir, report);
   try {
     await startStack(config, { binaries, report, stopWhenPidExits: process.pid });
     const store = MinioArtifactStore.fromConfig(config.minio);

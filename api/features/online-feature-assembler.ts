@@ -4,6 +4,7 @@ import { type FeatureSpec, featureTableColumns } from '../../shared/data/feature
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
+import { ModelInputLayout } from '../../domain/scoring/model-inputs.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
 import { type FeatureAssembler, type FeatureAssemblers, FeatureInputError, FeatureWiringError } from './feature-assembler.ts';
 import type { FeatureFreshnessSource } from './feature-freshness.ts';
@@ -31,9 +32,7 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
   readonly eventFields: Readonly<Record<string, ValueType>>;
   private readonly online: OnlineFeatures;
   private readonly store: OnlineFeatureStore;
-  /** Where each model input sits in the spec's feature table. */
-  private readonly numericAt: number[];
-  private readonly categoricalAt: number[];
+  private readonly layout: ModelInputLayout;
 
   constructor(
     definition: OnlineFeatureDefinition,
@@ -51,9 +50,7 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
     };
     check(features.numeric, 'numeric');
     check(features.categorical, 'categorical');
-    const position = (name: string) => this.online.featureNames.indexOf(name);
-    this.numericAt = features.numeric.map(position);
-    this.categoricalAt = features.categorical.map(position);
+    this.layout = new ModelInputLayout(this.online.featureNames, features);
     this.eventFields = Object.fromEntries(this.online.requiredFields.map((field) => [field, definition.spec.columns[field] as ValueType]));
   }
 
@@ -64,30 +61,7 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
     } catch (err) {
       throw err instanceof OnlineBatchEventError ? new FeatureInputError(err.index, err.field, err.problem) : err;
     }
-    const { rows, values } = table;
-    const width = this.online.featureNames.length;
-    const numericAt = this.numericAt;
-    const categoricalAt = this.categoricalAt;
-    const kNum = numericAt.length;
-    const kCat = categoricalAt.length;
-    const numeric = kNum > 0 ? new Float32Array(rows * kNum) : undefined;
-    const categorical = kCat > 0 ? new Array<string>(rows * kCat) : undefined;
-    for (let i = 0; i < rows; i++) {
-      const base = i * width;
-      if (numeric) {
-        for (let j = 0; j < kNum; j++) {
-          const value = values[base + (numericAt[j] as number)];
-          numeric[i * kNum + j] = typeof value === 'number' ? value : NaN;
-        }
-      }
-      if (categorical) {
-        for (let j = 0; j < kCat; j++) {
-          const value = values[base + (categoricalAt[j] as number)];
-          categorical[i * kCat + j] = typeof value === 'string' ? value : '';
-        }
-      }
-    }
-    return { rows, numeric, categorical };
+    return this.layout.pack(table.rows, table.values, this.online.featureNames.length);
   }
 }
 

@@ -1,3 +1,4 @@
+import { type ModelInputs, ModelInputLayout } from '../scoring/model-inputs.ts';
 import type { FeatureValue } from './online-features.ts';
 
 /**
@@ -54,29 +55,7 @@ export function latestRefresh(t: number, first: number, intervalMs: number): num
   return first + Math.floor((t - first) / intervalMs) * intervalMs;
 }
 
-/**
- * Model inputs from feature rows, as the serving assembler lays them out: numeric features in the
- * model's order as float32 (NaN for missing), categorical as strings ('' for missing).
- */
-export function modelInputs(rows: readonly (readonly FeatureValue[])[], featureNames: readonly string[], model: { numeric: readonly string[]; categorical: readonly string[] }) {
-  const at = (name: string) => {
-    const index = featureNames.indexOf(name);
-    if (index < 0) throw new RangeError(`the model reads feature "${name}", which the rows do not have`);
-    return index;
-  };
-  const numericAt = model.numeric.map(at);
-  const categoricalAt = model.categorical.map(at);
-  const numeric = numericAt.length > 0 ? new Float32Array(rows.length * numericAt.length) : undefined;
-  const categorical = categoricalAt.length > 0 ? new Array<string>(rows.length * categoricalAt.length) : undefined;
-  rows.forEach((row, i) => {
-    numericAt.forEach((j, k) => {
-      const value = row[j];
-      if (numeric) numeric[i * numericAt.length + k] = typeof value === 'number' ? value : NaN;
-    });
-    categoricalAt.forEach((j, k) => {
-      const value = row[j];
-      if (categorical) categorical[i * categoricalAt.length + k] = typeof value === 'string' ? value : '';
-    });
-  });
-  return { rows: rows.length, numeric, categorical };
+/** Model inputs from feature rows, through the serving assembler's own layout. */
+export function modelInputs(rows: readonly (readonly FeatureValue[])[], featureNames: readonly string[], model: { numeric: readonly string[]; categorical: readonly string[] }): ModelInputs {
+  return new ModelInputLayout(featureNames, model).pack(rows.length, rows.flat(), featureNames.length);
 }

@@ -5,9 +5,7 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ArtifactStore } from '../../../domain/object-store/artifact-store.ts';
 import type { Config } from '../../../shared/config.ts';
-import type { FeatureTablesManifest } from '../../../shared/data/feature-tables.ts';
-import { featureKeys, onlineFeatureKeys } from '../../../shared/storage-keys.ts';
-import { FLIGHTS_FEATURES, FLIGHTS_SPEC, FLIGHTS_SPEC_HASH, flightsSnapshot } from '../../unit/api/support/flights-model.ts';
+export { storeFlightsFeatures } from '../../unit/api/support/flights-model.ts';
 import { testConfig } from '../../unit/api/support/test-api.ts';
 
 /**
@@ -24,21 +22,6 @@ export async function isolatedConfig(store: ArtifactStore, env: Record<string, s
   return config;
 }
 
-/** What the feature pipeline leaves for serving: the feature build's manifest (with the spec) and an online snapshot. */
-export async function storeFlightsFeatures(store: ArtifactStore, config: Config, snapshot = flightsSnapshot()): Promise<void> {
-  const manifest: FeatureTablesManifest = {
-    kind: 'sluice.feature-tables',
-    featureSpecHash: FLIGHTS_SPEC_HASH,
-    datasetVersion: snapshot.datasetVersion,
-    spec: FLIGHTS_SPEC,
-    columns: { entityKeys: FLIGHTS_SPEC.entityKeys, eventTime: FLIGHTS_SPEC.eventTime, numeric: FLIGHTS_FEATURES.numeric, categorical: FLIGHTS_FEATURES.categorical, label: FLIGHTS_SPEC.label.name },
-    splits: {},
-    referenceStatsKey: 'unused-by-serving',
-    events: { total: 0, withoutLabel: 0, outsideSplits: 0 },
-  };
-  await store.put(config.buckets.features, featureKeys.manifest(FLIGHTS_SPEC_HASH, snapshot.datasetVersion), JSON.stringify(manifest));
-  await store.put(config.buckets.serving, onlineFeatureKeys.snapshot(FLIGHTS_SPEC_HASH, snapshot.datasetVersion, snapshot.asOf), JSON.stringify(snapshot));
-}
 
 /** Downloads every object under `prefix` and runs `sql` over them in DuckDB; `{files}` in the SQL is the local glob. */
 export async function queryObjects(store: ArtifactStore, bucket: string, prefix: string, sql: (files: string) => string): Promise<Record<string, unknown>[]> {

@@ -7,12 +7,10 @@ import { modelFeatureFreshness } from '../../../api/features/feature-freshness.t
 import { OnlineFeatureAssemblers } from '../../../api/features/online-feature-assembler.ts';
 import { StoredFeatureDefinitions } from '../../../api/features/stored-feature-definitions.ts';
 import type { ModelRoutes } from '../../../api/serving/routing.ts';
-import type { FeatureTablesManifest } from '../../../shared/data/feature-tables.ts';
 import type { OnlineSnapshot } from '../../../shared/data/online-snapshot.ts';
-import type { Config } from '../../../shared/config.ts';
 import { createLogger } from '../../../shared/logger.ts';
-import { featureKeys, onlineFeatureKeys } from '../../../shared/storage-keys.ts';
-import { FLIGHTS_FEATURES, FLIGHTS_SPEC, FLIGHTS_SPEC_HASH, flightEvent, flightsSnapshot, registerFlightsModel } from './support/flights-model.ts';
+import { onlineFeatureKeys } from '../../../shared/storage-keys.ts';
+import { FLIGHTS_SPEC_HASH, flightEvent, flightsSnapshot, registerFlightsModel, storeFlightsFeatures } from './support/flights-model.ts';
 import { MemoryStore } from './support/memory-store.ts';
 import { startTestApi, testConfig, writeServingConfig } from './support/test-api.ts';
 
@@ -47,22 +45,6 @@ async function until(condition: () => Promise<boolean>, what: string, ms = 5000)
   }
 }
 
-/** What the feature pipeline leaves for serving: the feature build's manifest (with the spec) and one snapshot. */
-async function storeFeatures(store: MemoryStore, config: Config, snapshot: OnlineSnapshot): Promise<void> {
-  const manifest: FeatureTablesManifest = {
-    kind: 'sluice.feature-tables',
-    featureSpecHash: FLIGHTS_SPEC_HASH,
-    datasetVersion: snapshot.datasetVersion,
-    spec: FLIGHTS_SPEC,
-    columns: { entityKeys: FLIGHTS_SPEC.entityKeys, eventTime: FLIGHTS_SPEC.eventTime, numeric: FLIGHTS_FEATURES.numeric, categorical: FLIGHTS_FEATURES.categorical, label: FLIGHTS_SPEC.label.name },
-    splits: {},
-    referenceStatsKey: 'unused',
-    events: { total: 0, withoutLabel: 0, outsideSplits: 0 },
-  };
-  await store.put(config.buckets.features, featureKeys.manifest(FLIGHTS_SPEC_HASH, snapshot.datasetVersion), JSON.stringify(manifest));
-  await store.put(config.buckets.serving, onlineFeatureKeys.snapshot(FLIGHTS_SPEC_HASH, snapshot.datasetVersion, snapshot.asOf), JSON.stringify(snapshot));
-}
-
 describe('online feature freshness in /readyz and /metrics', () => {
   test('age and refresh time per model; a refresh that fails keeps the last good snapshot serving and says stale', async () => {
     const store = new MemoryStore();
@@ -71,7 +53,7 @@ describe('online feature freshness in /readyz and /metrics', () => {
     const v1 = await registerFlightsModel(registry, MODEL);
     await writeServingConfig(store, config, { [MODEL]: { primary: v1.version } }, 1);
     const good: OnlineSnapshot = { ...flightsSnapshot(), asOf: new Date(Date.now() - 600_000).toISOString() };
-    await storeFeatures(store, config, good);
+    await storeFlightsFeatures(store, config, good);
     const definitions = new StoredFeatureDefinitions(store, config.buckets, 100, createLogger('error'));
     await using api = await startTestApi({ store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
     await api.firstPoll;
@@ -113,7 +95,7 @@ describe('online feature freshness in /readyz and /metrics', () => {
     const v1 = await registerFlightsModel(registry, MODEL);
     await writeServingConfig(store, config, { [MODEL]: { primary: v1.version } }, 1);
     const old: OnlineSnapshot = { ...flightsSnapshot(), asOf: new Date(Date.now() - 600_000).toISOString() };
-    await storeFeatures(store, config, old);
+    await storeFlightsFeatures(store, config, old);
     const definitions = new StoredFeatureDefinitions(store, config.buckets, 100, createLogger('error'));
     await using api = await startTestApi({ store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
     await api.firstPoll;

@@ -9,6 +9,10 @@ import { trainModel } from '../../../../domain/training/train-model.ts';
 import type { FeatureDefinitionSource } from '../../../../api/features/online-feature-assembler.ts';
 import { featureSpecSchema, featureTableColumns } from '../../../../shared/data/feature-spec.ts';
 import type { OnlineSnapshot } from '../../../../shared/data/online-snapshot.ts';
+import type { Config } from '../../../../shared/config.ts';
+import type { FeatureTablesManifest } from '../../../../shared/data/feature-tables.ts';
+import { featureKeys, onlineFeatureKeys } from '../../../../shared/storage-keys.ts';
+import type { ArtifactStore } from '../../../../domain/object-store/artifact-store.ts';
 import type { ModelManifest } from '../../../../shared/registry.ts';
 import { type TrainerSpec, trainerSpecSchema } from '../../../../shared/trainers.ts';
 
@@ -155,4 +159,20 @@ export function registerTrainedFlightsModel(registry: ModelRegistry, name: strin
 /** Trains and registers a version; returns its manifest. */
 export async function registerFlightsModel(registry: ModelRegistry, name: string, options: FlightsModelOptions = {}): Promise<ModelManifest> {
   return registerTrainedFlightsModel(registry, name, await trainFlightsModel(options));
+}
+
+/** What the feature pipeline leaves for serving: the feature build's manifest (with the spec) and an online snapshot. */
+export async function storeFlightsFeatures(store: ArtifactStore, config: Config, snapshot = flightsSnapshot()): Promise<void> {
+  const manifest: FeatureTablesManifest = {
+    kind: 'sluice.feature-tables',
+    featureSpecHash: FLIGHTS_SPEC_HASH,
+    datasetVersion: snapshot.datasetVersion,
+    spec: FLIGHTS_SPEC,
+    columns: { entityKeys: FLIGHTS_SPEC.entityKeys, eventTime: FLIGHTS_SPEC.eventTime, numeric: FLIGHTS_FEATURES.numeric, categorical: FLIGHTS_FEATURES.categorical, label: FLIGHTS_SPEC.label.name },
+    splits: {},
+    referenceStatsKey: 'unused-by-serving',
+    events: { total: 0, withoutLabel: 0, outsideSplits: 0 },
+  };
+  await store.put(config.buckets.features, featureKeys.manifest(FLIGHTS_SPEC_HASH, snapshot.datasetVersion), JSON.stringify(manifest));
+  await store.put(config.buckets.serving, onlineFeatureKeys.snapshot(FLIGHTS_SPEC_HASH, snapshot.datasetVersion, snapshot.asOf), JSON.stringify(snapshot));
 }
