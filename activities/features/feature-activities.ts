@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import { type DatasetManifest, type DatasetPartition, sha256Schema } from '../../shared/data/dataset.ts';
 import { type FeatureSpec, type FeatureSpecInput, featureSpecSchema, featureTableColumns } from '../../shared/data/feature-spec.ts';
-import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestSchema, referenceStatsSchema } from '../../shared/data/feature-tables.ts';
+import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestSchema, referenceStatsSchema, splitKeys } from '../../shared/data/feature-tables.ts';
 import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import { ErrorType } from '../../shared/errors.ts';
@@ -19,11 +19,12 @@ import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
 import { readHistory, requireManifest } from '../../domain/datasets/dataset-store.ts';
 import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
-import { type AppendedSplit, type PreviousSplit, buildAppendedFeatureTables, buildFeatureTables, prepareAggregates, writeAppendedSplits, writeLookback, writeSplits } from '../../domain/features/build-features.ts';
+import { type AppendedSplit, type PreviousSplit, buildAppendedFeatureTables, buildFeatureTables, writeAppendedSplits, writeLookback, writeSplits } from '../../domain/features/build-features.ts';
 import { appendedPartitions } from '../../domain/features/incremental-plan.ts';
 import { valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
 import { type FeaturePlan, planFeatures } from '../../domain/features/feature-sql.ts';
 import { materializeSnapshotTables } from '../../domain/features/materialize-snapshot.ts';
+import { type SnapshotEventSource, prepareSnapshotEvents } from '../../domain/features/snapshot-events.ts';
 import { computeReferenceStats } from '../../domain/features/reference-stats.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
 
@@ -38,7 +39,8 @@ export interface BuiltFeatureTables {
   datasetVersion: string;
   featureDefinitionHash: string;
   manifestKey: string;
-  splits: Record<string, { key: string; rows: number }>;
+  /** A split is the objects `splitKeys` lists (usually one). */
+  splits: Record<string, { key: string; earlier?: string[]; rows: number }>;
   referenceStatsKey: string;
   featureNames: { numeric: string[]; categorical: string[] };
   labelColumn: string;
@@ -65,6 +67,8 @@ export interface MaterializedSnapshot {
   datasetVersion: string;
   /** Groups with an entry, per group-by key set (joined by '+'). */
   entries: Record<string, number>;
+  /** Where the events came from (`prepareSnapshotEvents`) and how many were aggregated. */
+  events: { source: SnapshotEventSource; count: number };
 }
 
 /** Every column the spec declares must exist in the dataset with a type of the declared kind. */
@@ -86,7 +90,7 @@ function result(manifest: FeatureTablesManifest, manifestKey: string, reused: bo
     datasetVersion: manifest.datasetVersion,
     featureDefinitionHash: manifest.featureSpecHash,
     manifestKey,
-    splits: Object.fromEntries(Object.entries(manifest.splits).map(([name, s]) => [name, { key: s.key, rows: s.rows }])),
+    splits: Object.fromEntries(Object.entries(manifest.splits).map(([name, s]) => [name, { key: s.key, ...(s.earlier ? { earlier: s.earlier } : {}), rows: s.rows }])),
     referenceStatsKey: manifest.referenceStatsKey,
     featureNames: { numeric: manifest.columns.numeric, categorical: manifest.columns.categorical },
     labelColumn: manifest.columns.label,
@@ -96,15 +100,6 @@ function result(manifest: FeatureTablesManifest, manifestKey: string, reused: bo
     build: manifest.build,
   };
 }
-
-/** The dataset staged to local files (every partition) and the plan for it; the caller owns `dir`. */
-async function stage(store: ArtifactStore, buckets: Config['buckets'], datasetVersion: string, spec: FeatureSpec, dir: string) {
-  const manifest = await requireManifest(store, buckets.datasets, datasetVersion);
-  const plan = planFeatures(spec, checkSchema(spec, manifest));
-  const { relation } = await stageDataset(store, buckets.datasets, manifest, dir);
-  return { manifest, plan, relation };
-}
-
 
 const NO_PREVIOUS = 'no earlier version of this dataset';
 
@@ -169,13 +164,20 @@ async function buildAppended(deps: Deps, db: DuckDBConnection, plan: FeaturePlan
     return { reason: `an added partition has an event at ${iso(appended.olderEventMs)}, not after the newest event of dataset ${before} (${previous.tables.newestEventTime})` };
   }
   const previousSplits: PreviousSplit[] = Object.entries(previous.tables.splits).map(([name, s]) => {
-    let staged: Promise<string> | undefined;
+    const keys = splitKeys(s);
+    let staged: Promise<string[]> | undefined;
+    const download = async () => {
+      const paths = keys.map((_, i) => join(dir, `previous-${name}-${i}.parquet`));
+      for (const [i, key] of keys.entries()) await store.getFile(buckets.features, key, paths[i] as string);
+      return paths;
+    };
     return {
       name,
       from: s.from === null ? undefined : parseTimestamp(s.from),
       until: s.until === null ? undefined : parseTimestamp(s.until),
       rows: s.rows,
-      path: () => (staged ??= store.getFile(buckets.features, s.key, join(dir, `previous-${name}.parquet`)).then(() => join(dir, `previous-${name}.parquet`))),
+      parts: keys.length,
+      paths: () => (staged ??= download()),
     };
   });
   const { splits, newestEventMs } = await writeAppendedSplits(db, plan, dir, previousSplits, previousEvents, onStage);
@@ -260,17 +262,22 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
             featureSpecHash: hash,
             datasetVersion: version,
             split: reference.name,
-            ...(await computeReferenceStats(db, reference.path, { features: columns.features, label: columns.label }, spec.reference)),
+            ...(await computeReferenceStats(db, reference.appendedTo ? [...(await reference.appendedTo.paths()), reference.path] : [reference.path], { features: columns.features, label: columns.label }, spec.reference)),
           };
         } else throw new Error(`reference split ${spec.reference.split} was reused without a previous build`);
 
         onStage('uploading');
         const splits: FeatureTablesManifest['splits'] = {};
         for (const w of built.splits) {
+          const before = 'tables' in previous ? previous.tables.splits[w.name] : undefined;
           let key = featureKeys.table(hash, version, w.name);
-          if (w.reused) key = (previous as PreviousBuild).tables.splits[w.name]?.key as string;
-          else await store.putFile(buckets.features, key, w.path, { contentType: 'application/vnd.apache.parquet' });
-          splits[w.name] = { key, rows: w.rows, from: iso(w.from), until: iso(w.until) };
+          let earlier: string[] = [];
+          if (w.reused) ({ key, earlier = [] } = before as NonNullable<typeof before>);
+          else {
+            await store.putFile(buckets.features, key, w.path, { contentType: 'application/vnd.apache.parquet' });
+            if (w.appendedTo) earlier = splitKeys(before as NonNullable<typeof before>);
+          }
+          splits[w.name] = { key, ...(earlier.length ? { earlier } : {}), rows: w.rows, from: iso(w.from), until: iso(w.until) };
         }
         const lookbackPath = join(dir, 'lookback.parquet');
         await writeLookback(db, plan, lookbackPath, built.newestEventMs);
@@ -311,13 +318,15 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
       using progress = startProgress('materializeOnlineFeatures');
       const dir = await workDir();
       try {
-        progress.report({ stage: 'staging', datasetVersion: version });
-        const { plan, relation } = await stage(store, buckets, version, spec, dir);
+        const manifest = await requireManifest(store, buckets.datasets, version);
+        const plan = planFeatures(spec, checkSchema(spec, manifest));
         using duck = await openDuckDb({ tempDirectory: dir });
         const { db } = duck;
-        await prepareAggregates(db, plan, relation, (s) => progress.report({ stage: s, datasetVersion: version }));
-        const asOf = input.asOf !== undefined ? (parseTimestamp(input.asOf) as number) : (await countOf(db, 'SELECT epoch_ms(max(__t)) FROM __events')) + 1;
-        progress.report({ stage: 'materializing', datasetVersion: version, asOf: new Date(asOf).toISOString() });
+        const onStage = (stage: string) => progress.report({ stage, datasetVersion: version });
+        const prepared = await prepareSnapshotEvents({ store, buckets, db, plan, dataset: manifest, specHash: hash, dir, onStage }, input.asOf === undefined ? undefined : parseTimestamp(input.asOf));
+        if (prepared.fullReason) log.info(`materializeOnlineFeatures: read all of dataset ${version.slice(0, 12)}: ${prepared.fullReason}`);
+        const asOf = prepared.asOf;
+        progress.report({ stage: 'materializing', datasetVersion: version, asOf: new Date(asOf).toISOString(), events: prepared.events, source: prepared.source });
         const tables = (await materializeSnapshotTables(db, plan, [asOf])).get(asOf) ?? [];
         const snapshot: OnlineSnapshot = onlineSnapshotSchema.parse({
           kind: 'sluice.online-feature-snapshot',
@@ -334,6 +343,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
           featureDefinitionHash: hash,
           datasetVersion: version,
           entries: Object.fromEntries(tables.map((t) => [t.groupBy.join('+'), t.entries.length])),
+          events: { source: prepared.source, count: prepared.events },
         };
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ export interface DatasetRef {
 export interface FeatureTables {
   datasetVersion: string;
   featureDefinitionHash: string;
-  splits: Record<'train' | 'validation' | 'test', { key: string; rows: number }>;
+  splits: Record<'train' | 'validation' | 'test', { key: string; earlier?: string[]; rows: number }>;
   referenceStatsKey: string;
   featureNames: { numeric: string[]; categorical: string[] };
   /** Column of the 0/1 label in every split. */

@@ -12,7 +12,7 @@ import { ModelNotFoundError, type ModelRegistry } from '../../domain/registry/mo
 import type { FeatureMatrix } from '../../domain/training/feature-matrix.ts';
 import type { CandidateEvaluation, PipelineActivities } from './contract.ts';
 import { measureOnnxLatency, scoreWithOnnx } from '../../domain/scoring/score-onnx.ts';
-import { type StagedTables, sqlPath, stageTables } from './stage-tables.ts';
+import { type StagedTables, stageTables } from './stage-tables.ts';
 
 type EvaluateInput = Parameters<PipelineActivities['evaluateCandidate']>[0];
 
@@ -42,7 +42,7 @@ function subset(labels: Uint8Array, scores: Float32Array, rows: number[]) {
 
 /** Slice value of every test row, in the row order the matrix was loaded in. */
 async function sliceKeys(staged: StagedTables, expression: string): Promise<string[]> {
-  const source = `read_parquet(${sqlPath(staged.path('test'))})`;
+  const source = staged.relation('test');
   const described = await staged.connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
   const types: Record<string, NonNullable<ReturnType<typeof valueTypeOfDuckDbType>>> = {};
   for (const row of described.getRowObjects()) {

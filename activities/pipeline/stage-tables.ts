@@ -5,14 +5,15 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { loadFeatureMatrix } from '../../domain/training/load-feature-matrix.ts';
 import type { FeatureMatrix } from '../../domain/training/feature-matrix.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { splitKeys } from '../../shared/data/feature-tables.ts';
 import type { FeatureTables } from './contract.ts';
 
 type Split = keyof FeatureTables['splits'];
 
 export interface StagedTables extends AsyncDisposable {
   connection: DuckDBConnection;
-  /** Local Parquet path of a split (DuckDB cannot read S3 here, so splits are staged to disk). */
-  path(split: Split): string;
+  /** A DuckDB relation reading a split's local Parquet files (DuckDB cannot read S3 here, so splits are staged to disk). */
+  relation(split: Split): string;
   matrix(split: Split): Promise<FeatureMatrix>;
 }
 
@@ -21,11 +22,12 @@ export const sqlPath = (path: string) => `'${path.replaceAll("'", "''")}'`;
 /** Downloads the named splits of a feature build to a temp dir and opens DuckDB over them; disposing removes both. */
 export async function stageTables(store: ArtifactStore, bucket: string, tables: FeatureTables, splits: Split[]): Promise<StagedTables> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tables-'));
-  const paths = {} as Record<Split, string>;
+  const paths = {} as Record<Split, string[]>;
   try {
     for (const split of splits) {
-      paths[split] = join(dir, `${split}.parquet`);
-      await store.getFile(bucket, tables.splits[split].key, paths[split]);
+      const keys = splitKeys(tables.splits[split]);
+      paths[split] = keys.map((_, i) => join(dir, `${split}-${i}.parquet`));
+      for (const [i, key] of keys.entries()) await store.getFile(bucket, key, paths[split][i] as string);
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -33,16 +35,17 @@ export async function stageTables(store: ArtifactStore, bucket: string, tables: 
   }
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
-  const path = (split: Split) => {
+  const relation = (split: Split) => {
     const p = paths[split];
     if (!p) throw new Error(`split ${split} was not staged`);
-    return p;
+    // A list keeps the files' order, and each file's rows in order: the split's event order.
+    return `read_parquet([${p.map(sqlPath).join(', ')}])`;
   };
   return {
     connection,
-    path,
+    relation,
     matrix: (split) =>
-      loadFeatureMatrix(connection, `SELECT * FROM read_parquet(${sqlPath(path(split))})`, {
+      loadFeatureMatrix(connection, `SELECT * FROM ${relation(split)}`, {
         numeric: tables.featureNames.numeric,
         categorical: tables.featureNames.categorical,
         label: tables.labelColumn,

@@ -94,24 +94,38 @@ export async function buildAppendedFeatureTables(
   onStage('aggregates');
   for (const statement of plan.cumulativeSql()) await db.run(statement);
   onStage('features');
-  await db.run(plan.featuresSql());
+  await db.run(plan.featuresSql(args.previousEvents));
   return { appended };
 }
 
-/** A split of the previous build: its bounds and, once downloaded, its local Parquet file. */
+/** A split of the previous build: its bounds, how many files it is, and (downloaded on first call) those files, in order. */
 export interface PreviousSplit extends ResolvedSplit {
   rows: number;
-  path: () => Promise<string>;
+  parts: number;
+  paths: () => Promise<string[]>;
 }
 
-export type AppendedSplit = (WrittenSplit & { reused: false }) | (ResolvedSplit & { rows: number; reused: true });
+/**
+ * A split of an incremental build: the previous one as it is (`reused`), rewritten whole (`path`
+ * holds all `rows`), or grown by a part (`path` holds only the appended rows, after `appendedTo`'s files).
+ */
+export type AppendedSplit = (WrittenSplit & { reused: false; appendedTo?: PreviousSplit }) | (ResolvedSplit & { rows: number; reused: true });
+
+/**
+ * Past this many files a growing split is rewritten as one: each part is a request to stage it and
+ * a file to open, and a daily append would otherwise add a part a day forever.
+ */
+const MAX_SPLIT_PARTS = 32;
 
 const overlaps = (a: ResolvedSplit, b: ResolvedSplit) => (a.from ?? -Infinity) < (b.until ?? Infinity) && (b.from ?? -Infinity) < (a.until ?? Infinity);
 
 /**
  * The splits of an incremental build: a split whose bounds did not move and that gains no appended
- * row is the previous file as it is; any other is rewritten from the rows of the previous split files
- * it overlaps (kept in their order) and the appended rows inside its bounds. Rows left out of every
+ * row is the previous files as they are; one whose bounds did not move and that gains rows gets them
+ * as a new last part (every appended event is later than every previous one, so the concatenation
+ * stays in order), so one new day costs that day's rows, not a rewrite of the month before it. Any
+ * other is rewritten from the rows of the previous split files it overlaps (kept in their order) and
+ * the appended rows inside its bounds. Rows left out of every
  * split never come back: bounds only move forward in time. The bounds resolve against the newest
  * event of the appended __events (an append only adds later events).
  */
@@ -138,13 +152,23 @@ export async function writeAppendedSplits(
   for (const split of resolveSplits(plan.analysed.splits, newestEventMs)) {
     const before = previous.find((p) => p.name === split.name);
     const gains = await countOf(db, `SELECT count(*) FROM read_parquet(${quoteString(appendedPath)}) WHERE ${inBounds(split)}`);
-    if (before && before.from === split.from && before.until === split.until && gains === 0) {
+    const sameBounds = before !== undefined && before.from === split.from && before.until === split.until;
+    if (sameBounds && gains === 0) {
       splits.push({ ...split, rows: before.rows, reused: true });
+      continue;
+    }
+    if (sameBounds && before.parts < MAX_SPLIT_PARTS) {
+      const path = join(dir, `${split.name}.parquet`);
+      const part = await countOf(
+        db,
+        `COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${quoteString(appendedPath)}, file_row_number = true) WHERE ${inBounds(split)} ORDER BY file_row_number) TO ${quoteString(path)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      splits.push({ ...split, path, rows: before.rows + part, reused: false, appendedTo: before });
       continue;
     }
     // Previous files first, in split (so time) order, then the appended rows: each file is already in
     // (event time, event number) order and every appended event is later than every previous one.
-    const files = [...(await Promise.all(previous.filter((p) => overlaps(p, split)).map((p) => p.path()))), appendedPath];
+    const files = [...(await Promise.all(previous.filter((p) => overlaps(p, split)).map((p) => p.paths()))).flat(), appendedPath];
     const parts = files.map((file, i) => `SELECT *, ${i} AS __file FROM read_parquet(${quoteString(file)}, file_row_number = true) WHERE ${inBounds(split)}`);
     const path = join(dir, `${split.name}.parquet`);
     const rows = await countOf(

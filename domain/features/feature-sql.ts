@@ -50,8 +50,11 @@ export interface FeaturePlan {
   eventsSql(source: string, table?: string): string;
   /** Builds the __cum_<i> tables from __events. */
   cumulativeSql(): string[];
-  /** Builds __features from __events and the __cum tables. */
-  featuresSql(): string;
+  /**
+   * Builds __features from __events and the __cum tables; with `afterRow`, only for events numbered
+   * after it (an incremental build's appended events: the lookback's rows already have features).
+   */
+  featuresSql(afterRow?: number): string;
   /**
    * The rows of one split (bounds resolved by `resolveSplits`), in event-time order, ready for COPY ... TO;
    * with `afterRow`, only events numbered after it (the events an incremental build appended).
@@ -205,7 +208,7 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
     return { joins, outputs, now };
   };
 
-  const featuresSql = () => {
+  const featuresSql = (afterRow?: number) => {
     const keys = spec.entityKeys.map(q);
     const perFamily = families.map((f) => aggregateJoins(f, 'e', 'e.__t'));
     const byName = new Map(families.flatMap((f, i) => f.aggregates.map((a, j) => [a.name, perFamily[i]?.outputs[j] as string])));
@@ -222,7 +225,7 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
     const narrow = ['__row', '__t', ...keys, '__label', ...rowInputs.map((_, i) => `__r${i}`)];
     return [
       `CREATE OR REPLACE TEMP TABLE __features AS SELECT ${select.join(',\n  ')}`,
-      `FROM (SELECT ${narrow.join(', ')} FROM __events) AS e`,
+      `FROM (SELECT ${narrow.join(', ')} FROM __events${afterRow === undefined ? '' : ` WHERE __row > ${afterRow}`}) AS e`,
       ...perFamily.flatMap((p) => p.joins),
     ].join('\n');
   };

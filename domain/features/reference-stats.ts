@@ -22,11 +22,12 @@ const int = (v: unknown): number => Number(v ?? 0);
 
 export async function computeReferenceStats(
   db: DuckDBConnection,
-  parquetPath: string,
+  parquetPaths: string | readonly string[],
   table: { features: Features; label: string },
   options: { bins: number; topCategories: number },
 ): Promise<Omit<ReferenceStats, 'kind' | 'featureSpecHash' | 'datasetVersion' | 'split'>> {
-  const relation = `read_parquet(${quoteString(parquetPath)})`;
+  const files = `[${(typeof parquetPaths === 'string' ? [parquetPaths] : parquetPaths).map(quoteString).join(', ')}]`;
+  const relation = `read_parquet(${files})`;
   const numeric = table.features.filter((f) => f.kind === 'numeric');
   const categorical = table.features.filter((f) => f.kind === 'categorical');
   const fractions = Array.from({ length: options.bins - 1 }, (_, i) => (i + 1) / options.bins);
@@ -53,7 +54,7 @@ export async function computeReferenceStats(
     const every = Math.max(1, Math.ceil(rows / EDGE_SAMPLE_ROWS));
     const quantiles = numeric.map((f, i) => `quantile_disc(${q(f.name)}, [${fractions.join(', ')}]) AS quantiles${i}`);
     const sampled =
-      (await db.runAndReadAll(`SELECT ${quantiles.join(', ')} FROM read_parquet(${quoteString(parquetPath)}, file_row_number = true) WHERE file_row_number % ${every} = 0`)).getRowObjectsJS()[0] ?? {};
+      (await db.runAndReadAll(`SELECT ${quantiles.join(', ')} FROM read_parquet(${files}, file_row_number = true) WHERE file_row_number % ${every} = 0`)).getRowObjectsJS()[0] ?? {};
     edges = numeric.map((_, i) => [...new Set(((sampled[`quantiles${i}`] as (number | null)[] | null) ?? []).filter((e): e is number => e !== null))].sort((a, b) => a - b));
 
     const histograms = numeric.map((f, i) => `${binHistogramSql(q(f.name), edges[i] ?? [])} AS h${i}`);

@@ -64,8 +64,15 @@ export const featureTablesManifestSchema = z.strictObject({
     categorical: z.array(z.string()),
     label: z.string(),
   }),
-  /** Per split; `key` may be a table of an earlier dataset version's build, when an incremental build found that split unchanged. */
-  splits: z.record(z.string(), z.strictObject({ key: z.string(), rows: z.number().int(), from: z.iso.datetime().nullable(), until: z.iso.datetime().nullable() })),
+  /**
+   * Per split; `key` may be a table of an earlier dataset version's build, when an incremental build
+   * found that split unchanged. A split an incremental build appended rows to is several files:
+   * `earlier` (keys of earlier builds' tables, in order), then `key`, the appended part (`splitKeys`).
+   */
+  splits: z.record(
+    z.string(),
+    z.strictObject({ key: z.string(), earlier: z.array(z.string()).min(1).optional(), rows: z.number().int(), from: z.iso.datetime().nullable(), until: z.iso.datetime().nullable() }),
+  ),
   /** The dataset's newest event time, which splits relative to its end (`last`) were resolved against; absent in manifests written before they existed. */
   newestEventTime: z.iso.datetime().nullable().optional(),
   referenceStatsKey: z.string(),
@@ -82,3 +89,6 @@ export const featureTablesManifestSchema = z.strictObject({
   events: z.strictObject({ total: z.number().int(), withoutLabel: z.number().int(), outsideSplits: z.number().int() }),
 });
 export type FeatureTablesManifest = z.infer<typeof featureTablesManifestSchema>;
+
+/** The Parquet objects of a split, in order: concatenated, they are its rows in (event time, event number) order. */
+export const splitKeys = (split: { key: string; earlier?: readonly string[] | undefined }): string[] => [...(split.earlier ?? []), split.key];
