@@ -18,6 +18,7 @@ import { type RawEvent, predictRequestSchema } from '../shared/api/predict.ts';
 import { SERVING_CONFIG_KEY } from '../shared/serving-config.ts';
 import { FLIGHTS_FEATURES, flightEvent, flightsDefinitions, flightsManifest, trainFlightsModel } from '../test/unit/api/support/flights-model.ts';
 import { MemoryStore } from '../test/unit/api/support/memory-store.ts';
+import { benchLogWriter } from './log-writer.ts';
 
 /**
  * The prediction API benchmark, on loopback only. One run measures, for the same 100-tree GBDT:
@@ -26,7 +27,8 @@ import { MemoryStore } from '../test/unit/api/support/memory-store.ts';
  *   (c) sluice:   the full path: keys, validation, feature assembly from raw events, routing,
  *                 micro-batching, prediction log (Parquet writer thread), metrics
  * each with single predictions at 16 and 64 connections and batches of 100 events, plus the raw
- * `session.run` rows/s at batch 100 with no HTTP at all. Every server and the load generator run in
+ * `session.run` rows/s at batch 100 with no HTTP at all. First, the prediction log writer alone per page
+ * codec (bench/log-writer.ts: µs and bytes per row on real flights features). Every server and the load generator run in
  * their own processes; the load generator is a raw-socket keep-alive loop (pre-encoded requests,
  * minimal response parsing) so that it costs the shared 2 cores as little as possible.
  *
@@ -394,6 +396,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-api-'));
   const servers: ReturnType<typeof child>[] = [];
   try {
+    const logWriter = await benchLogWriter();
     const { files, bodies, featureBody } = await prepare(dir);
     const rawSpec = join(dir, 'raw.json');
     writeFileSync(rawSpec, JSON.stringify({ files, seconds: Math.min(seconds, 3), body: featureBody(0, 100), eventsBody: bodies('sluice', 100)[0] }));
@@ -506,6 +509,7 @@ async function main() {
       results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { reqPerSec: r.reqPerSec, rowsPerSec: r.rowsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors }])),
       ratios,
       sluicePredictionLog: predictionLog,
+      logWriter,
       /** The sluice server's event-loop GC per phase (medians over rounds): pauses per second and the share of time paused. */
       sluiceGc: Object.fromEntries(Object.entries(gcRuns).map(([phase, rs]) => [phase, { pausesPerSecond: round3(median(rs.map((r) => r.pausesPerSecond))), pauseShare: round3(median(rs.map((r) => r.pauseShare))) }])),
       goals: {

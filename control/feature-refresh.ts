@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { type Client, ScheduleAlreadyRunning, type ScheduleDescription, ScheduleOverlapPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Config } from '../shared/config.ts';
 import { durationMs } from '../shared/duration.ts';
@@ -145,6 +146,18 @@ export async function refreshFeaturesNow(deps: { client: Client; config: Config 
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  return (await handle.result()) as RefreshOutcome;
+  try {
+    return (await handle.result()) as RefreshOutcome;
+  } catch (err) {
+    // The run's own typed failure (a model with no champion, a refused partition) is the answer, not the wrapper around it.
+    throw typedCause(err) ?? err;
+  }
+}
+
+/** The innermost typed `ApplicationFailure` in a workflow failure's cause chain. */
+function typedCause(err: unknown): ApplicationFailure | undefined {
+  let found: ApplicationFailure | undefined;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof ApplicationFailure && e.type) found = e;
+  return found;
 }
 

@@ -52,6 +52,19 @@ const corsOrigins = z
   .regex(/^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, 'expected comma-separated origins such as https://app.example.com,http://localhost:3000');
 
 /** Real booleans only: "true" or "false". "1", "yes" and "on" are rejected to avoid guessing. */
+/** A page codec of the API's Parquet writer, as `uncompressed` or `<codec>-<level>` (gzip 1-9, brotli quality 0-11). */
+const pageCodec = z
+  .string()
+  .regex(/^(uncompressed|gzip-[1-9]|brotli-([0-9]|1[01]))$/, 'expected uncompressed, gzip-<1 to 9> or brotli-<0 to 11>, e.g. gzip-1');
+
+export type LogPageCodec = { codec: 'uncompressed' } | { codec: 'gzip' | 'brotli'; level: number };
+
+/** A setting the schema accepted, as the writer takes it (kept a string in the schema so the settings table shows its default). */
+function logPageCodec(setting: string): LogPageCodec {
+  const [codec, level] = setting.split('-');
+  return codec === 'gzip' || codec === 'brotli' ? { codec, level: Number(level) } : { codec: 'uncompressed' };
+}
+
 const bool = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -95,6 +108,7 @@ export const configSchema = z.strictObject({
   SLUICE_SERVING_LOG_FLUSH_ROWS: count(1, 10_000_000).default(10_000).describe('Prediction log rows that trigger a Parquet flush to the predictions bucket'),
   SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: count(100, 3_600_000).default(10_000).describe('Oldest buffered prediction log row age that triggers a flush (ms)'),
   SLUICE_SERVING_LOG_BUFFER_ROWS: count(1, 100_000_000).default(200_000).describe('Prediction log rows held at most (buffered or awaiting upload); beyond it rows are dropped and counted'),
+  SLUICE_SERVING_LOG_PAGE_CODEC: pageCodec.default('gzip-1').describe('Page compression of the prediction log files the API writes: uncompressed, gzip-<1-9> or brotli-<0-11> (see bench/log-writer.ts for the measured trade-off)'),
   SLUICE_DATA_DIR: nonEmpty.default('.sluice').describe('Data directory of the local stack (Temporal SQLite file, MinIO data, PIDs); relative to the working directory'),
   SLUICE_BIN_DIR: nonEmpty.default(resolve(homedir(), '.cache', 'sluice', 'bin')).describe('Where `infra:install` caches the temporal and minio binaries (outside the repo)'),
   SLUICE_TEMPORAL_BIN: nonEmpty.optional().describe('Path of an existing temporal CLI binary; skips the lookup and build'),
@@ -134,7 +148,7 @@ export interface Config {
     maxBatchRows: number;
     maxWaitMs: number;
     shadowMaxPending: number;
-    log: { flushRows: number; flushIntervalMs: number; bufferRows: number };
+    log: { flushRows: number; flushIntervalMs: number; bufferRows: number; pageCodec: LogPageCodec };
   };
   dataDir: string;
   binDir: string;
@@ -213,7 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       maxBatchRows: e.SLUICE_SERVING_MAX_BATCH_ROWS,
       maxWaitMs: e.SLUICE_SERVING_MAX_WAIT_MS,
       shadowMaxPending: e.SLUICE_SERVING_SHADOW_MAX_PENDING,
-      log: { flushRows: e.SLUICE_SERVING_LOG_FLUSH_ROWS, flushIntervalMs: e.SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS, bufferRows: e.SLUICE_SERVING_LOG_BUFFER_ROWS },
+      log: { flushRows: e.SLUICE_SERVING_LOG_FLUSH_ROWS, flushIntervalMs: e.SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS, bufferRows: e.SLUICE_SERVING_LOG_BUFFER_ROWS, pageCodec: logPageCodec(e.SLUICE_SERVING_LOG_PAGE_CODEC) },
     },
     dataDir: resolve(cwd, e.SLUICE_DATA_DIR),
     binDir: resolve(cwd, e.SLUICE_BIN_DIR),

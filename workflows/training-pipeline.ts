@@ -114,7 +114,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
   try {
     enter('ingesting', `storing ${spec.dataset.source}`);
     const dataset = await data.ingestDataset.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Ingest ${spec.dataset.name} from ${spec.dataset.source}` }, [
-      { datasetName: spec.dataset.name, source: spec.dataset.source, expectedVersion: datasetVersion, ...(spec.dataset.partitions === undefined ? {} : { partitions: spec.dataset.partitions }) },
+      { datasetName: spec.dataset.name, source: spec.dataset.source, expectedVersion: datasetVersion, contract: spec.contract, ...(spec.dataset.partitions === undefined ? {} : { partitions: spec.dataset.partitions }) },
     ]);
     status.reports.datasetManifest = dataset.manifestKey;
 

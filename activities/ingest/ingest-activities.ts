@@ -48,7 +48,18 @@ export const createIngestActivities = (deps: { store: ArtifactStore; buckets: Co
       const location = await partitionedLocation(input.source, input.partitions);
       if (location) {
         const glob = globOf(input.partitions);
-        const plan = await planPartitionedIngest({ store, bucket, location, glob, source, declaredFormat: input.format, dir, onProgress: (d) => progress.report(d) });
+        const plan = await planPartitionedIngest({
+          store,
+          bucket,
+          location,
+          glob,
+          source,
+          declaredFormat: input.format,
+          dir,
+          contract: input.contract,
+          now: (deps.clock?.() ?? new Date()).getTime(),
+          onProgress: (d) => progress.report(d),
+        });
         const counts = { total: plan.partitions.length, read: plan.staged.size, duplicates: plan.duplicates.length };
         checkExpected(source, plan.version, input.expectedVersion);
         const existing = await findManifest(store, bucket, plan.version);

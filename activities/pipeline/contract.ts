@@ -44,8 +44,11 @@ export interface CandidateEvaluation {
 }
 
 export interface PipelineActivities {
-  /** `partitions`: the glob of a partitioned source (a folder or prefix), as in the spec. Without `expectedVersion`, whatever the source holds now (the online feature refresh). */
-  ingestDataset(input: { datasetName: string; source: string; expectedVersion?: string; partitions?: string }): Promise<DatasetRef>;
+  /**
+   * `partitions`: the glob of a partitioned source (a folder or prefix), as in the spec. Without `expectedVersion`, whatever the source holds now (the online feature refresh).
+   * `contract`: its value checks refuse a new partition that fails them, with a non-retryable `DatasetInvalid` naming it.
+   */
+  ingestDataset(input: { datasetName: string; source: string; expectedVersion?: string; partitions?: string; contract?: PipelineSpec['contract'] }): Promise<DatasetRef>;
   /** Throws a non-retryable `DatasetInvalid` failure when an error-level check fails. */
   validateDataset(input: { datasetName: string; datasetVersion: string; contract: PipelineSpec['contract'] }): Promise<{ reportKey: string; warnings: string[] }>;
   buildFeatures(input: { datasetVersion: string; features: PipelineSpec['features'] }): Promise<FeatureTables>;

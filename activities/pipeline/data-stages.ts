@@ -16,7 +16,7 @@ export const createDataStages = (deps: { store: ArtifactStore; buckets: Config['
   const features = createFeatureActivities(deps);
 
   const ingestDataset: PipelineActivities['ingestDataset'] = async (input) => {
-    const r = await ingest.ingestDataset({ datasetName: input.datasetName, source: input.source, expectedVersion: input.expectedVersion, partitions: input.partitions });
+    const r = await ingest.ingestDataset({ datasetName: input.datasetName, source: input.source, expectedVersion: input.expectedVersion, partitions: input.partitions, contract: input.contract });
     return { datasetVersion: r.datasetVersion, manifestKey: r.manifestKey, rows: r.rows, bytes: r.bytes, reused: r.reused };
   };
 

@@ -1,7 +1,7 @@
 import { PREDICTION_ROUTES } from '../../shared/api/prediction-log.ts';
 import type { PredictionFailureBatch } from './failure-batch.ts';
 import { NULL_LENGTH, type PredictionLogBatch, type StringColumn } from './log-batch.ts';
-import { type ParquetColumn, encodeParquet } from '../../formats/parquet/parquet-file.ts';
+import { type PageCodec, type ParquetColumn, encodeParquet } from '../../formats/parquet/parquet-file.ts';
 import { bytesOf, plainBooleans, plainInt64, plainStrings } from '../../formats/parquet/plain.ts';
 
 /**
@@ -42,7 +42,7 @@ function plainStringColumn({ bytes, lengths }: StringColumn): Uint8Array {
 
 const micros = (epochMs: ArrayLike<number>) => plainInt64(Array.from(epochMs, (ms) => Math.trunc(ms) * 1000));
 
-export function predictionLogFile(batch: PredictionLogBatch): Uint8Array[] {
+export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec): Uint8Array[] {
   const { entries, rows } = batch;
   const n = rows.count;
   const { numeric: numericNames, categorical: categoricalNames } = batch.featureNames;
@@ -131,7 +131,7 @@ export function predictionLogFile(batch: PredictionLogBatch): Uint8Array[] {
           : { encoding: 'dictionary', dictionary: plainStringColumn(dictionary), size: dictionary.lengths.length, index: (i) => codes[i] as number },
     });
   }
-  return encodeParquet(n, columns, CREATED_BY);
+  return encodeParquet(n, columns, CREATED_BY, codec);
 }
 
 /** routing_key: the request's key, null where the request sent none. */
@@ -151,7 +151,7 @@ function routingKeyColumn({ entries, rows }: PredictionLogBatch, entryOf: Int32A
 }
 
 /** The failed predictions of one version and hour, in the order they arrived. */
-export function failureLogFile(batch: PredictionFailureBatch): Uint8Array[] {
+export function failureLogFile(batch: PredictionFailureBatch, codec?: PageCodec): Uint8Array[] {
   const failures = [...batch.failures].sort((a, b) => a.at - b.at);
   const n = failures.length;
   const plain = (path: readonly [string], type: ParquetColumn['type'], data: Uint8Array, logical?: ParquetColumn['logical']): ParquetColumn => ({ path, type, logical, presentCount: n, values: { encoding: 'plain', data } });
@@ -178,5 +178,6 @@ export function failureLogFile(batch: PredictionFailureBatch): Uint8Array[] {
       plain(['latency_ms'], 'DOUBLE', bytesOf(Float64Array.from(failures, (f) => f.latencyMs))),
     ],
     CREATED_BY,
+    codec,
   );
 }

@@ -3,6 +3,7 @@ import type { PredictionFailureBatch } from './failure-batch.ts';
 import { type PredictionLogBatch, transferables } from './log-batch.ts';
 import type { WriteRequest, WriteResponse } from './parquet-worker.ts';
 import { SluiceError } from '../../shared/errors.ts';
+import type { PageCodec } from '../../formats/parquet/parquet-file.ts';
 
 export class ParquetWriteError extends SluiceError {
   override readonly name = 'ParquetWriteError';
@@ -16,16 +17,19 @@ export class ParquetWriter {
     (message) => new ParquetWriteError(`prediction log writer thread failed: ${message}`),
   );
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly codec: PageCodec,
+  ) {}
 
   /** Writes the batch to a Parquet file; its typed arrays move to the writer thread and are unusable here afterwards. */
   write(batch: PredictionLogBatch): Promise<string> {
-    return this.send((id) => ({ id, dir: this.dir, batch }), transferables(batch));
+    return this.send((id) => ({ id, dir: this.dir, codec: this.codec, batch }), transferables(batch));
   }
 
   /** Writes failed predictions to a Parquet file of their own. */
   writeFailures(failures: PredictionFailureBatch): Promise<string> {
-    return this.send((id) => ({ id, dir: this.dir, failures }), []);
+    return this.send((id) => ({ id, dir: this.dir, codec: this.codec, failures }), []);
   }
 
   private async send(request: (id: number) => WriteRequest, transfer: ArrayBuffer[]): Promise<string> {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { featureRefreshStatus, refreshFeaturesNow, upsertFeatureRefreshSchedule } from '../../control/feature-refresh.ts';
+import { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { durationSchema } from '../../shared/duration.ts';
 import { REFRESH_AS_OF, type RefreshAsOf, type RefreshOutcome } from '../../shared/online-refresh.ts';
 import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
@@ -44,6 +45,8 @@ async function featuresSchedule(env: Env, args: string[]): Promise<number> {
   if (values.pause && values.resume) throw new UsageError('--pause and --resume exclude each other');
   if (values.every !== undefined && !durationSchema.safeParse(values.every).success) throw new UsageError(`--every must be a duration like 15m, 1h or 1d, got '${values.every}'`);
   const asOf = asOfOption(values['as-of']);
+  // A schedule for a name the registry does not know would fail on every run; refuse it now (ModelNotFound).
+  await new ModelRegistry(env.store, env.config.buckets.models).index(model);
   const state = await upsertFeatureRefreshSchedule(env, {
     model,
     ...(values.every !== undefined ? { every: values.every } : {}),

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CsvDialect, DatasetColumn, DatasetFormat, DatasetPartition, PartitionedSourceState } from '../../shared/data/dataset.ts';
+import type { DatasetContract } from '../../shared/data/dataset-contract.ts';
+import { failedPartitionChecks } from '../validation/contract-checks.ts';
 import { kindFailure } from '../../shared/failure.ts';
 import { datasetKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
@@ -26,8 +28,8 @@ import {
 /**
  * Ingestion of a partitioned source. Only files that are new or changed since the source's last good
  * ingest (by path, size and stamp) are read; each is checked on its own (readable, has rows, same
- * columns and types as the dataset) before anything is written, so a bad new partition fails the
- * ingest naming it, registers nothing, and the source's previous version stays its newest good one.
+ * columns and types as the dataset, and the contract's value checks when one is given) before
+ * anything is written, so a bad new partition fails the ingest naming it, registers nothing, and the source's previous version stays its newest good one.
  * Partition bytes are stored by content hash: a partition already in the bucket is not uploaded again.
  */
 
@@ -117,6 +119,9 @@ export async function planPartitionedIngest(deps: {
   source: string;
   declaredFormat: DatasetFormat | undefined;
   dir: string;
+  /** Value checks every new partition must pass on its own (see `failedPartitionChecks`). */
+  contract?: DatasetContract;
+  now: number;
   onProgress?: (details: Record<string, unknown>) => void;
 }): Promise<PartitionedIngestPlan> {
   const { store, bucket, location, glob, source, dir } = deps;
@@ -179,6 +184,17 @@ export async function planPartitionedIngest(deps: {
         } else {
           const problems = schemaDifferences(schema, inspected.schema);
           if (problems.length) throw kindFailure('SchemaMismatch', `${fetched.label}: schema differs from the dataset's: ${problems.join('; ')}`, { source, partition: file.path, problems });
+        }
+        if (deps.contract) {
+          const failed = await failedPartitionChecks(duck.db, readerSql(path, format, schema, csv), deps.contract, { schema, rowCount: inspected.rowCount, now: deps.now });
+          if (failed.length) {
+            throw kindFailure('DatasetInvalid', `${fetched.label} fails contract ${deps.contract.name}: ${failed.map((c) => c.message).join('; ')}`, {
+              source,
+              partition: file.path,
+              failedChecks: failed.map((c) => (c.column ? `${c.check}(${c.column})` : c.check)),
+              checks: failed,
+            });
+          }
         }
         const entry: DatasetPartition = {
           path: file.path,

@@ -356,3 +356,18 @@ function toJson(row: Record<string, unknown>): Record<string, Json> {
   };
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, convert(v)]));
 }
+
+/**
+ * The checks that judge a partition's values on its own: a day of out-of-range values must not hide
+ * in the whole set's rate. The rest (min_rows, row counts, schema, duplicates, class balance) are
+ * about the whole set and stay with `runContractChecks` over it.
+ */
+const PARTITION_CHECKS: ReadonlySet<ContractCheckLike['check']> = new Set(['range', 'allowed_values', 'null_rate', 'not_in_future', 'timestamp_range']);
+
+/** The contract's value checks run over one new partition; its failed error-level checks (none when it passes). */
+export async function failedPartitionChecks(db: DuckDBConnection, relation: string, contract: DatasetContract, context: Omit<CheckContext, 'previous'>): Promise<CheckResult[]> {
+  const checks = contract.checks.filter((c) => PARTITION_CHECKS.has(c.check));
+  if (!checks.length) return [];
+  const results = await runContractChecks(db, relation, { ...contract, columns: [], checks }, { ...context, previous: undefined });
+  return results.filter((r) => r.verdict === 'fail');
+}

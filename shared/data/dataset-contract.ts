@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sha256Schema } from './dataset.ts';
+import { sha256Schema } from './sha256.ts';
 import { parseTimestamp } from './timestamp.ts';
 
 /**

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { datasetContractSchema } from './dataset-contract.ts';
+import { sha256Schema } from './sha256.ts';
 
 /**
  * Raw datasets: content-addressed (the version is the SHA-256 of the bytes as ingested), each with a
@@ -6,7 +8,7 @@ import { z } from 'zod';
  * per-name history so "the previous version of this dataset" has an answer.
  */
 
-export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');
+export { sha256Schema };
 
 export const datasetNameSchema = z
   .string()
@@ -47,6 +49,11 @@ export const ingestInputSchema = z.strictObject({
    * with `DEFAULT_PARTITION_GLOB`.
    */
   partitions: partitionGlobSchema.optional(),
+  /**
+   * For a partitioned source: the contract whose value checks (range, allowed_values, null_rate,
+   * not_in_future, timestamp_range) each new partition must pass on its own before anything is stored.
+   */
+  contract: datasetContractSchema.optional(),
 }).superRefine((input, ctx) => {
   const problem = partitionedSourceProblem(input.source, input.partitions);
   if (problem) ctx.addIssue({ code: 'custom', path: ['partitions'], message: problem });

@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../../shared/config.ts';
 import { type DatasetContractInput, validationReportSchema } from '../../../shared/data/dataset-contract.ts';
-import { datasetManifestSchema, ingestInputSchema } from '../../../shared/data/dataset.ts';
+import { type IngestInput, datasetManifestSchema, ingestInputSchema } from '../../../shared/data/dataset.ts';
 import type { FeatureSpecInput } from '../../../shared/data/feature-spec.ts';
 import { featureTablesManifestSchema } from '../../../shared/data/feature-tables.ts';
 import { ErrorType } from '../../../shared/errors.ts';
@@ -150,18 +150,18 @@ describe('partitioned sources', () => {
       good = (await ingest(source())).datasetVersion;
     });
     /** Adds a bad partition, expects the failure, removes it, and checks that nothing changed. */
-    const refused = async (make: () => Promise<string>, type: string, message: RegExp) => {
+    const refused = async (make: () => Promise<string>, type: string, message: RegExp, input: Partial<IngestInput> = {}) => {
       const beforeObjects = await snapshotBuckets(store, buckets);
       const path = await make();
       try {
-        const failure = await expectFailure(ingest(source()), type);
+        const failure = await expectFailure(ingest({ ...source(), ...input }), type);
         assert.match(failure.message, message);
         assert.equal((failure.details?.[0] as { partition?: string }).partition, relative(dir, path));
         assert.deepEqual(await snapshotBuckets(store, buckets), beforeObjects, 'nothing was written');
       } finally {
         rmSync(dirname(path), { recursive: true, force: true });
       }
-      assert.equal((await ingest(source())).datasetVersion, good, 'without it the source is its last good version again');
+      assert.equal((await ingest({ ...source(), ...input })).datasetVersion, good, 'without it the source is its last good version again');
     };
 
     test('a half-uploaded (truncated) Parquet file', () =>
@@ -176,6 +176,16 @@ describe('partitioned sources', () => {
       refused(() => writeDay(dir, 7, { rows: 0 }), ErrorType.EmptyDataset, /date=2001-03-07\/part-0\.parquet: the Parquet file has no rows/));
     test('a partition whose schema changed', () =>
       refused(() => writeDay(dir, 8, { select: '*, 1 AS carrier' }), ErrorType.SchemaMismatch, /date=2001-03-08\/part-0\.parquet: schema differs.*column "carrier" is not in the dataset/));
+    test('a partition that fails the contract on its own, though the whole set would pass', async () => {
+      // 50 of the day's 300 delays out of range: 17 % of the partition, 6 % of the three days together.
+      const contract: DatasetContractInput = { name: 'daily', checks: [{ check: 'range', column: 'delay', min: -120, max: 4000, maxViolationRate: 0.1 }, { check: 'min_rows', min: 100_000 }] };
+      await refused(
+        () => writeDay(dir, 10, { select: '* REPLACE (CASE WHEN row_number() OVER (ORDER BY date, origin, destination) <= 50 THEN 5000 ELSE delay END AS delay)' }),
+        ErrorType.DatasetInvalid,
+        /partition date=2001-03-10\/part-0\.parquet fails contract daily: range\(delay\): 50 value\(s\) outside \[-120, 4000\] \(16\.7%; allowed 10\.0%\)$/,
+        { contract },
+      );
+    });
     test('a partition whose column changed type', () =>
       refused(() => writeDay(dir, 9, { select: '* REPLACE (CAST(delay AS VARCHAR) AS delay)' }), ErrorType.SchemaMismatch, /column "delay" is VARCHAR, the dataset has BIGINT/));
   });

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Worker } from '@temporalio/worker';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
+import { EXIT, runCli } from '../../../cli/main.ts';
+import { compactionScheduleId } from '../../../shared/prediction-log-compaction.ts';
 import { featureRefreshStatus, followServedModel, refreshFeaturesNow, upsertFeatureRefreshSchedule } from '../../../control/feature-refresh.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { newestSnapshot, readSnapshot } from '../../../domain/features/online-snapshot-loader.ts';
@@ -27,6 +29,7 @@ describe('refreshing online features', () => {
   const model = `refresh-${suffix}`;
   const { taskQueue } = testIds('online feature refresh');
   let config: Config;
+  let settings: NodeJS.ProcessEnv;
   let fixtures: FixtureDir;
   let source: string;
   let worker: Worker;
@@ -48,7 +51,7 @@ describe('refreshing online features', () => {
   before(async () => {
     stack = await connectToStack(stackConfig());
     const buckets = await isolatedBuckets(stack.store, 'refresh');
-    config = loadConfig({
+    settings = {
       ...process.env,
       SLUICE_TASK_QUEUE_PIPELINE: taskQueue,
       SLUICE_BUCKET_DATASETS: buckets.datasets,
@@ -57,7 +60,8 @@ describe('refreshing online features', () => {
       SLUICE_BUCKET_REPORTS: buckets.reports,
       SLUICE_BUCKET_SERVING: buckets.serving,
       SLUICE_BUCKET_PREDICTIONS: buckets.predictions,
-    });
+    };
+    config = loadConfig(settings);
     fixtures = fixtureDir();
     source = fixtures.path('flights.parquet');
     await writeSource('2001-01-04');
@@ -95,6 +99,11 @@ describe('refreshing online features', () => {
     await stack[Symbol.asyncDispose]();
   });
 
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const code = await runCli(argv, { write: (l) => out.push(l), error: (l) => out.push(l), env: settings });
+    return { code, text: out.join('\n') };
+  };
   const refresh = (asOf?: 'now') => refreshFeaturesNow({ client: stack.client, config }, { model, ...(asOf ? { asOf } : {}) });
 
   test('each run ingests what is new and writes a snapshot; rows ingested and keys changed are in its result and details', async () => {
@@ -135,10 +144,13 @@ describe('refreshing online features', () => {
     const summaries = (history.events ?? []).flatMap((e) => (e.userMetadata?.summary?.data ? [Buffer.from(e.userMetadata.summary.data).toString()] : []));
     assert.ok(summaries.some((s) => s.includes('Ingest')) && summaries.some((s) => s.includes('Materialize')), `activity summaries: ${summaries.join(' | ')}`);
 
-    // as of now: the run's own time (windows over nothing recent: the January data is long past).
+    // as of now, through the CLI: the run's own time (windows over nothing recent: the January data is long past).
     const startedAt = Date.now();
-    const now = await refresh('now');
-    assert.ok(Date.parse(now.asOf) >= startedAt - 1000 && Date.parse(now.asOf) <= Date.now(), now.asOf);
+    const now = await cli('features', 'refresh', model, '--as-of', 'now');
+    assert.equal(now.code, EXIT.ok, now.text);
+    const asOf = /snapshot as of (\S+) \(now\): \d+ of \d+ keys changed/.exec(now.text)?.[1] ?? '';
+    assert.ok(Date.parse(asOf) >= startedAt - 1000 && Date.parse(asOf) <= Date.now(), now.text);
+    assert.match(now.text, new RegExp(`^refreshed ${model} \\(champion v1\\): 0 rows ingested \\(dataset ${grown.datasetVersion.slice(0, 12)}, `));
   });
 
   test('the schedule: created on a served model with the defaults, a triggered run completes, paused when nothing is served', async () => {
@@ -176,5 +188,40 @@ describe('refreshing online features', () => {
     await registry.setAlias(model, 'champion', null, { by: 'test', reason: 'rolled back' });
     assert.equal((await followServedModel(deps, model))?.paused, true);
     assert.equal((await handle.describe()).state.paused, true);
+  });
+
+  test('the CLI: features schedule, status and refresh, and monitor compaction-schedule; bad input refused with its exit code', async () => {
+    // After the rollback above the model has no champion; its paused schedule is there.
+    const scheduled = await cli('features', 'schedule', model, '--every', '30m', '--as-of', 'now');
+    assert.deepEqual(scheduled, { code: EXIT.ok, text: `updated schedule ${refreshScheduleId(model)}: refreshes ${model}'s online features every 30m, as of now (PAUSED)` });
+    const status = await cli('features', 'status', model);
+    assert.equal(status.code, EXIT.ok, status.text);
+    assert.match(status.text, new RegExp(`^refresh schedule: ${refreshScheduleId(model)}, every 30m, as of now \\(PAUSED\\); next run .*\n  ran .*\nchampion: none\nonline snapshot: none$`));
+
+    const unknown = `no-such-model-${suffix}`;
+    for (const argv of [['features', 'schedule', unknown], ['features', 'status', unknown]]) {
+      const refused = await cli(...argv);
+      assert.equal(refused.code, EXIT.userError, refused.text);
+      assert.equal(refused.text, `No model named '${unknown}' in the registry`, argv.join(' '));
+    }
+    assert.equal(await stack.client.schedule.getHandle(refreshScheduleId(unknown)).describe().then(() => true, () => false), false, 'no schedule for an unknown model');
+    const notServed = await cli('features', 'refresh', model);
+    assert.deepEqual(notServed, { code: EXIT.userError, text: `model ${model} has no champion: nothing is served, so there are no online features to refresh` });
+    const badDuration = await cli('features', 'schedule', model, '--every', '15 parsecs');
+    assert.deepEqual(badDuration, { code: EXIT.userError, text: "--every must be a duration like 15m, 1h or 1d, got '15 parsecs'" });
+    const badAsOf = await cli('features', 'refresh', model, '--as-of', 'yesterday');
+    assert.equal(badAsOf.code, EXIT.userError);
+    assert.match(badAsOf.text, /--as-of must be one of data-end, now, got 'yesterday'/);
+
+    const compactionExisted = await stack.client.schedule.getHandle(compactionScheduleId).describe().then(() => true, () => false);
+    try {
+      const compaction = await cli('monitor', 'compaction-schedule', '--every', '2h', '--closed-after', '10m');
+      assert.equal(compaction.code, EXIT.ok, compaction.text);
+      assert.match(compaction.text, /^(created|updated) schedule prediction-log-compaction: compacts every model's prediction log every 2h \(an hour counts as closed 10m after its end\)$/);
+      const badClosedAfter = await cli('monitor', 'compaction-schedule', '--closed-after', 'soon');
+      assert.deepEqual(badClosedAfter, { code: EXIT.userError, text: "--closed-after must be a duration like 15m, 1h or 7d, got 'soon'" });
+    } finally {
+      if (!compactionExisted) await stack.client.schedule.getHandle(compactionScheduleId).delete().catch(() => undefined);
+    }
   });
 });

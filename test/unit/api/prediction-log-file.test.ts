@@ -15,10 +15,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const db = await (await DuckDBInstance.create(':memory:')).connect();
 let files = 0;
 
-async function read(parts: Uint8Array[], select = '*'): Promise<Record<string, unknown>[]> {
+async function read(parts: Uint8Array[], select = '*', from = 'read_parquet'): Promise<Record<string, unknown>[]> {
   const path = join(dir, `f${files++}.parquet`);
   writeFileSync(path, Buffer.concat(parts));
-  const reader = await db.runAndReadAll(`SELECT ${select} FROM read_parquet('${path}')`);
+  const reader = await db.runAndReadAll(`SELECT ${select} FROM ${from}('${path}')`);
   return reader.getRowObjectsJS();
 }
 
@@ -78,6 +78,21 @@ test('generated batches read back exactly: one to thousands of rows, dictionarie
     assert.equal(rows.length, builder.expected.length, `case ${seed}: row count`);
     assert.deepEqual(rows, builder.expected, `case ${seed}: ${JSON.stringify(options)}`);
   }
+});
+
+test('gzip and brotli pages (the API default is gzip-1) read back value for value, in a smaller file', async () => {
+  const columns = 'request_id, event_index, route, routing_key, score, features.x AS x, features.c AS c';
+  const builder = builderWith(99, { entries: 500, maxEvents: 20, distinct: 300 });
+  const batch = builder.seal();
+  const plainBytes = Buffer.concat(predictionLogFile(batch)).length;
+  for (const codec of [{ codec: 'gzip', level: 1 }, { codec: 'brotli', level: 4 }] as const) {
+    const parts = predictionLogFile(batch, codec);
+    assert.deepEqual(await read(parts, columns), builder.expected, codec.codec);
+    assert.deepEqual(await read(parts, 'DISTINCT compression', 'parquet_metadata'), [{ compression: codec.codec.toUpperCase() }]);
+    assert.ok(Buffer.concat(parts).length < plainBytes * 0.8, `${codec.codec}: ${Buffer.concat(parts).length} bytes vs ${plainBytes} uncompressed`);
+  }
+  const failures = await read(failureLogFile({ model: 'm', version: 1, hour: '2026-11-23T15', since: 0, failures: [{ requestId: 'a', routingKey: undefined, at: 1, route: 'primary', events: 2, error: 'Internal', latencyMs: 3 }] }, { codec: 'gzip', level: 1 }), 'request_id, routing_key, events, error');
+  assert.deepEqual(failures, [{ request_id: 'a', routing_key: null, events: 2, error: 'Internal' }]);
 });
 
 test('a failure log file reads back in arrival order', async () => {
