@@ -304,6 +304,16 @@ export function withRealizedPerformance(
   };
 }
 
+/** One line for people (CLI, timeline): a window's realized figures and how complete its labels are. */
+export function describeRealized(w: MonitoredWindow): string {
+  const figures = `ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}${w.logLoss === undefined || w.logLoss === null ? '' : `, log loss ${w.logLoss.toFixed(4)}`}`;
+  if (w.served === undefined || w.labelled === undefined) return figures;
+  const share = w.served > 0 ? ` (${((100 * w.labelled) / w.served).toFixed(1)}%)` : '';
+  const maturity = w.labelsFinal ? 'final' : `maturing, labels as of ${w.labelsAsOf ?? '?'}`;
+  const verdict = w.performance === 'breach' ? `; breach: ${(w.performanceReasons ?? []).join(', ')}` : w.performance === 'insufficient-labels' ? '; too few labels to judge' : '';
+  return `${figures}; labels ${w.labelled}/${w.served}${share}, ${maturity}${verdict}`;
+}
+
 export interface MonitorDecision {
   /** Alerting windows among the last `n` judged windows of the version. */
   alerts: number;

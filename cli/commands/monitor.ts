@@ -4,7 +4,7 @@ import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { describeSchedule, driftMonitorScheduleId, upsertCompactionSchedule, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
 import { checkRetrainingSpec } from '../../domain/retraining/start-retraining.ts';
 import { durationSchema } from '../../shared/duration.ts';
-import { driftMonitorInputSchema } from '../../shared/monitoring.ts';
+import { describeRealized, driftMonitorInputSchema } from '../../shared/monitoring.ts';
 import { retrainingScheduleId } from '../../shared/retraining.ts';
 import { COMPACTION_CLOSED_AFTER } from '../../shared/prediction-log-compaction.ts';
 import { type Env, EXIT, UsageError, positiveInt, subcommands } from '../command.ts';
@@ -119,6 +119,9 @@ async function monitorStatus(env: Env, args: string[]): Promise<number> {
     env.write(
       `  judges the last ${i.window}; ${i.retrainSpec ? `retrains when ${i.consecutive.k} of the last ${i.consecutive.n} windows alert${i.performance.minRocAuc !== undefined ? ` or ROC AUC < ${i.performance.minRocAuc}` : ''}, at most once per ${i.cooldown}` : 'reports only (no retrain spec)'}`,
     );
+    env.write(
+      `  realized performance: ${i.consecutive.k} of the last ${i.consecutive.n} windows with ${i.performance.minLabelled}+ labels breaching the version's test figures (ROC AUC drop > ${i.performance.maxAucDrop}, log loss rise > ${i.performance.maxLogLossIncrease}) trip it; labels count for ${i.labelHorizon} after a window`,
+    );
   }
   for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);
 
@@ -126,7 +129,7 @@ async function monitorStatus(env: Env, args: string[]): Promise<number> {
   if (state.windows.length === 0) env.write('judged windows: none yet');
   else {
     env.write(`judged windows (last ${Math.min(10, state.windows.length)} of ${state.windows.length}):`);
-    for (const w of state.windows.slice(-10)) env.write(`  until ${w.until}  v${w.version}  ${w.verdict.padEnd(5)}  ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}`);
+    for (const w of state.windows.slice(-10)) env.write(`  until ${w.until}  v${w.version}  ${w.verdict.padEnd(5)}  ${describeRealized(w)}`);
   }
   env.write(`score baseline: ${state.scoreBaseline ? `v${state.scoreBaseline.version}` : 'none yet'}`);
   env.write(`last retraining started by the monitor: ${state.lastRetrain ? `${state.lastRetrain.workflowId} at ${state.lastRetrain.at}` : 'none'}`);
