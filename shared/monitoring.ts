@@ -104,6 +104,24 @@ export const performanceSummarySchema = z.strictObject({
 });
 export type PerformanceSummary = z.infer<typeof performanceSummarySchema>;
 
+/** The windows one pass judges realized performance for, as of the pass's instant. */
+export const realizedPerformanceInputSchema = z.strictObject({
+  model: z.string(),
+  version: z.number().int().positive(),
+  asOf: z.iso.datetime(),
+  labelHorizonMs: z.number().int().nonnegative(),
+  windows: z.array(z.strictObject({ from: z.iso.datetime(), until: z.iso.datetime() })).min(1),
+});
+export type RealizedPerformanceInput = z.input<typeof realizedPerformanceInputSchema>;
+
+export interface RealizedPerformance {
+  baseline: { rocAuc: number | null; logLoss: number | null };
+  /** Per window, in the order asked: predictions served, labels joined (received before `labelsBefore`) and their figures. */
+  windows: (PerformanceSummary & { from: string; until: string; labelsBefore: string; served: number })[];
+  /** Feedback hour partitions listed for this pass. */
+  feedbackHours: number;
+}
+
 /** Keys in the reports bucket for drift reports, one per (model, version, window). */
 export const monitoringKeys = {
   prefix: (model: string) => `monitoring/model=${model}/`,
@@ -124,9 +142,13 @@ export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
 
 /**
  * One `driftMonitor` run, started by a Temporal Schedule every `interval`: it judges the window
- * [now − window, now) of the model's champion. A retraining starts when `consecutive.k` of the last
- * `consecutive.n` judged windows alerted (or AUC fell below `performance.minRocAuc`), no retraining
- * ran within `cooldown`, and the training slot is free.
+ * [now − window, now) of the model's champion, and re-judges the realized performance of earlier
+ * windows as their labels arrive, until `labelHorizon`. A retraining starts when `consecutive.k` of
+ * the last `consecutive.n` judged windows alerted, or `consecutive.k` of the last `consecutive.n`
+ * windows with `performance.minLabelled` labels breached the version's own evaluated test figures
+ * (ROC AUC down more than `maxAucDrop`, log loss up more than `maxLogLossIncrease`: the canary's
+ * limits and defaults) or the optional floor `minRocAuc`; and no retraining ran within `cooldown`,
+ * and the training slot is free.
  */
 export const driftMonitorInputSchema = z.strictObject({
   model: z.string(),
@@ -138,17 +160,60 @@ export const driftMonitorInputSchema = z.strictObject({
   cooldown: durationSchema.default('24h'),
   /** Judge this instant instead of the run's start time (replays, backfills, tests). */
   asOf: z.iso.datetime().optional(),
-  performance: z.strictObject({ minRocAuc: z.number().min(0).max(1).optional(), minLabelled: z.number().int().positive().default(200) }).prefault({}),
+  performance: z
+    .strictObject({
+      minRocAuc: z.number().min(0).max(1).optional(),
+      minLabelled: z.number().int().positive().default(200),
+      /** Largest allowed drop of a window's ROC AUC below the version's evaluated test ROC AUC (as the canary's `maxAucDrop`). */
+      maxAucDrop: z.number().min(0).default(0.02),
+      /** Largest allowed rise of a window's log loss above the version's evaluated test log loss (as the canary's `maxLogLossIncrease`). */
+      maxLogLossIncrease: z.number().min(0).default(0.05),
+    })
+    .prefault({}),
+  /**
+   * How long after a window ends its feedback labels still count: the window's performance is
+   * re-judged on later passes as labels arrive (see `windowsToRejudge`) and labels received after the
+   * horizon are never joined. A churn model whose truth takes a month says `30d`.
+   */
+  labelHorizon: durationSchema.default('7d'),
   /** The pipeline spec retraining runs with; its dataset source is re-read, so it trains on the newest data. Without it the monitor only reports. */
   retrainSpec: z.record(z.string(), z.unknown()).optional(),
 });
 export type DriftMonitorInput = z.input<typeof driftMonitorInputSchema>;
 
+export const PERFORMANCE_VERDICTS = ['ok', 'breach', 'insufficient-labels'] as const;
+export type PerformanceVerdict = (typeof PERFORMANCE_VERDICTS)[number];
+
+/**
+ * One judged window. The fields after `rocAuc` came with realized performance; states written before
+ * lack them, and such windows are never re-judged.
+ */
+export const monitoredWindowSchema = z.strictObject({
+  until: z.iso.datetime(),
+  version: z.number().int(),
+  verdict: verdictSchema,
+  /** Realized ROC AUC on the labels joined so far (null below two classes). */
+  rocAuc: z.number().nullable(),
+  from: z.iso.datetime().optional(),
+  logLoss: z.number().nullable().optional(),
+  /** Predictions served in the window and how many of them have a label so far: the labels' completeness. */
+  served: z.number().int().nonnegative().optional(),
+  labelled: z.number().int().nonnegative().optional(),
+  performance: z.enum(PERFORMANCE_VERDICTS).optional(),
+  /** Why `performance` is `breach`, e.g. `ROC AUC 0.648 vs baseline 0.716 (drop 0.068 > 0.02)`. */
+  performanceReasons: z.array(z.string()).optional(),
+  /** Labels received before this instant are counted; it stops at `until` + the label horizon. */
+  labelsAsOf: z.iso.datetime().optional(),
+  /** The horizon has passed: the figures are final and the window is not re-judged again. */
+  labelsFinal: z.boolean().optional(),
+});
+export type MonitoredWindow = z.infer<typeof monitoredWindowSchema>;
+
 /** What the monitor remembers between windows, stored in the reports bucket. */
 export const monitorStateSchema = z.strictObject({
   model: z.string(),
   /** Newest last: one entry per judged window. */
-  windows: z.array(z.strictObject({ until: z.iso.datetime(), version: z.number().int(), verdict: verdictSchema, rocAuc: z.number().nullable() })),
+  windows: z.array(monitoredWindowSchema),
   scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()) }).nullable(),
   lastRetrain: z.strictObject({ at: z.iso.datetime(), workflowId: z.string() }).nullable(),
 });
@@ -162,9 +227,98 @@ export function windowEnding(nowMs: number, windowMs: number, alignMs: number): 
   return { from: new Date(until - windowMs).toISOString(), until: new Date(until).toISOString() };
 }
 
+/** The version's own evaluated test figures (its manifest's metrics), the baseline realized performance is judged against. */
+export type PerformanceBaseline = RealizedPerformance['baseline'];
+
+export type PerformanceLimits = Pick<z.output<typeof driftMonitorInputSchema>['performance'], 'minLabelled' | 'maxAucDrop' | 'maxLogLossIncrease' | 'minRocAuc'>;
+
+const fmt3 = (x: number) => x.toFixed(3);
+
+/**
+ * Realized performance of one window against the version's baseline: with fewer than `minLabelled`
+ * labels nothing is judged; otherwise an AUC drop or log-loss rise beyond its limit, or an AUC under
+ * the optional absolute floor, is a breach, each named with its figures.
+ */
+export function judgeWindowPerformance(
+  figures: { labelled: number; rocAuc: number | null; logLoss: number | null },
+  baseline: PerformanceBaseline,
+  limits: PerformanceLimits,
+): { performance: PerformanceVerdict; performanceReasons: string[] } {
+  if (figures.labelled < limits.minLabelled) return { performance: 'insufficient-labels', performanceReasons: [] };
+  const reasons: string[] = [];
+  const { rocAuc, logLoss } = figures;
+  if (rocAuc !== null && baseline.rocAuc !== null && baseline.rocAuc - rocAuc > limits.maxAucDrop) {
+    reasons.push(`ROC AUC ${fmt3(rocAuc)} vs baseline ${fmt3(baseline.rocAuc)} (drop ${fmt3(baseline.rocAuc - rocAuc)} > ${limits.maxAucDrop})`);
+  }
+  if (logLoss !== null && baseline.logLoss !== null && logLoss - baseline.logLoss > limits.maxLogLossIncrease) {
+    reasons.push(`log loss ${fmt3(logLoss)} vs baseline ${fmt3(baseline.logLoss)} (rise ${fmt3(logLoss - baseline.logLoss)} > ${limits.maxLogLossIncrease})`);
+  }
+  if (rocAuc !== null && limits.minRocAuc !== undefined && rocAuc < limits.minRocAuc) reasons.push(`ROC AUC ${fmt3(rocAuc)} < floor ${limits.minRocAuc}`);
+  return { performance: reasons.length ? 'breach' : 'ok', performanceReasons: reasons };
+}
+
+/** Number of doublings of `align` an age has passed: 0 under one interval, then 1, 2, 3 at 1, 2, 4 intervals... */
+const maturity = (ageMs: number, alignMs: number) => (ageMs < alignMs ? 0 : Math.floor(Math.log2(ageMs / alignMs)) + 1);
+
+/**
+ * The earlier windows of `version` whose realized performance this pass re-judges: a window is
+ * re-judged each time its age doubles (1, 2, 4, ... intervals after its end) and once more when its
+ * label horizon has passed, which makes its figures final. So a window is read about
+ * log2(horizon / interval) + 2 times in all: with hourly windows and a 30-day horizon, 11 times, and
+ * a pass re-judges at most those ~11 windows whose age crossed a doubling, however old the model.
+ * Windows recorded before realized performance existed (no `from`) are not re-judged.
+ */
+export function windowsToRejudge(windows: readonly MonitoredWindow[], version: number, nowMs: number, horizonMs: number, alignMs: number): MonitoredWindow[] {
+  return windows.filter((w) => {
+    if (w.version !== version || w.from === undefined || w.labelsAsOf === undefined || w.labelsFinal) return false;
+    const until = Date.parse(w.until);
+    const age = nowMs - until;
+    return age >= horizonMs || maturity(age, alignMs) > maturity(Date.parse(w.labelsAsOf) - until, alignMs);
+  });
+}
+
+/** Labels of a window ending at `until` count when received before this instant: now, or the horizon once it has passed. */
+export function labelsCutoffMs(until: string, horizonMs: number, nowMs: number): number {
+  return Math.min(Date.parse(until) + horizonMs, nowMs);
+}
+
+/** A window's record with the realized figures of this pass and their verdict against the baseline. */
+export function withRealizedPerformance(
+  window: MonitoredWindow,
+  figures: { served: number; labelled: number; rocAuc: number | null; logLoss: number | null },
+  baseline: PerformanceBaseline,
+  limits: PerformanceLimits,
+  nowMs: number,
+  horizonMs: number,
+): MonitoredWindow {
+  const cutoff = labelsCutoffMs(window.until, horizonMs, nowMs);
+  return {
+    ...window,
+    rocAuc: figures.rocAuc,
+    logLoss: figures.logLoss,
+    served: figures.served,
+    labelled: figures.labelled,
+    ...judgeWindowPerformance(figures, baseline, limits),
+    labelsAsOf: new Date(cutoff).toISOString(),
+    labelsFinal: nowMs >= Date.parse(window.until) + horizonMs,
+  };
+}
+
+/** One line for people (CLI, timeline): a window's realized figures and how complete its labels are. */
+export function describeRealized(w: MonitoredWindow): string {
+  const figures = `ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}${w.logLoss === undefined || w.logLoss === null ? '' : `, log loss ${w.logLoss.toFixed(4)}`}`;
+  if (w.served === undefined || w.labelled === undefined) return figures;
+  const share = w.served > 0 ? ` (${((100 * w.labelled) / w.served).toFixed(1)}%)` : '';
+  const maturity = w.labelsFinal ? 'final' : `maturing, labels as of ${w.labelsAsOf ?? '?'}`;
+  const verdict = w.performance === 'breach' ? `; breach: ${(w.performanceReasons ?? []).join(', ')}` : w.performance === 'insufficient-labels' ? '; too few labels to judge' : '';
+  return `${figures}; labels ${w.labelled}/${w.served}${share}, ${maturity}${verdict}`;
+}
+
 export interface MonitorDecision {
   /** Alerting windows among the last `n` judged windows of the version. */
   alerts: number;
+  /** Breaching windows among the last `n` windows of the version with at least `minLabelled` labels. */
+  performanceBreaches: number;
   performanceBreached: boolean;
   tripped: boolean;
   coolingDown: boolean;
@@ -172,24 +326,37 @@ export interface MonitorDecision {
   reason: string;
 }
 
-/** K-of-N consecutive windows, performance floor, cooldown after the last retraining: pure, so the workflow and tests share it. */
+/**
+ * K-of-N drift alerts, K-of-N realized-performance breaches, cooldown after the last retraining: pure,
+ * so the workflow and tests share it. Performance is counted over the version's last `n` windows that
+ * have enough labels (their newest figures, so a window re-judged as its labels mature counts once),
+ * because one window's AUC on a few hundred labels is noisy; a breach of the absolute floor counts
+ * the same way.
+ */
 export function decideRetraining(
   state: MonitorState,
   version: number,
   nowMs: number,
-  input: { consecutive: { k: number; n: number }; cooldownMs: number; minRocAuc?: number | undefined; minLabelled: number },
-  latest: { rocAuc: number | null; labelled: number },
+  input: { consecutive: { k: number; n: number }; cooldownMs: number },
 ): MonitorDecision {
-  const recent = state.windows.filter((w) => w.version === version).slice(-input.consecutive.n);
+  const ofVersion = state.windows.filter((w) => w.version === version);
+  const recent = ofVersion.slice(-input.consecutive.n);
   const alerts = recent.filter((w) => w.verdict === 'alert').length;
-  const performanceBreached = input.minRocAuc !== undefined && latest.rocAuc !== null && latest.labelled >= input.minLabelled && latest.rocAuc < input.minRocAuc;
+  const labelled = ofVersion.filter((w) => w.performance === 'ok' || w.performance === 'breach').slice(-input.consecutive.n);
+  const breaching = labelled.filter((w) => w.performance === 'breach');
+  const performanceBreached = breaching.length >= input.consecutive.k;
   const drifting = alerts >= input.consecutive.k;
   const tripped = drifting || performanceBreached;
   const coolingDown = state.lastRetrain !== null && nowMs - Date.parse(state.lastRetrain.at) < input.cooldownMs;
+  const latestBreach = breaching.at(-1);
   const reasons = [
     ...(drifting ? [`${alerts} of the last ${recent.length} windows alerted (needs ${input.consecutive.k} of ${input.consecutive.n})`] : []),
-    ...(performanceBreached ? [`ROC AUC ${latest.rocAuc?.toFixed(4)} < ${input.minRocAuc} on ${latest.labelled} labels`] : []),
+    ...(performanceBreached && latestBreach
+      ? [
+          `${breaching.length} of the last ${labelled.length} labelled windows breached performance (needs ${input.consecutive.k} of ${input.consecutive.n}); window ending ${latestBreach.until}: ${(latestBreach.performanceReasons ?? []).join(', ')} on ${latestBreach.labelled ?? '?'} labels`,
+        ]
+      : []),
   ];
   if (tripped && coolingDown) reasons.push(`cooling down since the retraining at ${state.lastRetrain?.at}`);
-  return { alerts, performanceBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
+  return { alerts, performanceBreaches: breaching.length, performanceBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
 }

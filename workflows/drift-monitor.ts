@@ -1,4 +1,4 @@
-import { type ActivityOptions, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { type ActivityOptions, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
 import { durationMs } from '../shared/duration.ts';
 import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
@@ -7,8 +7,12 @@ import {
   driftMonitorInputSchema,
   type DriftSummary,
   type MonitorDecision,
+  type MonitoredWindow,
+  type PerformanceBaseline,
   type PerformanceSummary,
   windowEnding,
+  windowsToRejudge,
+  withRealizedPerformance,
 } from '../shared/monitoring.ts';
 import { parseInput } from '../shared/parse-input.ts';
 
@@ -28,6 +32,9 @@ const io = proxyActivities<MonitoringActivities>(shortIo);
 
 const KEEP_WINDOWS = 100;
 
+/** Passes recorded before realized performance read the current window's labels with `computePerformance` and judged no earlier window. */
+const REALIZED_PERFORMANCE = 'realized-performance';
+
 export interface DriftMonitorResult {
   model: string;
   status: 'no-deployed-model' | 'judged' | 'not-judged';
@@ -35,16 +42,20 @@ export interface DriftMonitorResult {
   window: { from: string; until: string };
   drift?: DriftSummary;
   performance?: PerformanceSummary;
+  /** The version's evaluated test figures, and the earlier windows this pass re-judged as their labels matured. */
+  realized?: { baseline: PerformanceBaseline; rejudged: MonitoredWindow[] };
   decision?: MonitorDecision;
   retraining?: { workflowId: string; started: boolean } | { refused: string };
 }
 
 /**
  * One monitoring pass over a deployed model, run by a Temporal Schedule (`upsertDriftMonitorSchedule`):
- * drift of the last window of the champion's logged predictions, performance where feedback labels
- * exist, then K-of-N and cooldown against false alarms, and a retraining when thresholds trip. The
- * state between passes (judged windows, score baseline, last retraining) lives in the reports bucket,
- * read and written by activities, so each scheduled run is short and its history small.
+ * drift of the last window of the champion's logged predictions, realized performance against the
+ * version's evaluated test figures for that window and for earlier ones whose labels are still
+ * maturing (within the label horizon), then K-of-N and cooldown against false alarms, and a
+ * retraining when thresholds trip. The state between passes (judged windows, score baseline, last
+ * retraining) lives in the reports bucket, read and written by activities, so each scheduled run is
+ * short and its history small.
  */
 export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
   const input = parseInput(driftMonitorInputSchema, raw, () => 'Invalid drift monitor input');
@@ -58,15 +69,38 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
   const state = await io.readMonitorState(input.model);
   const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
   const { scoreCounts, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
-  const performance = await drift.computePerformance({ model: input.model, version, ...window });
-  if (!summary.judged) {
-    return { model: input.model, status: 'not-judged', version, window, drift: summary, performance };
-  }
-
-  // A window is recorded once, even when the schedule runs it twice (a retried or overlapping run).
-  if (!state.windows.some((w) => w.until === window.until && w.version === version)) {
-    state.windows.push({ until: window.until, version, verdict: summary.verdict, rocAuc: performance.rocAuc });
-    state.windows = state.windows.slice(-KEEP_WINDOWS);
+  let performance: PerformanceSummary;
+  let realized: DriftMonitorResult['realized'];
+  const current = { until: window.until, version, verdict: summary.verdict, rocAuc: null, from: window.from };
+  const recorded = state.windows.find((w) => w.until === window.until && w.version === version);
+  if (patched(REALIZED_PERFORMANCE)) {
+    const horizonMs = durationMs(input.labelHorizon);
+    const due = windowsToRejudge(state.windows, version, now, horizonMs, durationMs(input.align)).filter((w) => w !== recorded);
+    const judged = await drift.realizedPerformance({ model: input.model, version, asOf: new Date(now).toISOString(), labelHorizonMs: horizonMs, windows: [window, ...due.map((w) => ({ from: w.from ?? w.until, until: w.until }))] });
+    const [mine, ...earlier] = judged.windows;
+    performance = { labelled: mine?.labelled ?? 0, positives: mine?.positives ?? 0, rocAuc: mine?.rocAuc ?? null, logLoss: mine?.logLoss ?? null };
+    const rejudged = due.map((w, i) => withRealizedPerformance(w, earlier[i] ?? { served: 0, labelled: 0, rocAuc: null, logLoss: null }, judged.baseline, input.performance, now, horizonMs));
+    state.windows = state.windows.map((w) => rejudged[due.indexOf(w)] ?? w);
+    realized = { baseline: judged.baseline, rejudged };
+    if (!summary.judged) {
+      if (rejudged.length > 0) await io.writeMonitorState(state);
+      return { model: input.model, status: 'not-judged', version, window, drift: summary, performance, realized };
+    }
+    // A window is recorded once, even when the schedule runs it twice (a retried or overlapping run): again, its figures are refreshed.
+    const record = withRealizedPerformance(recorded ?? current, mine ?? { served: summary.rows, ...performance }, judged.baseline, input.performance, now, horizonMs);
+    if (recorded) state.windows[state.windows.indexOf(recorded)] = record;
+    else state.windows.push(record);
+    // Windows whose labels are still maturing stay beyond the last KEEP_WINDOWS: with hourly windows and a 30-day horizon that is 720 records.
+    state.windows = state.windows.filter((w, i, all) => i >= all.length - KEEP_WINDOWS || (w.labelsFinal === false && Date.parse(w.until) + horizonMs > now));
+  } else {
+    performance = await drift.computePerformance({ model: input.model, version, ...window });
+    if (!summary.judged) {
+      return { model: input.model, status: 'not-judged', version, window, drift: summary, performance };
+    }
+    if (!recorded) {
+      state.windows.push({ until: window.until, version, verdict: summary.verdict, rocAuc: performance.rocAuc });
+      state.windows = state.windows.slice(-KEEP_WINDOWS);
+    }
   }
   // The first judged window of a version without a drift alert becomes its score baseline.
   if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts };
@@ -75,8 +109,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     state,
     version,
     now,
-    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown), minRocAuc: input.performance.minRocAuc, minLabelled: input.performance.minLabelled },
-    performance,
+    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown) },
   );
   let retraining: DriftMonitorResult['retraining'];
   if (decision.retrain) {
@@ -93,6 +126,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
           reason: decision.reason,
           drift: { verdict: summary.verdict, driftShare: summary.driftShare, drifted: summary.drifted, reportKey: summary.reportKey, htmlKey: summary.htmlKey },
           performance,
+          ...(realized ? { baseline: realized.baseline } : {}),
           windows: state.windows.filter((w) => w.version === version).slice(-input.consecutive.n),
         },
       });
@@ -101,5 +135,5 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   await io.writeMonitorState(state);
-  return { model: input.model, status: 'judged', version, window, drift: summary, performance, decision, ...(retraining ? { retraining } : {}) };
+  return { model: input.model, status: 'judged', version, window, drift: summary, performance, ...(realized ? { realized } : {}), decision, ...(retraining ? { retraining } : {}) };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance as clock } from 'node:perf_hooks';
@@ -13,8 +13,12 @@ import {
   type DriftSummary,
   driftWindowInputSchema,
   type MonitorState,
+  labelsCutoffMs,
   monitoringKeys,
+  type PerformanceBaseline,
   type PerformanceSummary,
+  realizedPerformanceInputSchema,
+  type RealizedPerformance,
 } from '../../shared/monitoring.ts';
 import { trainingSlotId } from '../../shared/pipeline-identity.ts';
 import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
@@ -27,7 +31,7 @@ import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-r
 import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { renderDriftHtml } from '../../domain/monitoring/drift-html.ts';
 import { buildDriftReport } from '../../domain/monitoring/drift-report.ts';
-import { countWindow, windowPerformance } from '../../domain/monitoring/window-counts.ts';
+import { countWindow, realizedWindowsPerformance, windowPerformance } from '../../domain/monitoring/window-counts.ts';
 import { LABEL_DELAY_ALLOWANCE_MS, feedbackHoursForWindow } from '../../domain/monitoring/window-files.ts';
 import { hoursOfWindow } from '../../domain/prediction-log/log-files.ts';
 import { stageLogHours } from '../../domain/prediction-log/stage-log.ts';
@@ -156,7 +160,8 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     /**
      * AUC and log loss of the window's predictions that have feedback labels (joined by request id and
      * event index). Reads only labels received from the window's start until `LABEL_DELAY_ALLOWANCE_MS`
-     * after its end (or `labelDelayMs` when given).
+     * after its end (or `labelDelayMs` when given). Monitor passes recorded before `realizedPerformance`
+     * existed call it, so it stays registered for them.
      */
     async computePerformance(input: { model: string; version: number; from: string; until: string; labelDelayMs?: number }): Promise<PerformanceSummary> {
       using progress = startProgress('computePerformance');
@@ -170,6 +175,44 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         const paths = await stageWindow(session, dir, input, progress);
         const labels = await stage(buckets.predictions, labelKeys, dir, progress);
         return await windowPerformance(session.db, paths, labels, input);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    /**
+     * Realized performance of the given windows of a version (the window just ended and the earlier
+     * ones due for re-judging) and the version's baseline from its manifest. The feedback hours read
+     * are the union of the windows' [start, cutoff) hours, cutoff = min(now, end + label horizon):
+     * listed one partition at a time, never the whole feedback prefix, and staged once for all windows.
+     */
+    async realizedPerformance(raw: unknown): Promise<RealizedPerformance> {
+      const input = parseInput(realizedPerformanceInputSchema, raw, () => 'Invalid realized performance input');
+      using progress = startProgress('realizedPerformance');
+      const nowMs = Date.parse(input.asOf);
+      const manifest = await registry.manifest(input.model, input.version).catch((err: unknown) => {
+        throw asFailure(err);
+      });
+      const baseline: PerformanceBaseline = { rocAuc: manifest.metrics.rocAuc ?? null, logLoss: manifest.metrics.logLoss ?? null };
+      const windows = input.windows.map((w) => ({ ...w, labelsBefore: new Date(labelsCutoffMs(w.until, input.labelHorizonMs, nowMs)).toISOString() }));
+      const hours = new Set(windows.flatMap((w) => feedbackHoursForWindow(w.from, w.until, input.labelHorizonMs, nowMs)));
+      const labelKeys: string[] = [];
+      for (const hour of [...hours].sort()) {
+        labelKeys.push(...(await store.list(buckets.predictions, `${feedbackKeys.prefix}hour=${hour}/`)).map((o) => o.key).filter((k) => k.endsWith('.jsonl')));
+        progress.report({ stage: 'listing feedback', hour });
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-realized-'));
+      try {
+        using session = await openDuckDb({ tempDirectory: dir });
+        const paths = await stageLogHours(
+          { store, bucket: buckets.predictions, db: session.db, dir },
+          { model: input.model, hours: [...new Set(windows.flatMap((w) => hoursOfWindow(w.from, w.until)))].sort(), versions: [input.version] },
+          (staged) => progress.report({ stage: 'staging', staged }),
+        );
+        await mkdir(join(dir, 'feedback'));
+        const labels = await stage(buckets.predictions, labelKeys, join(dir, 'feedback'), progress);
+        const figures = await realizedWindowsPerformance(session.db, paths, labels, input.version, windows);
+        return { baseline, windows: windows.map((w, i) => ({ from: w.from, until: w.until, labelsBefore: w.labelsBefore, ...figures[i]! })), feedbackHours: hours.size };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

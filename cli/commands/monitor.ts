@@ -4,19 +4,20 @@ import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { describeSchedule, driftMonitorScheduleId, upsertCompactionSchedule, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
 import { checkRetrainingSpec } from '../../domain/retraining/start-retraining.ts';
 import { durationSchema } from '../../shared/duration.ts';
-import { driftMonitorInputSchema } from '../../shared/monitoring.ts';
+import { describeRealized, driftMonitorInputSchema } from '../../shared/monitoring.ts';
 import { retrainingScheduleId } from '../../shared/retraining.ts';
 import { COMPACTION_CLOSED_AFTER } from '../../shared/prediction-log-compaction.ts';
 import { type Env, EXIT, UsageError, positiveInt, subcommands } from '../command.ts';
 import { loadSpecFile } from '../load-spec.ts';
 
 const HELP = {
-  'monitor schedule': `Usage: sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h] [--min-roc-auc 0.65]
+  'monitor schedule': `Usage: sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h] [--min-roc-auc 0.65] [--label-horizon 7d]
 
 Creates the Temporal Schedule that runs the drift monitor for <model> every --every (or updates it in
 place). Each run judges the champion's logged predictions of the last --window against its training
-data; a retraining starts when --k of the last --n judged windows alert (or ROC AUC on feedback labels
-falls below --min-roc-auc), no retraining ran within --cooldown, and the model is not training already.
+data; a retraining starts when --k of the last --n judged windows alert (or --k of the last --n
+windows with feedback labels breach their performance, below), no retraining ran within --cooldown,
+and the model is not training already.
 Without --retrain-spec the monitor only reports. Updating replaces every setting: give all the options
 you want kept again.
   --every DURATION       how often (and the boundary windows end on): 15m, 1h, 1d
@@ -24,7 +25,11 @@ you want kept again.
   --retrain-spec FILE    pipeline spec retraining runs with (its dataset source is re-read)
   --k N, --n N           K of the last N judged windows must alert (default: 2 of 3)
   --cooldown DURATION    no second retraining within this long (default: 24h)
-  --min-roc-auc X        also retrain when windowed ROC AUC falls below X`,
+  --min-roc-auc X        also count a window whose ROC AUC falls below X as a performance breach
+  --label-horizon DURATION  how long after a window its feedback labels still count (default: 7d)
+
+Windows with enough feedback labels are judged against the version's own evaluated test figures:
+K of the last N breaching (ROC AUC drop > 0.02 or log-loss rise > 0.05) also start a retraining.`,
   'monitor status': `Usage: sluice monitor status <model>
 
 Shows the model's drift monitor and retraining schedules (interval, next and recent runs) and what the
@@ -56,6 +61,7 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
       n: { type: 'string' },
       cooldown: { type: 'string' },
       'min-roc-auc': { type: 'string' },
+      'label-horizon': { type: 'string' },
     },
   });
   const [model] = positionals;
@@ -63,6 +69,7 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
   const every = durationOption('every', values.every) ?? '1h';
   const window = durationOption('window', values.window) ?? '1h';
   const cooldown = durationOption('cooldown', values.cooldown) ?? '24h';
+  const labelHorizon = durationOption('label-horizon', values['label-horizon']);
   const k = positiveInt('k', values.k, 2);
   const n = positiveInt('n', values.n, 3);
   if (k > n) throw new UsageError(`--k (${k}) cannot exceed --n (${n}): K of the last N windows must alert`);
@@ -79,6 +86,7 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
       consecutive: { k, n },
       cooldown,
       ...(minRocAuc !== undefined ? { performance: { minRocAuc } } : {}),
+      ...(labelHorizon !== undefined ? { labelHorizon } : {}),
       ...(retrainSpec ? { retrainSpec } : {}),
     },
   });
@@ -119,6 +127,9 @@ async function monitorStatus(env: Env, args: string[]): Promise<number> {
     env.write(
       `  judges the last ${i.window}; ${i.retrainSpec ? `retrains when ${i.consecutive.k} of the last ${i.consecutive.n} windows alert${i.performance.minRocAuc !== undefined ? ` or ROC AUC < ${i.performance.minRocAuc}` : ''}, at most once per ${i.cooldown}` : 'reports only (no retrain spec)'}`,
     );
+    env.write(
+      `  realized performance: ${i.consecutive.k} of the last ${i.consecutive.n} windows with ${i.performance.minLabelled}+ labels breaching the version's test figures (ROC AUC drop > ${i.performance.maxAucDrop}, log loss rise > ${i.performance.maxLogLossIncrease}) trip it; labels count for ${i.labelHorizon} after a window`,
+    );
   }
   for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);
 
@@ -126,7 +137,7 @@ async function monitorStatus(env: Env, args: string[]): Promise<number> {
   if (state.windows.length === 0) env.write('judged windows: none yet');
   else {
     env.write(`judged windows (last ${Math.min(10, state.windows.length)} of ${state.windows.length}):`);
-    for (const w of state.windows.slice(-10)) env.write(`  until ${w.until}  v${w.version}  ${w.verdict.padEnd(5)}  ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}`);
+    for (const w of state.windows.slice(-10)) env.write(`  until ${w.until}  v${w.version}  ${w.verdict.padEnd(5)}  ${describeRealized(w)}`);
   }
   env.write(`score baseline: ${state.scoreBaseline ? `v${state.scoreBaseline.version}` : 'none yet'}`);
   env.write(`last retraining started by the monitor: ${state.lastRetrain ? `${state.lastRetrain.workflowId} at ${state.lastRetrain.at}` : 'none'}`);

@@ -58,20 +58,15 @@ export async function countWindow(
   return counts;
 }
 
-/** AUC (with tied scores sharing their average rank) and log loss of the labelled predictions in the window. */
-export async function windowPerformance(
-  db: DuckDBConnection,
-  paths: readonly string[],
-  feedbackPaths: readonly string[],
-  filter: { version: number; from: string; until: string },
-): Promise<{ labelled: number; positives: number; rocAuc: number | null; logLoss: number | null }> {
-  if (paths.length === 0 || feedbackPaths.length === 0) return { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
-  const feedback = `read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN'})`;
+type Performance = { labelled: number; positives: number; rocAuc: number | null; logLoss: number | null };
+
+/** AUC (with tied scores sharing their average rank) and log loss of a window's predictions joined to a relation of labels. */
+async function joinedPerformance(db: DuckDBConnection, window: string, labels: string): Promise<Performance> {
   const row =
     (
       await db.runAndReadAll(`
-    WITH labels AS (SELECT request_id, event_index, last(label) AS label FROM ${feedback} GROUP BY ALL),
-    joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${windowRelation(paths, filter)} p JOIN labels l USING (request_id, event_index)),
+    WITH labels AS (SELECT request_id, event_index, last(label) AS label FROM ${labels} GROUP BY ALL),
+    joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${window} p JOIN labels l USING (request_id, event_index)),
     ranked AS (SELECT score, label, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r FROM joined)
     SELECT count(*) AS labelled, count(*) FILTER (WHERE label) AS positives,
       sum(r) FILTER (WHERE label) AS positive_ranks,
@@ -83,4 +78,47 @@ export async function windowPerformance(
   const negatives = labelled - positives;
   const rocAuc = positives > 0 && negatives > 0 ? (Number(row.positive_ranks) - (positives * (positives + 1)) / 2) / (positives * negatives) : null;
   return { labelled, positives, rocAuc, logLoss: labelled ? Number(row.log_loss) : null };
+}
+
+/** AUC (with tied scores sharing their average rank) and log loss of the labelled predictions in the window. */
+export async function windowPerformance(
+  db: DuckDBConnection,
+  paths: readonly string[],
+  feedbackPaths: readonly string[],
+  filter: { version: number; from: string; until: string },
+): Promise<Performance> {
+  if (paths.length === 0 || feedbackPaths.length === 0) return { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
+  const feedback = `read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN'})`;
+  return joinedPerformance(db, windowRelation(paths, filter), feedback);
+}
+
+/**
+ * Realized performance of several windows of one version in one session: the feedback files are
+ * parsed once, and each window joins only the labels received before its own cutoff (`labelsBefore`:
+ * now, or its label horizon). A label without `received_at` (written before the feedback API recorded
+ * it) counts by the hour partition it was read from.
+ */
+export async function realizedWindowsPerformance(
+  db: DuckDBConnection,
+  paths: readonly string[],
+  feedbackPaths: readonly string[],
+  version: number,
+  windows: readonly { from: string; until: string; labelsBefore: string }[],
+): Promise<(Performance & { served: number })[]> {
+  if (feedbackPaths.length > 0) {
+    await db.run(`CREATE OR REPLACE TEMP TABLE feedback_labels AS SELECT request_id, event_index, label, TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at
+      FROM read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN', received_at: 'VARCHAR'})`);
+  }
+  const results: (Performance & { served: number })[] = [];
+  for (const w of windows) {
+    if (paths.length === 0) {
+      results.push({ served: 0, labelled: 0, positives: 0, rocAuc: null, logLoss: null });
+      continue;
+    }
+    const relation = windowRelation(paths, { version, from: w.from, until: w.until });
+    const served = int((await db.runAndReadAll(`SELECT count(*) AS n FROM ${relation}`)).getRowObjectsJS()[0]?.n);
+    const labels = `(SELECT * FROM feedback_labels WHERE received_at IS NULL OR received_at < ${quoteString(w.labelsBefore)}::TIMESTAMPTZ)`;
+    results.push({ served, ...(feedbackPaths.length === 0 ? { labelled: 0, positives: 0, rocAuc: null, logLoss: null } : await joinedPerformance(db, relation, labels)) });
+  }
+  return results;
 }

@@ -1,5 +1,5 @@
 import type { RolloutRecord } from '../../shared/deployment.ts';
-import type { MonitorState, Verdict } from '../../shared/monitoring.ts';
+import { describeRealized, type MonitorState, type Verdict } from '../../shared/monitoring.ts';
 import type { ModelIndex, ModelManifest, ModelStatus } from '../../shared/registry.ts';
 
 /**
@@ -157,9 +157,9 @@ export function buildTimeline(sources: TimelineSources): ModelTimeline {
       at: window.until,
       kind: 'drift-window',
       version: window.version,
-      title: `drift ${window.verdict} (v${window.version})`,
-      detail: `window ending ${window.until}${window.rocAuc === null ? '' : `; ROC AUC ${window.rocAuc.toFixed(4)}`}`,
-      verdict: window.verdict,
+      title: `drift ${window.verdict}${window.performance === 'breach' ? ', performance breach' : ''} (v${window.version})`,
+      detail: `window ending ${window.until}${window.rocAuc === null && window.labelled === undefined ? '' : `; ${describeRealized(window)}`}`,
+      verdict: window.performance === 'breach' ? 'breach' : window.verdict,
     });
   }
   if (monitor?.lastRetrain) {

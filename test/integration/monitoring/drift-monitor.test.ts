@@ -7,14 +7,15 @@ import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { computeReferenceStats } from '../../../domain/features/reference-stats.ts';
+import { windowPerformance } from '../../../domain/monitoring/window-counts.ts';
 import { driftMonitorScheduleId, upsertDriftMonitorSchedule } from '../../../control/monitor-schedule.ts';
 import { createMonitoringActivities } from '../../../activities/monitoring/monitoring-activities.ts';
 import { startTrainingPipeline } from '../../../control/start-training-pipeline.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
-import { feedbackKeys, predictionLogKeys, versionTag } from '../../../shared/api/prediction-log.ts';
+import { feedbackKeys, hourPartition, predictionLogKeys, versionTag } from '../../../shared/api/prediction-log.ts';
 import { ErrorType } from '../../../shared/errors.ts';
-import { driftReportSchema, monitorStateKey } from '../../../shared/monitoring.ts';
+import { driftReportSchema, monitorStateKey, monitorStateSchema } from '../../../shared/monitoring.ts';
 import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { scratchDuckDbForSuite } from '../../support/scratch-duckdb.ts';
@@ -39,25 +40,75 @@ describe('driftMonitor on the real stack with replayed flights', () => {
   const model = `drift-${Date.now().toString(36)}`;
   const hours = { janA: '2026-03-01T10', janB: '2026-03-01T11', juneA: '2026-03-01T12', juneB: '2026-03-01T13' };
 
-  async function logHour(hour: string, where: string, seed: number, labelled = false) {
-    const path = join(scratch.dir, `${hour}.parquet`);
+  async function logHour(hour: string, where: string, seed: number, labelled = false, name = model, rows = 20_000) {
+    const path = join(scratch.dir, `${name}-${hour}.parquet`);
     const struct = [...FEATURES.numeric, ...FEATURES.categorical].map((n) => `'${n}': ${n}`).join(', ');
     await scratch.db.run(`COPY (
       SELECT 'req-${hour}-' || row_number() OVER () AS request_id, 0 AS event_index,
         TIMESTAMPTZ '${hour}:00:00+00' + to_milliseconds(row_number() OVER () * 100) AS predicted_at,
-        '${model}' AS model, 1 AS model_version, 'primary' AS route, NULL::VARCHAR AS routing_key,
+        '${name}' AS model, 1 AS model_version, 'primary' AS route, NULL::VARCHAR AS routing_key,
         (0.1 + 0.5 * origin_delay_rate)::FLOAT AS score, 0.3::FLOAT AS threshold, score >= 0.3 AS label, 1.0 AS latency_ms, {${struct}} AS features
-      FROM (SELECT ${SELECT}, delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
+      FROM (SELECT ${SELECT}, delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE ${rows} ROWS (reservoir, ${seed}))
     ) TO '${path}' (FORMAT parquet)`);
-    await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(model, hour, `${versionTag(1)}-replay`), path);
-    if (!labelled) return;
+    await stack.store.putFile(config.buckets.predictions, predictionLogKeys.file(name, hour, `${versionTag(1)}-replay`), path);
+    if (!labelled) return path;
     // What happened to those flights, as the feedback API stores it (JSON lines), for the window's AUC and log loss.
-    const labels = join(scratch.dir, `${hour}.jsonl`);
+    const labels = join(scratch.dir, `${name}-${hour}.jsonl`);
     await scratch.db.run(`COPY (
       SELECT 'req-${hour}-' || row_number() OVER () AS request_id, 0 AS event_index, delay > 15 AS label
-      FROM (SELECT delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE 20000 ROWS (reservoir, ${seed}))
+      FROM (SELECT delay FROM (SELECT * FROM flights WHERE ${where}) USING SAMPLE ${rows} ROWS (reservoir, ${seed}))
     ) TO '${labels}' (FORMAT json)`);
-    await stack.store.putFile(config.buckets.predictions, feedbackKeys.file(hour, `replay-${model}`), labels);
+    await stack.store.putFile(config.buckets.predictions, feedbackKeys.file(hour, `replay-${name}`), labels);
+    return path;
+  }
+
+  /** A registered champion v1 of `name` with the reference statistics of `before`, and its evaluated test metrics. */
+  async function registerChampion(name: string, metrics: Record<string, number>) {
+    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const manifest = await registry.register({
+      manifest: {
+        name,
+        datasetVersion: 'b'.repeat(64),
+        featureDefinitionHash: 'a'.repeat(64),
+        codeVersion: 'test',
+        trainer: { kind: 'gbdt', hyperparameters: {} },
+        seed: 1,
+        metrics,
+        threshold: 0.3,
+        featureNames: FEATURES,
+        reports: { referenceStats: referenceKey },
+        origin: { workflowId: 'test' },
+      },
+      onnx: Buffer.from('not used by the monitor'),
+      registrationKey: 'test',
+      by: 'test',
+    });
+    await registry.setAlias(name, 'champion', manifest.version, { by: 'test' });
+  }
+  const referenceKey = `monitoring-it/${model}/reference-stats.json`;
+
+  function monitoringWorker(taskQueue: string) {
+    // Retraining runs go to a queue nobody polls: the tests check a run is started with its trigger, then end it.
+    const testConfig = { ...config, taskQueues: { ...config.taskQueues, pipeline: `${taskQueue}-training` } };
+    return Worker.create({
+      connection: stack.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createMonitoringActivities({
+        store: stack.store,
+        buckets: config.buckets,
+        startPipeline: (request) => startTrainingPipeline({ client: stack.client, config: testConfig, store: stack.store }, request),
+        isRunning: async (id) => (await stack.client.workflow.getHandle(id).describe()).status.name === 'RUNNING',
+      }),
+    });
+  }
+
+  async function retrainSpecFor(name: string) {
+    const spec = loadSpecFile(resolve(import.meta.dirname, '../../../examples/flights/pipeline.json')) as Record<string, unknown>;
+    const dataPath = join(scratch.dir, 'newest.parquet');
+    await scratch.db.run(`COPY (SELECT date, delay, distance, origin, destination FROM flights WHERE m = 6 LIMIT 5000) TO '${dataPath}' (FORMAT parquet)`);
+    return { ...spec, model: { name }, dataset: { name: 'flights', source: dataPath } };
   }
 
   before(async () => {
@@ -75,28 +126,9 @@ describe('driftMonitor on the real stack with replayed flights', () => {
       { features: [...FEATURES.numeric.map((name) => ({ name, kind: 'numeric' as const })), ...FEATURES.categorical.map((name) => ({ name, kind: 'categorical' as const }))], label: 'delayed' },
       { bins: 10, topCategories: 20 },
     );
-    const referenceKey = `monitoring-it/${model}/reference-stats.json`;
     await stack.store.put(config.buckets.features, referenceKey, JSON.stringify({ kind: 'sluice.reference-stats', featureSpecHash: 'a'.repeat(64), datasetVersion: 'b'.repeat(64), split: 'train', ...stats }));
-    const registry = new ModelRegistry(stack.store, config.buckets.models);
-    const manifest = await registry.register({
-      manifest: {
-        name: model,
-        datasetVersion: 'b'.repeat(64),
-        featureDefinitionHash: 'a'.repeat(64),
-        codeVersion: 'test',
-        trainer: { kind: 'gbdt', hyperparameters: {} },
-        seed: 1,
-        metrics: {},
-        threshold: 0.3,
-        featureNames: FEATURES,
-        reports: { referenceStats: referenceKey },
-        origin: { workflowId: 'test' },
-      },
-      onnx: Buffer.from('not used by the monitor'),
-      registrationKey: 'test',
-      by: 'test',
-    });
-    await registry.setAlias(model, 'champion', manifest.version, { by: 'test' });
+    // Evaluated without test metrics: no baseline, so this model's retraining is drift's doing alone.
+    await registerChampion(model, {});
     await logHour(hours.janA, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 1);
     await logHour(hours.janB, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 2);
     await logHour(hours.juneA, 'm = 6', 3);
@@ -105,25 +137,8 @@ describe('driftMonitor on the real stack with replayed flights', () => {
 
   test('held-out January is not drift; two June windows trip K-of-N and start one retraining with the evidence', async (t) => {
     const { taskQueue, workflowId } = testIds(t.name);
-    // Retraining runs go to a queue nobody polls: the test checks the run is started with its trigger, then ends it.
-    const pipelineQueue = `${taskQueue}-training`;
-    const testConfig = { ...config, taskQueues: { ...config.taskQueues, pipeline: pipelineQueue } };
-    const worker = await Worker.create({
-      connection: stack.nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities: createMonitoringActivities({
-        store: stack.store,
-        buckets: config.buckets,
-        startPipeline: (request) => startTrainingPipeline({ client: stack.client, config: testConfig, store: stack.store }, request),
-        isRunning: async (id) => (await stack.client.workflow.getHandle(id).describe()).status.name === 'RUNNING',
-      }),
-    });
-    const spec = loadSpecFile(resolve(import.meta.dirname, '../../../examples/flights/pipeline.json')) as Record<string, unknown>;
-    const dataPath = join(scratch.dir, 'newest.parquet');
-    await scratch.db.run(`COPY (SELECT date, delay, distance, origin, destination FROM flights WHERE m = 6 LIMIT 5000) TO '${dataPath}' (FORMAT parquet)`);
-    const retrainSpec = { ...spec, model: { name: model }, dataset: { name: 'flights', source: dataPath } };
+    const worker = await monitoringWorker(taskQueue);
+    const retrainSpec = await retrainSpecFor(model);
     // One drifted feature is enough here: the season moves the delay-rate features, not the route mix.
     const base = { model, window: '1h', align: '1h', thresholds: { datasetDriftShare: 0.1 }, consecutive: { k: 2, n: 3 }, cooldown: '24h', retrainSpec };
     const run = (hour: string, suffix: string) =>
@@ -189,6 +204,117 @@ describe('driftMonitor on the real stack with replayed flights', () => {
       const state = JSON.parse((await stack.store.get(config.buckets.reports, monitorStateKey(model))).toString('utf8')) as { windows: unknown[]; lastRetrain: { workflowId: string } };
       assert.equal(state.windows.length, 4);
       assert.equal(state.lastRetrain.workflowId, juneB.retraining.workflowId);
+    });
+  });
+
+  test('a window below the version\'s own evaluated figures starts exactly one retraining; a window within them starts none', async (t) => {
+    const { taskQueue, workflowId } = testIds(t.name);
+    // Held-out January, labelled: no drift, so whatever retrains here is the performance rule.
+    const where = 'm = 1 AND hash(date, origin, destination) % 10 = 0';
+    const [hourA, hourB] = ['2026-03-02T10', '2026-03-02T11'];
+    const within = `${model}-within`;
+    const breach = `${model}-breach`;
+    const logA = await logHour(hourA, where, 5, true, within, 2000);
+    await logHour(hourA, where, 5, true, breach, 2000);
+    await logHour(hourB, where, 6, true, breach, 2000);
+    // The baselines sit just inside and well outside the limits around what this traffic scores.
+    const window = { version: 1, from: `${hourA}:00:00.000Z`, until: new Date(Date.parse(`${hourA}:00:00Z`) + 3_600_000).toISOString() };
+    const served = await windowPerformance(scratch.db, [logA], [join(scratch.dir, `${within}-${hourA}.jsonl`)], window);
+    const { rocAuc, logLoss } = served;
+    assert.ok(rocAuc !== null && logLoss !== null && served.labelled === 2000, JSON.stringify(served));
+    await registerChampion(within, { rocAuc: rocAuc + 0.015, logLoss: logLoss - 0.04 });
+    await registerChampion(breach, { rocAuc: rocAuc + 0.05, logLoss });
+
+    const worker = await monitoringWorker(taskQueue);
+    const base = { consecutive: { k: 1, n: 1 }, cooldown: '24h', performance: { minLabelled: 500 } };
+    const run = async (name: string, hour: string, suffix: string) =>
+      stack.client.workflow.execute<typeof driftMonitor>('driftMonitor', {
+        taskQueue,
+        workflowId: `${workflowId}-${suffix}`,
+        args: [{ ...base, model: name, retrainSpec: await retrainSpecFor(name), asOf: new Date(Date.parse(`${hour}:00:00Z`) + 3_600_000).toISOString() }],
+      });
+    await worker.runUntil(async () => {
+      const ok = await run(within, hourA, 'within');
+      assert.equal(ok.drift?.verdict, 'ok');
+      assert.equal(ok.performance?.labelled, 2000);
+      assert.deepEqual([ok.decision?.performanceBreached, ok.decision?.retrain, ok.retraining], [false, false, undefined], ok.decision?.reason);
+
+      const first = await run(breach, hourA, 'breach-a');
+      assert.equal(first.drift?.verdict, 'ok');
+      assert.equal(first.realized?.baseline.rocAuc, rocAuc + 0.05);
+      assert.equal(first.decision?.retrain, true);
+      assert.match(first.decision?.reason ?? '', /ROC AUC 0\.\d{3} vs baseline 0\.\d{3} \(drop 0\.050 > 0\.02\) on 2000 labels/);
+      assert.doesNotMatch(first.decision?.reason ?? '', /log loss/);
+      assert.ok(first.retraining && 'workflowId' in first.retraining && first.retraining.started, JSON.stringify(first.retraining));
+      const training = stack.client.workflow.getHandle(first.retraining.workflowId);
+      assert.equal((await training.describe()).type, 'trainingPipeline');
+
+      // The next window breaches too, but within the cooldown: still one retraining.
+      const second = await run(breach, hourB, 'breach-b');
+      assert.equal(second.decision?.performanceBreached, true);
+      assert.equal(second.decision?.coolingDown, true);
+      assert.equal(second.retraining, undefined);
+      await training.terminate('monitor integration test');
+
+      const state = monitorStateSchema.parse(JSON.parse((await stack.store.get(config.buckets.reports, monitorStateKey(breach))).toString('utf8')));
+      assert.deepEqual(state.windows.map((w) => [w.performance, w.served, w.labelled]), [['breach', 2000, 2000], ['breach', 2000, 2000]]);
+      assert.equal(state.lastRetrain?.workflowId, first.retraining.workflowId);
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, await stack.client.workflow.getHandle(`${workflowId}-breach-a`).fetchHistory(), 'breach-a');
+    });
+  });
+
+  test('labels arriving after the window are joined as they arrive until the label horizon, and not after', async (t) => {
+    const { taskQueue, workflowId } = testIds(t.name);
+    const name = `${model}-late`;
+    const hour = '2026-03-05T10';
+    const until = Date.parse(`${hour}:00:00Z`) + 3_600_000;
+    await logHour(hour, 'm = 1 AND hash(date, origin, destination) % 10 = 0', 7, false, name, 2000);
+    await registerChampion(name, { rocAuc: 0.5, logLoss: 5 });
+    // A quarter of the window's labels arrives 30 minutes, 20 hours, 40 hours and 50 hours after its end.
+    const delaysHours = [0.5, 20, 40, 50];
+    for (const [batch, delay] of delaysHours.entries()) {
+      const received = until + delay * 3_600_000;
+      const path = join(scratch.dir, `${name}-labels-${batch}.jsonl`);
+      await scratch.db.run(`COPY (
+        SELECT 'req-${hour}-' || n AS request_id, 0 AS event_index, label, '${new Date(received).toISOString()}' AS received_at FROM (
+          SELECT row_number() OVER () AS n, delay > 15 AS label
+          FROM (SELECT delay FROM (SELECT * FROM flights WHERE m = 1 AND hash(date, origin, destination) % 10 = 0) USING SAMPLE 2000 ROWS (reservoir, 7)))
+        WHERE n % 4 = ${batch}
+      ) TO '${path}' (FORMAT json)`);
+      await stack.store.putFile(config.buckets.predictions, feedbackKeys.file(hourPartition(received), `late-${name}-${batch}`), path);
+    }
+
+    const worker = await monitoringWorker(taskQueue);
+    const pass = (afterHours: number) =>
+      stack.client.workflow.execute<typeof driftMonitor>('driftMonitor', {
+        taskQueue,
+        workflowId: `${workflowId}-${afterHours}h`,
+        args: [{ model: name, labelHorizon: '2d', performance: { minLabelled: 100 }, asOf: new Date(until + afterHours * 3_600_000).toISOString() }],
+      });
+    const stored = async () => monitorStateSchema.parse(JSON.parse((await stack.store.get(config.buckets.reports, monitorStateKey(name))).toString('utf8'))).windows[0];
+    await worker.runUntil(async () => {
+      const atEnd = await pass(0);
+      assert.equal(atEnd.status, 'judged');
+      assert.equal(atEnd.performance?.labelled, 0);
+      assert.deepEqual(await stored().then((w) => [w?.served, w?.labelled, w?.performance, w?.labelsFinal]), [2000, 0, 'insufficient-labels', false]);
+
+      // Later passes have no traffic of their own (not judged) but re-judge the maturing window.
+      const hourLater = await pass(1);
+      assert.equal(hourLater.status, 'not-judged');
+      assert.deepEqual(hourLater.realized?.rejudged.map((w) => w.labelled), [500]);
+      assert.equal(hourLater.realized?.rejudged[0]?.performance, 'ok');
+
+      const dayLater = await pass(32);
+      assert.deepEqual(dayLater.realized?.rejudged.map((w) => [w.labelled, w.labelsFinal]), [[1000, false]]);
+
+      // Past the horizon (48 h): the 40 h batch joins, the 50 h one never does, and the figures are final.
+      const final = await pass(72);
+      assert.deepEqual(final.realized?.rejudged.map((w) => [w.labelled, w.labelsFinal, w.labelsAsOf]), [[1500, true, new Date(until + 48 * 3_600_000).toISOString()]]);
+      const after = await pass(96);
+      assert.deepEqual(after.realized?.rejudged, []);
+      const window = await stored();
+      assert.deepEqual([window?.served, window?.labelled, window?.labelsFinal], [2000, 1500, true]);
+      assert.ok(window?.rocAuc !== null && window?.rocAuc !== undefined && window.rocAuc > 0.55, JSON.stringify(window));
     });
   });
 });

@@ -77,7 +77,20 @@ const monitor: MonitorState = {
   model: 'flights',
   windows: [
     { until: '2026-01-04T10:00:00.000Z', version: 1, verdict: 'alert', rocAuc: 0.61 },
-    { until: '2026-01-04T11:00:00.000Z', version: 1, verdict: 'ok', rocAuc: null },
+    {
+      until: '2026-01-04T11:00:00.000Z',
+      from: '2026-01-04T10:00:00.000Z',
+      version: 1,
+      verdict: 'ok',
+      rocAuc: 0.648,
+      logLoss: 0.61,
+      served: 20_000,
+      labelled: 5000,
+      performance: 'breach',
+      performanceReasons: ['ROC AUC 0.648 vs baseline 0.716 (drop 0.068 > 0.02)'],
+      labelsAsOf: '2026-01-05T11:00:00.000Z',
+      labelsFinal: false,
+    },
   ],
   scoreBaseline: null,
   lastRetrain: { at: '2026-01-05T09:00:00.000Z', workflowId: 'train-flights-2' },
@@ -114,6 +127,19 @@ describe('model timeline', () => {
       'status:2',
     ]);
     for (let i = 1; i < timeline.events.length; i++) assert.ok(timeline.events[i - 1]!.at <= timeline.events[i]!.at);
+  });
+
+  test('a judged window shows its realized figures, its labels\' completeness and a performance breach', () => {
+    const windows = timeline.events.filter((e) => e.kind === 'drift-window');
+    assert.deepEqual(windows.map((e) => [e.title, e.verdict]), [
+      ['drift alert (v1)', 'alert'],
+      ['drift ok, performance breach (v1)', 'breach'],
+    ]);
+    assert.equal(windows[0]?.detail, 'window ending 2026-01-04T10:00:00.000Z; ROC AUC 0.6100');
+    assert.equal(
+      windows[1]?.detail,
+      'window ending 2026-01-04T11:00:00.000Z; ROC AUC 0.6480, log loss 0.6100; labels 5000/20000 (25.0%), maturing, labels as of 2026-01-05T11:00:00.000Z; breach: ROC AUC 0.648 vs baseline 0.716 (drop 0.068 > 0.02)',
+    );
   });
 
   test('versions carry their trigger, requester and decisions', () => {
