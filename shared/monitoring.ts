@@ -10,8 +10,10 @@ import { durationSchema } from './duration.ts';
  * Thresholds of the drift verdicts. Defaults follow common practice: PSI < 0.1 is stable, 0.1–0.25 a
  * moderate shift (warn), > 0.25 a major one (alert); Jensen–Shannon distance (base 2, in [0, 1]) 0.1 /
  * 0.2; Wasserstein distance normalised by the reference standard deviation 0.1 / 0.25. A feature is
- * "drifted" when any of its statistics reaches alert; the dataset drifts when at least
- * `datasetDriftShare` of its features drift. Below `minWindowRows` rows the window is not judged.
+ * "drifted" when any of its statistics reaches alert; the dataset drifts when the drifted features
+ * carry at least `datasetDriftShare` of the model's reliance (their permutation importances recorded
+ * at training, summing to 1; equal shares for versions that recorded none), so one drifted top
+ * feature can trip a window and a drifted feature the model hardly uses cannot. Below `minWindowRows` rows the window is not judged.
  * Below `smallSampleRows` rows PSI and JS are too noisy to trust, and the two-sample KS test (on the
  * reference bins) decides numeric features instead, alerting below `ksPValue`.
  */
@@ -58,6 +60,8 @@ export const featureDriftSchema = z.strictObject({
   /** Which statistics reached warn or alert, e.g. `psi 0.31 >= 0.25`. */
   reasons: z.array(z.string()),
   verdict: verdictSchema,
+  /** The feature's share of the model's reliance (the report's `weighting`), counted into `driftShare` when it drifts; null for the score. */
+  weight: z.number().min(0).max(1).nullable(),
   histogram: histogramSchema,
 });
 export type FeatureDrift = z.infer<typeof featureDriftSchema>;
@@ -74,6 +78,12 @@ export const driftReportSchema = z.strictObject({
   features: z.array(featureDriftSchema),
   score: featureDriftSchema.nullable(),
   drifted: z.array(z.string()),
+  /**
+   * `importance`: each feature weighs its permutation importance recorded at training; `equal`: the
+   * version recorded none (older manifests, external trainers), so every feature weighs the same.
+   */
+  weighting: z.enum(['importance', 'equal']),
+  /** Sum of the drifted features' weights: the dataset drifts when it reaches `datasetDriftShare`. */
   driftShare: z.number(),
   verdict: verdictSchema,
   seconds: z.number(),
@@ -103,6 +113,26 @@ export const performanceSummarySchema = z.strictObject({
   logLoss: z.number().nullable(),
 });
 export type PerformanceSummary = z.infer<typeof performanceSummarySchema>;
+
+/** What the window's scores alone say about its performance (CBPE, `domain/monitoring/performance-estimate.ts`): expected values, not counts. */
+export const performanceEstimateSchema = z.strictObject({
+  method: z.literal('cbpe'),
+  rows: z.number().int().nonnegative(),
+  /** Whether the version's calibration map was applied to the scores first. */
+  calibrated: z.boolean(),
+  threshold: z.number(),
+  expectedPositives: z.number(),
+  confusion: z.strictObject({ truePositives: z.number(), falsePositives: z.number(), trueNegatives: z.number(), falseNegatives: z.number() }),
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  rocAuc: z.number().nullable(),
+});
+export type PerformanceEstimate = z.infer<typeof performanceEstimateSchema>;
+
+/** A window's estimate beside the version's evaluated test ROC AUC, which an estimated drop is measured from. */
+export const windowEstimateSchema = performanceEstimateSchema.extend({ referenceRocAuc: z.number().nullable() });
+export type WindowEstimate = z.infer<typeof windowEstimateSchema>;
 
 /** Keys in the reports bucket for drift reports, one per (model, version, window). */
 export const monitoringKeys = {
@@ -138,7 +168,14 @@ export const driftMonitorInputSchema = z.strictObject({
   cooldown: durationSchema.default('24h'),
   /** Judge this instant instead of the run's start time (replays, backfills, tests). */
   asOf: z.iso.datetime().optional(),
-  performance: z.strictObject({ minRocAuc: z.number().min(0).max(1).optional(), minLabelled: z.number().int().positive().default(200) }).prefault({}),
+  performance: z
+    .strictObject({
+      minRocAuc: z.number().min(0).max(1).optional(),
+      minLabelled: z.number().int().positive().default(200),
+      /** Trip on the estimated (CBPE) ROC AUC falling this far below the version's test AUC; off unless set, until the estimate's error is measured on real traffic. */
+      estimatedMaxAucDrop: z.number().positive().max(1).optional(),
+    })
+    .prefault({}),
   /** The pipeline spec retraining runs with; its dataset source is re-read, so it trains on the newest data. Without it the monitor only reports. */
   retrainSpec: z.record(z.string(), z.unknown()).optional(),
 });
@@ -166,6 +203,8 @@ export interface MonitorDecision {
   /** Alerting windows among the last `n` judged windows of the version. */
   alerts: number;
   performanceBreached: boolean;
+  /** The estimated ROC AUC fell more than `estimatedMaxAucDrop` below the version's test AUC. */
+  estimateBreached: boolean;
   tripped: boolean;
   coolingDown: boolean;
   retrain: boolean;
@@ -177,19 +216,23 @@ export function decideRetraining(
   state: MonitorState,
   version: number,
   nowMs: number,
-  input: { consecutive: { k: number; n: number }; cooldownMs: number; minRocAuc?: number | undefined; minLabelled: number },
+  input: { consecutive: { k: number; n: number }; cooldownMs: number; minRocAuc?: number | undefined; minLabelled: number; estimatedMaxAucDrop?: number | undefined },
   latest: { rocAuc: number | null; labelled: number },
+  estimate?: { rocAuc: number | null; referenceRocAuc: number | null } | null,
 ): MonitorDecision {
   const recent = state.windows.filter((w) => w.version === version).slice(-input.consecutive.n);
   const alerts = recent.filter((w) => w.verdict === 'alert').length;
   const performanceBreached = input.minRocAuc !== undefined && latest.rocAuc !== null && latest.labelled >= input.minLabelled && latest.rocAuc < input.minRocAuc;
+  const estimatedDrop = estimate?.rocAuc != null && estimate.referenceRocAuc !== null ? estimate.referenceRocAuc - estimate.rocAuc : null;
+  const estimateBreached = input.estimatedMaxAucDrop !== undefined && estimatedDrop !== null && estimatedDrop > input.estimatedMaxAucDrop;
   const drifting = alerts >= input.consecutive.k;
-  const tripped = drifting || performanceBreached;
+  const tripped = drifting || performanceBreached || estimateBreached;
   const coolingDown = state.lastRetrain !== null && nowMs - Date.parse(state.lastRetrain.at) < input.cooldownMs;
   const reasons = [
     ...(drifting ? [`${alerts} of the last ${recent.length} windows alerted (needs ${input.consecutive.k} of ${input.consecutive.n})`] : []),
     ...(performanceBreached ? [`ROC AUC ${latest.rocAuc?.toFixed(4)} < ${input.minRocAuc} on ${latest.labelled} labels`] : []),
+    ...(estimateBreached ? [`estimated ROC AUC ${estimate?.rocAuc?.toFixed(4)} is ${estimatedDrop?.toFixed(4)} below the test AUC ${estimate?.referenceRocAuc?.toFixed(4)} (max drop ${input.estimatedMaxAucDrop})`] : []),
   ];
   if (tripped && coolingDown) reasons.push(`cooling down since the retraining at ${state.lastRetrain?.at}`);
-  return { alerts, performanceBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
+  return { alerts, performanceBreached, estimateBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
 }

@@ -8,6 +8,7 @@ import {
   type DriftSummary,
   type MonitorDecision,
   type PerformanceSummary,
+  type WindowEstimate,
   windowEnding,
 } from '../shared/monitoring.ts';
 import { parseInput } from '../shared/parse-input.ts';
@@ -35,6 +36,8 @@ export interface DriftMonitorResult {
   window: { from: string; until: string };
   drift?: DriftSummary;
   performance?: PerformanceSummary;
+  /** What the window's scores predict before its labels arrive (CBPE), beside the realized `performance`; absent in runs before it existed. */
+  estimate?: WindowEstimate | null;
   decision?: MonitorDecision;
   retraining?: { workflowId: string; started: boolean } | { refused: string };
 }
@@ -57,10 +60,10 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
 
   const state = await io.readMonitorState(input.model);
   const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
-  const { scoreCounts, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
+  const { scoreCounts, estimate, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
   const performance = await drift.computePerformance({ model: input.model, version, ...window });
   if (!summary.judged) {
-    return { model: input.model, status: 'not-judged', version, window, drift: summary, performance };
+    return { model: input.model, status: 'not-judged', version, window, drift: summary, performance, estimate };
   }
 
   // A window is recorded once, even when the schedule runs it twice (a retried or overlapping run).
@@ -75,8 +78,9 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     state,
     version,
     now,
-    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown), minRocAuc: input.performance.minRocAuc, minLabelled: input.performance.minLabelled },
+    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown), minRocAuc: input.performance.minRocAuc, minLabelled: input.performance.minLabelled, estimatedMaxAucDrop: input.performance.estimatedMaxAucDrop },
     performance,
+    estimate,
   );
   let retraining: DriftMonitorResult['retraining'];
   if (decision.retrain) {
@@ -93,6 +97,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
           reason: decision.reason,
           drift: { verdict: summary.verdict, driftShare: summary.driftShare, drifted: summary.drifted, reportKey: summary.reportKey, htmlKey: summary.htmlKey },
           performance,
+          estimate,
           windows: state.windows.filter((w) => w.version === version).slice(-input.consecutive.n),
         },
       });
@@ -101,5 +106,5 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   await io.writeMonitorState(state);
-  return { model: input.model, status: 'judged', version, window, drift: summary, performance, decision, ...(retraining ? { retraining } : {}) };
+  return { model: input.model, status: 'judged', version, window, drift: summary, performance, estimate, decision, ...(retraining ? { retraining } : {}) };
 }
