@@ -34,10 +34,12 @@ export const calibrationCheckSchema = z.strictObject({
   rows: z.number().int().positive(),
   /** Expected calibration error of the raw scores over the reliability bins. */
   expectedCalibrationError: z.number().min(0).max(1),
+  /** The error sampling noise alone gives perfectly calibrated scores of these values (`calibrationNoiseFloor`). */
+  noiseFloor: z.number().min(0).max(1),
   /** The same error after isotonic calibration, each half of the split calibrated by a map fitted on the other half. */
   crossFittedCalibratedError: z.number().min(0).max(1),
   bins: z.array(reliabilityBinSchema),
-  /** Fitted on the whole split when calibrating lowered the cross-fitted error; null when the raw scores are as good. */
+  /** Fitted on the whole split when the raw error is beyond twice the noise floor and calibrating lowers the cross-fitted error; null otherwise. */
   map: calibrationMapSchema.nullable(),
 });
 export type CalibrationCheck = z.infer<typeof calibrationCheckSchema>;

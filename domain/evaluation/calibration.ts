@@ -50,10 +50,10 @@ export function fitIsotonic(labels: ArrayLike<number>, scores: ArrayLike<number>
     x.push(s * n);
     y.push(positives);
     w.push(n);
-    // Merge while the block before has a higher rate: compare sums cross-multiplied to stay exact.
+    // Merge while the block before has a rate as high (equal rates make one knot, not two): compare sums cross-multiplied to stay exact.
     while (y.length > 1) {
       const last = y.length - 1;
-      if ((y[last - 1] as number) * (w[last] as number) <= (y[last] as number) * (w[last - 1] as number)) break;
+      if ((y[last - 1] as number) * (w[last] as number) < (y[last] as number) * (w[last - 1] as number)) break;
       x[last - 1] = (x[last - 1] as number) + (x.pop() as number);
       y[last - 1] = (y[last - 1] as number) + (y.pop() as number);
       w[last - 1] = (w[last - 1] as number) + (w.pop() as number);
@@ -87,19 +87,47 @@ function calibrateAll(map: CalibrationMap, scores: ArrayLike<number>, rows: read
 }
 
 /**
- * Whether a model's scores need a calibration map, decided as NannyML's CBPE decides it: calibrate
- * when calibrating helps on data the map did not see. The split is halved (alternate rows), each
- * half is calibrated by a map fitted on the other, and when that cross-fitted error is below the
- * raw scores' error the map fitted on the whole split is recorded. A well-calibrated model gains
- * nothing from the map (its cross-fitted error is the raw error plus the map's own noise) and keeps
- * its raw scores.
+ * The calibration error that sampling noise alone gives perfectly calibrated scores of these values:
+ * in each bin the observed rate scatters around the mean score with standard deviation
+ * sqrt(Σ p(1 − p)) / n, whose mean absolute value is sqrt(2/π) times that. A raw error within a
+ * small multiple of this floor is no evidence of miscalibration.
+ */
+export function calibrationNoiseFloor(scores: ArrayLike<number>, bins = RELIABILITY_BINS): number {
+  const rows = new Float64Array(bins);
+  const variance = new Float64Array(bins);
+  for (let i = 0; i < scores.length; i++) {
+    const p = scores[i] as number;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
+    rows[b] = (rows[b] as number) + 1;
+    variance[b] = (variance[b] as number) + p * (1 - p);
+  }
+  let floor = 0;
+  for (let b = 0; b < bins; b++) {
+    const n = rows[b] as number;
+    if (n > 0) floor += (n / scores.length) * Math.sqrt((2 / Math.PI) * (variance[b] as number)) / n;
+  }
+  return floor;
+}
+
+/** A raw error beyond this many noise floors is miscalibration, not chance (about 2 standard deviations of the per-bin gaps). */
+const MISCALIBRATION_FLOORS = 2;
+
+/**
+ * Whether a model's scores need a calibration map, in the spirit of NannyML's CBPE (calibrate when
+ * calibrating helps on data the map did not see), with a guard against chance: the split is halved
+ * (alternate rows), each half is calibrated by a map fitted on the other, and the map fitted on the
+ * whole split is recorded when the raw error exceeds twice its noise floor and the cross-fitted
+ * error is below it. A well-calibrated model's raw error is noise, which a map does not remove
+ * (it adds its own), so such a model keeps its raw scores.
  */
 export function checkCalibration(labels: ArrayLike<number>, scores: ArrayLike<number>, split: string): CalibrationCheck {
   const even: number[] = [];
   const odd: number[] = [];
   for (let i = 0; i < scores.length; i++) (i % 2 ? odd : even).push(i);
   const raw = expectedCalibrationError(labels, scores);
-  if (odd.length === 0) return { split, rows: scores.length, expectedCalibrationError: raw, crossFittedCalibratedError: raw, bins: reliabilityBins(labels, scores), map: null };
+  const noiseFloor = calibrationNoiseFloor(scores);
+  const bins = reliabilityBins(labels, scores);
+  if (odd.length === 0) return { split, rows: scores.length, expectedCalibrationError: raw, noiseFloor, crossFittedCalibratedError: raw, bins, map: null };
   const crossFitted = new Float64Array(scores.length);
   for (const [fitOn, applyTo] of [[even, odd], [odd, even]] as const) {
     const map = fitIsotonic(
@@ -109,12 +137,6 @@ export function checkCalibration(labels: ArrayLike<number>, scores: ArrayLike<nu
     calibrateAll(map, scores, applyTo, crossFitted);
   }
   const calibrated = expectedCalibrationError(labels, crossFitted);
-  return {
-    split,
-    rows: scores.length,
-    expectedCalibrationError: raw,
-    crossFittedCalibratedError: calibrated,
-    bins: reliabilityBins(labels, scores),
-    map: calibrated < raw ? fitIsotonic(labels, scores) : null,
-  };
+  const needsMap = raw > MISCALIBRATION_FLOORS * noiseFloor && calibrated < raw;
+  return { split, rows: scores.length, expectedCalibrationError: raw, noiseFloor, crossFittedCalibratedError: calibrated, bins, map: needsMap ? fitIsotonic(labels, scores) : null };
 }
