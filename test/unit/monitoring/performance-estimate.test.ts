@@ -66,7 +66,10 @@ describe('CBPE: performance estimated from calibrated scores', () => {
       const realizedAt = metricsAtThreshold(labels, scores, 0.3);
       let varianceAbove = 0;
       let varianceBelow = 0;
-      for (const p of scores) (p >= 0.3 ? (varianceAbove += p * (1 - p)) : (varianceBelow += p * (1 - p)));
+      for (const p of scores) {
+        if (p >= 0.3) varianceAbove += p * (1 - p);
+        else varianceBelow += p * (1 - p);
+      }
       assert.ok(Math.abs(estimate.confusion.truePositives - realizedAt.truePositives) < 4 * Math.sqrt(varianceAbove), `TP ${estimate.confusion.truePositives} vs ${realizedAt.truePositives}`);
       assert.ok(Math.abs(estimate.confusion.falseNegatives - realizedAt.falseNegatives) < 4 * Math.sqrt(varianceBelow), `FN ${estimate.confusion.falseNegatives} vs ${realizedAt.falseNegatives}`);
       const c = estimate.confusion;
