@@ -10,8 +10,10 @@ import { durationSchema } from './duration.ts';
  * Thresholds of the drift verdicts. Defaults follow common practice: PSI < 0.1 is stable, 0.1–0.25 a
  * moderate shift (warn), > 0.25 a major one (alert); Jensen–Shannon distance (base 2, in [0, 1]) 0.1 /
  * 0.2; Wasserstein distance normalised by the reference standard deviation 0.1 / 0.25. A feature is
- * "drifted" when any of its statistics reaches alert; the dataset drifts when at least
- * `datasetDriftShare` of its features drift. Below `minWindowRows` rows the window is not judged.
+ * "drifted" when any of its statistics reaches alert; the dataset drifts when the drifted features
+ * carry at least `datasetDriftShare` of the model's reliance (their permutation importances recorded
+ * at training, summing to 1; equal shares for versions that recorded none), so one drifted top
+ * feature can trip a window and a drifted feature the model hardly uses cannot. Below `minWindowRows` rows the window is not judged.
  * Below `smallSampleRows` rows PSI and JS are too noisy to trust, and the two-sample KS test (on the
  * reference bins) decides numeric features instead, alerting below `ksPValue`.
  */
@@ -58,6 +60,8 @@ export const featureDriftSchema = z.strictObject({
   /** Which statistics reached warn or alert, e.g. `psi 0.31 >= 0.25`. */
   reasons: z.array(z.string()),
   verdict: verdictSchema,
+  /** The feature's share of the model's reliance (the report's `weighting`), counted into `driftShare` when it drifts; null for the score. */
+  weight: z.number().min(0).max(1).nullable(),
   histogram: histogramSchema,
 });
 export type FeatureDrift = z.infer<typeof featureDriftSchema>;
@@ -74,6 +78,12 @@ export const driftReportSchema = z.strictObject({
   features: z.array(featureDriftSchema),
   score: featureDriftSchema.nullable(),
   drifted: z.array(z.string()),
+  /**
+   * `importance`: each feature weighs its permutation importance recorded at training; `equal`: the
+   * version recorded none (older manifests, external trainers), so every feature weighs the same.
+   */
+  weighting: z.enum(['importance', 'equal']),
+  /** Sum of the drifted features' weights: the dataset drifts when it reaches `datasetDriftShare`. */
   driftShare: z.number(),
   verdict: verdictSchema,
   seconds: z.number(),
@@ -122,6 +132,26 @@ export interface RealizedPerformance {
   feedbackHours: number;
 }
 
+/** What the window's scores alone say about its performance (CBPE, `domain/monitoring/performance-estimate.ts`): expected values, not counts. */
+export const performanceEstimateSchema = z.strictObject({
+  method: z.literal('cbpe'),
+  rows: z.number().int().nonnegative(),
+  /** Whether the version's calibration map was applied to the scores first. */
+  calibrated: z.boolean(),
+  threshold: z.number(),
+  expectedPositives: z.number(),
+  confusion: z.strictObject({ truePositives: z.number(), falsePositives: z.number(), trueNegatives: z.number(), falseNegatives: z.number() }),
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  rocAuc: z.number().nullable(),
+});
+export type PerformanceEstimate = z.infer<typeof performanceEstimateSchema>;
+
+/** A window's estimate beside the version's evaluated test ROC AUC, which an estimated drop is measured from. */
+export const windowEstimateSchema = performanceEstimateSchema.extend({ referenceRocAuc: z.number().nullable() });
+export type WindowEstimate = z.infer<typeof windowEstimateSchema>;
+
 /** Keys in the reports bucket for drift reports, one per (model, version, window). */
 export const monitoringKeys = {
   prefix: (model: string) => `monitoring/model=${model}/`,
@@ -168,6 +198,8 @@ export const driftMonitorInputSchema = z.strictObject({
       maxAucDrop: z.number().min(0).default(0.02),
       /** Largest allowed rise of a window's log loss above the version's evaluated test log loss (as the canary's `maxLogLossIncrease`). */
       maxLogLossIncrease: z.number().min(0).default(0.05),
+      /** Trip on the estimated (CBPE) ROC AUC falling this far below the version's test AUC; off unless set, until the estimate's error is measured on real traffic. */
+      estimatedMaxAucDrop: z.number().positive().max(1).optional(),
     })
     .prefault({}),
   /**
@@ -320,6 +352,8 @@ export interface MonitorDecision {
   /** Breaching windows among the last `n` windows of the version with at least `minLabelled` labels. */
   performanceBreaches: number;
   performanceBreached: boolean;
+  /** The estimated ROC AUC fell more than `estimatedMaxAucDrop` below the version's test AUC. */
+  estimateBreached: boolean;
   tripped: boolean;
   coolingDown: boolean;
   retrain: boolean;
@@ -337,7 +371,8 @@ export function decideRetraining(
   state: MonitorState,
   version: number,
   nowMs: number,
-  input: { consecutive: { k: number; n: number }; cooldownMs: number },
+  input: { consecutive: { k: number; n: number }; cooldownMs: number; estimatedMaxAucDrop?: number | undefined },
+  estimate?: { rocAuc: number | null; referenceRocAuc: number | null } | null,
 ): MonitorDecision {
   const ofVersion = state.windows.filter((w) => w.version === version);
   const recent = ofVersion.slice(-input.consecutive.n);
@@ -345,8 +380,10 @@ export function decideRetraining(
   const labelled = ofVersion.filter((w) => w.performance === 'ok' || w.performance === 'breach').slice(-input.consecutive.n);
   const breaching = labelled.filter((w) => w.performance === 'breach');
   const performanceBreached = breaching.length >= input.consecutive.k;
+  const estimatedDrop = estimate?.rocAuc != null && estimate.referenceRocAuc !== null ? estimate.referenceRocAuc - estimate.rocAuc : null;
+  const estimateBreached = input.estimatedMaxAucDrop !== undefined && estimatedDrop !== null && estimatedDrop > input.estimatedMaxAucDrop;
   const drifting = alerts >= input.consecutive.k;
-  const tripped = drifting || performanceBreached;
+  const tripped = drifting || performanceBreached || estimateBreached;
   const coolingDown = state.lastRetrain !== null && nowMs - Date.parse(state.lastRetrain.at) < input.cooldownMs;
   const latestBreach = breaching.at(-1);
   const reasons = [
@@ -356,7 +393,8 @@ export function decideRetraining(
           `${breaching.length} of the last ${labelled.length} labelled windows breached performance (needs ${input.consecutive.k} of ${input.consecutive.n}); window ending ${latestBreach.until}: ${(latestBreach.performanceReasons ?? []).join(', ')} on ${latestBreach.labelled ?? '?'} labels`,
         ]
       : []),
+    ...(estimateBreached ? [`estimated ROC AUC ${estimate?.rocAuc?.toFixed(4)} is ${estimatedDrop?.toFixed(4)} below the test AUC ${estimate?.referenceRocAuc?.toFixed(4)} (max drop ${input.estimatedMaxAucDrop})`] : []),
   ];
   if (tripped && coolingDown) reasons.push(`cooling down since the retraining at ${state.lastRetrain?.at}`);
-  return { alerts, performanceBreaches: breaching.length, performanceBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
+  return { alerts, performanceBreaches: breaching.length, performanceBreached, estimateBreached, tripped, coolingDown, retrain: tripped && !coolingDown, reason: reasons.join('; ') || 'no threshold tripped' };
 }

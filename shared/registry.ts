@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { calibrationCheckSchema, featureImportanceSchema } from './model-diagnostics.ts';
 
 /**
  * The model registry's records. A version's manifest is immutable once written; its status history
@@ -58,6 +59,10 @@ export const modelManifestSchema = z.object({
   reports: z.record(z.string(), z.string()).default({}),
   /** Why this version exists: the pipeline run, and for retraining the trigger with its evidence. */
   origin: z.object({ workflowId: z.string(), runId: z.string().optional(), trigger: z.record(z.string(), z.unknown()).optional() }),
+  /** Calibration of the scores on the validation split, with the map the monitor's performance estimate applies (absent before it was recorded). */
+  calibration: calibrationCheckSchema.optional(),
+  /** Permutation importance on the validation split: the weights of importance-weighted drift (absent: equal weights). */
+  featureImportance: featureImportanceSchema.optional(),
 });
 export type ModelManifest = z.infer<typeof modelManifestSchema>;
 export type NewModelManifest = Omit<z.input<typeof modelManifestSchema>, 'version' | 'createdAt' | 'onnx'>;

@@ -10,6 +10,7 @@ import {
   type MonitoredWindow,
   type PerformanceBaseline,
   type PerformanceSummary,
+  type WindowEstimate,
   windowEnding,
   windowsToRejudge,
   withRealizedPerformance,
@@ -44,6 +45,8 @@ export interface DriftMonitorResult {
   performance?: PerformanceSummary;
   /** The version's evaluated test figures, and the earlier windows this pass re-judged as their labels matured. */
   realized?: { baseline: PerformanceBaseline; rejudged: MonitoredWindow[] };
+  /** What the window's scores predict before its labels arrive (CBPE), beside the realized `performance`; absent in runs before it existed. */
+  estimate?: WindowEstimate | null;
   decision?: MonitorDecision;
   retraining?: { workflowId: string; started: boolean } | { refused: string };
 }
@@ -68,7 +71,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
 
   const state = await io.readMonitorState(input.model);
   const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
-  const { scoreCounts, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
+  const { scoreCounts, estimate, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
   let performance: PerformanceSummary;
   let realized: DriftMonitorResult['realized'];
   const current = { until: window.until, version, verdict: summary.verdict, rocAuc: null, from: window.from };
@@ -84,7 +87,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     realized = { baseline: judged.baseline, rejudged };
     if (!summary.judged) {
       if (rejudged.length > 0) await io.writeMonitorState(state);
-      return { model: input.model, status: 'not-judged', version, window, drift: summary, performance, realized };
+      return { model: input.model, status: 'not-judged', version, window, drift: summary, performance, estimate, realized };
     }
     // A window is recorded once, even when the schedule runs it twice (a retried or overlapping run): again, its figures are refreshed.
     const record = withRealizedPerformance(recorded ?? current, mine ?? { served: summary.rows, ...performance }, judged.baseline, input.performance, now, horizonMs);
@@ -95,7 +98,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
   } else {
     performance = await drift.computePerformance({ model: input.model, version, ...window });
     if (!summary.judged) {
-      return { model: input.model, status: 'not-judged', version, window, drift: summary, performance };
+      return { model: input.model, status: 'not-judged', version, window, drift: summary, performance, estimate };
     }
     if (!recorded) {
       state.windows.push({ until: window.until, version, verdict: summary.verdict, rocAuc: performance.rocAuc });
@@ -109,7 +112,8 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     state,
     version,
     now,
-    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown) },
+    { consecutive: input.consecutive, cooldownMs: durationMs(input.cooldown), estimatedMaxAucDrop: input.performance.estimatedMaxAucDrop },
+    estimate,
   );
   let retraining: DriftMonitorResult['retraining'];
   if (decision.retrain) {
@@ -127,6 +131,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
           drift: { verdict: summary.verdict, driftShare: summary.driftShare, drifted: summary.drifted, reportKey: summary.reportKey, htmlKey: summary.htmlKey },
           performance,
           ...(realized ? { baseline: realized.baseline } : {}),
+          estimate,
           windows: state.windows.filter((w) => w.version === version).slice(-input.consecutive.n),
         },
       });
@@ -135,5 +140,5 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   await io.writeMonitorState(state);
-  return { model: input.model, status: 'judged', version, window, drift: summary, performance, ...(realized ? { realized } : {}), decision, ...(retraining ? { retraining } : {}) };
+  return { model: input.model, status: 'judged', version, window, drift: summary, performance, estimate, ...(realized ? { realized } : {}), decision, ...(retraining ? { retraining } : {}) };
 }

@@ -19,7 +19,9 @@ import {
   type PerformanceSummary,
   realizedPerformanceInputSchema,
   type RealizedPerformance,
+  type WindowEstimate,
 } from '../../shared/monitoring.ts';
+import type { ModelManifest } from '../../shared/registry.ts';
 import { trainingSlotId } from '../../shared/pipeline-identity.ts';
 import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInputSchema } from '../../shared/retraining.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
@@ -31,7 +33,8 @@ import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-r
 import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { renderDriftHtml } from '../../domain/monitoring/drift-html.ts';
 import { buildDriftReport } from '../../domain/monitoring/drift-report.ts';
-import { countWindow, realizedWindowsPerformance, windowPerformance } from '../../domain/monitoring/window-counts.ts';
+import { estimatePerformance } from '../../domain/monitoring/performance-estimate.ts';
+import { countWindow, realizedWindowsPerformance, windowPerformance, windowScoreCounts } from '../../domain/monitoring/window-counts.ts';
 import { LABEL_DELAY_ALLOWANCE_MS, feedbackHoursForWindow } from '../../domain/monitoring/window-files.ts';
 import { hoursOfWindow } from '../../domain/prediction-log/log-files.ts';
 import { stageLogHours } from '../../domain/prediction-log/stage-log.ts';
@@ -89,13 +92,13 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     );
   }
 
-  async function loadReference(model: string, version: number): Promise<{ reference: ReferenceStats; featureNames: string[] }> {
+  async function loadReference(model: string, version: number): Promise<{ reference: ReferenceStats; featureNames: string[]; manifest: ModelManifest }> {
     const manifest = await registry.manifest(model, version).catch((err: unknown) => {
       throw asFailure(err);
     });
     const key = manifest.reports.referenceStats ?? featureKeys.referenceStats(manifest.featureDefinitionHash, manifest.datasetVersion);
     const reference = referenceStatsSchema.parse(JSON.parse((await store.get(buckets.features, key)).toString('utf8')));
-    return { reference, featureNames: [...manifest.featureNames.numeric, ...manifest.featureNames.categorical] };
+    return { reference, featureNames: [...manifest.featureNames.numeric, ...manifest.featureNames.categorical], manifest };
   }
 
   /** Starts a retraining through the worker's Temporal client unless the model's training slot is held. */
@@ -122,14 +125,16 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
   return {
     /**
      * Drift of one window of logged predictions of a model version against the version's reference
-     * statistics. Writes the JSON report and its HTML page to the reports bucket (same keys on a
-     * retry) and returns the summary and the window's score counts (a baseline for later windows).
+     * statistics, each feature weighted by the version's recorded importance. Writes the JSON report
+     * and its HTML page to the reports bucket (same keys on a retry) and returns the summary, the
+     * window's score counts (a baseline for later windows) and the performance its scores predict
+     * (CBPE, through the version's calibration map), which needs no labels.
      */
-    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[] }> {
+    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; estimate: WindowEstimate | null }> {
       const input = parseInput(driftWindowInputSchema, raw, () => 'Invalid drift window input');
       const started = clock.now();
       using progress = startProgress('computeDrift');
-      const { reference, featureNames } = await loadReference(input.model, input.version);
+      const { reference, featureNames, manifest } = await loadReference(input.model, input.version);
       const dir = await mkdtemp(join(tmpdir(), 'sluice-drift-'));
       try {
         using session = await openDuckDb({ tempDirectory: dir });
@@ -145,13 +150,16 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
           counts,
           scoreBaseline: input.scoreBaseline,
           thresholds: input.thresholds,
+          importance: manifest.featureImportance?.weights,
           seconds: (clock.now() - started) / 1000,
         });
+        const scores = await windowScoreCounts(session.db, paths, { version: input.version, from: input.from, until: input.until });
+        const estimate = scores.length ? { ...estimatePerformance(scores, manifest.threshold, manifest.calibration?.map ?? null), referenceRocAuc: manifest.metrics.rocAuc ?? null } : null;
         const reportKey = monitoringKeys.report(input.model, input.version, input.from, input.until);
         const htmlKey = monitoringKeys.html(input.model, input.version, input.from, input.until);
         await store.put(buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
         await store.put(buckets.reports, htmlKey, renderDriftHtml(report), { contentType: 'text/html; charset=utf-8' });
-        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score };
+        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score, estimate };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

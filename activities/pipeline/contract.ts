@@ -1,5 +1,6 @@
 import type { EvaluationSummary, GateOutcome, GateSpec } from '../../shared/gates.ts';
 import type { PipelineSpec } from '../../shared/pipeline.ts';
+import type { ModelDiagnostics } from '../../shared/model-diagnostics.ts';
 import type { PipelineTrainerSpec } from '../../shared/trainers.ts';
 
 /**
@@ -34,6 +35,8 @@ export interface TrainedCandidate {
   parityMaxAbsDiff: number;
   trainSeconds: number;
   summary: Record<string, unknown>;
+  /** Calibration check and feature importance on the validation split, for the monitor; external trainers may leave it out. */
+  diagnostics?: ModelDiagnostics;
 }
 
 export interface CandidateEvaluation {

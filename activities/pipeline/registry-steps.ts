@@ -36,6 +36,7 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
         featureNames: input.tables.featureNames,
         reports: { ...input.reports, spec: specKey },
         origin: { workflowId: input.runId, trigger: { ...input.trigger, requestedBy: input.requestedBy } },
+        ...(input.candidate.diagnostics ? { calibration: input.candidate.diagnostics.calibration, featureImportance: input.candidate.diagnostics.featureImportance } : {}),
       },
     });
     return { version: manifest.version };

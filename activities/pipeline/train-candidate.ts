@@ -5,7 +5,9 @@ import type { Config } from '../../shared/config.ts';
 import { kindFailure, toApplicationFailure } from '../../shared/failure.ts';
 import { candidateKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { checkCalibration } from '../../domain/evaluation/calibration.ts';
 import { OnnxParityError, verifyOnnxParity } from '../../domain/training/onnx-parity.ts';
+import { permutationImportance } from '../../domain/training/permutation-importance.ts';
 import { trainModel } from '../../domain/training/train-model.ts';
 import { TrainingDataError } from '../../domain/training/trainer.ts';
 import type { PipelineActivities, TrainedCandidate } from './contract.ts';
@@ -68,13 +70,21 @@ export const createTrainCandidate =
       modelVersion: 0,
       lineage: { datasetVersion: input.tables.datasetVersion, featureDefinitionHash: input.tables.featureDefinitionHash, trainingRun: input.runId },
     });
+    const validationScores = model.predict(validation);
     let parityMaxAbsDiff: number;
     try {
-      parityMaxAbsDiff = (await verifyOnnxParity(onnx, validation, model.predict(validation))).maxAbsDiff;
+      parityMaxAbsDiff = (await verifyOnnxParity(onnx, validation, validationScores)).maxAbsDiff;
     } catch (err) {
       if (err instanceof OnnxParityError) throw toApplicationFailure(err);
       throw err;
     }
+
+    // What the monitor needs of this model later: whether its scores are probabilities CBPE can trust, and what it relies on.
+    context.heartbeat({ step: 'calibration and feature importance' });
+    const diagnostics = {
+      calibration: checkCalibration(validation.label, validationScores, 'validation'),
+      featureImportance: permutationImportance((m) => model.predict(m), validation, 'validation', { seed: input.seed }),
+    };
 
     const candidateKey = candidateKeys.onnx(input.runId);
     await deps.store.put(deps.buckets.models, candidateKey, Buffer.from(onnx), { contentType: 'application/octet-stream' });
@@ -84,6 +94,7 @@ export const createTrainCandidate =
       parityMaxAbsDiff,
       trainSeconds,
       summary: { ...model.summary, trainRows: train.rows, validationRows: validation.rows, resumedFromCheckpoint: resumeFrom !== undefined },
+      diagnostics,
     };
     return result;
   };

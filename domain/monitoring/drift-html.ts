@@ -36,7 +36,7 @@ function histogramSvg(feature: FeatureDrift): string {
 function featureSection(f: FeatureDrift): string {
   const s = f.statistics;
   return `<section class="feature" id="feature-${escape(f.name)}">
-<h2>${escape(f.name)} <span class="verdict" style="background:${colour[f.verdict]}">${f.verdict}</span> <small>${f.kind}, ${f.rows} values</small></h2>
+<h2>${escape(f.name)} <span class="verdict" style="background:${colour[f.verdict]}">${f.verdict}</span> <small>${f.kind}, ${f.rows} values${f.weight === null ? '' : `, <span class="weight">weight ${(f.weight * 100).toFixed(1)}%</span>`}</small></h2>
 <table><tr><th>PSI</th><th>Jensen–Shannon</th><th>Wasserstein/std</th><th>chi-square p</th><th>KS D (p)</th><th>null rate ref → cur</th></tr>
 <tr><td>${num(s.psi)}</td><td>${num(s.jensenShannon)}</td><td>${num(s.wasserstein)}</td><td>${s.chiSquare ? s.chiSquare.pValue.toExponential(2) : '–'}</td><td>${s.ks ? `${num(s.ks.statistic)} (${s.ks.pValue.toExponential(2)})` : '–'}</td><td>${num(f.nullRate.reference)} → ${num(f.nullRate.current)}</td></tr></table>
 ${f.reasons.length ? `<ul class="reasons">${f.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
@@ -60,7 +60,7 @@ small{color:#757575;font-weight:normal}
 <h1>${escape(title)}</h1>
 <p id="summary">Verdict: <span class="verdict" style="background:${colour[report.verdict]}">${report.verdict}</span>
 ${report.judged ? '' : `<strong>not judged: ${report.rows} rows &lt; ${report.thresholds.minWindowRows}</strong>`}
-${report.rows} predictions; ${report.drifted.length} of ${report.features.length} features drifted (${(report.driftShare * 100).toFixed(0)}%, alert at ${(report.thresholds.datasetDriftShare * 100).toFixed(0)}%)${report.drifted.length ? `: ${report.drifted.map(escape).join(', ')}` : ''}.</p>
+${report.rows} predictions; ${report.drifted.length} of ${report.features.length} features drifted, carrying ${(report.driftShare * 100).toFixed(0)}% of the model's reliance (${report.weighting === 'importance' ? 'features weighted by their permutation importance at training' : 'no importance recorded: features weigh equally'}; alert at ${(report.thresholds.datasetDriftShare * 100).toFixed(0)}%)${report.drifted.length ? `: ${report.drifted.map(escape).join(', ')}` : ''}.</p>
 <p class="legend"><span style="background:#90a4ae"></span>reference<span style="background:#1e88e5"></span>current window</p>
 ${sections}
 </body></html>

@@ -80,7 +80,7 @@ function featureDrift(
   rows: number,
   judged: Pick<FeatureDrift, 'statistics' | 'reasons' | 'verdict' | 'histogram'>,
 ): FeatureDrift {
-  return { name: reference.name, kind, rows: present, nullRate: { reference: reference.nullRate, current: rows ? (rows - present) / rows : 0 }, ...judged };
+  return { name: reference.name, kind, rows: present, nullRate: { reference: reference.nullRate, current: rows ? (rows - present) / rows : 0 }, weight: null, ...judged };
 }
 
 /** Categorical feature: JS and PSI over the reference's top categories plus one bin for every other value; chi-square recorded. */
@@ -113,13 +113,25 @@ export function scoreDrift(baseline: readonly number[], current: readonly number
   const centres = Array.from({ length: SCORE_BINS }, (_, i) => (i + 0.5) / SCORE_BINS);
   const stats = { psi: psi(baseline, current, t.epsilon), jensenShannon: jensenShannon(baseline, current), wasserstein: normalisedWasserstein(baseline, current, centres, 1), chiSquare: null, ks: kolmogorovSmirnov(baseline, current) };
   const verdict = n === 0 ? 'ok' : worst([judge('score PSI', stats.psi, t.psi, reasons), judge('score JS', stats.jensenShannon, t.jensenShannon, reasons)]);
-  return { name: 'score', kind: 'score', rows: n, nullRate: { reference: 0, current: 0 }, statistics: stats, reasons, verdict, histogram: { bins: scoreBinLabels(), reference: [...baseline], current: [...current] } };
+  return { name: 'score', kind: 'score', rows: n, nullRate: { reference: 0, current: 0 }, statistics: stats, reasons, verdict, weight: null, histogram: { bins: scoreBinLabels(), reference: [...baseline], current: [...current] } };
+}
+
+/**
+ * Each feature's weight in the dataset verdict: its recorded importance renormalised over the
+ * features the report judges (so the weights sum to 1 even when the reference lacks one), or equal
+ * weights when the version recorded none or none of the judged features has any importance.
+ */
+export function featureWeights(names: readonly string[], importance: Readonly<Record<string, number>> | undefined): { weighting: 'importance' | 'equal'; weights: Map<string, number> } {
+  const total = importance ? names.reduce((sum, n) => sum + Math.max(0, importance[n] ?? 0), 0) : 0;
+  if (!importance || total <= 0) return { weighting: 'equal', weights: new Map(names.map((n) => [n, 1 / names.length])) };
+  return { weighting: 'importance', weights: new Map(names.map((n) => [n, Math.max(0, importance[n] ?? 0) / total])) };
 }
 
 /**
  * The window's report: every feature of the reference statistics that the model uses, the score
- * against its baseline, and the dataset-level verdict (alert when the share of drifted features
- * reaches `datasetDriftShare`, warn when any feature warns or drifts).
+ * against its baseline, and the dataset-level verdict: alert when the drifted features' weights
+ * (`featureWeights`) sum to `datasetDriftShare` or more, warn when any feature warns or drifts or
+ * the score moves. Score drift stays a signal of its own, never counted into the share.
  */
 export function buildDriftReport(input: {
   model: string;
@@ -130,6 +142,8 @@ export function buildDriftReport(input: {
   counts: WindowCounts;
   scoreBaseline?: readonly number[] | undefined;
   thresholds: DriftThresholds;
+  /** Permutation importance weights recorded at training; without them every feature weighs the same. */
+  importance?: Readonly<Record<string, number>> | undefined;
   seconds: number;
 }): DriftReport {
   const { counts, thresholds: t } = input;
@@ -143,8 +157,11 @@ export function buildDriftReport(input: {
     );
   const judged = counts.rows >= t.minWindowRows;
   const score = input.scoreBaseline && input.scoreBaseline.some((c) => c > 0) ? scoreDrift(input.scoreBaseline, counts.score, t) : null;
+  const { weighting, weights } = featureWeights(features.map((f) => f.name), input.importance);
+  for (const f of features) f.weight = weights.get(f.name) ?? 0;
   const drifted = judged ? features.filter((f) => f.verdict === 'alert').map((f) => f.name) : [];
-  const driftShare = features.length ? drifted.length / features.length : 0;
+  // Equal weights divide once, so a count at exactly the threshold is not lost to a float sum of thirds or tenths.
+  const driftShare = weighting === 'equal' ? (features.length ? drifted.length / features.length : 0) : drifted.reduce((sum, name) => sum + (weights.get(name) ?? 0), 0);
   let verdict: Verdict = 'ok';
   if (judged) {
     if (drifted.length > 0 && driftShare >= t.datasetDriftShare) verdict = 'alert';
@@ -161,6 +178,7 @@ export function buildDriftReport(input: {
     features,
     score,
     drifted,
+    weighting,
     driftShare,
     verdict,
     seconds: input.seconds,

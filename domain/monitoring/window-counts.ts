@@ -3,6 +3,7 @@ import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
 import { binHistogramSql, readBinHistogram } from '../features/bin-histogram.ts';
 import { quoteString } from '../features/expression/expression-sql.ts';
 import { SCORE_BINS, type WindowCounts } from './drift-report.ts';
+import type { ScoreCount } from './performance-estimate.ts';
 
 /**
  * Counts a window of logged predictions of one model version over the reference bins, in one pass
@@ -56,6 +57,13 @@ export async function countWindow(
     }
   });
   return counts;
+}
+
+/** The window's distinct scores with their counts: what the performance estimate reads, exact at any window size for the cost of one group per distinct score. */
+export async function windowScoreCounts(db: DuckDBConnection, paths: readonly string[], filter: { version: number; from: string; until: string }): Promise<ScoreCount[]> {
+  if (paths.length === 0) return [];
+  const result = await db.runAndReadAll(`SELECT score::DOUBLE AS score, count(*) AS n FROM ${windowRelation(paths, filter)} WHERE score IS NOT NULL GROUP BY ALL`);
+  return result.getRowObjectsJS().map((row) => ({ score: Number(row.score), count: int(row.n) }));
 }
 
 type Performance = { labelled: number; positives: number; rocAuc: number | null; logLoss: number | null };

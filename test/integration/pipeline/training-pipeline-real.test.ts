@@ -90,6 +90,13 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.ok(manifest.featureNames.numeric.includes('origin_delay_rate_7d'));
     assert.ok(manifest.featureNames.categorical.includes('origin_airport'));
     for (const kind of ['datasetManifest', 'validation', 'referenceStats', 'evaluation', 'gates', 'onlineFeatures', 'spec']) assert.ok(manifest.reports[kind], `manifest has no ${kind} report`);
+    // What the monitor reads of this version: calibration on the validation split and a weight per feature summing to 1.
+    assert.equal(manifest.calibration?.split, 'validation');
+    assert.ok(manifest.calibration.bins.reduce((n, b) => n + b.rows, 0) === manifest.calibration.rows);
+    const weights = manifest.featureImportance?.weights ?? {};
+    assert.deepEqual(Object.keys(weights).sort(), [...manifest.featureNames.numeric, ...manifest.featureNames.categorical].sort());
+    assert.ok(Math.abs(Object.values(weights).reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    console.log('manifest diagnostics:', JSON.stringify({ ece: manifest.calibration.expectedCalibrationError, noiseFloor: manifest.calibration.noiseFloor, crossFitted: manifest.calibration.crossFittedCalibratedError, map: manifest.calibration.map ? manifest.calibration.map.scores.length : null, weights }));
     const storedSpec = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.spec ?? '')).toString()) as { model: { name: string } };
     assert.equal(storedSpec.model.name, manifest.name, 'the spec the run used is stored with the model, for retraining');
 
