@@ -11,7 +11,7 @@ const FNV_PRIME = 0x01000193;
 const SALT_NUMBER = 0x6e;
 const SALT_STRING = 0x73;
 /** Rows indexed between two yields to the event loop. */
-const ROWS_PER_CHUNK = 1 << 15;
+const ROWS_PER_CHUNK = 1 << 13;
 
 const scratch = new Float64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);

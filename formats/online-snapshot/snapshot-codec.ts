@@ -22,7 +22,7 @@ import { type KeyColumn, SnapshotKeyIndex } from './key-index.ts';
 const MAGIC = Buffer.from([0x53, 0x4c, 0x53, 0x4e, 0x41, 0x50, 0x00, 0x01]);
 const PRELUDE = 16;
 /** Work between two yields to the event loop while decoding: ~1-5 ms on a slow core. */
-const HASH_CHUNK = 4 << 20;
+const HASH_CHUNK = 1 << 20;
 
 export const TAG_NUMBER = 0;
 export const TAG_STRING = 1;
