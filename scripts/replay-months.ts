@@ -26,6 +26,7 @@ import { createLogger } from '../shared/logger.ts';
 import { durationMs } from '../shared/duration.ts';
 import { type DriftMonitorInput, driftReportSchema } from '../shared/monitoring.ts';
 import { onlineFeatureKeys } from '../shared/storage-keys.ts';
+import { writeSnapshot } from '../domain/features/online-snapshot-loader.ts';
 import type { DriftMonitorResult } from '../workflows/drift-monitor.ts';
 import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
 import { ensureBinaries } from './infra/binaries.ts';
@@ -214,8 +215,7 @@ try {
   const firstDay = SLICES.flatMap(dayStarts)[0] ?? TRAINING_UNTIL;
   const firstSnapshot = snapshots.get(firstDay);
   if (!firstSnapshot) throw new ReplayError(`no online snapshot was materialized as of ${firstDay}`);
-  let servedSnapshotKey = snapshotKeyOf(firstSnapshot);
-  await store.put(config.buckets.serving, servedSnapshotKey, JSON.stringify(firstSnapshot), { contentType: 'application/json' });
+  let servedSnapshotKey = await writeSnapshot(store, config.buckets.serving, firstSnapshot);
   for (const later of await snapshotsAfter(specHash, firstDay)) {
     await store.remove(config.buckets.serving, later);
     say(`rewound the online store to ${firstDay}: removed ${later}`);
@@ -284,7 +284,7 @@ try {
       if (!snapshot) throw new ReplayError(`no online snapshot was materialized as of ${day}`);
       const snapshotKey = snapshotKeyOf(snapshot);
       if (snapshotKey !== servedSnapshotKey) {
-        await store.put(config.buckets.serving, snapshotKey, JSON.stringify(snapshot), { contentType: 'application/json' });
+        await writeSnapshot(store, config.buckets.serving, snapshot);
         await waitFor(() => apiLines.some((line) => line.includes('online feature snapshot updated') && line.includes(snapshotKey)), 20_000, `the API did not switch to ${snapshotKey}`);
         servedSnapshotKey = snapshotKey;
       }
@@ -399,7 +399,7 @@ process.exit();
 /** Keys of the spec's online snapshots materialized as of an instant after `instant`. */
 async function snapshotsAfter(specHash: string, instant: string): Promise<string[]> {
   const keys = (await store.list(config.buckets.serving, onlineFeatureKeys.specPrefix(specHash))).map((o) => o.key);
-  return keys.filter((key) => (/\/as-of=([^/]+)\.json$/.exec(key)?.[1] ?? '') > instant);
+  return keys.filter((key) => (/\/as-of=([^/]+)\.(json|snap)$/.exec(key)?.[1] ?? '') > instant);
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

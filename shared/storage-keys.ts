@@ -61,5 +61,6 @@ export const featureKeys = {
 export const onlineFeatureKeys = {
   /** Every snapshot of one feature definition, across dataset versions and instants. */
   specPrefix: (specHash: string) => `online-features/spec=${specHash}/`,
-  snapshot: (specHash: string, datasetVersion: string, asOfIso: string) => `online-features/spec=${specHash}/dataset=${datasetVersion}/as-of=${asOfIso}.json`,
+  /** The compact encoding (formats/online-snapshot); snapshots written before it end in `.json` and stay readable. */
+  snapshot: (specHash: string, datasetVersion: string, asOfIso: string) => `online-features/spec=${specHash}/dataset=${datasetVersion}/as-of=${asOfIso}.snap`,
 } as const;

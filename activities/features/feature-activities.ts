@@ -12,7 +12,7 @@ import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestS
 import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import { ErrorType } from '../../shared/errors.ts';
-import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
+import { featureKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseInput } from '../../shared/parse-input.ts';
 import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
@@ -25,6 +25,7 @@ import { valueTypeOfDuckDbType } from '../../domain/features/expression/expressi
 import { type FeaturePlan, planFeatures } from '../../domain/features/feature-sql.ts';
 import { materializeSnapshotTables } from '../../domain/features/materialize-snapshot.ts';
 import { type SnapshotEventSource, prepareSnapshotEvents } from '../../domain/features/snapshot-events.ts';
+import { writeSnapshot } from '../../domain/features/online-snapshot-loader.ts';
 import { computeReferenceStats } from '../../domain/features/reference-stats.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
 
@@ -335,8 +336,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
           asOf: new Date(asOf).toISOString(),
           tables,
         });
-        const snapshotKey = onlineFeatureKeys.snapshot(hash, version, snapshot.asOf);
-        await store.put(buckets.serving, snapshotKey, JSON.stringify(snapshot), { contentType: 'application/json' });
+        const snapshotKey = await writeSnapshot(store, buckets.serving, snapshot);
         return {
           snapshotKey,
           asOf: snapshot.asOf,

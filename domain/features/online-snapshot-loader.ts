@@ -1,9 +1,13 @@
+import { decodeSnapshot, encodeSnapshot, toOnlineSnapshot } from '../../formats/online-snapshot/snapshot-codec.ts';
 import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
-import { SnapshotOnlineStore } from './online-store.ts';
+import { ColumnarOnlineStore } from './columnar-online-store.ts';
+import { type OnlineFeatureStore, SnapshotOnlineStore } from './online-store.ts';
 
-const AS_OF = /\/as-of=([^/]+)\.json$/;
+/** Snapshots are written as `.snap` (formats/online-snapshot); `.json` ones written before stay readable. */
+const AS_OF = /\/as-of=([^/]+)\.(json|snap)$/;
+const isJson = (key: string) => key.endsWith('.json');
 
 /** A snapshot object in the serving bucket, as listed. */
 export interface StoredSnapshot {
@@ -12,7 +16,7 @@ export interface StoredSnapshot {
   lastModified: Date;
 }
 
-/** The newest online snapshot of a feature spec (greatest as-of, whatever the dataset version), or undefined when it has none. */
+/** The newest online snapshot of a feature spec (greatest as-of, whatever the dataset version or encoding), or undefined when it has none. */
 export async function newestSnapshot(store: ArtifactStore, bucket: string, specHash: string): Promise<StoredSnapshot | undefined> {
   const objects = (await store.list(bucket, onlineFeatureKeys.specPrefix(specHash))).filter((o) => AS_OF.test(o.key));
   // ISO 8601 instants in UTC sort as text; among equal as-of instants, the one written last.
@@ -21,11 +25,27 @@ export async function newestSnapshot(store: ArtifactStore, bucket: string, specH
   return newest && { key: newest.key, lastModified: newest.lastModified };
 }
 
-export async function readSnapshot(store: ArtifactStore, bucket: string, key: string): Promise<OnlineSnapshot> {
-  return onlineSnapshotSchema.parse(JSON.parse((await store.get(bucket, key)).toString('utf8')));
+/** Writes a snapshot in the compact encoding; returns its key. */
+export async function writeSnapshot(store: ArtifactStore, bucket: string, snapshot: OnlineSnapshot): Promise<string> {
+  const key = onlineFeatureKeys.snapshot(snapshot.featureSpecHash, snapshot.datasetVersion, snapshot.asOf);
+  await store.put(bucket, key, encodeSnapshot(snapshot), { contentType: 'application/octet-stream' });
+  return key;
 }
 
-/** Loads an online feature snapshot from the serving bucket into the in-memory store the API serves from. */
-export async function loadSnapshotStore(store: ArtifactStore, bucket: string, key: string): Promise<SnapshotOnlineStore> {
-  return new SnapshotOnlineStore(await readSnapshot(store, bucket, key));
+/** A snapshot as objects, whichever its encoding: for comparing snapshots on a worker, not for serving. */
+export async function readSnapshot(store: ArtifactStore, bucket: string, key: string): Promise<OnlineSnapshot> {
+  const body = await store.get(bucket, key);
+  if (isJson(key)) return onlineSnapshotSchema.parse(JSON.parse(body.toString('utf8')));
+  return toOnlineSnapshot(await decodeSnapshot(body, `s3://${bucket}/${key}`));
+}
+
+/**
+ * Loads an online feature snapshot from the serving bucket into the store the API serves from. A
+ * `.snap` object is decoded in chunks that leave the event loop free between them; a legacy `.json`
+ * one is parsed whole, as before, until the next refresh replaces it.
+ */
+export async function loadSnapshotStore(store: ArtifactStore, bucket: string, key: string): Promise<OnlineFeatureStore> {
+  const body = await store.get(bucket, key);
+  if (isJson(key)) return new SnapshotOnlineStore(onlineSnapshotSchema.parse(JSON.parse(body.toString('utf8'))));
+  return new ColumnarOnlineStore(await decodeSnapshot(body, `s3://${bucket}/${key}`));
 }

@@ -177,7 +177,7 @@ describe('buildFeatures and materializeOnlineFeatures', () => {
     // ...and the activity's own snapshot in MinIO, loaded as the API loads it, agrees for one instant.
     const asOf = instants[0] as number;
     const materialized = await materialize({ datasetVersion, features: spec, asOf: new Date(asOf).toISOString() });
-    assert.equal(materialized.snapshotKey, `online-features/spec=${tables.featureDefinitionHash}/dataset=${datasetVersion}/as-of=${new Date(asOf).toISOString()}.json`);
+    assert.equal(materialized.snapshotKey, `online-features/spec=${tables.featureDefinitionHash}/dataset=${datasetVersion}/as-of=${new Date(asOf).toISOString()}.snap`);
     const fromMinio = await loadSnapshotStore(store, buckets.serving, materialized.snapshotKey);
     for (const row of sample.filter((r) => (r.date as Date).getTime() === asOf)) {
       const event = { date: (row.date as Date).toISOString(), distance: Number(row.distance), origin: row.origin, destination: row.destination };

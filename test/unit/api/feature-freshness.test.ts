@@ -10,6 +10,7 @@ import type { ModelRoutes } from '../../../api/serving/routing.ts';
 import type { OnlineSnapshot } from '../../../shared/data/online-snapshot.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { onlineFeatureKeys } from '../../../shared/storage-keys.ts';
+import { encodeSnapshot } from '../../../formats/online-snapshot/snapshot-codec.ts';
 import { FLIGHTS_SPEC_HASH, flightEvent, flightsSnapshot, registerFlightsModel, storeFlightsFeatures } from './support/flights-model.ts';
 import { MemoryStore } from './support/memory-store.ts';
 import { startTestApi, testConfig, writeServingConfig } from './support/test-api.ts';
@@ -77,12 +78,14 @@ describe('online feature freshness in /readyz and /metrics', () => {
     assert.equal(metricValue(metrics, 'sluice_online_features_stale'), 0);
 
     // A refresh that wrote a newer snapshot the API cannot read: the good one keeps serving, reported stale.
-    await store.put(config.buckets.serving, onlineFeatureKeys.snapshot(FLIGHTS_SPEC_HASH, good.datasetVersion, new Date().toISOString()), '{"kind": "sluice.online-feature-snapshot", "tab');
+    const brokenKey = onlineFeatureKeys.snapshot(FLIGHTS_SPEC_HASH, good.datasetVersion, new Date().toISOString());
+    const whole = encodeSnapshot({ ...good, asOf: new Date().toISOString() });
+    await store.put(config.buckets.serving, brokenKey, whole.subarray(0, whole.length - 8));
     await until(async () => (await api.request<Readiness>('GET', '/readyz')).json.onlineFeatures[MODEL]?.state === 'stale', 'the failed load to be reported');
     const stale = await api.request<Readiness>('GET', '/readyz');
     assert.equal(stale.status, 200, 'stale features do not take the replica out of service');
     assert.equal(stale.json.onlineFeatures[MODEL]?.asOf, good.asOf);
-    assert.match(stale.json.onlineFeatures[MODEL]?.lastError ?? '', /JSON/);
+    assert.equal(stale.json.onlineFeatures[MODEL]?.lastError, `online snapshot s3://${config.buckets.serving}/${brokenKey} cannot be read: truncated or padded: ${whole.length - 8} bytes, its header says ${whole.length}`);
     assert.equal(metricValue((await api.request('GET', '/metrics')).text, 'sluice_online_features_stale'), 1);
     assert.equal(await score(), before, 'still scored with the last good snapshot');
     definitions.close();

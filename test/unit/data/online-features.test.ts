@@ -7,6 +7,8 @@ import type { OnlineSnapshot } from '../../../shared/data/online-snapshot.ts';
 import { OnlineEventError } from '../../../domain/features/online-event.ts';
 import { compileOnlineFeatures } from '../../../domain/features/online-features.ts';
 import { type OnlineFeatureStore, SnapshotOnlineStore } from '../../../domain/features/online-store.ts';
+import { ColumnarOnlineStore } from '../../../domain/features/columnar-online-store.ts';
+import { decodeSnapshot, encodeSnapshot } from '../../../formats/online-snapshot/snapshot-codec.ts';
 
 const flights = featureSpecSchema.parse(JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../examples/flights/features.json'), 'utf8')) as FeatureSpecInput);
 const hash = 'a'.repeat(64);
@@ -26,12 +28,15 @@ const snapshot: OnlineSnapshot = {
  * The contract every OnlineFeatureStore backend must meet; run here against the embedded snapshot
  * store. A networked backend adds itself to `backends`.
  */
-const backends: [string, () => OnlineFeatureStore][] = [['SnapshotOnlineStore', () => new SnapshotOnlineStore(snapshot)]];
+const backends: [string, () => OnlineFeatureStore | Promise<OnlineFeatureStore>][] = [
+  ['SnapshotOnlineStore (legacy .json)', () => new SnapshotOnlineStore(snapshot)],
+  ['ColumnarOnlineStore (.snap)', async () => new ColumnarOnlineStore(await decodeSnapshot(encodeSnapshot(snapshot), 'test.snap'))],
+];
 
 for (const [name, make] of backends) {
   describe(`OnlineFeatureStore contract: ${name}`, () => {
     test('returns stored values per lookup, in order, and undefined for unknown groups', async () => {
-      const store = make();
+      const store = await make();
       assert.equal(store.asOf, Date.UTC(2001, 2, 1));
       const [origin, route, unknown, wrongTable] = await store.get([
         { groupBy: ['origin'], key: ['ATL'] },
@@ -46,7 +51,7 @@ for (const [name, make] of backends) {
     });
 
     test('keys match exactly (case-sensitive, no coercion)', async () => {
-      const store = make();
+      const store = await make();
       assert.deepEqual(await store.get([{ groupBy: ['origin'], key: ['atl'] }, { groupBy: ['origin'], key: [0] }]), [undefined, undefined]);
     });
   });

@@ -11,7 +11,8 @@ import { featureSpecSchema, featureTableColumns } from '../../../../shared/data/
 import type { OnlineSnapshot } from '../../../../shared/data/online-snapshot.ts';
 import type { Config } from '../../../../shared/config.ts';
 import type { FeatureTablesManifest } from '../../../../shared/data/feature-tables.ts';
-import { featureKeys, onlineFeatureKeys } from '../../../../shared/storage-keys.ts';
+import { featureKeys } from '../../../../shared/storage-keys.ts';
+import { writeSnapshot } from '../../../../domain/features/online-snapshot-loader.ts';
 import type { ArtifactStore } from '../../../../domain/object-store/artifact-store.ts';
 import type { ModelManifest } from '../../../../shared/registry.ts';
 import { type TrainerSpec, trainerSpecSchema } from '../../../../shared/trainers.ts';
@@ -174,5 +175,5 @@ export async function storeFlightsFeatures(store: ArtifactStore, config: Config,
     events: { total: 0, withoutLabel: 0, outsideSplits: 0 },
   };
   await store.put(config.buckets.features, featureKeys.manifest(FLIGHTS_SPEC_HASH, snapshot.datasetVersion), JSON.stringify(manifest));
-  await store.put(config.buckets.serving, onlineFeatureKeys.snapshot(FLIGHTS_SPEC_HASH, snapshot.datasetVersion, snapshot.asOf), JSON.stringify(snapshot));
+  await writeSnapshot(store, config.buckets.serving, snapshot);
 }
