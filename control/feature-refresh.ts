@@ -5,7 +5,7 @@ import { durationMs } from '../shared/duration.ts';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import { newestSnapshot, readSnapshot } from '../domain/features/online-snapshot-loader.ts';
-import { DEFAULT_REFRESH_EVERY, type RefreshAsOf, type RefreshOutcome, type RefreshScheduleRequest, refreshOnlineFeaturesInputSchema, refreshScheduleId, refreshScheduleRequestSchema } from '../shared/online-refresh.ts';
+import { DEFAULT_KEEP_SNAPSHOTS, DEFAULT_REFRESH_EVERY, type RefreshAsOf, type RefreshOutcome, type RefreshScheduleRequest, refreshOnlineFeaturesInputSchema, refreshScheduleId, refreshScheduleRequestSchema } from '../shared/online-refresh.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 import { ScheduleRequestError, describeSchedule } from './monitor-schedule.ts';
 
@@ -23,6 +23,7 @@ export interface RefreshScheduleState {
   created: boolean;
   every: string;
   asOf: RefreshAsOf;
+  keepSnapshots: number;
   paused: boolean;
 }
 
@@ -33,12 +34,16 @@ function intervalText(ms: number): string {
 }
 
 /** The interval and as-of mode a schedule was created with, read back from its description. */
-function settingsOf(description: ScheduleDescription): { every: string; asOf: RefreshAsOf } {
+function settingsOf(description: ScheduleDescription): { every: string; asOf: RefreshAsOf; keepSnapshots: number } {
   const ms = description.spec.intervals?.[0]?.every;
   const action = description.action;
   const args = action.type === 'startWorkflow' ? (action.args as unknown[] | undefined) : undefined;
   const parsed = refreshOnlineFeaturesInputSchema.safeParse(args?.[0]);
-  return { every: ms === undefined ? DEFAULT_REFRESH_EVERY : intervalText(Number(ms)), asOf: parsed.success ? parsed.data.asOf : 'data-end' };
+  return {
+    every: ms === undefined ? DEFAULT_REFRESH_EVERY : intervalText(Number(ms)),
+    asOf: parsed.success ? parsed.data.asOf : 'data-end',
+    keepSnapshots: parsed.success ? parsed.data.keepSnapshots : DEFAULT_KEEP_SNAPSHOTS,
+  };
 }
 
 /**
@@ -50,16 +55,17 @@ export async function upsertFeatureRefreshSchedule(deps: { client: Client; confi
   if (!parsed.success) throw new ScheduleRequestError('feature refresh schedule', describeIssues(parsed.error));
   const { model } = parsed.data;
   const scheduleId = refreshScheduleId(model);
-  const action = (asOf: RefreshAsOf) => ({
+  const action = (asOf: RefreshAsOf, keepSnapshots: number) => ({
     type: 'startWorkflow' as const,
     workflowType: 'refreshOnlineFeatures',
     workflowId: `${scheduleId}-run`,
     taskQueue: deps.config.taskQueues.pipeline,
-    args: [{ model, asOf }],
+    args: [{ model, asOf, keepSnapshots }],
   });
   const existing = await describeSchedule(deps.client, scheduleId);
   const every = parsed.data.every ?? (existing ? settingsOf(existing).every : DEFAULT_REFRESH_EVERY);
   const asOf = parsed.data.asOf ?? (existing ? settingsOf(existing).asOf : 'data-end');
+  const keepSnapshots = parsed.data.keepSnapshots ?? (existing ? settingsOf(existing).keepSnapshots : DEFAULT_KEEP_SNAPSHOTS);
   const paused = parsed.data.paused ?? existing?.state.paused ?? false;
   const spec = { intervals: [{ every: every.trim() as Interval }] };
   const note = paused ? `paused: ${model} is not served` : `refreshing ${model}`;
@@ -68,21 +74,21 @@ export async function upsertFeatureRefreshSchedule(deps: { client: Client; confi
       await deps.client.schedule.create({
         scheduleId,
         spec,
-        action: action(asOf),
+        action: action(asOf, keepSnapshots),
         // A refresh missed while the worker was down is worth one catch-up run, not a burst.
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: durationMs(every) },
         state: { paused, note },
       });
-      return { scheduleId, created: true, every, asOf, paused };
+      return { scheduleId, created: true, every, asOf, keepSnapshots, paused };
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     }
   }
   const handle = deps.client.schedule.getHandle(scheduleId);
-  await handle.update((previous) => ({ ...previous, spec, action: action(asOf) }));
+  await handle.update((previous) => ({ ...previous, spec, action: action(asOf, keepSnapshots) }));
   const now = await handle.describe();
   if (now.state.paused !== paused) await (paused ? handle.pause(note) : handle.unpause(note));
-  return { scheduleId, created: false, every, asOf, paused };
+  return { scheduleId, created: false, every, asOf, keepSnapshots, paused };
 }
 
 /**

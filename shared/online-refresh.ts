@@ -22,10 +22,13 @@ export const REFRESH_AS_OF = ['data-end', 'now'] as const;
 export type RefreshAsOf = (typeof REFRESH_AS_OF)[number];
 
 export const DEFAULT_REFRESH_EVERY = '15m';
+export const DEFAULT_KEEP_SNAPSHOTS = 8;
 
 export const refreshOnlineFeaturesInputSchema = z.strictObject({
   model: modelNameSchema,
   asOf: z.enum(REFRESH_AS_OF).default('data-end'),
+  /** Snapshots of the spec kept after a refresh, newest first (older ones are removed once an hour old): 8 is two hours of 15-minute refreshes. */
+  keepSnapshots: z.number().int().min(2).max(10_000).default(DEFAULT_KEEP_SNAPSHOTS),
 });
 export type RefreshOnlineFeaturesInput = z.input<typeof refreshOnlineFeaturesInputSchema>;
 
@@ -57,6 +60,8 @@ export interface RefreshOutcome {
   asOfMode: RefreshAsOf;
   /** Keys changed against the previous snapshot (all keys added when there was none). */
   changes: SnapshotChanges;
+  /** Older snapshots of the spec this run removed (`keepSnapshots`); absent in runs before retention. */
+  snapshotsRemoved?: number;
 }
 
 /** One refresh Schedule per model. */
@@ -68,6 +73,8 @@ export const refreshScheduleRequestSchema = z.strictObject({
   every: durationSchema.optional(),
   /** Unset keeps the schedule's choice, or `data-end` for a new one. */
   asOf: z.enum(REFRESH_AS_OF).optional(),
+  /** Snapshots kept after each run; unset keeps the schedule's choice, or 8 for a new one. */
+  keepSnapshots: z.number().int().min(2).max(10_000).optional(),
   /** Unset leaves a schedule's state as it is (a new one runs). */
   paused: z.boolean().optional(),
 });

@@ -33,16 +33,16 @@ export async function refreshOnlineFeatures(raw: unknown): Promise<RefreshOutcom
   const target = await io.resolveRefreshTarget.executeWithOptions({ ...shortIo, summary: `Champion of ${input.model}: feature spec and source` }, [{ model: input.model }]);
   setCurrentDetails(`Refreshing online features of ${input.model} v${target.version} from ${target.source} (as of ${input.asOf})`);
 
-  const dataset = await data.ingestDataset.executeWithOptions({ ...dataWork, summary: `Ingest ${target.source}` }, [{ datasetName: target.datasetName, source: target.source, ...(target.partitions ? { partitions: target.partitions } : {}) }]);
+  const dataset = await data.ingestDataset.executeWithOptions({ ...dataWork, summary: `Ingest ${target.source}` }, [{ datasetName: target.datasetName, source: target.source, ...(target.partitions ? { partitions: target.partitions } : {}), ...(target.contract === undefined ? {} : { contract: target.contract }) }]);
   const rowsIngested = dataset.reused ? 0 : dataset.rows;
   setCurrentDetails(`Ingested ${rowsIngested} new rows (dataset ${dataset.datasetVersion.slice(0, 12)}, ${dataset.rows} rows); materializing as of ${input.asOf}`);
 
   const snapshot = await data.materializeRefreshSnapshot.executeWithOptions({ ...dataWork, summary: `Materialize ${target.featureSpecHash.slice(0, 12)} as of ${input.asOf} from dataset ${dataset.datasetVersion.slice(0, 12)}` }, [
-    { datasetVersion: dataset.datasetVersion, features: target.features, asOf: input.asOf },
+    { datasetVersion: dataset.datasetVersion, features: target.features, asOf: input.asOf, keepSnapshots: input.keepSnapshots },
   ]);
   const { changes } = snapshot;
   setCurrentDetails(
-    `Rows ingested: ${rowsIngested}. Keys changed: ${changes.changed + changes.added + changes.removed} of ${changes.keys} (${changes.added} added, ${changes.removed} removed, ${changes.changed} changed). Snapshot as of ${snapshot.asOf}.`,
+    `Rows ingested: ${rowsIngested}. Keys changed: ${changes.changed + changes.added + changes.removed} of ${changes.keys} (${changes.added} added, ${changes.removed} removed, ${changes.changed} changed). Snapshot as of ${snapshot.asOf}; ${snapshot.snapshotsRemoved ?? 0} older snapshots removed.`,
   );
   return {
     model: input.model,
@@ -56,5 +56,6 @@ export async function refreshOnlineFeatures(raw: unknown): Promise<RefreshOutcom
     asOf: snapshot.asOf,
     asOfMode: input.asOf,
     changes,
+    snapshotsRemoved: snapshot.snapshotsRemoved,
   };
 }

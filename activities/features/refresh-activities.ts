@@ -1,4 +1,5 @@
 import type { Config } from '../../shared/config.ts';
+import type { DatasetContract } from '../../shared/data/dataset-contract.ts';
 import { featureSpecSchema } from '../../shared/data/feature-spec.ts';
 import { sha256Schema } from '../../shared/data/dataset.ts';
 import type { OnlineSnapshot } from '../../shared/data/online-snapshot.ts';
@@ -11,9 +12,13 @@ import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts'
 import { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { newestSnapshot, readSnapshot } from '../../domain/features/online-snapshot-loader.ts';
 import { snapshotChanges } from '../../domain/features/snapshot-changes.ts';
+import { pruneSnapshots } from '../../domain/features/snapshot-retention.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
 import { z } from 'zod';
 import { createFeatureActivities } from './feature-activities.ts';
+
+/** An API replica lists, then reads: an hour is far longer than that takes. */
+const PRUNE_MIN_AGE_MS = 3_600_000;
 
 const resolveInputSchema = z.strictObject({ model: modelNameSchema });
 
@@ -21,6 +26,7 @@ const refreshSnapshotInputSchema = z.strictObject({
   datasetVersion: sha256Schema,
   features: featureSpecSchema,
   asOf: z.enum(REFRESH_AS_OF),
+  keepSnapshots: z.number().int().min(2).optional(),
 });
 
 /** What a refresh needs to know about a served model, from its champion's manifest and stored pipeline spec. */
@@ -34,6 +40,8 @@ export interface RefreshTarget {
   partitions?: string;
   /** The feature spec as the pipeline stored it (parsed again by the materialization). */
   features: unknown;
+  /** The pipeline's data contract, whose value checks a new partition must pass before it is stored. */
+  contract?: DatasetContract;
 }
 
 export interface RefreshedSnapshot {
@@ -42,6 +50,7 @@ export interface RefreshedSnapshot {
   asOf: string;
   featureSpecHash: string;
   changes: SnapshotChanges;
+  snapshotsRemoved: number;
 }
 
 /**
@@ -72,13 +81,13 @@ export const createRefreshActivities = (deps: { store: ArtifactStore; buckets: C
         if (hash !== manifest.featureDefinitionHash) {
           throw kindFailure('StorageCorrupted', `the stored spec of ${model} v${version} hashes to feature spec ${hash.slice(0, 12)}, the manifest names ${manifest.featureDefinitionHash.slice(0, 12)}`, { model, version, specKey });
         }
-        return { model, version, featureSpecHash: hash, datasetName: spec.data.dataset.name, source: spec.data.dataset.source, ...(spec.data.dataset.partitions ? { partitions: spec.data.dataset.partitions } : {}), features: spec.data.features };
+        return { model, version, featureSpecHash: hash, datasetName: spec.data.dataset.name, source: spec.data.dataset.source, ...(spec.data.dataset.partitions ? { partitions: spec.data.dataset.partitions } : {}), features: spec.data.features, contract: spec.data.contract };
       } catch (err) {
         throw asFailure(err);
       }
     },
 
-    async materializeRefreshSnapshot(raw: { datasetVersion: string; features: unknown; asOf: 'data-end' | 'now' }): Promise<RefreshedSnapshot> {
+    async materializeRefreshSnapshot(raw: { datasetVersion: string; features: unknown; asOf: 'data-end' | 'now'; keepSnapshots?: number }): Promise<RefreshedSnapshot> {
       const input = parseInput(refreshSnapshotInputSchema, raw, (problems) => `invalid materializeRefreshSnapshot input: ${problems.join('; ')}`);
       const hash = featureDefinitionHash(input.features);
       // What the API serves now: the snapshot this one replaces and is compared with.
@@ -91,12 +100,15 @@ export const createRefreshActivities = (deps: { store: ArtifactStore; buckets: C
       const next = await readSnapshot(store, buckets.serving, written.snapshotKey);
       let before: OnlineSnapshot | undefined;
       if (previous && previous.key !== written.snapshotKey) before = await readSnapshot(store, buckets.serving, previous.key);
+      // After the new snapshot is written (a failed prune leaves more objects, never fewer to serve).
+      const snapshotsRemoved = input.keepSnapshots === undefined ? 0 : await pruneSnapshots(store, buckets.serving, hash, { keep: input.keepSnapshots, minAgeMs: PRUNE_MIN_AGE_MS }, clock().getTime());
       return {
         snapshotKey: written.snapshotKey,
         previousSnapshotKey: previous?.key ?? null,
         asOf: written.asOf,
         featureSpecHash: hash,
         // The same key again (unchanged data, as-of data-end): rewritten with the same values.
+        snapshotsRemoved,
         changes: previous?.key === written.snapshotKey ? { keys: snapshotChanges(undefined, next).keys, added: 0, removed: 0, changed: 0 } : snapshotChanges(before, next),
       };
     },

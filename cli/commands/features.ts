@@ -11,7 +11,7 @@ const AS_OF_HELP = `  --as-of data-end|now   the instant the snapshot describes:
                          with the clock even when no data arrived)`;
 
 const HELP = {
-  'features schedule': `Usage: sluice features schedule <model> [--every 15m] [--as-of data-end|now] [--pause | --resume]
+  'features schedule': `Usage: sluice features schedule <model> [--every 15m] [--as-of data-end|now] [--keep 8] [--pause | --resume]
 
 Creates or updates the Temporal Schedule (refresh-features-<model>) that refreshes <model>'s online
 features: each run ingests the champion's dataset source again (new data gives a new dataset version)
@@ -20,6 +20,8 @@ next is due makes that one skip. Promoting a version creates it with the default
 keep the schedule's own settings.
   --every DURATION       how often (default 15m): 5m, 1h, 1d
 ${AS_OF_HELP}
+  --keep N               snapshots kept after each run, newest first (default 8); older ones are removed
+                         once an hour old
   --pause, --resume      stop or restart the refreshes (a rollout that leaves the model unserved pauses it)`,
   'features status': `Usage: sluice features status <model>
 
@@ -39,21 +41,24 @@ function asOfOption(value: string | undefined): RefreshAsOf | undefined {
 }
 
 async function featuresSchedule(env: Env, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { every: { type: 'string' }, 'as-of': { type: 'string' }, pause: { type: 'boolean' }, resume: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { every: { type: 'string' }, 'as-of': { type: 'string' }, keep: { type: 'string' }, pause: { type: 'boolean' }, resume: { type: 'boolean' } } });
   const [model] = positionals;
   if (!model || positionals.length > 1) throw new UsageError(HELP['features schedule']);
   if (values.pause && values.resume) throw new UsageError('--pause and --resume exclude each other');
   if (values.every !== undefined && !durationSchema.safeParse(values.every).success) throw new UsageError(`--every must be a duration like 15m, 1h or 1d, got '${values.every}'`);
   const asOf = asOfOption(values['as-of']);
+  const keep = values.keep === undefined ? undefined : Number(values.keep);
+  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 2 && keep <= 10_000)) throw new UsageError(`--keep must be a whole number of snapshots from 2 to 10000, got '${values.keep}'`);
   // A schedule for a name the registry does not know would fail on every run; refuse it now (ModelNotFound).
   await new ModelRegistry(env.store, env.config.buckets.models).index(model);
   const state = await upsertFeatureRefreshSchedule(env, {
     model,
     ...(values.every !== undefined ? { every: values.every } : {}),
     ...(asOf ? { asOf } : {}),
+    ...(keep !== undefined ? { keepSnapshots: keep } : {}),
     ...(values.pause ? { paused: true } : values.resume ? { paused: false } : {}),
   });
-  env.write(`${state.created ? 'created' : 'updated'} schedule ${state.scheduleId}: refreshes ${model}'s online features every ${state.every}, as of ${state.asOf}${state.paused ? ' (PAUSED)' : ''}`);
+  env.write(`${state.created ? 'created' : 'updated'} schedule ${state.scheduleId}: refreshes ${model}'s online features every ${state.every}, as of ${state.asOf}, keeping the newest ${state.keepSnapshots} snapshots${state.paused ? ' (PAUSED)' : ''}`);
   return EXIT.ok;
 }
 

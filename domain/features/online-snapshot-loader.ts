@@ -16,13 +16,18 @@ export interface StoredSnapshot {
   lastModified: Date;
 }
 
+/** Every snapshot of a feature spec, oldest first: by as-of (ISO 8601 UTC instants sort as text), then by when it was written. */
+export async function listSnapshots(store: ArtifactStore, bucket: string, specHash: string): Promise<StoredSnapshot[]> {
+  const asOf = (key: string) => AS_OF.exec(key)?.[1] ?? '';
+  return (await store.list(bucket, onlineFeatureKeys.specPrefix(specHash)))
+    .filter((o) => AS_OF.test(o.key))
+    .sort((a, b) => (asOf(a.key) < asOf(b.key) ? -1 : asOf(a.key) > asOf(b.key) ? 1 : a.lastModified.getTime() - b.lastModified.getTime()))
+    .map((o) => ({ key: o.key, lastModified: o.lastModified }));
+}
+
 /** The newest online snapshot of a feature spec (greatest as-of, whatever the dataset version or encoding), or undefined when it has none. */
 export async function newestSnapshot(store: ArtifactStore, bucket: string, specHash: string): Promise<StoredSnapshot | undefined> {
-  const objects = (await store.list(bucket, onlineFeatureKeys.specPrefix(specHash))).filter((o) => AS_OF.test(o.key));
-  // ISO 8601 instants in UTC sort as text; among equal as-of instants, the one written last.
-  const asOf = (key: string) => AS_OF.exec(key)?.[1] ?? '';
-  const newest = objects.sort((a, b) => (asOf(a.key) < asOf(b.key) ? -1 : asOf(a.key) > asOf(b.key) ? 1 : a.lastModified.getTime() - b.lastModified.getTime())).at(-1);
-  return newest && { key: newest.key, lastModified: newest.lastModified };
+  return (await listSnapshots(store, bucket, specHash)).at(-1);
 }
 
 /** Writes a snapshot in the compact encoding; returns its key. */

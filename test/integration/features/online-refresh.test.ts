@@ -10,7 +10,8 @@ import { EXIT, runCli } from '../../../cli/main.ts';
 import { compactionScheduleId } from '../../../shared/prediction-log-compaction.ts';
 import { featureRefreshStatus, followServedModel, refreshFeaturesNow, upsertFeatureRefreshSchedule } from '../../../control/feature-refresh.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
-import { newestSnapshot, readSnapshot } from '../../../domain/features/online-snapshot-loader.ts';
+import { listSnapshots, newestSnapshot, readSnapshot } from '../../../domain/features/online-snapshot-loader.ts';
+import { pruneSnapshots } from '../../../domain/features/snapshot-retention.ts';
 import { type Config, loadConfig } from '../../../shared/config.ts';
 import { type RefreshOutcome, refreshScheduleId } from '../../../shared/online-refresh.ts';
 import { FLIGHTS_SPEC_HASH, flightsManifest, trainFlightsModel } from '../../unit/api/support/flights-model.ts';
@@ -156,13 +157,15 @@ describe('refreshing online features', () => {
   test('the schedule: created on a served model with the defaults, a triggered run completes, paused when nothing is served', async () => {
     const deps = { client: stack.client, config, store: stack.store };
     const created = await followServedModel(deps, model);
-    assert.deepEqual(created, { scheduleId: refreshScheduleId(model), created: true, every: '15m', asOf: 'data-end', paused: false });
+    assert.deepEqual(created, { scheduleId: refreshScheduleId(model), created: true, every: '15m', asOf: 'data-end', keepSnapshots: 8, paused: false });
     const description = await stack.client.schedule.getHandle(refreshScheduleId(model)).describe();
     assert.equal(description.policies.overlap, 'SKIP');
 
-    // An interval chosen by hand survives the next promotion's update.
-    await upsertFeatureRefreshSchedule(deps, { model, every: '1h' });
-    assert.equal((await followServedModel(deps, model))?.every, '1h');
+    // An interval and a retention chosen by hand survive the next promotion's update.
+    await upsertFeatureRefreshSchedule(deps, { model, every: '1h', keepSnapshots: 3 });
+    const followed = await followServedModel(deps, model);
+    assert.equal(followed?.every, '1h');
+    assert.equal(followed?.keepSnapshots, 3);
 
     const handle = stack.client.schedule.getHandle(refreshScheduleId(model));
     await handle.trigger();
@@ -192,8 +195,8 @@ describe('refreshing online features', () => {
 
   test('the CLI: features schedule, status and refresh, and monitor compaction-schedule; bad input refused with its exit code', async () => {
     // After the rollback above the model has no champion; its paused schedule is there.
-    const scheduled = await cli('features', 'schedule', model, '--every', '30m', '--as-of', 'now');
-    assert.deepEqual(scheduled, { code: EXIT.ok, text: `updated schedule ${refreshScheduleId(model)}: refreshes ${model}'s online features every 30m, as of now (PAUSED)` });
+    const scheduled = await cli('features', 'schedule', model, '--every', '30m', '--as-of', 'now', '--keep', '12');
+    assert.deepEqual(scheduled, { code: EXIT.ok, text: `updated schedule ${refreshScheduleId(model)}: refreshes ${model}'s online features every 30m, as of now, keeping the newest 12 snapshots (PAUSED)` });
     const status = await cli('features', 'status', model);
     assert.equal(status.code, EXIT.ok, status.text);
     assert.match(status.text, new RegExp(`^refresh schedule: ${refreshScheduleId(model)}, every 30m, as of now \\(PAUSED\\); next run .*\n  ran .*\nchampion: none\nonline snapshot: none$`));
@@ -207,6 +210,8 @@ describe('refreshing online features', () => {
     assert.equal(await stack.client.schedule.getHandle(refreshScheduleId(unknown)).describe().then(() => true, () => false), false, 'no schedule for an unknown model');
     const notServed = await cli('features', 'refresh', model);
     assert.deepEqual(notServed, { code: EXIT.userError, text: `model ${model} has no champion: nothing is served, so there are no online features to refresh` });
+    const badKeep = await cli('features', 'schedule', model, '--keep', '1');
+    assert.deepEqual(badKeep, { code: EXIT.userError, text: "--keep must be a whole number of snapshots from 2 to 10000, got '1'" });
     const badDuration = await cli('features', 'schedule', model, '--every', '15 parsecs');
     assert.deepEqual(badDuration, { code: EXIT.userError, text: "--every must be a duration like 15m, 1h or 1d, got '15 parsecs'" });
     const badAsOf = await cli('features', 'refresh', model, '--as-of', 'yesterday');
@@ -223,5 +228,17 @@ describe('refreshing online features', () => {
     } finally {
       if (!compactionExisted) await stack.client.schedule.getHandle(compactionScheduleId).delete().catch(() => undefined);
     }
+  });
+
+  test('retention: the newest snapshots stay, older ones go once old enough, and the served one is never removed', async () => {
+    const before = await listSnapshots(stack.store, config.buckets.serving, FLIGHTS_SPEC_HASH);
+    assert.ok(before.length >= 3, `the runs above wrote ${before.length} snapshots`);
+    const served = before.at(-1);
+    // Every snapshot here was written within the hour: none is old enough to go.
+    assert.equal(await pruneSnapshots(stack.store, config.buckets.serving, FLIGHTS_SPEC_HASH, { keep: 1, minAgeMs: 3_600_000 }, Date.now()), 0);
+    assert.equal(await pruneSnapshots(stack.store, config.buckets.serving, FLIGHTS_SPEC_HASH, { keep: 2, minAgeMs: 0 }, Date.now()), before.length - 2);
+    const after = await listSnapshots(stack.store, config.buckets.serving, FLIGHTS_SPEC_HASH);
+    assert.deepEqual(after.map((s) => s.key), before.slice(-2).map((s) => s.key));
+    assert.equal((await newestSnapshot(stack.store, config.buckets.serving, FLIGHTS_SPEC_HASH))?.key, served?.key);
   });
 });
