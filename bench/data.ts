@@ -94,6 +94,21 @@ async function grownDataset(dir: string, deps: Parameters<typeof createFeatureAc
   await deps.store.ensureBucket(fullBucket);
   const full = await build(createFeatureActivities({ ...deps, buckets: { ...deps.buckets, features: fullBucket } }), v2.result.datasetVersion);
   const ratio = incremental.seconds / full.seconds;
+
+  // Online snapshots as a refresh makes them: over the whole dataset (no lookback stored yet), from the
+  // previous version's lookback and the new day, and from the version's own lookback (left by its build).
+  const snapBucket = `${deps.buckets.features}-snapshots`;
+  await deps.store.ensureBucket(snapBucket);
+  const fresh = createFeatureActivities({ ...deps, buckets: { ...deps.buckets, features: snapBucket } });
+  const materialize = (activities: ReturnType<typeof createFeatureActivities>, datasetVersion: string) =>
+    activity((i: Parameters<typeof features.materializeOnlineFeatures>[0]) => activities.materializeOnlineFeatures(i), { datasetVersion, features: spec });
+  const snapshots = { whole: await materialize(fresh, v1.result.datasetVersion), appended: await materialize(fresh, v2.result.datasetVersion), own: await materialize(features, v2.result.datasetVersion) };
+  for (const [expected, run] of [['full', snapshots.whole], ['appended', snapshots.appended], ['own-lookback', snapshots.own]] as const) {
+    if (run.result.events.source !== expected) throw new Error(`expected a snapshot from ${expected}, got ${run.result.events.source}`);
+  }
+  console.log(
+    `online snapshot: over the whole dataset ${snapshots.whole.seconds.toFixed(2)} s (${snapshots.whole.result.events.count} events in the last window); after a new day, from the previous lookback ${snapshots.appended.seconds.toFixed(2)} s; from the version's own lookback ${snapshots.own.seconds.toFixed(2)} s`,
+  );
   console.log(
     `grown by ${lastDay} (${incremental.result.build.appendedEvents} events, ingest ${v2.seconds.toFixed(2)} s): full feature build ${full.seconds.toFixed(2)} s, incremental ${incremental.seconds.toFixed(2)} s = ${(100 * ratio).toFixed(1)} % of full (goal <= 5 %)`,
   );
@@ -104,6 +119,9 @@ async function grownDataset(dir: string, deps: Parameters<typeof createFeatureAc
     grownFullBuildSeconds: round(full.seconds),
     grownIncrementalBuildSeconds: round(incremental.seconds),
     incrementalVsFull: round(ratio, 3),
+    snapshotWholeDatasetSeconds: round(snapshots.whole.seconds),
+    snapshotAppendedSeconds: round(snapshots.appended.seconds),
+    snapshotOwnLookbackSeconds: round(snapshots.own.seconds),
   };
 }
 

@@ -4,8 +4,8 @@
  * from the latest refresh at or before T, refreshes every 15 min or every hour from the day's start.
  * Online features come from `compileOnlineFeatures` over a `SnapshotOnlineStore` built from
  * `materializeSnapshotTables`: the API's own path, without HTTP. Both sides are scored in-process by
- * the same ONNX model (the synthetic-trained flights model of the API tests: its scores react to the
- * windowed features, which is what matters here, but it is not a model fitted to these flights).
+ * the same ONNX model: a GBDT fitted here to the real flights of the days before (1-11 June, validated
+ * on 12-14 June), so the score gaps are those of a model that relies on these features as trained.
  *
  * Run: npm run bench:skew (no servers needed). Prints, per refresh interval, the share of events with
  * a feature differing (beyond 1e-6) and the max and mean |score difference|; the last line is JSON.
@@ -26,7 +26,10 @@ import { SnapshotOnlineStore } from '../domain/features/online-store.ts';
 import { featureDefinitionHash } from '../domain/features/spec-hash.ts';
 import { featureSpecSchema } from '../shared/data/feature-spec.ts';
 import { onlineSnapshotSchema } from '../shared/data/online-snapshot.ts';
-import { FLIGHTS_FEATURES, trainFlightsModel } from '../test/unit/api/support/flights-model.ts';
+import { FLIGHTS_FEATURES } from '../test/unit/api/support/flights-model.ts';
+import { loadFeatureMatrix } from '../domain/training/load-feature-matrix.ts';
+import { trainModel } from '../domain/training/train-model.ts';
+import { trainerSpecSchema } from '../shared/trainers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FLIGHTS = join(ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
@@ -62,8 +65,12 @@ try {
   const stores = new Map(instants.map((t) => [t, new SnapshotOnlineStore(onlineSnapshotSchema.parse({ kind: 'sluice.online-feature-snapshot', featureSpecHash: hash, datasetVersion: '0'.repeat(64), asOf: new Date(t).toISOString(), tables: tables.get(t) }))]));
   const preparedS = (performance.now() - started) / 1000;
 
-  const trained = await trainFlightsModel();
-  const session = await InferenceSession.create(trained.model.toOnnx({ modelName: 'skew-bench', modelVersion: 1, lineage: { featureDefinitionHash: hash }, threshold: trained.threshold }));
+  // The model: fitted on the point-in-time features of the flights before the day, as a pipeline would.
+  const matrix = (from: string, until: string) =>
+    loadFeatureMatrix(db, `SELECT * FROM __features WHERE __label IS NOT NULL AND __t >= TIMESTAMP '${from}' AND __t < TIMESTAMP '${until}' ORDER BY __row`, { ...FLIGHTS_FEATURES, label: '__label' });
+  const trainer = trainerSpecSchema.parse({ kind: 'gbdt', nTrees: 60, maxLeaves: 31, minSamplesLeaf: 50 });
+  const model = await trainModel(trainer, { train: await matrix('2001-06-01', '2001-06-12'), validation: await matrix('2001-06-12', '2001-06-15') }, { seed: 1 });
+  const session = await InferenceSession.create(model.toOnnx({ modelName: 'skew-bench', modelVersion: 1, lineage: { featureDefinitionHash: hash }, threshold: 0.3 }));
   const score = async (featureRows: readonly (readonly FeatureValue[])[]) =>
     runOnnx(session, modelInputs(featureRows, online.featureNames, FLIGHTS_FEATURES), FLIGHTS_FEATURES.numeric.length, FLIGHTS_FEATURES.categorical.length);
   const offlineScores = await score(events.map((e) => e.offline));
