@@ -8,6 +8,7 @@ import { splitKeys } from '../../../shared/data/feature-tables.ts';
 import { type BuiltFeatureTables, createFeatureActivities } from '../../../activities/features/feature-activities.ts';
 import { createIngestActivities } from '../../../activities/ingest/ingest-activities.ts';
 import { openDuckDb } from '../../../domain/duckdb/duckdb-session.ts';
+import { stageTables } from '../../../activities/pipeline/stage-tables.ts';
 import { prepareAggregates } from '../../../domain/features/build-features.ts';
 import { planFeatures } from '../../../domain/features/feature-sql.ts';
 import { materializeSnapshotTables } from '../../../domain/features/materialize-snapshot.ts';
@@ -133,6 +134,9 @@ describe('incremental feature builds', () => {
       if (features === absolute) {
         assert.equal(incremental.splits.train?.key, first.splits.train?.key, 'train ends before the new day: the previous file is kept');
         assert.deepEqual(incremental.splits.test?.earlier, [first.splits.test?.key], 'the open test split grows by a part holding only the new day');
+        // Training and evaluation stage the parts and read them as one split, in order.
+        await using staged = await stageTables(store, buckets.features, incremental, ['test']);
+        assert.deepEqual((await staged.connection.runAndReadAll(`SELECT * FROM ${staged.relation('test')}`)).getRowsJson(), (await rowsOf(incremental, buckets.features)).test);
       } else {
         assert.notEqual(incremental.splits.train?.key, first.splits.train?.key, 'relative splits moved: train grew');
       }
