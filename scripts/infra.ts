@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { BinaryUnavailableError, ensureBinaries } from './infra/binaries.ts';
 import { PortInUseError } from './infra/ports.ts';
+import { stopDemoApi } from './infra/demo-api.ts';
 import { StackStartError, isOurProcess, readStackState, startStack, stopStack } from './infra/stack.ts';
 
 const USAGE = `Usage: tsx scripts/infra.ts <command>   (or npm run infra:<command>)
@@ -9,7 +10,7 @@ const USAGE = `Usage: tsx scripts/infra.ts <command>   (or npm run infra:<comman
 Commands:
   install   find or build the temporal and minio binaries (cached in SLUICE_BIN_DIR)
   up        start Temporal (with Web UI) and MinIO on loopback, wait until healthy, create buckets
-  down      stop exactly the processes 'up' started
+  down      stop exactly the processes 'up' started (and the API the demo left serving)
   status    show whether the recorded stack is running
 
 Settings come from SLUICE_* environment variables; see the README's settings table.`;
@@ -38,6 +39,7 @@ async function main(command: string | undefined): Promise<number> {
       return 0;
     }
     case 'down':
+      await stopDemoApi(config.dataDir, report);
       await stopStack(config.dataDir, report);
       return 0;
     case 'status': {

@@ -251,7 +251,8 @@ function startWatchdog(parentPid: number, pids: number[]) {
   spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
-async function stopProcess(name: string, pid: number, binary: string, report: Reporter): Promise<void> {
+/** SIGTERM to the process group, SIGKILL after 15 s; a PID no longer ours is left alone. */
+export async function stopProcess(name: string, pid: number, binary: string, report: Reporter): Promise<void> {
   if (!isOurProcess(pid, binary)) {
     report(`${name}: pid ${pid} is not running`);
     return;
