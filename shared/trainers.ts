@@ -43,6 +43,13 @@ export const gbdtParamsSchema = z.strictObject({
   earlyStoppingRounds: z.number().int().nonnegative().default(20),
   /** Pseudo-count pulling a category's target mean towards the prior before ranking categories. */
   categoricalSmoothing: z.number().nonnegative().default(20),
+  /**
+   * Regression only: `squared` error (the default) or `huber`, squared within ±huberDelta of the
+   * target and linear beyond. Left out of binary and multiclass specs (log loss and softmax).
+   */
+  loss: z.enum(['squared', 'huber']).optional(),
+  /** Huber's threshold in (transformed) label units; by default the 90th percentile of |y − median| on the training rows. */
+  huberDelta: z.number().positive().optional(),
 });
 
 export const trainerSpecSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, gbdtParamsSchema]);
