@@ -93,7 +93,7 @@ export function assertFeatureMatrix(matrix: FeatureMatrix): void {
   const task = matrix.task;
   const maxLabel = task?.kind === 'multiclass' ? task.classes.length - 1 : task?.kind === 'regression' ? 0 : 1;
   for (let i = 0; i < rows; i++) {
-    if ((label[i] as number) > maxLabel) fail(`label row ${i} is ${label[i]}, expected 0..${maxLabel}`);
+    if ((label[i] as number) > maxLabel) fail(`label row ${i} is ${label[i]}, expected ${maxLabel === 1 ? '0 or 1' : `0..${maxLabel}`}`);
   }
   if (task?.kind === 'multiclass' && new Set(task.classes).size !== task.classes.length) fail('the class list repeats a class');
   if (task?.kind === 'regression') {

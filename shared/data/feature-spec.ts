@@ -274,7 +274,7 @@ export function analyseFeatureSpec(spec: FeatureSpec): { analysed: AnalysedFeatu
   const labelKind = spec.label.kind ?? 'binary';
   const labelType = LABEL_VALUE_TYPE[labelKind];
   const label = compile(spec.label.expr, ['label', 'expr']);
-  if (label && label.type !== labelType) issues.push({ path: ['label', 'expr'], message: `a ${labelKind} label must be a ${labelType} expression, got ${label.type}` });
+  if (label && label.type !== labelType) issues.push({ path: ['label', 'expr'], message: labelKind === 'binary' ? `the label must be a boolean expression, got ${label.type}` : `a ${labelKind} label must be a ${labelType} expression, got ${label.type}` });
   const classes = spec.label.classes;
   if (labelKind === 'multiclass') {
     if (classes === undefined) issues.push({ path: ['label', 'classes'], message: 'a multiclass label needs its list of classes' });
