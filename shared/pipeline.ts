@@ -5,7 +5,7 @@ import { rolloutPlanSchema } from './deployment.ts';
 import { datasetContractSchema } from './data/dataset-contract.ts';
 import { partitionGlobSchema, partitionedSourceProblem } from './data/dataset.ts';
 import { featureSpecSchema } from './data/feature-spec.ts';
-import { type GateOutcome, gateSpecSchema } from './gates.ts';
+import { type GateOutcome, gateMetricProblems, gateSpecSchema } from './gates.ts';
 import { modelNameSchema } from './registry.ts';
 import { pipelineTrainerSchema } from './trainers.ts';
 
@@ -62,6 +62,16 @@ export const pipelineSpecSchema = z.strictObject({
    * default plan: 5 → 25 → 50 → 100 %); when absent, approval ends the run and nothing is deployed.
    */
   rollout: rolloutPlanSchema.optional(),
+}).superRefine((spec, ctx) => {
+  const kind = spec.features.label.kind ?? 'binary';
+  for (const problem of gateMetricProblems(spec.gates, kind)) ctx.addIssue({ code: 'custom', path: ['gates', ...problem.path], message: problem.message });
+  const trainer = spec.trainer.kind;
+  if (trainer === 'linear-regression' && kind !== 'regression') ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: `linear-regression predicts a number; the label is ${kind} (use logistic-regression or gbdt)` });
+  if (trainer === 'logistic-regression' && kind === 'regression') ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: 'logistic-regression predicts classes; a regression label needs linear-regression or gbdt' });
+  if (trainer === 'logistic-regression' && kind === 'multiclass') ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: 'multinomial logistic regression is not built yet; a multiclass label needs gbdt (or an external trainer)' });
+  if (spec.trainer.kind === 'gbdt' && kind !== 'regression' && (spec.trainer.loss !== undefined || spec.trainer.huberDelta !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['trainer', 'loss'], message: `loss and huberDelta are for a regression label; a ${kind} label is fit by ${kind === 'binary' ? 'log loss' : 'softmax'}` });
+  }
 });
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 export type PipelineSpecInput = z.input<typeof pipelineSpecSchema>;

@@ -22,6 +22,15 @@ export const logisticRegressionParamsSchema = z.strictObject({
   maxCategoriesPerFeature: positiveInt.max(10_000).default(250),
 });
 
+/** Ridge regression for a regression label: least squares + l2/2 · ‖w‖², solved exactly (one Cholesky solve). */
+export const linearRegressionParamsSchema = z.strictObject({
+  kind: z.literal('linear-regression'),
+  /** Penalty on the mean half squared error: objective = mean (y − ŷ)²/2 + l2/2 · ‖w‖² (intercept unpenalised); features are standardised first. */
+  l2: z.number().nonnegative().default(1e-4),
+  minCategoryCount: positiveInt.default(50),
+  maxCategoriesPerFeature: positiveInt.max(10_000).default(250),
+});
+
 export const gbdtParamsSchema = z.strictObject({
   kind: z.literal('gbdt'),
   learningRate: fraction.default(0.1),
@@ -43,9 +52,16 @@ export const gbdtParamsSchema = z.strictObject({
   earlyStoppingRounds: z.number().int().nonnegative().default(20),
   /** Pseudo-count pulling a category's target mean towards the prior before ranking categories. */
   categoricalSmoothing: z.number().nonnegative().default(20),
+  /**
+   * Regression only: `squared` error (the default) or `huber`, squared within ±huberDelta of the
+   * target and linear beyond. Left out of binary and multiclass specs (log loss and softmax).
+   */
+  loss: z.enum(['squared', 'huber']).optional(),
+  /** Huber's threshold in (transformed) label units; by default the 90th percentile of |y − median| on the training rows. */
+  huberDelta: z.number().positive().optional(),
 });
 
-export const trainerSpecSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, gbdtParamsSchema]);
+export const trainerSpecSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, linearRegressionParamsSchema, gbdtParamsSchema]);
 
 /**
  * A trainer you bring: any Temporal worker (any SDK language) polling `taskQueue` with an activity
@@ -64,11 +80,12 @@ export const externalTrainerSchema = z.strictObject({
 export type ExternalTrainerSpec = z.infer<typeof externalTrainerSchema>;
 
 /** What a pipeline spec may name as its trainer: a built-in one or one you bring. */
-export const pipelineTrainerSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, gbdtParamsSchema, externalTrainerSchema]);
+export const pipelineTrainerSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, linearRegressionParamsSchema, gbdtParamsSchema, externalTrainerSchema]);
 export type PipelineTrainerSpec = z.infer<typeof pipelineTrainerSchema>;
 
 export type LogisticRegressionParams = z.infer<typeof logisticRegressionParamsSchema>;
 export type GbdtParams = z.infer<typeof gbdtParamsSchema>;
+export type LinearRegressionParams = z.infer<typeof linearRegressionParamsSchema>;
 export type TrainerSpec = z.infer<typeof trainerSpecSchema>;
 export type TrainerKind = TrainerSpec['kind'];
 

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import { type DatasetManifest, type DatasetPartition, sha256Schema } from '../../shared/data/dataset.ts';
-import { type FeatureSpec, type FeatureSpecInput, featureSpecSchema, featureTableColumns } from '../../shared/data/feature-spec.ts';
+import { type FeatureSpec, type FeatureSpecInput, featureSpecSchema, featureTableColumns, labelTask } from '../../shared/data/feature-spec.ts';
 import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestSchema, referenceStatsSchema, splitKeys } from '../../shared/data/feature-tables.ts';
 import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
@@ -21,12 +21,13 @@ import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
 import { type AppendedSplit, type PreviousSplit, buildAppendedFeatureTables, buildFeatureTables, writeAppendedSplits, writeLookback, writeSplits } from '../../domain/features/build-features.ts';
 import { appendedPartitions } from '../../domain/features/incremental-plan.ts';
-import { valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
+import { quoteString, valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
 import { type FeaturePlan, planFeatures } from '../../domain/features/feature-sql.ts';
 import { materializeSnapshotTables } from '../../domain/features/materialize-snapshot.ts';
 import { type SnapshotEventSource, prepareSnapshotEvents } from '../../domain/features/snapshot-events.ts';
 import { writeSnapshot } from '../../domain/features/online-snapshot-loader.ts';
 import { computeReferenceStats } from '../../domain/features/reference-stats.ts';
+import { labelProblems } from '../../domain/features/label-check.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
 
 export const buildFeaturesInputSchema = z.strictObject({
@@ -248,6 +249,17 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
           built = await buildFull(deps, db, plan, manifest, dir, built.reason, onStage);
         }
 
+        onStage('label check');
+        // Only rows written by this build: reused and earlier parts were checked when they were built.
+        const task = labelTask(spec);
+        const fresh = built.splits.flatMap((w) => (w.reused ? [] : [w.path]));
+        if (task.kind !== 'binary' && fresh.length > 0) {
+          const problems = await labelProblems(db, `read_parquet([${fresh.map(quoteString).join(', ')}])`, columns.label, task);
+          if (problems.length) {
+            throw ApplicationFailure.nonRetryable(`dataset ${version.slice(0, 12)} has labels a ${task.kind} model cannot learn from: ${problems.map((p) => p.message).join('; ')}`, ErrorType.DatasetInvalid, { failedChecks: problems });
+          }
+        }
+
         onStage('reference statistics');
         const referenceStatsKey = featureKeys.referenceStats(hash, version);
         const reference = built.splits.find((w) => w.name === spec.reference.split);
@@ -263,7 +275,7 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
             featureSpecHash: hash,
             datasetVersion: version,
             split: reference.name,
-            ...(await computeReferenceStats(db, reference.appendedTo ? [...(await reference.appendedTo.paths()), reference.path] : [reference.path], { features: columns.features, label: columns.label }, spec.reference)),
+            ...(await computeReferenceStats(db, reference.appendedTo ? [...(await reference.appendedTo.paths()), reference.path] : [reference.path], { features: columns.features, label: columns.label, labelKind: task.kind }, spec.reference)),
           };
         } else throw new Error(`reference split ${spec.reference.split} was reused without a previous build`);
 

@@ -1,6 +1,7 @@
 import type { EvaluationSummary, GateOutcome, GateSpec } from '../../shared/gates.ts';
 import type { PipelineSpec } from '../../shared/pipeline.ts';
 import type { ModelDiagnostics } from '../../shared/model-diagnostics.ts';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import type { PipelineTrainerSpec } from '../../shared/trainers.ts';
 
 /**
@@ -24,8 +25,10 @@ export interface FeatureTables {
   splits: Record<'train' | 'validation' | 'test', { key: string; earlier?: string[]; rows: number }>;
   referenceStatsKey: string;
   featureNames: { numeric: string[]; categorical: string[] };
-  /** Column of the 0/1 label in every split. */
+  /** Column of the label in every split: 0/1 (binary), a number (regression) or a class name (multiclass). */
   labelColumn: string;
+  /** The label's kind when it is not binary (absent: binary), with its classes or transform. */
+  label?: LabelTask;
 }
 
 export interface TrainedCandidate {

@@ -6,6 +6,7 @@ import { createIngestActivities } from '../ingest/ingest-activities.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { createValidationActivities } from '../validation/validation-activities.ts';
 import type { PipelineActivities } from './contract.ts';
+import { labelTask } from '../../shared/data/feature-spec.ts';
 
 const PIPELINE_SPLITS = ['train', 'validation', 'test'] as const;
 
@@ -34,6 +35,7 @@ export const createDataStages = (deps: { store: ArtifactStore; buckets: Config['
         ErrorType.InvalidInput,
       );
     }
+    const task = labelTask(input.features);
     const split = (name: (typeof PIPELINE_SPLITS)[number]) => built.splits[name] as { key: string; rows: number };
     return {
       datasetVersion: built.datasetVersion,
@@ -42,6 +44,8 @@ export const createDataStages = (deps: { store: ArtifactStore; buckets: Config['
       referenceStatsKey: built.referenceStatsKey,
       featureNames: built.featureNames,
       labelColumn: built.labelColumn,
+      // Binary tables carry no label field, so a binary run's activity inputs stay as they were.
+      ...(task.kind === 'binary' ? {} : { label: task }),
     };
   };
 

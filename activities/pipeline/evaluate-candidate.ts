@@ -6,6 +6,7 @@ import type { EvaluationSummary, MetricValues } from '../../shared/gates.ts';
 import { evaluationKeys } from '../../shared/storage-keys.ts';
 import { type ClassificationMetrics, MetricInputError, classificationMetrics } from '../../domain/evaluation/metrics.ts';
 import { evaluateGates } from '../../domain/evaluation/gates.ts';
+import { type MulticlassMetrics, type RegressionMetrics, multiclassMetrics, regressionMetrics } from '../../domain/evaluation/task-metrics.ts';
 import { expressionToSql, quoteIdentifier, valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { ModelNotFoundError, type ModelRegistry } from '../../domain/registry/model-registry.ts';
@@ -108,6 +109,7 @@ export const createEvaluateCandidate =
     } finally {
       await session.release();
     }
+    if (test.task !== undefined) return evaluateOtherKind(deps, input, staged, test, scores, latency);
     const overall = classificationMetrics(test.label, scores, threshold);
 
     context.heartbeat({ step: 'scoring champion' });
@@ -165,3 +167,93 @@ export const createEvaluateCandidate =
     await deps.store.put(deps.buckets.reports, gateReportKey, JSON.stringify({ runId: input.runId, gates: input.gates, outcome: gate }, null, 2), { contentType: 'application/json' });
     return { reportKey, gateReportKey, summary, gate };
   };
+
+type TaskReport = { metrics?: RegressionMetrics | MulticlassMetrics; note?: string };
+
+/** The gate-facing numbers of a regression or multiclass metrics record. */
+function taskMetricValues(m: RegressionMetrics | MulticlassMetrics): MetricValues {
+  if ('rmse' in m) return { rmse: m.rmse, mae: m.mae, r2: m.r2, ...(m.maeOverMean === null ? {} : { maeOverMean: m.maeOverMean }) };
+  return { logLoss: m.logLoss, accuracy: m.accuracy, macroF1: m.macroF1, ...(m.macroAuc === null ? {} : { macroAuc: m.macroAuc }) };
+}
+
+function taskMetrics(test: FeatureMatrix, scores: Float32Array, rows?: number[]): TaskReport {
+  const pick = <T extends Float32Array | Float64Array | Uint8Array>(values: T, width = 1): T => {
+    if (!rows) return values;
+    const out = new (values.constructor as new (n: number) => T)(rows.length * width);
+    rows.forEach((r, i) => out.set(values.subarray(r * width, (r + 1) * width), i * width));
+    return out;
+  };
+  try {
+    if (test.task?.kind === 'regression') return { metrics: regressionMetrics(pick(test.task.values), pick(scores)) };
+    if (test.task?.kind === 'multiclass') return { metrics: multiclassMetrics(pick(test.label), pick(scores, test.task.classes.length), test.task.classes) };
+  } catch (err) {
+    if (err instanceof MetricInputError) return { note: err.message };
+    throw err;
+  }
+  throw new MetricInputError('a binary test split is evaluated by classificationMetrics');
+}
+
+/**
+ * Regression and multiclass: the same steps as binary (candidate and champion on the test split,
+ * slices, latency, gates), with the kind's metrics. Residual quantiles and calibration by decile
+ * (regression), per-class figures and the confusion matrix (multiclass) go into the report.
+ */
+async function evaluateOtherKind(
+  deps: { store: ArtifactStore; buckets: Config['buckets']; registry: ModelRegistry },
+  input: EvaluateInput,
+  staged: StagedTables,
+  test: FeatureMatrix,
+  scores: Float32Array,
+  latency: Awaited<ReturnType<typeof measureOnnxLatency>>,
+): Promise<CandidateEvaluation> {
+  const context = Context.current();
+  const overallReport = taskMetrics(test, scores);
+  if (!overallReport.metrics) throw new MetricInputError(`the test split cannot be scored: ${overallReport.note}`);
+  const overall = overallReport.metrics;
+
+  context.heartbeat({ step: 'scoring champion' });
+  const champion = await scoreChampion(deps.registry, input.modelName, test, input.tables.featureNames);
+  const championMetrics = 'scores' in champion && champion.scores ? taskMetrics(test, champion.scores).metrics : undefined;
+
+  context.heartbeat({ step: 'slices' });
+  const slices: ({ slice: string; value: string; rows: number } & TaskReport)[] = [];
+  for (const spec of input.evaluation.slices) {
+    const keys = await sliceKeys(staged, spec.expression);
+    const groups = new Map<string, number[]>();
+    keys.forEach((key, row) => groups.set(key, [...(groups.get(key) ?? []), row]));
+    for (const [value, rows] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      slices.push({ slice: spec.name, value, rows: rows.length, ...taskMetrics(test, scores, rows) });
+    }
+  }
+
+  const summary: EvaluationSummary = {
+    overall: {
+      ...taskMetricValues(overall),
+      latencyP50Ms: latency.batch1.p50Ms,
+      latencyP95Ms: latency.batch1.p95Ms,
+      latencyP99Ms: latency.batch1.p99Ms,
+      throughputRowsPerSecond: latency.batch1024.rowsPerSecond,
+    },
+    slices: slices.map((s) => ({ name: `${s.slice}=${s.value}`, rows: s.rows, metrics: s.metrics ? taskMetricValues(s.metrics) : {} })),
+    ...(championMetrics && 'version' in champion && champion.version !== undefined ? { champion: { version: champion.version, overall: taskMetricValues(championMetrics) } } : {}),
+  };
+  const gate = evaluateGates(input.gates, summary);
+  const reportKey = evaluationKeys.report(input.runId);
+  const gateReportKey = evaluationKeys.gates(input.runId);
+  const report = {
+    runId: input.runId,
+    modelName: input.modelName,
+    labelKind: test.task?.kind,
+    candidate: { key: input.candidate.candidateKey, sha256: input.candidate.onnxSha256 },
+    datasetVersion: input.tables.datasetVersion,
+    featureDefinitionHash: input.tables.featureDefinitionHash,
+    testRows: test.rows,
+    overall,
+    latency,
+    slices,
+    champion: championMetrics && 'version' in champion ? { version: champion.version, overall: championMetrics } : { skipped: 'skipped' in champion ? champion.skipped : 'the champion could not be scored' },
+  };
+  await deps.store.put(deps.buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
+  await deps.store.put(deps.buckets.reports, gateReportKey, JSON.stringify({ runId: input.runId, gates: input.gates, outcome: gate }, null, 2), { contentType: 'application/json' });
+  return { reportKey, gateReportKey, summary, gate };
+}

@@ -49,7 +49,7 @@ export async function stageTables(store: ArtifactStore, bucket: string, tables: 
         numeric: tables.featureNames.numeric,
         categorical: tables.featureNames.categorical,
         label: tables.labelColumn,
-      }),
+      }, tables.label),
     async [Symbol.asyncDispose]() {
       connection.closeSync();
       instance.closeSync();

@@ -81,10 +81,14 @@ export const createTrainCandidate =
 
     // What the monitor needs of this model later: whether its scores are probabilities CBPE can trust, and what it relies on.
     context.heartbeat({ step: 'calibration and feature importance' });
-    const diagnostics = {
-      calibration: checkCalibration(validation.label, validationScores, 'validation'),
-      featureImportance: permutationImportance((m) => model.predict(m), validation, 'validation', { seed: input.seed }),
-    };
+    // Both are defined on binary probabilities (CBPE, log-loss importance); other kinds record none yet.
+    const diagnostics =
+      validation.task === undefined
+        ? {
+            calibration: checkCalibration(validation.label, validationScores, 'validation'),
+            featureImportance: permutationImportance((m) => model.predict(m), validation, 'validation', { seed: input.seed }),
+          }
+        : undefined;
 
     const candidateKey = candidateKeys.onnx(input.runId);
     await deps.store.put(deps.buckets.models, candidateKey, Buffer.from(onnx), { contentType: 'application/octet-stream' });
@@ -94,7 +98,7 @@ export const createTrainCandidate =
       parityMaxAbsDiff,
       trainSeconds,
       summary: { ...model.summary, trainRows: train.rows, validationRows: validation.rows, resumedFromCheckpoint: resumeFrom !== undefined },
-      diagnostics,
+      ...(diagnostics ? { diagnostics } : {}),
     };
     return result;
   };

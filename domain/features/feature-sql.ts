@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../shared/data/canonical-json.ts';
 import { type Expr, columnsOf } from '../../shared/data/expression.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
-import { type AnalysedFeatureSpec, type FeatureSpec, type KnownAt, type ResolvedSplit, analysedFeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
+import { type AnalysedFeatureSpec, type FeatureSpec, type KnownAt, LABEL_VALUE_TYPE, type ResolvedSplit, analysedFeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
 import { formatTimestampUtc } from '../../shared/data/timestamp.ts';
 import { columnReadSql, expressionToSql, quoteIdentifier as q, quoteString } from './expression/expression-sql.ts';
 
@@ -87,7 +87,7 @@ export function planFeatures(spec: FeatureSpec, sourceTypes: Readonly<Record<str
     if (duckdbType === undefined) throw new Error(`planFeatures: no DuckDB type for column "${name}"`);
     return columnReadSql(q(name), duckdbType);
   };
-  const labelTypes: Record<string, ValueType> = { ...columns, [spec.label.name]: 'boolean' };
+  const labelTypes: Record<string, ValueType> = { ...columns, [spec.label.name]: LABEL_VALUE_TYPE[spec.label.kind ?? 'binary'] };
   const sql = (e: Expr) => expressionToSql(e, labelTypes, read);
 
   // Distinct aggregate inputs across all families, so two aggregates of the same expression share a column.

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
-import type { FeatureKind } from '../../shared/data/feature-spec.ts';
+import type { FeatureKind, LabelKind } from '../../shared/data/feature-spec.ts';
 import { quoteIdentifier as q, quoteString } from './expression/expression-sql.ts';
 import { binHistogramSql, readBinHistogram } from './bin-histogram.ts';
 
@@ -23,7 +23,7 @@ const int = (v: unknown): number => Number(v ?? 0);
 export async function computeReferenceStats(
   db: DuckDBConnection,
   parquetPaths: string | readonly string[],
-  table: { features: Features; label: string },
+  table: { features: Features; label: string; labelKind?: LabelKind },
   options: { bins: number; topCategories: number },
 ): Promise<Omit<ReferenceStats, 'kind' | 'featureSpecHash' | 'datasetVersion' | 'split'>> {
   const files = `[${(typeof parquetPaths === 'string' ? [parquetPaths] : parquetPaths).map(quoteString).join(', ')}]`;
@@ -34,7 +34,8 @@ export async function computeReferenceStats(
 
   const moments = [
     'count(*) AS rows',
-    `count(*) FILTER (WHERE ${q(table.label)}) AS positives`,
+    // Only a yes/no label has positives; other kinds record 0 positives and no rate.
+    (table.labelKind ?? 'binary') === 'binary' ? `count(*) FILTER (WHERE ${q(table.label)}) AS positives` : '0 AS positives',
     `count(${q(table.label)}) AS labelled`,
     ...numeric.flatMap((f, i) => [
       `count(${q(f.name)}) AS n${i}`,
@@ -106,7 +107,7 @@ export async function computeReferenceStats(
   const labelled = int(first.labelled);
   return {
     rows,
-    label: { name: table.label, positives: int(first.positives), positiveRate: labelled ? int(first.positives) / labelled : null },
+    label: { name: table.label, positives: int(first.positives), positiveRate: labelled && (table.labelKind ?? 'binary') === 'binary' ? int(first.positives) / labelled : null },
     features,
   };
 }

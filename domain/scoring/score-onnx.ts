@@ -2,17 +2,22 @@ import { performance } from 'node:perf_hooks';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FeatureMatrix } from '../training/feature-matrix.ts';
 import { featureFeeds } from './feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
+import { OUTPUT_OF_KIND } from '../../shared/model-graph.ts';
+
+const outputOf = (matrix: FeatureMatrix) => OUTPUT_OF_KIND[matrix.task?.kind ?? 'binary'];
 
 const SCORING_BATCH = 65_536;
 
 /** P(label = 1) for every row, computed by the ONNX file itself: evaluation judges what will serve. */
+/** The model's output for every row: binary `probability`, regression `value`, multiclass `probabilities` (row-major [N, K]), by the matrix's label kind. */
 export async function scoreWithOnnx(session: InferenceSession, matrix: FeatureMatrix): Promise<Float32Array> {
-  const scores = new Float32Array(matrix.rows);
+  const output = outputOf(matrix);
+  const width = matrix.task?.kind === 'multiclass' ? matrix.task.classes.length : 1;
+  const scores = new Float32Array(matrix.rows * width);
   for (let start = 0; start < matrix.rows; start += SCORING_BATCH) {
     const end = Math.min(matrix.rows, start + SCORING_BATCH);
-    const output = await session.run(featureFeeds(matrix, start, end), [PROBABILITY_OUTPUT]);
-    scores.set(output[PROBABILITY_OUTPUT]?.data as Float32Array, start);
+    const result = await session.run(featureFeeds(matrix, start, end), [output]);
+    scores.set(result[output]?.data as Float32Array, start * width);
   }
   return scores;
 }
@@ -31,22 +36,22 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 export async function measureOnnxLatency(session: InferenceSession, matrix: FeatureMatrix, singleRuns = 1000): Promise<OnnxLatency> {
   const rows = Math.min(matrix.rows, singleRuns);
   const feeds = Array.from({ length: rows }, (_, i) => featureFeeds(matrix, i, i + 1));
-  for (const feed of feeds.slice(0, Math.min(100, rows))) await session.run(feed, [PROBABILITY_OUTPUT]);
+  for (const feed of feeds.slice(0, Math.min(100, rows))) await session.run(feed, [outputOf(matrix)]);
   const times: number[] = [];
   for (const feed of feeds) {
     const t0 = performance.now();
-    await session.run(feed, [PROBABILITY_OUTPUT]);
+    await session.run(feed, [outputOf(matrix)]);
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
 
   const batchRows = Math.min(1024, matrix.rows);
   const batch = featureFeeds(matrix, 0, batchRows);
-  await session.run(batch, [PROBABILITY_OUTPUT]);
+  await session.run(batch, [outputOf(matrix)]);
   let runs = 0;
   const t0 = performance.now();
   while (runs < 20 || (performance.now() - t0 < 1000 && runs < 500)) {
-    await session.run(batch, [PROBABILITY_OUTPUT]);
+    await session.run(batch, [outputOf(matrix)]);
     runs++;
   }
   const seconds = (performance.now() - t0) / 1000;

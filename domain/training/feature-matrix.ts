@@ -1,4 +1,5 @@
 import { SluiceError } from '../../shared/errors.ts';
+import type { LabelTask, LabelTransform } from '../../shared/data/feature-spec.ts';
 
 /**
  * The in-memory input of every trainer: column-oriented typed arrays, so a few million rows cost a
@@ -18,8 +19,39 @@ export interface FeatureMatrix {
   /** NaN = missing. */
   numeric: { names: string[]; columns: Float64Array[] };
   categorical: { names: string[]; columns: CategoricalColumn[] };
-  /** 0 or 1. */
+  /** Binary: 0 or 1. Multiclass: the class's index in `task.classes`. Regression: 0 (values are in `task.values`). */
   label: Uint8Array;
+  /** What the label is when it is not binary (absent: a binary 0/1 label). */
+  task?: MatrixTask;
+}
+
+/**
+ * A regression label's values (as in the data; `transform` is what the spec asks trainers to fit on),
+ * or a multiclass label's class names (indexed by `label`).
+ */
+export type MatrixTask = { kind: 'regression'; values: Float64Array; transform?: LabelTransform } | { kind: 'multiclass'; classes: readonly string[] };
+
+/** What a model trained on this matrix predicts: the label task it carries. */
+export function labelTaskOf(matrix: FeatureMatrix): LabelTask {
+  const task = matrix.task;
+  if (task === undefined) return { kind: 'binary' };
+  if (task.kind === 'multiclass') return { kind: 'multiclass', classes: [...task.classes] };
+  return task.transform ? { kind: 'regression', transform: task.transform } : { kind: 'regression' };
+}
+
+/** The matrix's label kind. */
+export const matrixKind = (matrix: FeatureMatrix): 'binary' | MatrixTask['kind'] => matrix.task?.kind ?? 'binary';
+
+/** The regression values of a matrix, or a clear error when it holds another kind. */
+export function regressionValues(matrix: FeatureMatrix): Float64Array {
+  if (matrix.task?.kind !== 'regression') throw new FeatureMatrixError(`expected a regression label, the matrix holds a ${matrixKind(matrix)} one`);
+  return matrix.task.values;
+}
+
+/** The class names of a multiclass matrix, or a clear error when it holds another kind. */
+export function matrixClasses(matrix: FeatureMatrix): readonly string[] {
+  if (matrix.task?.kind !== 'multiclass') throw new FeatureMatrixError(`expected a multiclass label, the matrix holds a ${matrixKind(matrix)} one`);
+  return matrix.task.classes;
 }
 
 export const MISSING_CODE = -1;
@@ -58,8 +90,17 @@ export function assertFeatureMatrix(matrix: FeatureMatrix): void {
       if (code < MISSING_CODE || code >= dictionary.length) fail(`categorical column "${name}" row ${i} has code ${code}`);
     }
   });
+  const task = matrix.task;
+  const maxLabel = task?.kind === 'multiclass' ? task.classes.length - 1 : task?.kind === 'regression' ? 0 : 1;
   for (let i = 0; i < rows; i++) {
-    if ((label[i] as number) > 1) fail(`label row ${i} is ${label[i]}, expected 0 or 1`);
+    if ((label[i] as number) > maxLabel) fail(`label row ${i} is ${label[i]}, expected ${maxLabel === 1 ? '0 or 1' : `0..${maxLabel}`}`);
+  }
+  if (task?.kind === 'multiclass' && new Set(task.classes).size !== task.classes.length) fail('the class list repeats a class');
+  if (task?.kind === 'regression') {
+    if (task.values.length !== rows) fail(`regression values has ${task.values.length} values for ${rows} rows`);
+    for (let i = 0; i < rows; i++) {
+      if (!Number.isFinite(task.values[i])) fail(`regression label row ${i} is ${task.values[i]}, expected a finite number`);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import { FeatureMatrixError, MISSING_CODE, type FeatureMatrix } from './feature-matrix.ts';
 
 /**
@@ -13,7 +14,7 @@ const columnName = z.string().min(1);
 export const featureColumnsSchema = z.strictObject({
   numeric: z.array(columnName),
   categorical: z.array(columnName),
-  /** A boolean or 0/1 column. */
+  /** Binary: a boolean or 0/1 column; regression: a number; multiclass: a string naming a class. */
   label: columnName,
 });
 export type FeatureColumns = z.infer<typeof featureColumnsSchema>;
@@ -44,14 +45,16 @@ export async function loadFeatureMatrix(
   connection: DuckDBConnection,
   sql: string,
   columns: FeatureColumns,
+  task: LabelTask = { kind: 'binary' },
 ): Promise<FeatureMatrix> {
   const spec = featureColumnsSchema.parse(columns);
   // Casting in SQL fixes every vector's type, so the loops below read one representation each.
   const select = [
     ...spec.numeric.map((name) => `CAST(${quote(name)} AS DOUBLE)`),
     ...spec.categorical.map((name) => `CAST(${quote(name)} AS VARCHAR)`),
-    `CAST(${quote(spec.label)} AS DOUBLE)`,
+    `CAST(${quote(spec.label)} AS ${task.kind === 'multiclass' ? 'VARCHAR' : 'DOUBLE'})`,
   ].join(', ');
+  const classIndex = task.kind === 'multiclass' ? new Map(task.classes.map((name, i) => [name, i])) : undefined;
   const result = await connection.stream(`SELECT ${select} FROM (${sql}) AS feature_source`);
 
   const numeric = spec.numeric.map(() => new GrowingFloat64());
@@ -90,12 +93,27 @@ export async function loadFeatureMatrix(
     });
     label.ensure(end);
     const labelVector = chunk.getColumnVector(labelColumn);
-    for (let i = 0; i < n; i++) {
-      const value = labelVector.getItem(i) as number | null;
-      if (value !== 0 && value !== 1) {
-        throw new FeatureMatrixError(`label "${spec.label}" is ${value} at row ${rows + i}; expected 0/1 or a boolean`);
+    if (classIndex) {
+      for (let i = 0; i < n; i++) {
+        const value = labelVector.getItem(i) as string | null;
+        const index = value === null ? undefined : classIndex.get(value);
+        if (index === undefined) throw new FeatureMatrixError(`label "${spec.label}" is ${JSON.stringify(value)} at row ${rows + i}; expected one of the classes ${[...classIndex.keys()].join(', ')}`);
+        label.data[rows + i] = index;
       }
-      label.data[rows + i] = value;
+    } else if (task.kind === 'regression') {
+      for (let i = 0; i < n; i++) {
+        const value = labelVector.getItem(i) as number | null;
+        if (value === null || !Number.isFinite(value)) throw new FeatureMatrixError(`label "${spec.label}" is ${value} at row ${rows + i}; expected a finite number`);
+        label.data[rows + i] = value;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const value = labelVector.getItem(i) as number | null;
+        if (value !== 0 && value !== 1) {
+          throw new FeatureMatrixError(`label "${spec.label}" is ${value} at row ${rows + i}; expected 0/1 or a boolean`);
+        }
+        label.data[rows + i] = value;
+      }
     }
     rows = end;
   }
@@ -107,6 +125,8 @@ export async function loadFeatureMatrix(
       names: [...spec.categorical],
       columns: categorical.map((column) => ({ dictionary: [...column.index.keys()], codes: column.codes.data.slice(0, rows) })),
     },
-    label: Uint8Array.from(label.data.subarray(0, rows)),
+    ...(task.kind === 'regression'
+      ? { label: new Uint8Array(rows), task: { kind: 'regression' as const, values: label.data.slice(0, rows), ...(task.transform ? { transform: task.transform } : {}) } }
+      : { label: Uint8Array.from(label.data.subarray(0, rows)), ...(task.kind === 'multiclass' ? { task: { kind: 'multiclass' as const, classes: [...task.classes] } } : {}) }),
   };
 }

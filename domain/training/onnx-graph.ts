@@ -1,6 +1,7 @@
 import { onnxMetadataSchema, type OnnxMetadata, type TrainerKind } from '../../shared/trainers.ts';
 import type { FeatureNames } from './feature-matrix.ts';
-import { CATEGORICAL_INPUT, MetadataKey, NUMERIC_INPUT, PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
+import { CATEGORICAL_INPUT, MetadataKey, NUMERIC_INPUT, PROBABILITIES_OUTPUT, PROBABILITY_OUTPUT, VALUE_OUTPUT } from '../../shared/model-graph.ts';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import { encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../formats/onnx/onnx-proto.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
@@ -61,9 +62,8 @@ export class GraphBuilder {
    * Column `column` of the categorical input mapped through a string → float table, as [N, 1]. Strings
    * not in `keys` (unseen categories and the '' that means missing) get `fallback`.
    */
-  categoricalLookup(column: number, keys: readonly string[], values: ArrayLike<number>, fallback: number): string {
+  categoricalLookup(column: number, keys: readonly string[], values: ArrayLike<number>, fallback: number, prefix = `categorical_${column}`): string {
     if (keys.includes('')) throw new OnnxExportError("'' means missing and cannot be a category key");
-    const prefix = `categorical_${column}`;
     const starts = this.int64s(`${prefix}_start`, [1], [column]);
     const ends = this.int64s(`${prefix}_end`, [1], [column + 1]);
     const axes = this.int64s(`${prefix}_axis`, [1], [1]);
@@ -77,8 +77,39 @@ export class GraphBuilder {
 
   /** Finishes the graph with `probability = Sigmoid(margin)` and wraps it in a model with metadata. */
   toModel(margin: string, trainer: TrainerKind, metadata: OnnxMetadata): Uint8Array {
-    const meta = onnxMetadataSchema.parse(metadata);
     this.node('Sigmoid', [margin], PROBABILITY_OUTPUT);
+    return this.finish(PROBABILITY_OUTPUT, 1, trainer, metadata, []);
+  }
+
+  /**
+   * Finishes the graph with the output of the label's kind (see shared/model-graph.ts): binary as
+   * `toModel`; regression `value` = the margin with the transform undone (expm1 after log1p);
+   * multiclass `probabilities` = Softmax of the [N, K] class scores.
+   */
+  toTaskModel(scores: string, trainer: TrainerKind, metadata: OnnxMetadata, task: LabelTask): Uint8Array {
+    switch (task.kind) {
+      case 'binary':
+        return this.toModel(scores, trainer, metadata);
+      case 'regression': {
+        if (task.transform?.log1p) {
+          const exp = this.node('Exp', [scores], 'value_exp');
+          this.node('Sub', [exp, this.floats('one', [1], [1])], VALUE_OUTPUT);
+        } else this.node('Identity', [scores], VALUE_OUTPUT);
+        const props: [string, string][] = [[MetadataKey.labelKind, 'regression']];
+        if (task.transform) props.push([MetadataKey.labelTransform, JSON.stringify(task.transform)]);
+        return this.finish(VALUE_OUTPUT, 1, trainer, metadata, props);
+      }
+      case 'multiclass':
+        this.node('Softmax', [scores], PROBABILITIES_OUTPUT, [{ name: 'axis', type: 'int', value: 1 }]);
+        return this.finish(PROBABILITIES_OUTPUT, task.classes.length, trainer, metadata, [
+          [MetadataKey.labelKind, 'multiclass'],
+          [MetadataKey.classes, JSON.stringify(task.classes)],
+        ]);
+    }
+  }
+
+  private finish(output: string, width: number, trainer: TrainerKind, metadata: OnnxMetadata, taskProps: [string, string][]): Uint8Array {
+    const meta = onnxMetadataSchema.parse(metadata);
     const inputs: ValueInfoProto[] = [];
     if (this.features.numeric.length > 0) {
       inputs.push({ name: NUMERIC_INPUT, elemType: 'float', shape: [BATCH, this.features.numeric.length] });
@@ -94,6 +125,7 @@ export class GraphBuilder {
       [MetadataKey.lineage, JSON.stringify(meta.lineage)],
     ];
     if (meta.threshold !== undefined) props.push([MetadataKey.threshold, String(meta.threshold)]);
+    props.push(...taskProps);
     return encodeModel({
       irVersion: IR_VERSION,
       opsetImports: [
@@ -109,7 +141,7 @@ export class GraphBuilder {
         nodes: this.nodes,
         initializers: this.initializers,
         inputs,
-        outputs: [{ name: PROBABILITY_OUTPUT, elemType: 'float', shape: [BATCH, 1] }],
+        outputs: [{ name: output, elemType: 'float', shape: [BATCH, width] }],
       },
       metadataProps: props,
     });

@@ -1,7 +1,7 @@
 import { InferenceSession } from 'onnxruntime-node';
-import type { FeatureMatrix } from './feature-matrix.ts';
+import { matrixKind, type FeatureMatrix } from './feature-matrix.ts';
 import { featureFeeds } from '../scoring/feature-feeds.ts';
-import { PROBABILITY_OUTPUT } from '../../shared/model-graph.ts';
+import { OUTPUT_OF_KIND } from '../../shared/model-graph.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
 /**
@@ -30,14 +30,22 @@ export class OnnxParityError extends SluiceError {
   }
 }
 
+/**
+ * The model's output for the matrix's label kind (`probability`, `value` or `probabilities`, row-major
+ * [N, K]) against `expected`. Probabilities are compared absolutely; a regression value, in label
+ * units of any scale, relative to max(1, |expected|), since float32 keeps ~7 significant digits.
+ */
 export async function verifyOnnxParity(
   onnxBytes: Uint8Array,
   matrix: FeatureMatrix,
   expected: Float64Array,
   tolerance = DEFAULT_PARITY_TOLERANCE,
 ): Promise<OnnxParityReport> {
-  if (expected.length !== matrix.rows) {
-    throw new RangeError(`expected has ${expected.length} scores for ${matrix.rows} rows`);
+  const kind = matrixKind(matrix);
+  const output = OUTPUT_OF_KIND[kind];
+  const width = matrix.task?.kind === 'multiclass' ? matrix.task.classes.length : 1;
+  if (expected.length !== matrix.rows * width) {
+    throw new RangeError(`expected has ${expected.length} scores for ${matrix.rows} rows of ${width}`);
   }
   const session = await InferenceSession.create(onnxBytes);
   let maxAbsDiff = 0;
@@ -45,15 +53,16 @@ export async function verifyOnnxParity(
   try {
     for (let start = 0; start < matrix.rows; start += BATCH_ROWS) {
       const end = Math.min(matrix.rows, start + BATCH_ROWS);
-      const output = await session.run(featureFeeds(matrix, start, end), [PROBABILITY_OUTPUT]);
-      const scores = output[PROBABILITY_OUTPUT]?.data as Float32Array;
-      for (let i = start; i < end; i++) {
-        const diff = Math.abs((scores[i - start] as number) - (expected[i] as number));
+      const result = await session.run(featureFeeds(matrix, start, end), [output]);
+      const scores = result[output]?.data as Float32Array;
+      for (let i = start * width; i < end * width; i++) {
+        const want = expected[i] as number;
+        const diff = Math.abs((scores[i - start * width] as number) - want) / (kind === 'regression' ? Math.max(1, Math.abs(want)) : 1);
         // A NaN on either side must fail the check, so it counts as an infinite difference.
         const d = Number.isNaN(diff) ? Infinity : diff;
         if (d > maxAbsDiff || worstRow < 0) {
           maxAbsDiff = d;
-          worstRow = i;
+          worstRow = Math.floor(i / width);
         }
       }
     }

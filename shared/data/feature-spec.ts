@@ -43,6 +43,34 @@ export function windowMinutes(window: string): number {
 
 export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'mean'] as const;
 
+/**
+ * What a model predicts. `binary`: P(label) of a yes/no label, ONNX output `probability` [N, 1].
+ * `regression`: a number, output `value` [N, 1] in the label's units. `multiclass`: one of the
+ * declared classes, output `probabilities` [N, K] in `classes` order.
+ */
+export const LABEL_KINDS = ['binary', 'regression', 'multiclass'] as const;
+export type LabelKind = (typeof LABEL_KINDS)[number];
+
+/** Class indices are stored as uint8 by the trainers. */
+export const MAX_CLASSES = 255;
+
+/**
+ * A regression label's training transform: clip to [min, max] first, then log1p. Trainers fit the
+ * transformed value; the exported graph applies the inverse (expm1; clipping needs none), so served
+ * values and evaluation metrics are in the label's own units.
+ */
+export const labelTransformSchema = z
+  .strictObject({
+    clip: z
+      .strictObject({ min: z.number().optional(), max: z.number().optional() })
+      .refine((c) => c.min !== undefined || c.max !== undefined, 'give min, max or both')
+      .refine((c) => c.min === undefined || c.max === undefined || c.min < c.max, 'min must be below max')
+      .optional(),
+    log1p: z.boolean().optional(),
+  })
+  .refine((t) => t.clip !== undefined || t.log1p === true, 'a transform needs clip or log1p: true');
+export type LabelTransform = z.output<typeof labelTransformSchema>;
+
 const featureSpecObject = z.strictObject({
   /** A name people recognise; the spec's identity is its hash, not this name. */
   name: z.string().min(1).max(200),
@@ -55,8 +83,20 @@ const featureSpecObject = z.strictObject({
   label: z.strictObject({
     /** Column name of the label in feature tables. */
     name: featureName,
-    /** A boolean expression, e.g. `delay > 15`. Rows where it is NULL are left out of the tables. */
+    /**
+     * What the model predicts (see `LABEL_KINDS`); left out means `binary`, so specs written before
+     * there were kinds keep their meaning and their hash.
+     */
+    kind: z.enum(LABEL_KINDS).optional(),
+    /**
+     * binary: a boolean expression, e.g. `delay > 15`; regression: a number, e.g. `delay`;
+     * multiclass: a string naming one of `classes`. Rows where it is NULL are left out of the tables.
+     */
     expr: expression,
+    /** Multiclass only: every class the label may take, in the order of the model's `probabilities` columns. */
+    classes: z.array(z.string().min(1, 'a class name cannot be empty').max(200)).min(2, 'expected at least two classes').max(MAX_CLASSES, `at most ${MAX_CLASSES} classes`).optional(),
+    /** Regression only: how the label is transformed for training; the exported model undoes it, so predictions are in the label's units. */
+    transform: labelTransformSchema.optional(),
     /**
      * When the label becomes known, a timestamp expression, e.g. `add_minutes(date, delay)`; a fixed
      * lag is `add_minutes(date, 60)`. Times before the event count as the event's own time; NULL
@@ -119,6 +159,23 @@ export type FeatureKind = 'numeric' | 'categorical';
 export type KnownAt = 'event' | 'label';
 
 /** The parsed, type-checked form of a spec that both backends compile. */
+/** The expression type each label kind needs. */
+export const LABEL_VALUE_TYPE = { binary: 'boolean', regression: 'number', multiclass: 'string' } as const satisfies Record<LabelKind, ValueType>;
+
+/** The label's kind and what the model needs to know about it, from a parsed spec. */
+export type LabelTask = { kind: 'binary' } | { kind: 'regression'; transform?: LabelTransform } | { kind: 'multiclass'; classes: string[] };
+
+export function labelTask(spec: FeatureSpec): LabelTask {
+  switch (spec.label.kind ?? 'binary') {
+    case 'binary':
+      return { kind: 'binary' };
+    case 'regression':
+      return spec.label.transform ? { kind: 'regression', transform: spec.label.transform } : { kind: 'regression' };
+    case 'multiclass':
+      return { kind: 'multiclass', classes: spec.label.classes ?? [] };
+  }
+}
+
 export interface AnalysedFeatureSpec {
   rowFeatures: { name: string; expr: Expr; type: ValueType; kind: FeatureKind }[];
   label: { name: string; expr: Expr; availableAt: Expr };
@@ -214,8 +271,21 @@ export function analyseFeatureSpec(spec: FeatureSpec): { analysed: AnalysedFeatu
     if (!declared(c)) issues.push({ path: ['label', 'outcomes', i], message: `outcome "${c}" is not in columns` });
   });
 
+  const labelKind = spec.label.kind ?? 'binary';
+  const labelType = LABEL_VALUE_TYPE[labelKind];
   const label = compile(spec.label.expr, ['label', 'expr']);
-  if (label && label.type !== 'boolean') issues.push({ path: ['label', 'expr'], message: `the label must be a boolean expression, got ${label.type}` });
+  if (label && label.type !== labelType) issues.push({ path: ['label', 'expr'], message: labelKind === 'binary' ? `the label must be a boolean expression, got ${label.type}` : `a ${labelKind} label must be a ${labelType} expression, got ${label.type}` });
+  const classes = spec.label.classes;
+  if (labelKind === 'multiclass') {
+    if (classes === undefined) issues.push({ path: ['label', 'classes'], message: 'a multiclass label needs its list of classes' });
+    else {
+      const duplicates = [...new Set(classes.filter((c, i) => classes.indexOf(c) !== i))];
+      if (duplicates.length) issues.push({ path: ['label', 'classes'], message: `class(es) ${duplicates.map((c) => JSON.stringify(c)).join(', ')} appear more than once` });
+    }
+  } else if (classes !== undefined) issues.push({ path: ['label', 'classes'], message: `classes are for a multiclass label, not ${labelKind}` });
+  if (spec.label.transform !== undefined && labelKind !== 'regression') issues.push({ path: ['label', 'transform'], message: `a transform is for a regression label, not ${labelKind}` });
+  const clipMin = spec.label.transform?.clip?.min;
+  if (spec.label.transform?.log1p && clipMin !== undefined && clipMin <= -1) issues.push({ path: ['label', 'transform', 'clip', 'min'], message: 'log1p needs values above -1: clip.min must be above -1' });
   const availableAt = compile(spec.label.availableAt, ['label', 'availableAt']);
   if (availableAt && availableAt.type !== 'timestamp') issues.push({ path: ['label', 'availableAt'], message: `availableAt must be a timestamp expression, got ${availableAt.type}` });
 
@@ -237,7 +307,7 @@ export function analyseFeatureSpec(spec: FeatureSpec): { analysed: AnalysedFeatu
   });
 
   const labelName = spec.label.name;
-  const withLabel: Record<string, ValueType> = { ...columns, [labelName]: 'boolean' };
+  const withLabel: Record<string, ValueType> = { ...columns, [labelName]: labelType };
   const aggregates: AnalysedFeatureSpec['aggregates'] = [];
   spec.aggregates.forEach((a, i) => {
     claim(a.name, 'an aggregate', ['aggregates', i, 'name']);

@@ -17,7 +17,11 @@ export interface CategoryRanking {
   unseenRank: number;
 }
 
-export function rankCategories(column: CategoricalColumn, label: Uint8Array, smoothing: number): CategoryRanking {
+/**
+ * Ranks by the smoothed mean of `target`: the 0/1 label for a binary model, the (transformed) value
+ * for regression, and for multiclass the indicator of one class (one ranking per class and feature).
+ */
+export function rankCategories(column: CategoricalColumn, label: ArrayLike<number>, smoothing: number): CategoryRanking {
   const size = column.dictionary.length;
   const count = new Float64Array(size);
   const positive = new Float64Array(size);
@@ -57,10 +61,13 @@ function rankColumn(column: CategoricalColumn, ranking: CategoryRanking, rows: n
   return out;
 }
 
-/** Feature order: numeric columns, then categorical ranks — the order of the exported Concat. */
-export function treeFeatureColumns(matrix: FeatureMatrix, rankings: readonly CategoryRanking[]): Float32Array[] {
+/**
+ * Feature order: numeric columns, then one rank column per ranking — the order of the exported
+ * Concat. Ranking i reads categorical column `sources[i]` (by default i: one ranking per categorical).
+ */
+export function treeFeatureColumns(matrix: FeatureMatrix, rankings: readonly CategoryRanking[], sources?: readonly number[]): Float32Array[] {
   return [
     ...matrix.numeric.columns.map((column) => Float32Array.from(column)),
-    ...matrix.categorical.columns.map((column, j) => rankColumn(column, rankings[j] as CategoryRanking, matrix.rows)),
+    ...rankings.map((ranking, i) => rankColumn(matrix.categorical.columns[sources?.[i] ?? i] as CategoricalColumn, ranking, matrix.rows)),
   ];
 }

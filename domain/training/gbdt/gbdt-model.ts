@@ -3,37 +3,63 @@ import { assertSameFeatures, type FeatureMatrix, type FeatureNames } from '../fe
 import { GraphBuilder } from '../onnx-graph.ts';
 import { NUMERIC_INPUT } from '../../../shared/model-graph.ts';
 import type { TrainedModel } from '../trainer.ts';
+import type { LabelTask } from '../../../shared/data/feature-spec.ts';
+import { untransformOutput } from '../label-transform.ts';
+import { softmax } from '../softmax.ts';
 import { treeFeatureColumns, type CategoryRanking } from './features.ts';
 import { LEAF, leafOfRow, type Tree } from './tree.ts';
 
 /**
- * A fitted boosted ensemble: margin = base + Σ tree leaf values, probability = sigmoid(margin).
+ * A fitted boosted ensemble. Binary: margin = base + Σ tree leaf values, probability = sigmoid(margin).
+ * Regression: value = the margin, with the label transform undone. Multiclass: tree t scores class
+ * t mod K, probabilities = softmax of the K class margins.
  * `predict` adds leaf values in float32, tree by tree, then the base, exactly as onnxruntime's
- * TreeEnsembleRegressor does, so the exported graph reproduces it to float32 rounding of the sigmoid.
+ * TreeEnsembleRegressor does, so the exported graph reproduces it to float32 rounding of the link.
  */
 export class GbdtModel implements TrainedModel {
   readonly kind = 'gbdt';
 
   constructor(
     readonly features: FeatureNames,
+    /** One per tree column after the numerics; ranking i reads categorical `sources[i]`. */
     readonly rankings: readonly CategoryRanking[],
     readonly trees: readonly Tree[],
-    /** float32 log-odds of the training positive rate. */
-    readonly baseScore: number,
+    /** float32 starting margin: binary log-odds of the training positive rate, a regression's mean or median, one per class for multiclass. */
+    readonly baseScore: number | readonly number[],
     readonly summary: Record<string, unknown>,
+    readonly task: LabelTask = { kind: 'binary' },
+    readonly sources: readonly number[] = rankings.map((_, i) => i),
   ) {}
+
+  private get bases(): readonly number[] {
+    return typeof this.baseScore === 'number' ? [this.baseScore] : this.baseScore;
+  }
 
   predict(matrix: FeatureMatrix): Float64Array {
     assertSameFeatures(this.features, matrix);
-    const columns = treeFeatureColumns(matrix, this.rankings);
-    const margin = new Float32Array(matrix.rows);
-    for (const tree of this.trees) {
+    const columns = treeFeatureColumns(matrix, this.rankings, this.sources);
+    const bases = this.bases;
+    const outputs = bases.length;
+    const margins = bases.map(() => new Float32Array(matrix.rows));
+    this.trees.forEach((tree, t) => {
+      const margin = margins[t % outputs] as Float32Array;
       for (let i = 0; i < matrix.rows; i++) margin[i] = (margin[i] as number) + (tree.value[leafOfRow(tree, columns, i)] as number);
+    });
+    const task = this.task;
+    if (task.kind === 'multiclass') {
+      const out = new Float64Array(matrix.rows * outputs);
+      for (let i = 0; i < matrix.rows; i++) {
+        const logits = bases.map((base, k) => Math.fround(((margins[k] as Float32Array)[i] as number) + base));
+        out.set(softmax(logits), i * outputs);
+      }
+      return out;
     }
+    const margin = margins[0] as Float32Array;
+    const base = bases[0] as number;
     const out = new Float64Array(matrix.rows);
     for (let i = 0; i < matrix.rows; i++) {
-      const m = Math.fround((margin[i] as number) + this.baseScore);
-      out[i] = 1 / (1 + Math.exp(-m));
+      const m = Math.fround((margin[i] as number) + base);
+      out[i] = task.kind === 'regression' ? untransformOutput(m, task.transform) : 1 / (1 + Math.exp(-m));
     }
     return out;
   }
@@ -42,19 +68,23 @@ export class GbdtModel implements TrainedModel {
     const graph = new GraphBuilder(this.features);
     const columns: string[] = [];
     if (this.features.numeric.length > 0) columns.push(NUMERIC_INPUT);
-    this.rankings.forEach((ranking, j) => {
+    const perColumn = this.task.kind === 'multiclass' ? this.task.classes.length : 1;
+    this.rankings.forEach((ranking, i) => {
       const ranks = Float32Array.from(ranking.categories, (_, rank) => rank);
-      columns.push(graph.categoricalLookup(j, ranking.categories, ranks, ranking.unseenRank));
+      const j = this.sources[i] as number;
+      columns.push(graph.categoricalLookup(j, ranking.categories, ranks, ranking.unseenRank, perColumn > 1 ? `categorical_${j}_class_${i % perColumn}` : undefined));
     });
     const input =
       columns.length === 1
         ? (columns[0] as string)
         : graph.node('Concat', columns, 'tree_features', [{ name: 'axis', type: 'int', value: 1 }]);
     const margin = graph.mlNode('TreeEnsembleRegressor', [input], 'margin', this.treeEnsembleAttributes());
-    return graph.toModel(margin, 'gbdt', metadata);
+    return this.task.kind === 'binary' ? graph.toModel(margin, 'gbdt', metadata) : graph.toTaskModel(margin, 'gbdt', metadata, this.task);
   }
 
   private treeEnsembleAttributes() {
+    const bases = this.bases;
+    const outputs = bases.length;
     const nodeTree: number[] = [];
     const nodeId: number[] = [];
     const nodeFeature: number[] = [];
@@ -85,10 +115,10 @@ export class GbdtModel implements TrainedModel {
       }
     });
     return [
-      { name: 'n_targets', type: 'int', value: 1 },
+      { name: 'n_targets', type: 'int', value: outputs },
       { name: 'aggregate_function', type: 'string', value: 'SUM' },
       { name: 'post_transform', type: 'string', value: 'NONE' },
-      { name: 'base_values', type: 'floats', value: [this.baseScore] },
+      { name: 'base_values', type: 'floats', value: bases },
       { name: 'nodes_treeids', type: 'ints', value: nodeTree },
       { name: 'nodes_nodeids', type: 'ints', value: nodeId },
       { name: 'nodes_featureids', type: 'ints', value: nodeFeature },
@@ -99,7 +129,7 @@ export class GbdtModel implements TrainedModel {
       { name: 'nodes_missing_value_tracks_true', type: 'ints', value: nodeMissingTrue },
       { name: 'target_treeids', type: 'ints', value: targetTree },
       { name: 'target_nodeids', type: 'ints', value: targetNode },
-      { name: 'target_ids', type: 'ints', value: new Array<number>(targetTree.length).fill(0) },
+      { name: 'target_ids', type: 'ints', value: targetTree.map((t) => t % outputs) },
       { name: 'target_weights', type: 'floats', value: targetWeight },
     ] as const;
   }

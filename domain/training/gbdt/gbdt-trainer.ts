@@ -1,8 +1,9 @@
 import { gbdtParamsSchema, type GbdtParams } from '../../../shared/trainers.ts';
-import { assertFeatureMatrix, assertSameFeatures, featureNames, type FeatureMatrix } from '../feature-matrix.ts';
-import { meanMarginLogLoss } from '../margin-loss.ts';
+import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, matrixKind, type CategoricalColumn, type FeatureMatrix } from '../feature-matrix.ts';
+import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import { Prng } from '../prng.ts';
 import { TrainingDataError, yieldToEventLoop, type Trainer, type TrainingContext } from '../trainer.ts';
+import { binaryObjective, regressionObjective, softmaxObjective, type GbdtObjective } from './objectives.ts';
 import { binRows, fitBinEdges, MISSING_BIN } from './binning.ts';
 import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoint.ts';
 import { rankCategories, treeFeatureColumns } from './features.ts';
@@ -12,10 +13,10 @@ import { TreeBuilder, type BinnedData } from './tree-builder.ts';
 
 /** Progress reports estimate the training loss on at most this many evenly spaced rows. */
 const TRAIN_LOSS_ROWS = 200_000;
-const MIN_HESSIAN = 1e-16;
 
 /**
- * Histogram gradient boosting for binary log loss. Every random draw (row subsample, feature subset)
+ * Histogram gradient boosting: binary log loss, squared error or Huber for regression, softmax for
+ * multiclass (objectives.ts). Every random draw (row subsample, feature subset)
  * comes from one seeded PRNG in a fixed order, so a seed fixes the model; the PRNG state after each
  * tree goes into checkpoints.
  */
@@ -29,55 +30,66 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     const features = featureNames(train);
     assertSameFeatures(features, validation);
     if (validation.rows === 0) throw new TrainingDataError('GBDT needs validation rows for early stopping');
-    const baseScore = logOdds(train);
+    if (matrixKind(validation) !== matrixKind(train)) throw new TrainingDataError(`train has a ${matrixKind(train)} label, validation a ${matrixKind(validation)} one`);
+    const output = labelTaskOf(train);
+    const objective = objectiveFor(train, validation, params, output);
+    const outputs = objective.baseScores.length;
 
-    const rankings = train.categorical.columns.map((column) => rankCategories(column, train.label, params.categoricalSmoothing));
-    const trainColumns = treeFeatureColumns(train, rankings);
+    // One ranking per categorical and ranking target: K per categorical for a K-class model.
+    const targets = objective.rankingTargets;
+    const sources = train.categorical.columns.flatMap((_, j) => targets.map(() => j));
+    const rankings = sources.map((j, i) =>
+      rankCategories(train.categorical.columns[j] as CategoricalColumn, targets[i % targets.length] as ArrayLike<number>, params.categoricalSmoothing),
+    );
+    const trainColumns = treeFeatureColumns(train, rankings, sources);
     const edges = trainColumns.map((column) => fitBinEdges(column, params.maxBins));
     const featureCount = trainColumns.length;
     const trainData: BinnedData = { bins: binRows(trainColumns, edges, train.rows), rows: train.rows, featureCount, edges };
-    const validationBins = binRows(treeFeatureColumns(validation, rankings), edges, validation.rows);
+    const validationBins = binRows(treeFeatureColumns(validation, rankings, sources), edges, validation.rows);
     await yieldToEventLoop();
 
-    const fingerprint = runFingerprint(params, ctx.seed, trainData.bins, validationBins, [train.label, validation.label]);
+    const fingerprint = runFingerprint(params, ctx.seed, trainData.bins, validationBins, objective.labelBytes);
     const resumed = ctx.checkpoint?.resumeFrom !== undefined ? parseCheckpoint(ctx.checkpoint.resumeFrom, fingerprint) : undefined;
     const trees: Tree[] = resumed?.trees.map(deserializeTree) ?? [];
     const prng = resumed ? Prng.fromState(resumed.prngState) : new Prng(ctx.seed);
     let bestIteration = resumed?.bestIteration ?? 0;
     let bestValidationLoss = resumed?.bestValidationLoss ?? Infinity;
 
-    const trainScore = new Float64Array(train.rows).fill(baseScore);
-    const validationScore = new Float64Array(validation.rows).fill(baseScore);
-    for (const tree of trees) {
-      addTree(tree, trainData.bins, featureCount, trainScore);
-      addTree(tree, validationBins, featureCount, validationScore);
-    }
+    const trainScores = objective.baseScores.map((base) => new Float64Array(train.rows).fill(base));
+    const validationScores = objective.baseScores.map((base) => new Float64Array(validation.rows).fill(base));
+    trees.forEach((tree, t) => {
+      addTree(tree, trainData.bins, featureCount, trainScores[t % outputs] as Float64Array);
+      addTree(tree, validationBins, featureCount, validationScores[t % outputs] as Float64Array);
+    });
 
     const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params);
     const sample = new Uint32Array(train.rows);
     const unsampled = new Uint32Array(train.rows);
     const inSample = new Uint8Array(train.rows);
-    const gradHess = new Float64Array(2 * train.rows);
+    const gradHess = objective.baseScores.map(() => new Float64Array(2 * train.rows));
     const allFeatures = Int32Array.from({ length: featureCount }, (_, f) => f);
     const featuresPerTree = Math.max(1, Math.round(params.colsample * featureCount));
     const lossStride = Math.max(1, Math.ceil(train.rows / TRAIN_LOSS_ROWS));
     const earlyStopping = params.earlyStoppingRounds > 0;
     let lastTrainLoss = NaN;
 
-    while (trees.length < params.nTrees) {
+    // An iteration is a round: one tree per output, every one grown on the gradients at the round's start.
+    while (trees.length / outputs < params.nTrees) {
       // Checked first so a run resumed from a checkpoint taken at the stopping point stops too.
-      if (earlyStopping && trees.length - bestIteration >= params.earlyStoppingRounds) break;
+      if (earlyStopping && trees.length / outputs - bestIteration >= params.earlyStoppingRounds) break;
 
       const sampleSize = drawSample(prng, params.subsample, inSample, sample, unsampled);
       const treeFeatures = featuresPerTree < featureCount ? drawFeatures(prng, featureCount, featuresPerTree) : allFeatures;
-      logLossGradients(sample, sampleSize, trainScore, train.label, gradHess);
-      const tree = builder.grow(sample, sampleSize, unsampled, gradHess, treeFeatures);
-      builder.addLeafValues(tree, trainScore, validationScore);
-      trees.push(tree);
+      for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, gradHess[k] as Float64Array);
+      for (let k = 0; k < outputs; k++) {
+        const tree = builder.grow(sample, sampleSize, unsampled, gradHess[k] as Float64Array, treeFeatures);
+        builder.addLeafValues(tree, trainScores[k] as Float64Array, validationScores[k] as Float64Array);
+        trees.push(tree);
+      }
 
-      const iteration = trees.length;
-      const validationLoss = meanMarginLogLoss(validationScore, validation.label);
-      lastTrainLoss = meanMarginLogLoss(trainScore, train.label, lossStride);
+      const iteration = trees.length / outputs;
+      const validationLoss = objective.loss('validation', validationScores);
+      lastTrainLoss = objective.loss('train', trainScores, lossStride);
       if (validationLoss < bestValidationLoss) {
         bestValidationLoss = validationLoss;
         bestIteration = iteration;
@@ -97,34 +109,49 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       await yieldToEventLoop();
     }
 
-    const kept = earlyStopping ? trees.slice(0, bestIteration) : trees;
-    return new GbdtModel(features, rankings, kept, baseScore, {
-      iterations: trees.length,
-      bestIteration: earlyStopping ? bestIteration : trees.length,
-      treesKept: kept.length,
-      stoppedEarly: trees.length < params.nTrees,
-      leaves: kept.reduce((sum, tree) => sum + tree.feature.filter((f) => f < 0).length, 0),
-      bestValidationLoss,
-      lastTrainLossEstimate: lastTrainLoss,
-      resumedFromIteration: resumed?.trees.length ?? null,
-      trainRows: train.rows,
-      validationRows: validation.rows,
-      binsPerFeature: Object.fromEntries(
-        [...features.numeric, ...features.categorical].map((name, f) => [name, (edges[f] as Float32Array).length + 1]),
-      ),
-      baseScore,
-    });
+    const rounds = trees.length / outputs;
+    const kept = earlyStopping ? trees.slice(0, bestIteration * outputs) : trees;
+    const rankingName = (j: number, i: number) => {
+      const name = features.categorical[j] as string;
+      return output.kind === 'multiclass' ? `${name}[${output.classes[i % targets.length]}]` : name;
+    };
+    return new GbdtModel(
+      features,
+      rankings,
+      kept,
+      objective.baseScores.length === 1 ? (objective.baseScores[0] as number) : objective.baseScores,
+      {
+        ...(output.kind === 'binary' ? {} : { objective: objective.name, ...objective.summary }),
+        iterations: rounds,
+        bestIteration: earlyStopping ? bestIteration : rounds,
+        treesKept: kept.length,
+        stoppedEarly: rounds < params.nTrees,
+        leaves: kept.reduce((sum, tree) => sum + tree.feature.filter((f) => f < 0).length, 0),
+        bestValidationLoss,
+        lastTrainLossEstimate: lastTrainLoss,
+        resumedFromIteration: resumed ? resumed.trees.length / outputs : null,
+        trainRows: train.rows,
+        validationRows: validation.rows,
+        binsPerFeature: Object.fromEntries(
+          [...features.numeric, ...sources.map(rankingName)].map((name, f) => [name, (edges[f] as Float32Array).length + 1]),
+        ),
+        baseScore: objective.baseScores.length === 1 ? objective.baseScores[0] : objective.baseScores,
+      },
+      output,
+      sources,
+    );
   },
 };
 
-/** float32 log-odds of the positive rate: the margin every row starts from. */
-function logOdds(train: FeatureMatrix): number {
-  let positives = 0;
-  for (let i = 0; i < train.rows; i++) positives += train.label[i] as number;
-  if (positives === 0 || positives === train.rows) {
-    throw new TrainingDataError(`Training labels are all ${positives === 0 ? 0 : 1}; a classifier needs both classes`);
+function objectiveFor(train: FeatureMatrix, validation: FeatureMatrix, params: GbdtParams, output: LabelTask): GbdtObjective {
+  switch (output.kind) {
+    case 'binary':
+      return binaryObjective(train, validation);
+    case 'regression':
+      return regressionObjective(train, validation, { loss: params.loss ?? 'squared', huberDelta: params.huberDelta, transform: output.transform });
+    case 'multiclass':
+      return softmaxObjective(train, validation);
   }
-  return Math.fround(Math.log(positives / (train.rows - positives)));
 }
 
 /** Bernoulli row sample: `sample` lists the rows drawn ascending, `unsampled` the others. */
@@ -153,21 +180,6 @@ function drawFeatures(prng: Prng, featureCount: number, count: number): Int32Arr
     pool[j] = swap;
   }
   return pool.slice(0, count).sort();
-}
-
-function logLossGradients(
-  sample: Uint32Array,
-  sampleSize: number,
-  score: Float64Array,
-  label: Uint8Array,
-  gradHess: Float64Array,
-): void {
-  for (let i = 0; i < sampleSize; i++) {
-    const r = sample[i] as number;
-    const p = 1 / (1 + Math.exp(-(score[r] as number)));
-    gradHess[2 * r] = p - (label[r] as number);
-    gradHess[2 * r + 1] = Math.max(p * (1 - p), MIN_HESSIAN);
-  }
 }
 
 /** Adds a checkpointed tree's leaf value to each row's score, as training did when it built the tree. */

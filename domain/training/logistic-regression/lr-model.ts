@@ -3,6 +3,8 @@ import { assertSameFeatures, type FeatureMatrix, type FeatureNames } from '../fe
 import { GraphBuilder } from '../onnx-graph.ts';
 import { NUMERIC_INPUT } from '../../../shared/model-graph.ts';
 import type { TrainedModel } from '../trainer.ts';
+import type { LabelTask } from '../../../shared/data/feature-spec.ts';
+import { untransformOutput } from '../label-transform.ts';
 import { standardise, vocabularyIndices, type CategoryVocabulary, type NumericScaling } from './encoding.ts';
 
 /** Weights of one categorical's one-hot block: a weight per vocabulary category, then "other". */
@@ -21,7 +23,8 @@ export interface CategoricalWeights {
  * weight (default: the "other" weight): the same sum without materialising the one-hot vector.
  */
 export class LogisticRegressionModel implements TrainedModel {
-  readonly kind = 'logistic-regression';
+  /** `linear-regression` when it predicts a number (ridge): the same graph without the sigmoid. */
+  readonly kind: 'logistic-regression' | 'linear-regression';
 
   constructor(
     readonly features: FeatureNames,
@@ -30,7 +33,10 @@ export class LogisticRegressionModel implements TrainedModel {
     readonly categorical: readonly CategoricalWeights[],
     readonly intercept: number,
     readonly summary: Record<string, unknown>,
-  ) {}
+    readonly task: LabelTask = { kind: 'binary' },
+  ) {
+    this.kind = task.kind === 'regression' ? 'linear-regression' : 'logistic-regression';
+  }
 
   predict(matrix: FeatureMatrix): Float64Array {
     assertSameFeatures(this.features, matrix);
@@ -53,7 +59,11 @@ export class LogisticRegressionModel implements TrainedModel {
       }
     });
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-Math.fround((margin[i] as number) + this.intercept)));
+    const task = this.task;
+    for (let i = 0; i < n; i++) {
+      const m = Math.fround((margin[i] as number) + this.intercept);
+      out[i] = task.kind === 'regression' ? untransformOutput(m, task.transform) : 1 / (1 + Math.exp(-m));
+    }
     return out;
   }
 
@@ -76,6 +86,6 @@ export class LogisticRegressionModel implements TrainedModel {
     });
     terms.push(graph.floats('intercept', [1], [this.intercept]));
     const margin = graph.node('Sum', terms, 'margin');
-    return graph.toModel(margin, 'logistic-regression', metadata);
+    return this.task.kind === 'binary' ? graph.toModel(margin, 'logistic-regression', metadata) : graph.toTaskModel(margin, this.kind, metadata, this.task);
   }
 }

@@ -21,6 +21,7 @@ export const logisticRegressionTrainer: Trainer<LogisticRegressionParams, Logist
     assertFeatureMatrix(validation);
     const features = featureNames(train);
     assertSameFeatures(features, validation);
+    if (train.task !== undefined) throw new TrainingDataError(`logistic-regression fits a binary label; this one is ${train.task.kind}`);
     let positives = 0;
     for (let i = 0; i < train.rows; i++) positives += train.label[i] as number;
     if (positives === 0 || positives === train.rows) {

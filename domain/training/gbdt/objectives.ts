@@ -1,0 +1,168 @@
+import type { FeatureMatrix } from '../feature-matrix.ts';
+import { matrixClasses, regressionValues } from '../feature-matrix.ts';
+import { transformLabel } from '../label-transform.ts';
+import type { LabelTransform } from '../../../shared/data/feature-spec.ts';
+import { meanMarginLogLoss } from '../margin-loss.ts';
+import { TrainingDataError } from '../trainer.ts';
+
+/**
+ * What boosting minimises, per label kind. An objective owns one score array per output (one for
+ * binary and regression, one per class for softmax), starts them at its base scores, and gives each
+ * output's gradients and hessians for the tree grown on it next. Trees are grown round by round, one
+ * per output, so a round of a K-class model is K trees.
+ */
+export interface GbdtObjective {
+  name: 'binary-log-loss' | 'squared-error' | 'huber' | 'softmax';
+  /** float32 starting score per output. */
+  baseScores: number[];
+  /** Fills gradHess (2r, 2r + 1) for the sampled rows, for the tree of output `k`. */
+  gradients(k: number, sample: Uint32Array, sampleSize: number, scores: readonly Float64Array[], gradHess: Float64Array): void;
+  /** Mean loss of `scores` against the rows of `which` (every `stride`-th row). */
+  loss(which: 'train' | 'validation', scores: readonly Float64Array[], stride?: number): number;
+  /** Target per row used to rank categories (`targets.length` rankings per categorical feature). */
+  rankingTargets: ArrayLike<number>[];
+  /** Bytes that identify the labels, for the checkpoint fingerprint. */
+  labelBytes: Uint8Array[];
+  /** Facts for the model summary. */
+  summary: Record<string, unknown>;
+}
+
+const MIN_HESSIAN = 1e-16;
+
+const bytesOf = (values: Float64Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+
+export function binaryObjective(train: FeatureMatrix, validation: FeatureMatrix): GbdtObjective {
+  let positives = 0;
+  for (let i = 0; i < train.rows; i++) positives += train.label[i] as number;
+  if (positives === 0 || positives === train.rows) {
+    throw new TrainingDataError(`Training labels are all ${positives === 0 ? 0 : 1}; a classifier needs both classes`);
+  }
+  const label = { train: train.label, validation: validation.label };
+  return {
+    name: 'binary-log-loss',
+    baseScores: [Math.fround(Math.log(positives / (train.rows - positives)))],
+    gradients(_k, sample, sampleSize, [score], gradHess) {
+      const s = score as Float64Array;
+      for (let i = 0; i < sampleSize; i++) {
+        const r = sample[i] as number;
+        const p = 1 / (1 + Math.exp(-(s[r] as number)));
+        gradHess[2 * r] = p - (train.label[r] as number);
+        gradHess[2 * r + 1] = Math.max(p * (1 - p), MIN_HESSIAN);
+      }
+    },
+    loss: (which, [score], stride = 1) => meanMarginLogLoss(score as Float64Array, label[which], stride),
+    rankingTargets: [train.label],
+    labelBytes: [train.label, validation.label],
+    summary: {},
+  };
+}
+
+/** The q-quantile of values (sorted copy, lower interpolation point): deterministic and exact. */
+function quantile(values: Float64Array, q: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))] as number;
+}
+
+/**
+ * Squared error, or Huber with threshold `delta` (squared within ±delta of the target, linear
+ * beyond, so a few extreme delays do not pull every leaf). Huber's hessian is taken as 1 everywhere,
+ * as LightGBM does, which makes each leaf the mean of its clipped residuals. Without a given delta,
+ * Huber uses the 90th percentile of |y − median| on the training rows.
+ */
+export function regressionObjective(
+  train: FeatureMatrix,
+  validation: FeatureMatrix,
+  options: { loss: 'squared' | 'huber'; huberDelta?: number | undefined; transform?: LabelTransform | undefined },
+): GbdtObjective {
+  const y = { train: transformLabel(regressionValues(train), options.transform), validation: transformLabel(regressionValues(validation), options.transform) };
+  if (train.rows === 0) throw new TrainingDataError('Regression needs training rows');
+  const huber = options.loss === 'huber';
+  const median = quantile(y.train, 0.5);
+  const delta = huber ? (options.huberDelta ?? Math.max(quantile(y.train.map((v) => Math.abs(v - median)), 0.9), 1e-12)) : Infinity;
+  let mean = 0;
+  for (const v of y.train) mean += v;
+  mean /= train.rows;
+  const target = y.train;
+  return {
+    name: huber ? 'huber' : 'squared-error',
+    baseScores: [Math.fround(huber ? median : mean)],
+    gradients(_k, sample, sampleSize, [score], gradHess) {
+      const s = score as Float64Array;
+      for (let i = 0; i < sampleSize; i++) {
+        const r = sample[i] as number;
+        const residual = (s[r] as number) - (target[r] as number);
+        gradHess[2 * r] = huber ? Math.max(-delta, Math.min(delta, residual)) : residual;
+        gradHess[2 * r + 1] = 1;
+      }
+    },
+    loss(which, [score], stride = 1) {
+      const s = score as Float64Array;
+      const t = y[which];
+      let sum = 0;
+      let n = 0;
+      for (let r = 0; r < t.length; r += stride) {
+        const a = Math.abs((s[r] as number) - (t[r] as number));
+        sum += a <= delta ? 0.5 * a * a : delta * (a - 0.5 * delta);
+        n++;
+      }
+      return n === 0 ? NaN : sum / n;
+    },
+    rankingTargets: [target],
+    labelBytes: [bytesOf(y.train), bytesOf(y.validation)],
+    summary: huber ? { huberDelta: delta } : {},
+  };
+}
+
+/**
+ * Softmax cross-entropy over K classes: one score per class, p = softmax(scores), gradient p_k − [y = k],
+ * hessian p_k(1 − p_k). Base scores are the log of the training class shares (add-one smoothed, so a
+ * class absent from training does not start at −∞).
+ */
+export function softmaxObjective(train: FeatureMatrix, validation: FeatureMatrix): GbdtObjective {
+  const classes = matrixClasses(train);
+  const k = classes.length;
+  const counts = new Float64Array(k);
+  for (let i = 0; i < train.rows; i++) counts[train.label[i] as number]! += 1;
+  const present = counts.filter((c) => c > 0).length;
+  if (present < 2) throw new TrainingDataError(`Training labels hold ${present} of the ${k} classes; a classifier needs at least two`);
+  const label = { train: train.label, validation: validation.label };
+  const probabilities = new Float64Array(k);
+  const softmaxRow = (scores: readonly Float64Array[], r: number) => {
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) max = Math.max(max, (scores[c] as Float64Array)[r] as number);
+    let sum = 0;
+    for (let c = 0; c < k; c++) {
+      const e = Math.exp(((scores[c] as Float64Array)[r] as number) - max);
+      probabilities[c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < k; c++) probabilities[c] = (probabilities[c] as number) / sum;
+  };
+  return {
+    name: 'softmax',
+    baseScores: Array.from(counts, (c) => Math.fround(Math.log((c + 1) / (train.rows + k)))),
+    gradients(output, sample, sampleSize, scores, gradHess) {
+      for (let i = 0; i < sampleSize; i++) {
+        const r = sample[i] as number;
+        softmaxRow(scores, r);
+        const p = probabilities[output] as number;
+        gradHess[2 * r] = p - ((train.label[r] as number) === output ? 1 : 0);
+        gradHess[2 * r + 1] = Math.max(p * (1 - p), MIN_HESSIAN);
+      }
+    },
+    loss(which, scores, stride = 1) {
+      const labels = label[which];
+      let sum = 0;
+      let n = 0;
+      for (let r = 0; r < labels.length; r += stride) {
+        softmaxRow(scores, r);
+        sum -= Math.log(Math.max(probabilities[labels[r] as number] as number, 1e-15));
+        n++;
+      }
+      return n === 0 ? NaN : sum / n;
+    },
+    rankingTargets: Array.from({ length: k }, (_, c) => Uint8Array.from(train.label, (y) => (y === c ? 1 : 0))),
+    labelBytes: [train.label, validation.label],
+    summary: { classCounts: Object.fromEntries(classes.map((name, c) => [name, counts[c] as number])) },
+  };
+}
