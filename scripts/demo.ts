@@ -11,12 +11,14 @@ import { loadConfigOrExit } from '../shared/config.ts';
 import { createPipelineWorker } from '../workers/pipeline-worker.ts';
 import { ensureBinaries } from './infra/binaries.ts';
 import { startStack } from './infra/stack.ts';
+import { serveFirstPrediction } from './demo/first-prediction.ts';
 
 /**
  * The README's first command: brings up the local stack (it stays up afterwards so the Temporal UI
  * can be browsed; `npm run infra:down` stops it), runs a pipeline worker in this process, and runs
  * the training pipeline on the real flights data (3 M flights, Jan-Jun 2001), following it stage by
- * stage until a person approves or rejects the model (or --auto-approve does).
+ * stage until a person approves or rejects the model (or --auto-approve does); an approved model is
+ * deployed, and the API started beside the stack scores one real flight.
  */
 
 const USAGE = `Usage: npm run demo [-- --auto-approve] [-- --spec path/to/pipeline.json]
@@ -24,7 +26,9 @@ const USAGE = `Usage: npm run demo [-- --auto-approve] [-- --spec path/to/pipeli
 Starts Temporal (with its Web UI) and MinIO if they are not running, runs a pipeline worker in this
 process, and trains the flights delay model with examples/flights/pipeline.json: ingest, validate,
 point-in-time features, GBDT training, ONNX evaluation against gates and the champion, registration,
-and human approval. Approve from the Temporal UI, the sluice CLI, or pass --auto-approve.
+and human approval. Approve from the Temporal UI, the sluice CLI, or pass --auto-approve. An approved
+model is deployed through its deployment workflow; the prediction API then starts beside the stack
+(port SLUICE_API_PORT, default 8080) and scores one real flight, printing the curl command.
 Settings come from SLUICE_* environment variables (see the README). Stop the stack: npm run infra:down`;
 
 const { values } = parseArgs({ options: { 'auto-approve': { type: 'boolean' }, spec: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -79,8 +83,9 @@ try {
       say(`  gates: failed (${outcome.gate.failed.join('; ')})`);
     }
     say(`  took ${((Date.now() - started) / 1000).toFixed(0)} s. The registry: npx sluice models list`);
+    if (outcome.status === 'approved') await serveFirstPrediction({ client, config, registry: new ModelRegistry(store, config.buckets.models), say }, outcome.modelName, outcome.version, requestedBy);
     say(`Temporal UI: ${uiRunUrl(run.workflowId)}   MinIO console: ${state.minio.consoleUrl} (user ${config.minio.accessKey})`);
-    say('The stack keeps running; stop it with: npm run infra:down');
+    say('The stack (and the API, once started) keeps running; stop it with: npm run infra:down');
   });
 } finally {
   await nativeConnection.close();
