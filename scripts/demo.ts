@@ -9,8 +9,9 @@ import { loadSpecFile } from '../cli/load-spec.ts';
 import { describeOutcome, followPipeline } from '../cli/progress-view.ts';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { createPipelineWorker } from '../workers/pipeline-worker.ts';
-import { ensureBinaries } from './infra/binaries.ts';
-import { startStack } from './infra/stack.ts';
+import { BinaryUnavailableError, ensureBinaries } from './infra/binaries.ts';
+import { PortInUseError } from './infra/ports.ts';
+import { type StackState, StackStartError, startStack } from './infra/stack.ts';
 import { serveFirstPrediction } from './demo/first-prediction.ts';
 
 /**
@@ -42,8 +43,15 @@ const config = loadConfigOrExit();
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const started = Date.now();
-const binaries = await ensureBinaries(config, say);
-const state = await startStack(config, { binaries, report: say });
+let state: StackState;
+try {
+  state = await startStack(config, { binaries: await ensureBinaries(config, say), report: say });
+} catch (err) {
+  // What the person can fix (a busy port, no Go toolchain, a server that would not start): its message, no stack trace.
+  if (!(err instanceof BinaryUnavailableError || err instanceof PortInUseError || err instanceof StackStartError)) throw err;
+  console.error(`[demo] ${err.message}`);
+  process.exit(1);
+}
 const store = MinioArtifactStore.fromConfig(config.minio);
 
 const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
@@ -83,7 +91,14 @@ try {
       say(`  gates: failed (${outcome.gate.failed.join('; ')})`);
     }
     say(`  took ${((Date.now() - started) / 1000).toFixed(0)} s. The registry: npx sluice models list`);
-    if (outcome.status === 'approved') await serveFirstPrediction({ client, config, registry: new ModelRegistry(store, config.buckets.models), say }, outcome.modelName, outcome.version, requestedBy);
+    if (outcome.status === 'approved') {
+      try {
+        await serveFirstPrediction({ client, config, registry: new ModelRegistry(store, config.buckets.models), say }, outcome.modelName, outcome.version, requestedBy);
+      } catch (err) {
+        if (!(err instanceof PortInUseError)) throw err;
+        say(`the API was not started: ${err.message}`);
+      }
+    }
     say(`Temporal UI: ${uiRunUrl(run.workflowId)}   MinIO console: ${state.minio.consoleUrl} (user ${config.minio.accessKey})`);
     say('The stack (and the API, once started) keeps running; stop it with: npm run infra:down');
   });
