@@ -22,6 +22,8 @@ export class OnlineEventError extends SluiceError {
 
 const describe = (value: unknown) => (typeof value === 'string' ? `string ${JSON.stringify(value.slice(0, 50))}` : typeof value);
 
+const MAX_EPOCH_MS = 8.64e15;
+
 export function readEventField(event: Readonly<Record<string, unknown>>, field: string, type: ValueType): JsValue {
   if (!Object.hasOwn(event, field) || event[field] === undefined) throw new OnlineEventError(field, `missing (expected a ${type} or null)`);
   const value = event[field];
@@ -38,7 +40,11 @@ export function readEventField(event: Readonly<Record<string, unknown>>, field: 
       if (typeof value === 'boolean') return value;
       break;
     case 'timestamp': {
-      if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        // Beyond ±8.64e15 ms (±275,760 years) no Date, and no timestamp offline, exists: refused rather than scored.
+        if (Math.abs(value) > MAX_EPOCH_MS) throw new OnlineEventError(field, `${value} is outside the epoch-millisecond range of a timestamp (±${MAX_EPOCH_MS})`);
+        return Math.trunc(value);
+      }
       if (value instanceof Date && Number.isFinite(value.getTime())) return value.getTime();
       if (typeof value === 'string') {
         const parsed = parseTimestamp(value);

@@ -97,5 +97,8 @@ describe('compileOnlineFeatures', () => {
     await assert.rejects(online.vector({ date: '2001-03-04', origin: 'ATL', destination: 'ORD' }, store), (err: unknown) => err instanceof OnlineEventError && err.field === 'distance' && /missing/.test(err.message));
     await assert.rejects(online.vector({ date: '2001-03-04', distance: '606', origin: 'ATL', destination: 'ORD' }, store), /event field "distance": expected a number, got string/);
     await assert.rejects(online.vector({ date: 'March 4th', distance: 606, origin: 'ATL', destination: 'ORD' }, store), /"March 4th" is not an ISO 8601 timestamp/);
+    // Epoch milliseconds beyond any Date are refused, not scored; the last representable instant is read.
+    await assert.rejects(online.vector({ date: 8640000000000001, distance: 606, origin: 'ATL', destination: 'ORD' }, store), /event field "date": 8640000000000001 is outside the epoch-millisecond range/);
+    assert.ok(await online.vector({ date: -8640000000000000, distance: 606, origin: 'ATL', destination: 'ORD' }, store));
   });
 });
