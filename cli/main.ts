@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { currentCodeVersion } from '../control/code-version.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv } from './command.ts';
 import { DEPLOY_COMMANDS } from './commands/deploy.ts';
@@ -8,6 +12,9 @@ import { PIPELINE_COMMANDS } from './commands/pipeline.ts';
 import { RETRAIN_COMMANDS } from './commands/retrain.ts';
 
 export { EXIT } from './command.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const PACKAGE_VERSION = z.object({ version: z.string() }).parse(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))).version;
 
 const MAIN_HELP = `sluice: train, approve and inspect models.
 
@@ -32,7 +39,7 @@ Usage:
   sluice retrain schedule <model> --every 7d [--spec spec.json]
   sluice models timeline <model> [--html out.html]
 
-Run 'sluice <command> --help' for details. Settings come from SLUICE_* variables (see the README).
+Run 'sluice <command> --help' for details, 'sluice --version' for the version. Settings come from SLUICE_* variables (see the README).
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed.`;
 
 const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS };
@@ -58,6 +65,10 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.write(MAIN_HELP);
     return argv.length === 0 ? EXIT.userError : EXIT.ok;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.write(`sluice ${PACKAGE_VERSION} (code ${currentCodeVersion(ROOT)})`);
+    return EXIT.ok;
   }
   const command = COMMANDS[key];
   if (!command) {

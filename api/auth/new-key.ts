@@ -9,9 +9,24 @@ import { describeIssues } from '../../shared/parse-input.ts';
  * keys file, which holds only its hash.
  *   npx tsx api/auth/new-key.ts --id ana@example.com --scopes predict,feedback
  */
-const { values } = parseArgs({ options: { id: { type: 'string' }, scopes: { type: 'string' } } });
+const USAGE = `Usage: npx tsx api/auth/new-key.ts --id NAME --scopes predict,feedback,admin
+
+Prints a new API key once (give it to the caller; it is stored nowhere) and the entry to add to the
+keys file (SLUICE_API_KEYS_FILE), which holds only its SHA-256; the API reloads the file by itself.`;
+
+let values: { id?: string | undefined; scopes?: string | undefined; help?: boolean | undefined };
+try {
+  ({ values } = parseArgs({ options: { id: { type: 'string' }, scopes: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${USAGE}`);
+  process.exit(1);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!values.id || !values.scopes) {
-  console.error('Usage: npx tsx api/auth/new-key.ts --id NAME --scopes predict,feedback,admin');
+  console.error(USAGE);
   process.exit(1);
 }
 const key = `sk_${randomBytes(24).toString('base64url')}`;

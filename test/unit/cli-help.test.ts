@@ -33,3 +33,9 @@ test("a command's own --help is its help alone", async () => {
   assert.equal(code, EXIT.ok);
   assert.match(out, /^Usage: sluice retrain schedule /);
 });
+
+test("'sluice --version' says the package version and the code's commit", async () => {
+  const { code, out } = await cli('--version');
+  assert.equal(code, EXIT.ok);
+  assert.match(out, /^sluice \d+\.\d+\.\d+ \(code ([0-9a-f]{40}(-dirty)?|unknown)\)$/);
+});
