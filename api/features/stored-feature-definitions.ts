@@ -1,3 +1,4 @@
+import { withDeadline } from '../../shared/deadline.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { type AggregateValues, type OnlineFeatureStore, type OnlineLookup, SnapshotOnlineStore } from '../../domain/features/online-store.ts';
 import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
@@ -70,7 +71,7 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
   constructor(
     private readonly store: ArtifactStore,
     private readonly buckets: Config['buckets'],
-    refreshMs: number,
+    private readonly refreshMs: number,
     private readonly log: Logger,
   ) {
     this.timer = setInterval(() => void this.refresh(), refreshMs);
@@ -125,12 +126,14 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
   private async refreshFollowers(): Promise<void> {
     for (const [hash, follower] of this.followers) {
       try {
-        const newest = await newestSnapshot(this.store, this.buckets.serving, hash);
+        // Deadlines, so a frozen store shows as a failed refresh (stale in /readyz) instead of a refresh that never ends.
+        const newest = await withDeadline(newestSnapshot(this.store, this.buckets.serving, hash), this.refreshMs, `the object store (list s3://${this.buckets.serving}/${onlineFeatureKeys.specPrefix(hash)})`);
         if (newest === undefined || newest.key === follower.key) {
           follower.lastError = undefined;
           continue;
         }
-        follower.swap(await loadSnapshotStore(this.store, this.buckets.serving, newest.key), newest);
+        // A large snapshot takes a while to read and index: ten intervals, not one.
+        follower.swap(await withDeadline(loadSnapshotStore(this.store, this.buckets.serving, newest.key), 10 * this.refreshMs, `loading s3://${this.buckets.serving}/${newest.key}`), newest);
         this.log.info('online feature snapshot updated', { featureSpecHash: hash, key: newest.key });
       } catch (err) {
         follower.lastError = (err as Error).message;

@@ -32,7 +32,7 @@ export class ApiMetrics {
   readonly featuresRefreshed = this.registry.gauge('sluice_online_features_refreshed_timestamp_seconds', 'When the online feature snapshot served to each model was written (its refresh\'s last success)');
   readonly featuresStale = this.registry.gauge('sluice_online_features_stale', '1 when a model\'s online features are older than SLUICE_SERVING_FEATURES_MAX_AGE or a newer snapshot could not be loaded; the last good one is served');
   readonly gcPauses = this.registry.histogram('sluice_gc_pause_seconds', 'Garbage collection pauses of the event loop thread, by kind (minor, major, incremental, weak_callbacks)', GC_BOUNDS);
-  readonly configPollErrors = this.registry.counter('sluice_serving_config_poll_errors_total', 'Serving config polls that failed, by reason (unreachable, invalid, load_failed)');
+  readonly configPollErrors = this.registry.counter('sluice_serving_config_poll_errors_total', 'Serving config polls that failed, by reason (unreachable, timeout, missing, invalid, load_failed)');
 
   render(): string {
     return this.registry.render();

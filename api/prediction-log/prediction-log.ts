@@ -1,3 +1,4 @@
+import { withDeadline } from '../../shared/deadline.ts';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
@@ -18,6 +19,9 @@ export interface PredictionLogDeps {
   metrics: ApiMetrics;
   log: Logger;
 }
+
+/** A log file is at most a few MB: an upload still going after this long is treated as failed. */
+const UPLOAD_DEADLINE_MS = 30_000;
 
 /** While the store is unreachable, a failed upload is logged the first time and then every this many retries. */
 const LOG_EVERY_ATTEMPTS = 30;
@@ -163,7 +167,9 @@ export class PredictionLog {
 
   private async upload(upload: PendingUpload): Promise<void> {
     try {
-      await this.deps.store.putFile(this.deps.bucket, upload.key, upload.path, { contentType: 'application/vnd.apache.parquet' });
+      // A frozen store would hold this flush, and every later one, forever: past the deadline the upload
+      // is retried like a failed one (the same key, so a late first attempt is overwritten, not doubled).
+      await withDeadline(this.deps.store.putFile(this.deps.bucket, upload.key, upload.path, { contentType: 'application/vnd.apache.parquet' }), UPLOAD_DEADLINE_MS, `the object store (put s3://${this.deps.bucket}/${upload.key})`);
       await rm(upload.path, { force: true });
       this.pendingRows -= upload.rows;
       this.written.inc(upload.rows);

@@ -6,6 +6,7 @@ import type { ModelLoader } from '../scoring/model-loader.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import type { ModelRoutes } from './routing.ts';
 import { describeIssues } from '../../shared/parse-input.ts';
+import { DeadlineExceededError, withDeadline } from '../../shared/deadline.ts';
 
 /** What requests route by: replaced as a whole, never changed in place. */
 export interface ServingSnapshot {
@@ -113,13 +114,17 @@ export class ServingConfigPoller {
     const { store, bucket } = this.deps;
     let etag: string;
     let body: Buffer;
+    // Each request must answer within one interval: a frozen store would otherwise hold this poll, and
+    // every later one, forever while the health report kept saying `current`.
+    const within = <T>(work: Promise<T>, what: string) => withDeadline(work, this.deps.intervalMs, `the object store (${what} s3://${bucket}/${SERVING_CONFIG_KEY})`);
     try {
-      const info = await store.stat(bucket, SERVING_CONFIG_KEY);
+      const info = await within(store.stat(bucket, SERVING_CONFIG_KEY), 'stat');
       if (info === undefined) return this.onAbsent();
       etag = stripQuotes(info.etag);
       if ((etag === this.appliedEtag && !this.retryLoads) || etag === this.rejectedEtag) return this.succeeded();
-      body = await store.get(bucket, SERVING_CONFIG_KEY);
+      body = await within(store.get(bucket, SERVING_CONFIG_KEY), 'get');
     } catch (err) {
+      if (err instanceof DeadlineExceededError) return this.failed('timeout', `object store not answering: ${err.message}`);
       return this.failed('unreachable', `object store unreachable: ${(err as Error).message}`);
     }
     let config: ServingConfig;
@@ -210,7 +215,7 @@ export class ServingConfigPoller {
     this.succeeded();
   }
 
-  private failed(reason: 'unreachable' | 'missing', message: string): void {
+  private failed(reason: 'unreachable' | 'timeout' | 'missing', message: string): void {
     if (message !== this.pollError) this.deps.log.warn('serving config poll failed; serving the last good config', { reason, error: message, revision: this.snapshot.revision });
     this.pollError = message;
     this.deps.metrics.configPollErrors.with({ reason }).inc();

@@ -102,3 +102,45 @@ test('store outage: the API keeps serving, reports it, holds its log, and recove
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a frozen store (SIGSTOP) cannot hide: /readyz says stale within two poll intervals, predictions keep working, and it recovers on SIGCONT', async () => {
+  const binary = process.env.SLUICE_MINIO_BIN;
+  assert.ok(binary, 'SLUICE_MINIO_BIN (set by scripts/run-tests.ts) names the minio binary');
+  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-frozen-minio-'));
+  const port = await freePort();
+  const base = loadConfig(process.env);
+  const minio = await startMinio(binary, dataDir, port, base.minio);
+  const pollMs = 500;
+  try {
+    const endpoint = { SLUICE_MINIO_ENDPOINT: `http://127.0.0.1:${port}` };
+    const store = MinioArtifactStore.fromConfig(loadConfig({ ...process.env, ...endpoint }).minio);
+    const config = await isolatedConfig(store, { ...endpoint, SLUICE_SERVING_POLL_INTERVAL_MS: String(pollMs) });
+    await storeFlightsFeatures(store, config);
+    const manifest = await registerFlightsModel(new ModelRegistry(store, config.buckets.models), MODEL);
+    await writeServingConfig(store, config, { [MODEL]: { primary: manifest.version } }, 1);
+    const definitions = new StoredFeatureDefinitions(store, config.buckets, pollMs, createLogger('error'));
+    await using api = await startTestApi({ store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
+    await api.firstPoll;
+    const readiness = async () => (await api.request<Readiness>('GET', '/readyz')).json;
+    assert.equal(await api.predict(MODEL, { event: flightEvent(0) }).then((r) => r.status), 200);
+    assert.equal((await readiness()).servingConfig.state, 'current');
+
+    minio.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      // Two intervals by design (a poll's requests each have one interval); the bound leaves room for a busy machine.
+      await until(async () => (await readiness()).servingConfig.state === 'stale', 'the frozen store to be noticed', 10 * pollMs);
+      console.log(`frozen store noticed after ${Date.now() - frozenAt} ms (poll interval ${pollMs} ms)`);
+      assert.match((await readiness()).servingConfig.lastError ?? '', /object store not answering: .* did not answer within 500 ms/);
+      assert.match((await api.request('GET', '/metrics')).text, /^sluice_serving_config_poll_errors_total\{reason="timeout"\} [1-9]/m);
+      assert.equal(await api.predict(MODEL, { event: flightEvent(1) }).then((r) => r.status), 200, 'predictions keep working on the last good config');
+    } finally {
+      minio.kill('SIGCONT');
+    }
+    await until(async () => (await readiness()).servingConfig.state === 'current', 'recovery after SIGCONT');
+    definitions.close();
+  } finally {
+    await stop(minio);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
