@@ -78,7 +78,7 @@ describe('a worker killed during training', () => {
       {
         spec: { ...spec, model: { name: 'flights-crash-test' }, dataset: { name: 'flights-crash', source: sample }, trainer: { kind: 'gbdt', nTrees: 120, earlyStoppingRounds: 0, maxLeaves: 31 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }] } },
         requestedBy: 'dana',
-        // Seconds rather than the production two minutes before Temporal gives the work to another worker.
+        // Seconds rather than the default 30 before Temporal gives the work to another worker.
         heartbeatTimeout: '5 seconds',
       },
     );
@@ -99,6 +99,7 @@ describe('a worker killed during training', () => {
     }
     assert.ok(lastIteration >= 25, `training never heartbeated past iteration 25 (last ${lastIteration})`);
     const exited = new Promise((resolve) => first.once('exit', resolve));
+    const killedAt = Date.now();
     killGroup(first);
     await exited;
 
@@ -122,6 +123,9 @@ describe('a worker killed during training', () => {
       if (s?.activityType?.name) scheduled.set(Number(e.eventId), s.activityType.name);
       const started = e.activityTaskStartedEventAttributes;
       if (started) (starts[scheduled.get(Number(started.scheduledEventId)) ?? '?'] ??= []).push(started.attempt ?? 0);
+      if (started && started.attempt === 2 && scheduled.get(Number(started.scheduledEventId)) === 'trainCandidate' && e.eventTime) {
+        console.log(`training retried on the new worker ${((Number(e.eventTime.seconds) * 1000 + Math.round((e.eventTime.nanos ?? 0) / 1e6) - killedAt) / 1000).toFixed(1)} s after the SIGKILL (heartbeat timeout 5 s)`);
+      }
       const completed = e.activityTaskCompletedEventAttributes;
       if (completed && scheduled.get(Number(completed.scheduledEventId)) === 'trainCandidate') {
         trainResult = JSON.parse(Buffer.from(completed.result?.payloads?.[0]?.data ?? new Uint8Array()).toString()) as typeof trainResult;
