@@ -430,7 +430,16 @@ try {
   await api?.shutdown().catch((err: unknown) => say(`API shutdown failed: ${(err as Error).message}`));
   definitions?.close();
   // Each on its own: a failing delete must not leave the others firing.
-  for (const id of [...schedules, ...models.flatMap((m) => [refreshScheduleId(m)])]) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  const scheduleIds = [...new Set([...schedules, ...models.map(refreshScheduleId)])];
+  for (const id of scheduleIds) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  // Runs the schedules started that are still going would wait for a worker that is about to stop.
+  try {
+    for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+      if (scheduleIds.some((id) => w.workflowId.startsWith(`${id}-run`))) await client.workflow.getHandle(w.workflowId, w.runId).terminate('replay finished');
+    }
+  } catch (err) {
+    say(`could not end the schedules' running runs: ${(err as Error).message}`);
+  }
   worker.kill('SIGTERM');
   duck[Symbol.dispose]();
   await connection.close();
@@ -445,8 +454,9 @@ process.exit();
 async function judgedWindows(model: string, clock: ReplayClock): Promise<JudgedWindow[]> {
   const state = monitorStateSchema.parse(JSON.parse((await store.get(config.buckets.reports, monitorStateKey(model))).toString('utf8')));
   const runs: DriftMonitorResult[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'driftMonitor' AND WorkflowId = '${driftMonitorScheduleId(model)}-run'` })) {
-    if (w.status.name !== 'COMPLETED') continue;
+  // A scheduled run's id is the action's id with the firing instant appended.
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'driftMonitor'` })) {
+    if (w.status.name !== 'COMPLETED' || !w.workflowId.startsWith(`${driftMonitorScheduleId(model)}-run`)) continue;
     runs.push((await client.workflow.getHandle(w.workflowId, w.runId).result()) as DriftMonitorResult);
   }
   const windows: JudgedWindow[] = [];
