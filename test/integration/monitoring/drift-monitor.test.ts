@@ -113,6 +113,9 @@ describe('driftMonitor on the real stack with replayed flights', () => {
 
   before(async () => {
     await scratch.db.run(`SET TimeZone = 'UTC'`);
+    // Predictions and their labels are drawn by two queries and matched by row number: one thread
+    // keeps a seeded reservoir sample's rows, and their order, the same in both.
+    await scratch.db.run('SET threads = 1');
     await scratch.db.run(`CREATE TABLE flights AS SELECT *, month(date) AS m,
       avg((delay > 15)::DOUBLE) OVER (PARTITION BY origin, month(date)) AS origin_rate,
       avg((delay > 15)::DOUBLE) OVER (PARTITION BY origin, destination, month(date)) AS route_rate
