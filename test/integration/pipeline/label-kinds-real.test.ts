@@ -57,6 +57,9 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
         assert.ok(!status || !['validation-failed', 'gate-failed'].includes(status.stage), `run ended early at ${status?.stage}: ${JSON.stringify(status?.evaluation?.gate.failed)}`);
         await sleep(250);
       }
+      const { stages } = await started.handle.query(pipelineStatusQuery);
+      const at = (stage: string) => Date.parse(stages.find((s) => s.stage === stage)?.startedAt ?? '');
+      console.log(`${(spec.model as { name: string }).name}: training stage ${((at('evaluating') - at('training')) / 1000).toFixed(1)} s`);
       await started.handle.executeUpdate(approveUpdate, { args: [{ by: 'ana', comment: 'ok' }] });
       return { outcome: (await started.handle.result()) as PipelineOutcome };
     });
