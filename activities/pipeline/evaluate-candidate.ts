@@ -109,7 +109,8 @@ export const createEvaluateCandidate =
     } finally {
       await session.release();
     }
-    if (test.task !== undefined) return evaluateOtherKind(deps, input, staged, test, scores, latency);
+    // Awaited here, not returned as a promise: `staged` is disposed when this scope exits, and the slices still read it.
+    if (test.task !== undefined) return await evaluateOtherKind(deps, input, staged, test, scores, latency);
     const overall = classificationMetrics(test.label, scores, threshold);
 
     context.heartbeat({ step: 'scoring champion' });

@@ -66,7 +66,12 @@ export class ModelLoader {
       const bytes = await registry.onnx(model, version);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (sha256 !== manifest.onnx.sha256) throw new ModelLoadError(`${what}: ONNX file hashes to ${sha256}, the manifest says ${manifest.onnx.sha256}`);
-      const graphFeatures = JSON.parse(readOnnxMetadata(bytes)[MetadataKey.featureNames] ?? 'null') as { numeric: string[]; categorical: string[] } | null;
+      const metadata = readOnnxMetadata(bytes);
+      // Scoring, answers and the prediction log read one `probability` per row; a regression or
+      // multiclass graph has another output, so it is refused here, named, instead of failing every request.
+      const labelKind = metadata[MetadataKey.labelKind] ?? 'binary';
+      if (labelKind !== 'binary') throw new ModelLoadError(`${what} is a ${labelKind} model; the prediction API serves binary models only so far`);
+      const graphFeatures = JSON.parse(metadata[MetadataKey.featureNames] ?? 'null') as { numeric: string[]; categorical: string[] } | null;
       if (!graphFeatures || !sameNames(graphFeatures.numeric, manifest.featureNames.numeric) || !sameNames(graphFeatures.categorical, manifest.featureNames.categorical)) {
         throw new ModelLoadError(`${what}: the graph's feature names ${JSON.stringify(graphFeatures)} differ from the manifest's ${JSON.stringify(manifest.featureNames)}`);
       }
