@@ -11,6 +11,10 @@ export interface Progress extends Disposable {
 
 export function startProgress(activity: string, everyMs = 5_000): Progress {
   const context = Context.current();
+  // At least three beats per heartbeat timeout: with a timeout as short as the interval, one late
+  // timer on a busy machine would time out a live activity.
+  const timeoutMs = context.info.heartbeatTimeoutMs;
+  if (timeoutMs) everyMs = Math.min(everyMs, Math.max(250, Math.floor(timeoutMs / 3)));
   let latest: Record<string, unknown> = { activity };
   const beat = () => context.heartbeat(latest);
   const timer = setInterval(beat, everyMs);

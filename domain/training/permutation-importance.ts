@@ -18,6 +18,8 @@ export interface ImportanceOptions {
   maxRows?: number;
   /** Shuffles per feature, averaged. */
   repeats?: number;
+  /** Called after each feature is measured: the activity heartbeats here, as this runs for seconds without yielding. */
+  onFeature?: (name: string) => void;
 }
 
 const DEFAULT_MAX_ROWS = 20_000;
@@ -74,6 +76,7 @@ export function permutationImportance(predict: (matrix: FeatureMatrix) => ArrayL
     let total = 0;
     for (let r = 0; r < repeats; r++) total += logLoss(sample.label, predict(withShuffled())) - baseline;
     increase[name] = Math.max(0, total / repeats);
+    options.onFeature?.(name);
   };
   sample.numeric.names.forEach((name, j) => {
     measure(name, () => ({ ...sample, numeric: { names: sample.numeric.names, columns: sample.numeric.columns.map((c, k) => (k === j ? shuffled(c, prng) : c)) } }));

@@ -78,8 +78,8 @@ describe('a worker killed during training', () => {
       {
         spec: { ...spec, model: { name: 'flights-crash-test' }, dataset: { name: 'flights-crash', source: sample }, trainer: { kind: 'gbdt', nTrees: 120, earlyStoppingRounds: 0, maxLeaves: 31 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }] } },
         requestedBy: 'dana',
-        // Seconds rather than the default 30 before Temporal gives the work to another worker.
-        heartbeatTimeout: '5 seconds',
+        // Seconds rather than the default 30 before Temporal gives the work to another worker (beats come every third of it).
+        heartbeatTimeout: '10 seconds',
       },
     );
     assert.ok(run.started);
@@ -124,7 +124,7 @@ describe('a worker killed during training', () => {
       const started = e.activityTaskStartedEventAttributes;
       if (started) (starts[scheduled.get(Number(started.scheduledEventId)) ?? '?'] ??= []).push(started.attempt ?? 0);
       if (started && started.attempt === 2 && scheduled.get(Number(started.scheduledEventId)) === 'trainCandidate' && e.eventTime) {
-        console.log(`training retried on the new worker ${((Number(e.eventTime.seconds) * 1000 + Math.round((e.eventTime.nanos ?? 0) / 1e6) - killedAt) / 1000).toFixed(1)} s after the SIGKILL (heartbeat timeout 5 s)`);
+        console.log(`training retried on the new worker ${((Number(e.eventTime.seconds) * 1000 + Math.round((e.eventTime.nanos ?? 0) / 1e6) - killedAt) / 1000).toFixed(1)} s after the SIGKILL (heartbeat timeout 10 s)`);
       }
       const completed = e.activityTaskCompletedEventAttributes;
       if (completed && scheduled.get(Number(completed.scheduledEventId)) === 'trainCandidate') {
