@@ -90,10 +90,12 @@ export const pipelineInputSchema = z.strictObject({
    * How long a long activity may go without a heartbeat before Temporal retries it elsewhere: after a
    * worker crash, training resumes (from its checkpoint) on another worker after at most this long.
    * Activities heartbeat every 5 s from a timer, so what this must outlast is the longest stretch that
-   * holds the worker's event loop (loading a 2 M-row feature matrix: about 8 s on a loaded 2-core
-   * machine); 30 s leaves room for that and brings a crashed worker's training back within 30 s.
+   * holds the worker's event loop, summed over the activities sharing it: loading a 2 M-row feature
+   * matrix or scoring the validation split takes several seconds each on a loaded 2-core machine, and
+   * with three trainings on one worker (the replay) 30 s was once exceeded. 60 s held there, and brings
+   * a crashed worker's training back in half the time the former 2 minutes did.
    */
-  heartbeatTimeout: durationSchema.default('30 seconds'),
+  heartbeatTimeout: durationSchema.default('60 seconds'),
 });
 export type PipelineInput = z.input<typeof pipelineInputSchema>;
 

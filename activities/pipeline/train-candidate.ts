@@ -86,7 +86,7 @@ export const createTrainCandidate =
       validation.task === undefined
         ? {
             calibration: checkCalibration(validation.label, validationScores, 'validation'),
-            featureImportance: permutationImportance((m) => model.predict(m), validation, 'validation', {
+            featureImportance: await permutationImportance((m) => model.predict(m), validation, 'validation', {
               seed: input.seed,
               onFeature: (feature) => context.heartbeat({ step: 'feature importance', feature }),
             }),

@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from './trainer.ts';
 import type { FeatureImportance } from '../../shared/model-diagnostics.ts';
 import { logLoss } from '../evaluation/metrics.ts';
 import type { FeatureMatrix } from './feature-matrix.ts';
@@ -18,7 +19,7 @@ export interface ImportanceOptions {
   maxRows?: number;
   /** Shuffles per feature, averaged. */
   repeats?: number;
-  /** Called after each feature is measured: the activity heartbeats here, as this runs for seconds without yielding. */
+  /** Called after each feature is measured: the activity heartbeats here. */
   onFeature?: (name: string) => void;
 }
 
@@ -66,27 +67,37 @@ function sampleRows(rows: number, k: number, prng: Prng): Uint32Array {
   return all.slice(0, k).sort();
 }
 
-export function permutationImportance(predict: (matrix: FeatureMatrix) => ArrayLike<number>, split: FeatureMatrix, splitName: string, options: ImportanceOptions): FeatureImportance {
+/**
+ * Yields to the event loop between features: the whole takes seconds, and other activities on the
+ * same worker (trainings side by side) must keep heartbeating meanwhile.
+ */
+export async function permutationImportance(
+  predict: (matrix: FeatureMatrix) => ArrayLike<number>,
+  split: FeatureMatrix,
+  splitName: string,
+  options: ImportanceOptions,
+): Promise<FeatureImportance> {
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   const prng = new Prng(options.seed);
   const sample = takeRows(split, sampleRows(split.rows, options.maxRows ?? DEFAULT_MAX_ROWS, prng));
   const baseline = logLoss(sample.label, predict(sample));
   const increase: Record<string, number> = {};
-  const measure = (name: string, withShuffled: () => FeatureMatrix) => {
+  const measure = async (name: string, withShuffled: () => FeatureMatrix) => {
     let total = 0;
     for (let r = 0; r < repeats; r++) total += logLoss(sample.label, predict(withShuffled())) - baseline;
     increase[name] = Math.max(0, total / repeats);
     options.onFeature?.(name);
+    await yieldToEventLoop();
   };
-  sample.numeric.names.forEach((name, j) => {
-    measure(name, () => ({ ...sample, numeric: { names: sample.numeric.names, columns: sample.numeric.columns.map((c, k) => (k === j ? shuffled(c, prng) : c)) } }));
-  });
-  sample.categorical.names.forEach((name, j) => {
-    measure(name, () => ({
+  for (const [j, name] of sample.numeric.names.entries()) {
+    await measure(name, () => ({ ...sample, numeric: { names: sample.numeric.names, columns: sample.numeric.columns.map((c, k) => (k === j ? shuffled(c, prng) : c)) } }));
+  }
+  for (const [j, name] of sample.categorical.names.entries()) {
+    await measure(name, () => ({
       ...sample,
       categorical: { names: sample.categorical.names, columns: sample.categorical.columns.map((c, k) => (k === j ? { dictionary: c.dictionary, codes: shuffled(c.codes, prng) } : c)) },
     }));
-  });
+  }
   const names = Object.keys(increase);
   const total = names.reduce((sum, n) => sum + (increase[n] as number), 0);
   const weights = Object.fromEntries(names.map((n) => [n, total > 0 ? (increase[n] as number) / total : 1 / names.length]));
