@@ -92,8 +92,8 @@ export const pipelineInputSchema = z.strictObject({
    * Activities heartbeat every 5 s from a timer, so what this must outlast is the longest stretch that
    * holds the worker's event loop, summed over the activities sharing it: loading a 2 M-row feature
    * matrix or scoring the validation split takes several seconds each on a loaded 2-core machine, and
-   * with three trainings on one worker (the replay) 30 s was once exceeded. 60 s held there, and brings
-   * a crashed worker's training back in half the time the former 2 minutes did.
+   * with three trainings on one worker at load ~10 (the replay) 30 s was once exceeded. 60 s doubles that
+   * margin and still brings a crashed worker's training back in half the former 2 minutes.
    */
   heartbeatTimeout: durationSchema.default('60 seconds'),
 });
