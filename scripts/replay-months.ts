@@ -33,7 +33,7 @@ import { FlightsData, PARTITION_GLOB, type ReplayEvent, dayFolder } from './repl
 import { type JudgedWindow, type ReplayPeriod, type ServedPrediction, estimateErrors, policyFigures } from './replay/policy-months.ts';
 import { estimateTable, fixed, policyTable, verdictTable } from './replay/policy-table.ts';
 import { DAY_MS, ReplayClock, alignedStart, labelKnownAt, replayedDays, scaleDuration } from './replay/replay-clock.ts';
-import { type ModelSkew, type SentEvent, buildOfflineFeatures, measureModelSkew, skewByPeriod, skewTable } from './replay/replay-skew.ts';
+import { type ModelSkew, type SentEvent, buildOfflineFeatures, differingByFeature, measureModelSkew, skewByPeriod, skewTable } from './replay/replay-skew.ts';
 import { type PendingLabel, ReplayRequestError, predict, sendLabels } from './replay/replay-traffic.ts';
 import { featureSpecSchema } from '../shared/data/feature-spec.ts';
 
@@ -401,13 +401,13 @@ try {
   t = Date.now();
   const featureSpec = featureSpecSchema.parse(specOf(models[0] ?? '').features);
   const offlineEvents = await buildOfflineFeatures(duck.db, featureSpec, [join(data.source, PARTITION_GLOB), join(data.staging, dayFolder(untilMs - DAY_MS), '*.parquet')], Date.parse(FIRST_DAY) - 14 * DAY_MS);
-  const skew: Record<string, Omit<ModelSkew, 'observations'> & { periods: ReturnType<typeof skewByPeriod> }> = {};
+  const skew: Record<string, Omit<ModelSkew, 'observations' | 'features'> & { periods: ReturnType<typeof skewByPeriod>; differingByFeature: Record<string, number> }> = {};
   for (const policy of policies) {
     const measured = await measureModelSkew(
       { db: duck.db, store, predictionsBucket: config.buckets.predictions, registry, dir },
       { model: modelOf(policy), spec: featureSpec, sent: sent.get(policy) ?? [], fromRealMs: startMs - 3_600_000, untilRealMs: Date.now() + 3_600_000 },
     );
-    skew[policy] = { logged: measured.logged, unmatched: measured.unmatched, ambiguous: measured.ambiguous, periods: skewByPeriod(periods, measured.observations) };
+    skew[policy] = { logged: measured.logged, unmatched: measured.unmatched, ambiguous: measured.ambiguous, periods: skewByPeriod(periods, measured.observations), differingByFeature: differingByFeature(measured.features, measured.observations) };
   }
   lap('skew', t);
 
@@ -424,7 +424,10 @@ try {
   }
   say(`online/offline skew per month: each served prediction's logged features against the offline point-in-time features at its departure (${offlineEvents} offline events built), its logged score against the serving version's score of those; features refreshed every replayed day (${every} real)`);
   for (const line of skewTable(policies.map((p) => ({ policy: p, periods: skew[p]?.periods ?? [] })))) console.log(line);
-  for (const p of policies) say(`  ${p}: ${skew[p]?.logged ?? 0} logged predictions of the replay, ${skew[p]?.unmatched ?? 0} without an offline row, ${skew[p]?.ambiguous ?? 0} ambiguous (left out)`);
+  for (const p of policies) {
+    const byFeature = Object.entries(skew[p]?.differingByFeature ?? {}).filter(([, share]) => share > 0);
+    say(`  ${p}: ${skew[p]?.logged ?? 0} logged predictions of the replay, ${skew[p]?.unmatched ?? 0} without an offline row, ${skew[p]?.ambiguous ?? 0} ambiguous (left out); differing by feature: ${byFeature.map(([name, share]) => `${name} ${(100 * share).toFixed(1)} %`).join(', ') || 'none'}`);
+  }
   console.log('');
   for (const policy of policies) say(`${policy}: retrainings started at replayed ${retrainings[policy]?.map((r) => r.replayed.slice(0, 16)).join(', ') || 'none'}`);
   lap('total', started);

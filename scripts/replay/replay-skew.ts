@@ -7,7 +7,7 @@ import { buildFeatureTables } from '../../domain/features/build-features.ts';
 import { quoteIdentifier, quoteString } from '../../domain/features/expression/expression-sql.ts';
 import { planFeatures } from '../../domain/features/feature-sql.ts';
 import type { FeatureValue } from '../../domain/features/online-features.ts';
-import { type SkewObservation, type SkewSummary, modelInputs, summarizeSkew } from '../../domain/features/online-skew.ts';
+import { type SkewObservation, type SkewSummary, featuresDiffer, modelInputs, summarizeSkew } from '../../domain/features/online-skew.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { hoursOfWindow } from '../../domain/prediction-log/log-files.ts';
 import { stageLogHours } from '../../domain/prediction-log/stage-log.ts';
@@ -23,6 +23,10 @@ import type { ReplayPeriod } from './policy-months.ts';
  * feature build's SQL over the replay's daily partitions), and its logged score with the same version's
  * ONNX score of the offline features.
  */
+
+export class ReplaySkewError extends Error {
+  override readonly name = 'ReplaySkewError';
+}
 
 /** A flight the harness sent, by the request id and index the predict route answered, as the client sent it. */
 export interface SentEvent {
@@ -41,6 +45,8 @@ export interface ServedSkew {
 }
 
 export interface ModelSkew {
+  /** The model's features, in the order of each observation's values. */
+  features: string[];
   observations: ServedSkew[];
   /** Logged (served, not shadow) rows of the sent requests. */
   logged: number;
@@ -57,6 +63,11 @@ export interface PeriodSkew extends SkewSummary {
 /** The skew summary of each period, of the served predictions whose flight departs in it. */
 export function skewByPeriod(periods: readonly ReplayPeriod[], served: readonly ServedSkew[]): PeriodSkew[] {
   return periods.map((p) => ({ period: p.name, ...summarizeSkew(served.filter((s) => s.departureMs >= p.from && s.departureMs < p.until).map((s) => s.observation)) }));
+}
+
+/** Which features carry the skew: per feature, the share of observations where it differs. */
+export function differingByFeature(features: readonly string[], served: readonly ServedSkew[]): Record<string, number> {
+  return Object.fromEntries(features.map((name, j) => [name, served.length > 0 ? served.filter((s) => featuresDiffer([s.observation.online[j] ?? null], [s.observation.offline[j] ?? null])).length / served.length : 0]));
 }
 
 /** Month by month, each policy in a row: events compared, share with a feature differing, max and mean |Δscore| (logged score − offline score). */
@@ -96,7 +107,7 @@ export async function measureModelSkew(
   const { db, registry, dir } = deps;
   const { model, spec } = request;
   const paths = await stageLogHours({ store: deps.store, bucket: deps.predictionsBucket, db, dir }, { model, hours: hoursOfWindow(request.fromRealMs, request.untilRealMs) });
-  const empty = { observations: [], logged: 0, unmatched: 0, ambiguous: 0 };
+  const empty = { features: [], observations: [], logged: 0, unmatched: 0, ambiguous: 0 };
   if (paths.length === 0 || request.sent.length === 0) return empty;
   const sentPath = join(dir, `sent-${model}.jsonl`);
   await writeFile(sentPath, request.sent.map((s) => JSON.stringify({ request_id: s.requestId, event_index: s.eventIndex, t: s.departureMs, ...Object.fromEntries(spec.entityKeys.map((k) => [k, String(s.event[k])])) })).join('\n'));
@@ -114,6 +125,8 @@ export async function measureModelSkew(
     }
     for (const [version, { session, numeric, categorical }] of versions) {
       const names = [...numeric, ...categorical];
+      if (result.features.length > 0 && result.features.join() !== names.join()) throw new ReplaySkewError(`${model} v${version} takes features ${names.join(', ')}, an earlier version ${result.features.join(', ')}`);
+      result.features = names;
       const cast = (name: string, side: string) => `${side}.${quoteIdentifier(name)}::${numeric.includes(name) ? 'DOUBLE' : 'VARCHAR'}`;
       const rows = (
         await db.runAndReadAll(`WITH

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReplayPeriod } from '../../../scripts/replay/policy-months.ts';
-import { type ServedSkew, skewByPeriod, skewTable } from '../../../scripts/replay/replay-skew.ts';
+import { type ServedSkew, differingByFeature, skewByPeriod, skewTable } from '../../../scripts/replay/replay-skew.ts';
 
 const DAY = 86_400_000;
 const periods: ReplayPeriod[] = [
@@ -41,4 +41,10 @@ test('the skew table has a row per period and policy, and a dash where a period 
   assert.match(lines[2] ?? '', /^\| M1 +\| never +\| 2 +\| 50\.0 % +\| 0\.2500 +\| 0\.12500 +\|$/);
   assert.match(lines[3] ?? '', /^\| M1 +\| default +\| 0 +\| - +\| - +\| - +\|$/);
   assert.match(lines[5] ?? '', /^\| M2 +\| default +\| 1 +\| 0\.0 % +\| 0\.0000 +\| 0\.00000 +\|$/);
+});
+
+test('the share differing per feature says which features carry the skew', () => {
+  const rows = [served(1, [1, 'SFO'], [1, 'SFO'], 0.5, 0.5), served(2, [1, 'SFO'], [2, 'SFO'], 0.5, 0.4), served(3, [null, 'SFO'], [3, 'SFO'], 0.5, 0.4), served(4, [4, 'SFO'], [4, 'SFO'], 0.5, 0.5)];
+  assert.deepEqual(differingByFeature(['rate', 'origin'], rows), { rate: 0.5, origin: 0 });
+  assert.deepEqual(differingByFeature(['rate'], []), { rate: 0 });
 });
