@@ -127,7 +127,7 @@ export async function measureModelSkew(
       const names = [...numeric, ...categorical];
       if (result.features.length > 0 && result.features.join() !== names.join()) throw new ReplaySkewError(`${model} v${version} takes features ${names.join(', ')}, an earlier version ${result.features.join(', ')}`);
       result.features = names;
-      const cast = (name: string, side: string) => `${side}.${quoteIdentifier(name)}::${numeric.includes(name) ? 'DOUBLE' : 'VARCHAR'}`;
+      const cast = (feature: string, column: string) => `${column}::${numeric.includes(feature) ? 'DOUBLE' : 'VARCHAR'}`;
       const rows = (
         await db.runAndReadAll(`WITH
           sent AS (SELECT * FROM read_json(${quoteString(sentPath)}, format = 'newline_delimited', columns = {'request_id': 'VARCHAR', 'event_index': 'BIGINT', 't': 'BIGINT', ${keyTypes}})),
@@ -135,7 +135,7 @@ export async function measureModelSkew(
                      FROM read_parquet([${paths.map(quoteString).join(', ')}], union_by_name = true) WHERE model_version = ${version} AND route <> 'shadow'),
           offline AS (SELECT DISTINCT epoch_ms(__t) AS t, ${keyColumns.map((k) => `${k}::VARCHAR AS ${k}`).join(', ')}, ${names.map((n) => `${quoteIdentifier(n)}`).join(', ')} FROM __features)
         SELECT l.request_id || '#' || l.event_index AS served_id, s.t, l.score, count(o.t) OVER (PARTITION BY l.request_id, l.event_index) AS matches,
-          ${names.map((n) => `${cast(`on_${n}`, 'l')} AS ${quoteIdentifier(`on_${n}`)}, ${cast(n, 'o')} AS ${quoteIdentifier(`off_${n}`)}`).join(', ')}
+          ${names.map((n) => `${cast(n, `l.${quoteIdentifier(`on_${n}`)}`)} AS ${quoteIdentifier(`on_${n}`)}, ${cast(n, `o.${quoteIdentifier(n)}`)} AS ${quoteIdentifier(`off_${n}`)}`).join(', ')}
         FROM logged l JOIN sent s USING (request_id, event_index)
         LEFT JOIN offline o ON o.t = s.t AND ${keyColumns.map((k) => `o.${k} = s.${k}`).join(' AND ')}`)
       ).getRowObjectsJS() as Record<string, FeatureValue | bigint>[];
