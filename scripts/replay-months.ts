@@ -29,11 +29,13 @@ import type { DriftMonitorResult } from '../workflows/drift-monitor.ts';
 import { pipelineStatusQuery } from '../workflows/training-pipeline.ts';
 import { ensureBinaries } from './infra/binaries.ts';
 import { startStack } from './infra/stack.ts';
-import { FlightsData, PARTITION_GLOB, type ReplayEvent } from './replay/flights-data.ts';
+import { FlightsData, PARTITION_GLOB, type ReplayEvent, dayFolder } from './replay/flights-data.ts';
 import { type JudgedWindow, type ReplayPeriod, type ServedPrediction, estimateErrors, policyFigures } from './replay/policy-months.ts';
 import { estimateTable, fixed, policyTable, verdictTable } from './replay/policy-table.ts';
 import { DAY_MS, ReplayClock, alignedStart, labelKnownAt, replayedDays, scaleDuration } from './replay/replay-clock.ts';
+import { type ModelSkew, type SentEvent, buildOfflineFeatures, differingByFeature, measureModelSkew, skewByPeriod, skewTable } from './replay/replay-skew.ts';
 import { type PendingLabel, ReplayRequestError, predict, sendLabels } from './replay/replay-traffic.ts';
+import { featureSpecSchema } from '../shared/data/feature-spec.ts';
 
 /**
  * Issue #15 parts 5-6 on real data, as production runs it. Three models (one per retraining policy)
@@ -317,6 +319,7 @@ try {
   // 4. Day by day, hour by hour.
   t = Date.now();
   const served: ServedPrediction[] = [];
+  const sent = new Map<Policy, SentEvent[]>(policies.map((p) => [p, []]));
   const pending: PendingLabel[] = [];
   const landEarlyMs = Math.min(300, dayMs / 20);
   let late = 0;
@@ -350,6 +353,7 @@ try {
             const p = answer.predictions[eventIndex];
             if (!p) return;
             served.push({ policy, departureMs: e.departureMs, score: p.score, version: p.modelVersion, delayed: e.delayed });
+            sent.get(policy)?.push({ requestId: answer.requestId, eventIndex, departureMs: e.departureMs, event: e.event });
             pending.push({ requestId: answer.requestId, eventIndex, label: e.delayed, knownAtMs: labelKnownAt(e.departureMs, e.delayMinutes) });
           });
         }),
@@ -391,6 +395,22 @@ try {
   const errors = estimateErrors(periods, judged);
   lap('figures', t);
 
+  // 6. Skew: the logged (served) features against the offline point-in-time ones over the daily
+  // partitions, the landed ones and the last day's, which would land at the end; two weeks of history
+  // before the first replayed day fill the 7-day windows and the late labels they count.
+  t = Date.now();
+  const featureSpec = featureSpecSchema.parse(specOf(models[0] ?? '').features);
+  const offlineEvents = await buildOfflineFeatures(duck.db, featureSpec, [join(data.source, PARTITION_GLOB), join(data.staging, dayFolder(untilMs - DAY_MS), '*.parquet')], Date.parse(FIRST_DAY) - 14 * DAY_MS);
+  const skew: Record<string, Omit<ModelSkew, 'observations' | 'features'> & { periods: ReturnType<typeof skewByPeriod>; differingByFeature: Record<string, number> }> = {};
+  for (const policy of policies) {
+    const measured = await measureModelSkew(
+      { db: duck.db, store, predictionsBucket: config.buckets.predictions, registry, dir },
+      { model: modelOf(policy), spec: featureSpec, sent: sent.get(policy) ?? [], fromRealMs: startMs - 3_600_000, untilRealMs: Date.now() + 3_600_000 },
+    );
+    skew[policy] = { logged: measured.logged, unmatched: measured.unmatched, ambiguous: measured.ambiguous, periods: skewByPeriod(periods, measured.observations), differingByFeature: differingByFeature(measured.features, measured.observations) };
+  }
+  lap('skew', t);
+
   console.log('');
   for (const line of policyTable(figures)) console.log(line);
   console.log('');
@@ -402,6 +422,13 @@ try {
     for (const line of estimateTable(errors)) console.log(line);
     console.log('');
   }
+  say(`online/offline skew per month: each served prediction's logged features against the offline point-in-time features at its departure (${offlineEvents} offline events built), its logged score against the serving version's score of those; features refreshed every replayed day (${every} real)`);
+  for (const line of skewTable(policies.map((p) => ({ policy: p, periods: skew[p]?.periods ?? [] })))) console.log(line);
+  for (const p of policies) {
+    const byFeature = Object.entries(skew[p]?.differingByFeature ?? {}).filter(([, share]) => share > 0);
+    say(`  ${p}: ${skew[p]?.logged ?? 0} logged predictions of the replay, ${skew[p]?.unmatched ?? 0} without an offline row, ${skew[p]?.ambiguous ?? 0} ambiguous (left out); differing by feature: ${byFeature.map(([name, share]) => `${name} ${(100 * share).toFixed(1)} %`).join(', ') || 'none'}`);
+  }
+  console.log('');
   for (const policy of policies) say(`${policy}: retrainings started at replayed ${retrainings[policy]?.map((r) => r.replayed.slice(0, 16)).join(', ') || 'none'}`);
   lap('total', started);
   say(`timings (s): ${JSON.stringify(timings)}`);
@@ -418,6 +445,7 @@ try {
       retrainings,
       defaultPolicyWindows: judged.map((w) => ({ ...w, from: new Date(w.fromMs).toISOString(), until: new Date(w.untilMs).toISOString() })),
       cbpeError: errors,
+      skew: { refreshEvery: { replayedDays: 1, real: every }, offlineEvents, policies: skew },
       lateHours: late,
       seconds: timings,
     }),
