@@ -51,6 +51,7 @@ describe('a worker killed during training', () => {
       cwd: ROOT,
       env: {
         ...env,
+        WORKER_TEST_PARENT_PID: String(process.pid),
         SLUICE_TASK_QUEUE_PIPELINE: config.taskQueues.pipeline,
         SLUICE_BUCKET_DATASETS: config.buckets.datasets,
         SLUICE_BUCKET_FEATURES: config.buckets.features,
