@@ -55,6 +55,41 @@ async function sliceKeys(staged: StagedTables, expression: string): Promise<stri
   return result.getColumns()[0]?.map((v) => (v === null ? '(null)' : String(v))) ?? [];
 }
 
+/** The test rows of every slice value of every slice spec, values in text order: what both evaluations judge per slice. */
+async function sliceGroups(staged: StagedTables, specs: EvaluateInput['evaluation']['slices']): Promise<{ slice: string; value: string; rows: number[] }[]> {
+  const out: { slice: string; value: string; rows: number[] }[] = [];
+  for (const spec of specs) {
+    const groups = new Map<string, number[]>();
+    (await sliceKeys(staged, spec.expression)).forEach((key, row) => {
+      const rows = groups.get(key) ?? [];
+      rows.push(row);
+      groups.set(key, rows);
+    });
+    for (const [value, rows] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) out.push({ slice: spec.name, value, rows });
+  }
+  return out;
+}
+
+/** What the gates read, whatever the label kind: the overall figures with latency, each slice's, and the champion's. */
+function evaluationSummary(
+  overall: Record<string, number>,
+  latency: Awaited<ReturnType<typeof measureOnnxLatency>>,
+  slices: readonly { slice: string; value: string; rows: number; values: Record<string, number> }[],
+  champion: { version: number | undefined; overall: Record<string, number> } | undefined,
+): EvaluationSummary {
+  return {
+    overall: {
+      ...overall,
+      latencyP50Ms: latency.batch1.p50Ms,
+      latencyP95Ms: latency.batch1.p95Ms,
+      latencyP99Ms: latency.batch1.p99Ms,
+      throughputRowsPerSecond: latency.batch1024.rowsPerSecond,
+    },
+    slices: slices.map((s) => ({ name: `${s.slice}=${s.value}`, rows: s.rows, metrics: s.values })),
+    ...(champion && champion.version !== undefined ? { champion: { version: champion.version, overall: champion.overall } } : {}),
+  };
+}
+
 function safeMetrics(labels: Uint8Array, scores: Float32Array, threshold: number): { metrics?: ClassificationMetrics; note?: string } {
   try {
     return { metrics: classificationMetrics(labels, scores, threshold) };
@@ -118,34 +153,19 @@ export const createEvaluateCandidate =
     const championMetrics = 'scores' in champion && champion.scores ? classificationMetrics(test.label, champion.scores, threshold) : undefined;
 
     context.heartbeat({ step: 'slices' });
-    const slices: { slice: string; value: string; rows: number; metrics?: ClassificationMetrics; note?: string }[] = [];
-    for (const spec of input.evaluation.slices) {
-      const keys = await sliceKeys(staged, spec.expression);
-      const groups = new Map<string, number[]>();
-      keys.forEach((key, row) => {
-        const rows = groups.get(key) ?? [];
-        rows.push(row);
-        groups.set(key, rows);
-      });
-      for (const [value, rows] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        const part = subset(test.label, scores, rows);
-        slices.push({ slice: spec.name, value, rows: rows.length, ...safeMetrics(part.labels, part.scores, threshold) });
-      }
-    }
+    const slices = (await sliceGroups(staged, input.evaluation.slices)).map(({ slice, value, rows }) => {
+      const part = subset(test.label, scores, rows);
+      return { slice, value, rows: rows.length, ...safeMetrics(part.labels, part.scores, threshold) };
+    });
     const judged = slices.filter((s) => s.metrics);
     const worstSlice = judged.reduce<(typeof judged)[number] | undefined>((worst, s) => (!worst || (s.metrics?.rocAuc ?? 1) < (worst.metrics?.rocAuc ?? 1) ? s : worst), undefined);
 
-    const summary: EvaluationSummary = {
-      overall: {
-        ...metricValues(overall),
-        latencyP50Ms: latency.batch1.p50Ms,
-        latencyP95Ms: latency.batch1.p95Ms,
-        latencyP99Ms: latency.batch1.p99Ms,
-        throughputRowsPerSecond: latency.batch1024.rowsPerSecond,
-      },
-      slices: slices.map((s) => ({ name: `${s.slice}=${s.value}`, rows: s.rows, metrics: s.metrics ? metricValues(s.metrics) : {} })),
-      ...(championMetrics && 'version' in champion && champion.version !== undefined ? { champion: { version: champion.version, overall: metricValues(championMetrics) } } : {}),
-    };
+    const summary = evaluationSummary(
+      metricValues(overall),
+      latency,
+      slices.map((s) => ({ ...s, values: s.metrics ? metricValues(s.metrics) : {} })),
+      championMetrics && 'version' in champion ? { version: champion.version, overall: metricValues(championMetrics) } : undefined,
+    );
     const gate = evaluateGates(input.gates, summary);
 
     const reportKey = evaluationKeys.report(input.runId);
@@ -217,27 +237,19 @@ async function evaluateOtherKind(
   const championMetrics = 'scores' in champion && champion.scores ? taskMetrics(test, champion.scores).metrics : undefined;
 
   context.heartbeat({ step: 'slices' });
-  const slices: ({ slice: string; value: string; rows: number } & TaskReport)[] = [];
-  for (const spec of input.evaluation.slices) {
-    const keys = await sliceKeys(staged, spec.expression);
-    const groups = new Map<string, number[]>();
-    keys.forEach((key, row) => groups.set(key, [...(groups.get(key) ?? []), row]));
-    for (const [value, rows] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      slices.push({ slice: spec.name, value, rows: rows.length, ...taskMetrics(test, scores, rows) });
-    }
-  }
+  const slices: ({ slice: string; value: string; rows: number } & TaskReport)[] = (await sliceGroups(staged, input.evaluation.slices)).map(({ slice, value, rows }) => ({
+    slice,
+    value,
+    rows: rows.length,
+    ...taskMetrics(test, scores, rows),
+  }));
 
-  const summary: EvaluationSummary = {
-    overall: {
-      ...taskMetricValues(overall),
-      latencyP50Ms: latency.batch1.p50Ms,
-      latencyP95Ms: latency.batch1.p95Ms,
-      latencyP99Ms: latency.batch1.p99Ms,
-      throughputRowsPerSecond: latency.batch1024.rowsPerSecond,
-    },
-    slices: slices.map((s) => ({ name: `${s.slice}=${s.value}`, rows: s.rows, metrics: s.metrics ? taskMetricValues(s.metrics) : {} })),
-    ...(championMetrics && 'version' in champion && champion.version !== undefined ? { champion: { version: champion.version, overall: taskMetricValues(championMetrics) } } : {}),
-  };
+  const summary = evaluationSummary(
+    taskMetricValues(overall),
+    latency,
+    slices.map((s) => ({ ...s, values: s.metrics ? taskMetricValues(s.metrics) : {} })),
+    championMetrics && 'version' in champion ? { version: champion.version, overall: taskMetricValues(championMetrics) } : undefined,
+  );
   const gate = evaluateGates(input.gates, summary);
   const reportKey = evaluationKeys.report(input.runId);
   const gateReportKey = evaluationKeys.gates(input.runId);
