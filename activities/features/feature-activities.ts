@@ -16,7 +16,7 @@ import { featureKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseInput } from '../../shared/parse-input.ts';
 import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
-import { readHistory, requireManifest } from '../../domain/datasets/dataset-store.ts';
+import { earlierVersions, requireManifest } from '../../domain/datasets/dataset-store.ts';
 import { countOf, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
 import { type AppendedSplit, type PreviousSplit, buildAppendedFeatureTables, buildFeatureTables, writeAppendedSplits, writeLookback, writeSplits } from '../../domain/features/build-features.ts';
@@ -125,10 +125,7 @@ interface Built {
  * the current version only appends partitions to it; otherwise why not.
  */
 async function previousBuild({ store, buckets }: Deps, manifest: DatasetManifest, hash: string): Promise<PreviousBuild | { reason: string }> {
-  const history = (await readHistory(store, buckets.datasets, manifest.name))?.history;
-  const versions = history?.versions.map((v) => v.version) ?? [];
-  const at = versions.indexOf(manifest.version);
-  const earlier = (at < 0 ? versions : versions.slice(0, at)).filter((v) => v !== manifest.version).reverse();
+  const earlier = await earlierVersions(store, buckets.datasets, manifest.name, manifest.version);
   if (earlier.length === 0) return { reason: NO_PREVIOUS };
   for (const version of earlier) {
     const key = featureKeys.manifest(hash, version);

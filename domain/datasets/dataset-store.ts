@@ -31,6 +31,13 @@ export async function readHistory(store: ArtifactStore, bucket: string, name: st
   return { history, etag: info.etag };
 }
 
+/** The versions of a dataset listed before `version` (all listed, when it is not), newest first: where incremental work looks for a base. */
+export async function earlierVersions(store: ArtifactStore, bucket: string, name: string, version: string): Promise<string[]> {
+  const versions = (await readHistory(store, bucket, name))?.history.versions.map((v) => v.version) ?? [];
+  const at = versions.indexOf(version);
+  return (at < 0 ? versions : versions.slice(0, at)).filter((v) => v !== version).reverse();
+}
+
 /** The version listed just before `version` in a history (undefined for the first, or one not listed). */
 export function versionBefore(history: DatasetHistory | undefined, version: string): string | undefined {
   const versions = history?.versions ?? [];

@@ -5,7 +5,7 @@ import type { DatasetManifest } from '../../shared/data/dataset.ts';
 import { formatTimestampUtc } from '../../shared/data/timestamp.ts';
 import { featureKeys } from '../../shared/storage-keys.ts';
 import { stageDataset } from '../datasets/dataset-staging.ts';
-import { readHistory, requireManifest } from '../datasets/dataset-store.ts';
+import { earlierVersions, requireManifest } from '../datasets/dataset-store.ts';
 import { countOf } from '../duckdb/duckdb-session.ts';
 import type { ArtifactStore } from '../object-store/artifact-store.ts';
 import { quoteString } from './expression/expression-sql.ts';
@@ -79,11 +79,7 @@ export async function prepareSnapshotEvents(ctx: Context, asOf: number | undefin
     if (appended) source = 'appended';
     else {
       fullReason ??= 'an appended event is not after the previous version’s newest';
-      ctx.onStage('staging');
-      const { relation } = await stageDataset(store, buckets.datasets, dataset, dir);
-      await db.run('SET preserve_insertion_order = true');
-      await countOf(db, plan.eventsSql(relation));
-      await db.run('SET preserve_insertion_order = false');
+      await readWholeDataset(ctx);
       source = 'full';
     }
     await writeOwnLookback(ctx, ownKey);
@@ -92,9 +88,7 @@ export async function prepareSnapshotEvents(ctx: Context, asOf: number | undefin
   const newest = await newestOf(db);
   // Before the newest event, a window may reach back past the lookback: the whole dataset then.
   if (source !== 'full' && asOf !== undefined && newest !== undefined && asOf < newest) {
-    ctx.onStage('staging');
-    const { relation } = await stageDataset(store, buckets.datasets, dataset, dir);
-    await countOf(db, plan.eventsSql(relation));
+    await readWholeDataset(ctx);
     source = 'full';
     fullReason = `as of ${formatTimestampUtc(asOf)}, before the dataset's newest event`;
   }
@@ -105,13 +99,20 @@ export async function prepareSnapshotEvents(ctx: Context, asOf: number | undefin
   return { asOf: instant, source, events, ...(fullReason === undefined ? {} : { fullReason }) };
 }
 
+/** __events from every partition, numbered in file order as a full feature build numbers them (the lookback written from them is then the build's). */
+async function readWholeDataset(ctx: Context): Promise<void> {
+  const { store, buckets, db, plan, dataset, dir } = ctx;
+  ctx.onStage('staging');
+  const { relation } = await stageDataset(store, buckets.datasets, dataset, dir);
+  await db.run('SET preserve_insertion_order = true');
+  await countOf(db, plan.eventsSql(relation));
+  await db.run('SET preserve_insertion_order = false');
+}
+
 /** The nearest earlier version of the dataset with a lookback for this spec that the current one only appends partitions to. */
 async function previousLookback(ctx: Context): Promise<{ key: string; previous: DatasetManifest; appended: DatasetManifest['partitions'] } | { reason: string }> {
   const { store, buckets, dataset, specHash } = ctx;
-  const versions = (await readHistory(store, buckets.datasets, dataset.name))?.history.versions.map((v) => v.version) ?? [];
-  const at = versions.indexOf(dataset.version);
-  const earlier = (at < 0 ? versions : versions.slice(0, at)).filter((v) => v !== dataset.version).reverse();
-  for (const version of earlier) {
+  for (const version of await earlierVersions(store, buckets.datasets, dataset.name, dataset.version)) {
     const key = featureKeys.lookback(specHash, version);
     if (!(await store.stat(buckets.features, key))) continue;
     const previous = await requireManifest(store, buckets.datasets, version);
