@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure } from '@temporalio/common';
@@ -9,48 +9,32 @@ import { PipelineSpecError } from '../../../domain/retraining/start-retraining.t
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
-import type { Config } from '../../../shared/config.ts';
 import { ErrorType } from '../../../shared/errors.ts';
 import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { approveUpdate } from '../../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
 import { createPipelineWorker } from '../../../workers/pipeline-worker.ts';
-import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
-import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 
+import { flightsSampleSuite } from './fixtures/flights-sample-suite.ts';
 /**
  * The regression and multiclass reference examples through the shipped pipeline on the real servers,
  * on the same seeded 4% flights sample as the binary test, with few small trees so training takes
  * seconds: ingest, validation, features, training, ONNX evaluation, gates, registration, approval.
  */
 describe('trainingPipeline with regression and multiclass labels on a flights sample', () => {
-  const base = stackConfig();
-  const stack = stackForSuite(base);
-  let fixtures: FixtureDir;
-  let config: Config;
-  let sample: string;
-
-  before(async () => {
-    fixtures = fixtureDir();
-    sample = fixtures.path('flights-sample.parquet');
-    await fixtures.sql(`COPY (SELECT * FROM read_parquet(${sqlPath(FLIGHTS_PARQUET)}) USING SAMPLE 4 PERCENT (bernoulli, 7)) TO ${sqlPath(sample)} (FORMAT parquet)`);
-    config = { ...base, buckets: await isolatedBuckets(stack.store, 'kinds'), taskQueues: { ...base.taskQueues, pipeline: testIds('kinds-pipeline').taskQueue } };
-  });
-  after(() => {
-    fixtures[Symbol.dispose]();
-  });
+  const suite = flightsSampleSuite('kinds');
 
   /** An example's spec on the sample: its own model name, few trees, and no latency gate (it judges the busy test machine, not the model). */
   function exampleSpec(example: string, model: string, gates: Record<string, unknown>): Record<string, unknown> {
     const spec = loadSpecFile(new URL(`../../../examples/${example}/pipeline.json`, import.meta.url).pathname) as Record<string, unknown>;
     const trainer = { ...(spec.trainer as Record<string, unknown>), nTrees: 15, maxLeaves: 15, minSamplesLeaf: 50 };
-    return { ...spec, model: { name: model }, dataset: { name: 'flights-sample', source: sample }, trainer, gates };
+    return { ...spec, model: { name: model }, dataset: { name: 'flights-sample', source: suite.sample }, trainer, gates };
   }
 
   async function runToApproval(spec: Record<string, unknown>): Promise<{ outcome: PipelineOutcome }> {
-    const worker = await createPipelineWorker({ config, connection: stack.nativeConnection, store: stack.store });
+    const worker = await createPipelineWorker({ config: suite.config, connection: suite.stack.nativeConnection, store: suite.stack.store });
     return worker.runUntil(async () => {
-      const started = await startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec, requestedBy: 'dana', codeVersion: 'test' });
+      const started = await startTrainingPipeline({ client: suite.stack.client, config: suite.config, store: suite.stack.store }, { spec, requestedBy: 'dana', codeVersion: 'test' });
       for (;;) {
         const status = await started.handle.query(pipelineStatusQuery).catch(() => undefined);
         if (status?.stage === 'awaiting-approval') break;
@@ -79,7 +63,7 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     const { outcome } = await runToApproval(spec);
     assert.ok(outcome.status === 'approved', JSON.stringify(outcome));
 
-    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const registry = new ModelRegistry(suite.stack.store, suite.config.buckets.models);
     const { manifest } = await registry.view('kinds-minutes-test', outcome.version);
     const m = manifest.metrics;
     console.log('regression test metrics:', JSON.stringify(m));
@@ -96,7 +80,7 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     assert.deepEqual(JSON.parse(metadata['sluice.label_transform'] ?? 'null'), { clip: { min: -30, max: 180 } });
     assert.deepEqual(await outputs(onnx), ['value']);
 
-    const evaluation = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as {
+    const evaluation = JSON.parse((await suite.stack.store.get(suite.config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as {
       labelKind: string;
       overall: { residualQuantiles: unknown[]; calibrationByDecile: { meanPrediction: number }[] };
       slices: { slice: string }[];
@@ -114,7 +98,7 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     const { outcome } = await runToApproval(spec);
     assert.ok(outcome.status === 'approved', JSON.stringify(outcome));
 
-    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const registry = new ModelRegistry(suite.stack.store, suite.config.buckets.models);
     const { manifest } = await registry.view('kinds-class-test', outcome.version);
     const m = manifest.metrics;
     console.log('multiclass test metrics:', JSON.stringify(m));
@@ -130,7 +114,7 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     assert.deepEqual(JSON.parse(metadata['sluice.classes'] ?? '[]'), ['early', 'on-time', 'late-15-60', 'late-over-60']);
     assert.ok((await outputs(onnx)).includes('probabilities'));
 
-    const evaluation = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as {
+    const evaluation = JSON.parse((await suite.stack.store.get(suite.config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as {
       labelKind: string;
       testRows: number;
       overall: { perClass: { class: string }[]; confusion: number[][] };
@@ -143,7 +127,7 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
   test("a gate on another kind's metric is refused at parse, listing the kind's metrics", async () => {
     const spec = exampleSpec('flights-delay-minutes', 'kinds-refused-test', { absolute: [{ metric: 'rocAuc', min: 0.6 }] });
     await assert.rejects(
-      startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec, requestedBy: 'dana' }),
+      startTrainingPipeline({ client: suite.stack.client, config: suite.config, store: suite.stack.store }, { spec, requestedBy: 'dana' }),
       (err: unknown) => err instanceof PipelineSpecError && err.kind === 'InvalidInput' && /"rocAuc" does not exist for a regression model; its metrics are rmse, mae, r2, maeOverMean/.test(err.message),
     );
   });
@@ -153,9 +137,9 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     const features = spec.features as { label: Record<string, unknown> };
     // The expression still yields 'late-over-60'; the declared classes leave it out.
     spec.features = { ...features, label: { ...features.label, classes: ['early', 'on-time', 'late-15-60'] } };
-    const worker = await createPipelineWorker({ config, connection: stack.nativeConnection, store: stack.store });
+    const worker = await createPipelineWorker({ config: suite.config, connection: suite.stack.nativeConnection, store: suite.stack.store });
     const failure = await worker.runUntil(async () => {
-      const started = await startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec, requestedBy: 'dana' });
+      const started = await startTrainingPipeline({ client: suite.stack.client, config: suite.config, store: suite.stack.store }, { spec, requestedBy: 'dana' });
       return started.handle.result().then(
         () => assert.fail('the run succeeded'),
         (err: unknown) => err,
@@ -165,7 +149,7 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     const cause = failure.cause instanceof ActivityFailure ? failure.cause.cause : undefined;
     assert.ok(cause instanceof ApplicationFailure && cause.type === ErrorType.DatasetInvalid, String(cause));
     assert.match(cause.message, /late-over-60/);
-    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const registry = new ModelRegistry(suite.stack.store, suite.config.buckets.models);
     assert.ok(!(await registry.models()).includes('kinds-unknown-class-test'), 'a model was registered');
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { startTrainingPipeline } from '../../../control/start-training-pipeline.ts';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { FeatureTables, TrainedCandidate } from '../../../activities/pipeline/contract.ts';
@@ -13,48 +13,32 @@ import { featureKeys } from '../../../shared/storage-keys.ts';
 import { trainerSpecSchema } from '../../../shared/trainers.ts';
 import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
-import type { Config } from '../../../shared/config.ts';
 import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { approveUpdate } from '../../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
 import { createPipelineWorker } from '../../../workers/pipeline-worker.ts';
-import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
-import { stackForSuite, stackConfig, testIds } from '../../support/stack.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { flightsSampleSuite } from './fixtures/flights-sample-suite.ts';
 /**
  * The shipped pipeline with its real activities on the real servers: a seeded 4% sample of the
  * flights (all six months, so every split has rows) through ingest, validation, point-in-time
  * features, GBDT training, ONNX evaluation, gates, registration and approval.
  */
 describe('trainingPipeline with real activities on a flights sample', () => {
-  const base = stackConfig();
-  const stack = stackForSuite(base);
-  let fixtures: FixtureDir;
-  let config: Config;
-  let sample: string;
-
-  before(async () => {
-    fixtures = fixtureDir();
-    sample = fixtures.path('flights-sample.parquet');
-    await fixtures.sql(`COPY (SELECT * FROM read_parquet(${sqlPath(FLIGHTS_PARQUET)}) USING SAMPLE 4 PERCENT (bernoulli, 7)) TO ${sqlPath(sample)} (FORMAT parquet)`);
-    config = { ...base, buckets: await isolatedBuckets(stack.store, 'pipeline'), taskQueues: { ...base.taskQueues, pipeline: testIds('real-pipeline').taskQueue } };
-  });
-  after(() => {
-    fixtures[Symbol.dispose]();
-  });
+  const suite = flightsSampleSuite('pipeline');
 
   function sampleSpec(): Record<string, unknown> {
     const spec = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;
     // Latency gates judge the machine as much as the model; on a busy test machine they would flake.
     // Its own model name: the training slot is per model, and other test files train flights models concurrently.
-    return { ...spec, model: { name: 'flights-real-test' }, dataset: { name: 'flights-sample', source: sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }], slices: [{ metric: 'rocAuc', min: 0.55, minRows: 1000 }] } };
+    return { ...spec, model: { name: 'flights-real-test' }, dataset: { name: 'flights-sample', source: suite.sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }], slices: [{ metric: 'rocAuc', min: 0.55, minRows: 1000 }] } };
   }
 
   test('runs every stage, registers a version with full lineage, records the approval; the same request again trains nothing', async () => {
-    const worker = await createPipelineWorker({ config, connection: stack.nativeConnection, store: stack.store });
+    const worker = await createPipelineWorker({ config: suite.config, connection: suite.stack.nativeConnection, store: suite.stack.store });
     const outcome = await worker.runUntil(async () => {
-      const started = await startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec: sampleSpec(), requestedBy: 'dana', codeVersion: 'test' });
+      const started = await startTrainingPipeline({ client: suite.stack.client, config: suite.config, store: suite.stack.store }, { spec: sampleSpec(), requestedBy: 'dana', codeVersion: 'test' });
       assert.equal(started.started, true);
       for (;;) {
         const status = await started.handle.query(pipelineStatusQuery).catch(() => undefined);
@@ -67,14 +51,14 @@ describe('trainingPipeline with real activities on a flights sample', () => {
       await started.handle.executeUpdate(approveUpdate, { args: [{ by: 'ana', comment: 'looks good' }] });
       const result = (await started.handle.result()) as PipelineOutcome;
 
-      const again = await startTrainingPipeline({ client: stack.client, config, store: stack.store }, { spec: sampleSpec(), requestedBy: 'omar' });
+      const again = await startTrainingPipeline({ client: suite.stack.client, config: suite.config, store: suite.stack.store }, { spec: sampleSpec(), requestedBy: 'omar' });
       assert.equal(again.started, false, 'the identical request started a second run');
       assert.equal(again.workflowId, started.workflowId);
       return result;
     });
 
     assert.ok(outcome.status === 'approved', JSON.stringify(outcome));
-    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const registry = new ModelRegistry(suite.stack.store, suite.config.buckets.models);
     const view = await registry.view('flights-real-test', outcome.version);
     assert.equal(view.status, 'approved');
     assert.deepEqual(view.history.map((h) => [h.status, h.by]), [['candidate', 'dana'], ['approved', 'ana']]);
@@ -97,7 +81,7 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.deepEqual(Object.keys(weights).sort(), [...manifest.featureNames.numeric, ...manifest.featureNames.categorical].sort());
     assert.ok(Math.abs(Object.values(weights).reduce((a, b) => a + b, 0) - 1) < 1e-9);
     console.log('manifest diagnostics:', JSON.stringify({ ece: manifest.calibration.expectedCalibrationError, noiseFloor: manifest.calibration.noiseFloor, crossFitted: manifest.calibration.crossFittedCalibratedError, map: manifest.calibration.map ? manifest.calibration.map.scores.length : null, weights }));
-    const storedSpec = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.spec ?? '')).toString()) as { model: { name: string } };
+    const storedSpec = JSON.parse((await suite.stack.store.get(suite.config.buckets.reports, manifest.reports.spec ?? '')).toString()) as { model: { name: string } };
     assert.equal(storedSpec.model.name, manifest.name, 'the spec the run used is stored with the model, for retraining');
 
     const onnx = await registry.onnx('flights-real-test', outcome.version);
@@ -105,7 +89,7 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     assert.equal(metadata['sluice.model_version'], String(outcome.version));
     assert.equal((JSON.parse(metadata['sluice.lineage'] ?? '{}') as { datasetVersion?: string }).datasetVersion, outcome.datasetVersion);
 
-    const evaluation = JSON.parse((await stack.store.get(config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as { slices: { slice: string }[]; latency: { batch1: { p99Ms: number } }; champion: { skipped?: string } };
+    const evaluation = JSON.parse((await suite.stack.store.get(suite.config.buckets.reports, manifest.reports.evaluation ?? '')).toString()) as { slices: { slice: string }[]; latency: { batch1: { p99Ms: number } }; champion: { skipped?: string } };
     assert.ok(evaluation.slices.every((s) => s.slice === 'origin-size') && evaluation.slices.length > 0);
     assert.ok(evaluation.latency.batch1.p99Ms > 0);
     assert.equal(evaluation.champion.skipped, 'the model has no registered versions yet');
@@ -113,14 +97,14 @@ describe('trainingPipeline with real activities on a flights sample', () => {
     // Reproducibility: everything needed to retrain comes from the manifest (the feature spec via the
     // feature build it names), and retraining gives the same model, byte for byte.
     const featureBuild = featureTablesManifestSchema.parse(
-      JSON.parse((await stack.store.get(config.buckets.features, featureKeys.manifest(manifest.featureDefinitionHash, manifest.datasetVersion))).toString()),
+      JSON.parse((await suite.stack.store.get(suite.config.buckets.features, featureKeys.manifest(manifest.featureDefinitionHash, manifest.datasetVersion))).toString()),
     );
     const activityEnv = new MockActivityEnvironment();
-    const { buildFeatures } = createDataStages({ store: stack.store, buckets: config.buckets });
+    const { buildFeatures } = createDataStages({ store: suite.stack.store, buckets: suite.config.buckets });
     const buildInput: Parameters<typeof buildFeatures>[0] = { datasetVersion: manifest.datasetVersion, features: featureSpecSchema.parse(featureBuild.spec) };
     const tables = await activityEnv.run<[typeof buildInput], FeatureTables, typeof buildFeatures>(buildFeatures, buildInput);
     assert.equal(tables.featureDefinitionHash, manifest.featureDefinitionHash);
-    const trainCandidate = createTrainCandidate({ store: stack.store, buckets: config.buckets });
+    const trainCandidate = createTrainCandidate({ store: suite.stack.store, buckets: suite.config.buckets });
     const trainInput: Parameters<typeof trainCandidate>[0] = {
       modelName: manifest.name,
       runId: manifest.origin.workflowId,
@@ -129,7 +113,7 @@ describe('trainingPipeline with real activities on a flights sample', () => {
       seed: manifest.seed,
     };
     const retrained = await activityEnv.run<[typeof trainInput], TrainedCandidate, typeof trainCandidate>(trainCandidate, trainInput);
-    const retrainedOnnx = stampOnnxVersion(await stack.store.get(config.buckets.models, retrained.candidateKey), manifest.version);
+    const retrainedOnnx = stampOnnxVersion(await suite.stack.store.get(suite.config.buckets.models, retrained.candidateKey), manifest.version);
     assert.ok(Buffer.from(retrainedOnnx).equals(onnx), 'retraining from the manifest produced a different model');
   });
 });
