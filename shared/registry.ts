@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { calibrationCheckSchema, featureImportanceSchema } from './model-diagnostics.ts';
+import { labelTaskSchema } from './data/feature-spec.ts';
 
 /**
  * The model registry's records. A version's manifest is immutable once written; its status history
@@ -53,6 +54,9 @@ export const modelManifestSchema = z.object({
   trainer: z.object({ kind: z.string(), hyperparameters: z.record(z.string(), z.unknown()) }),
   seed: z.number().int(),
   metrics: metricValuesSchema,
+  /** What the model predicts: binary (manifests written before other kinds existed say nothing: binary), regression or multiclass with its classes. */
+  task: labelTaskSchema.default({ kind: 'binary' }),
+  /** Binary only in effect: the score at or above which `label` is true. */
   threshold: z.number().min(0).max(1),
   featureNames: z.object({ numeric: z.array(z.string()), categorical: z.array(z.string()) }),
   onnx: z.object({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().positive() }),

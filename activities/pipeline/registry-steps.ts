@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Config } from '../../shared/config.ts';
 import { evaluationKeys } from '../../shared/storage-keys.ts';
+import { labelTask } from '../../shared/data/feature-spec.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import type { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { stampOnnxVersion } from '../../domain/registry/stamp-onnx-metadata.ts';
@@ -32,6 +33,7 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
             : { kind: input.spec.trainer.kind, hyperparameters: { ...input.spec.trainer } },
         seed: input.spec.seed,
         metrics: numericMetrics,
+        task: labelTask(input.spec.features),
         threshold: input.spec.evaluation.threshold,
         featureNames: input.tables.featureNames,
         reports: { ...input.reports, spec: specKey },

@@ -162,8 +162,13 @@ export type KnownAt = 'event' | 'label';
 /** The expression type each label kind needs. */
 export const LABEL_VALUE_TYPE = { binary: 'boolean', regression: 'number', multiclass: 'string' } as const satisfies Record<LabelKind, ValueType>;
 
-/** The label's kind and what the model needs to know about it, from a parsed spec. */
-export type LabelTask = { kind: 'binary' } | { kind: 'regression'; transform?: LabelTransform } | { kind: 'multiclass'; classes: string[] };
+/** The label's kind and what the model needs to know about it: recorded in every manifest, read by serving and monitoring. */
+export const labelTaskSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('binary') }),
+  z.strictObject({ kind: z.literal('regression'), transform: labelTransformSchema.optional() }),
+  z.strictObject({ kind: z.literal('multiclass'), classes: z.array(z.string().min(1)).min(2) }),
+]);
+export type LabelTask = z.output<typeof labelTaskSchema>;
 
 export function labelTask(spec: FeatureSpec): LabelTask {
   switch (spec.label.kind ?? 'binary') {
