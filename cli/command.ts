@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
@@ -6,8 +6,8 @@ import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import type { Config } from '../shared/config.ts';
 import { SluiceError, ruleOf } from '../shared/errors.ts';
 
-/** Exit codes a script can rely on. */
-export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4 } as const;
+/** Exit codes a script can rely on: 5 means try again once Temporal or the object store is back. */
+export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4, unavailable: 5 } as const;
 
 /** Wrong or missing arguments: printed as it is, exit code 1. */
 export class UsageError extends SluiceError {
@@ -15,27 +15,41 @@ export class UsageError extends SluiceError {
   readonly kind = 'InvalidInput';
 }
 
-/** What every command gets: config, a connected client, the artifact store and registry, and where to write. */
-export interface Env {
+/** Temporal or the object store did not answer: exit code 5, with the setting that points at it. */
+export class InfrastructureUnavailableError extends SluiceError {
+  override readonly name = 'InfrastructureUnavailableError';
+  readonly kind = 'InfrastructureUnavailable';
+}
+
+/** What a command that needs no Temporal gets: config, the artifact store and registry, and where to write. */
+export interface StoreEnv {
   config: Config;
-  connection: Connection;
-  client: Client;
   store: ArtifactStore;
   registry: ModelRegistry;
   write: (line: string) => void;
+}
+
+/** What every other command gets besides: a connected Temporal client. */
+export interface Env extends StoreEnv {
+  connection: Connection;
+  client: Client;
   uiRunUrl: (workflowId: string) => string;
 }
 
 export type Command = (env: Env, args: string[]) => Promise<number>;
+export type StoreCommand = (env: StoreEnv, args: string[]) => Promise<number>;
+
+/** Marks a command that reads or writes only the object store or local files, so it runs with Temporal down. */
+export const withoutTemporal = (run: StoreCommand) => ({ withoutTemporal: run });
 
 /** One subcommand (`deploy start`): what it runs, and what `--help` or a usage mistake prints. */
 export interface Subcommand {
-  run: Command;
+  run: Command | ReturnType<typeof withoutTemporal>;
   help: string;
 }
 
 /** A noun's subcommands, keyed by their full name; the compiler checks each help text has a command and each command a help text. */
-export function subcommands<K extends string>(help: Record<K, string>, run: Record<NoInfer<K>, Command>): Record<K, Subcommand> {
+export function subcommands<K extends string>(help: Record<K, string>, run: Record<NoInfer<K>, Subcommand['run']>): Record<K, Subcommand> {
   const keys = Object.keys(help) as K[];
   return Object.fromEntries(keys.map((key) => [key, { run: run[key], help: help[key] }])) as Record<K, Subcommand>;
 }
@@ -48,22 +62,48 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
   return n;
 }
 
+/** The store-side Env, which connects to nothing until a command asks the store. */
+export function openStoreEnv(config: Config, write: (line: string) => void): StoreEnv {
+  const store = MinioArtifactStore.fromConfig(config.minio);
+  return { config, store, registry: new ModelRegistry(store, config.buckets.models), write };
+}
+
 /** Connects to Temporal and builds the Env; the caller closes `env.connection`. */
 export async function openEnv(config: Config, write: (line: string) => void): Promise<Env> {
-  const store = MinioArtifactStore.fromConfig(config.minio);
   const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5000 }).catch((err: unknown) => {
-    throw new UsageError(`Cannot reach Temporal at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack up? Try: npm run infra:up`);
+    throw new InfrastructureUnavailableError(`Cannot reach Temporal at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack up? Try: npm run infra:up`);
   });
   const [host] = config.temporal.address.split(':');
   return {
-    config,
+    ...openStoreEnv(config, write),
     connection,
     client: new Client({ connection, namespace: config.temporal.namespace }),
-    store,
-    registry: new ModelRegistry(store, config.buckets.models),
-    write,
     uiRunUrl: (id) => `http://${host}:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(id)}`,
   };
+}
+
+/** Socket errors that mean a server is not there (or not answering), as Node and the MinIO client raise them. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+const GRPC_UNAVAILABLE = 14;
+
+/** The socket error code anywhere in `err`'s cause chain. */
+function socketCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+  }
+  return undefined;
+}
+
+/** An error meaning Temporal or the object store went away mid-command, as the one plain line to print. */
+function unavailable(err: unknown, config: Config | undefined): string | undefined {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  if (isGrpcServiceError(grpc) && (grpc.code as number) === GRPC_UNAVAILABLE) {
+    return `Temporal${config ? ` at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS)` : ''} stopped answering: ${grpc.details || grpc.message}. Is the stack up? Try: npm run infra:status`;
+  }
+  const code = socketCode(err);
+  if (code === undefined) return undefined;
+  return `Cannot reach the object store${config ? ` at ${config.minio.endpoint} (SLUICE_MINIO_ENDPOINT)` : ''}: ${(err as Error).message}. Is the stack up? Try: npm run infra:up`;
 }
 
 /**
@@ -71,14 +111,16 @@ export async function openEnv(config: Config, write: (line: string) => void): Pr
  * SluiceError's kind says which code (`exit` in ERROR_KINDS); Temporal's refusals are the user's to
  * fix. Anything else is a bug and is rethrown with its stack.
  */
-export function exitCodeFor(err: unknown, error: (line: string) => void): number {
-  const plain = plainError(err);
+export function exitCodeFor(err: unknown, error: (line: string) => void, config?: Config): number {
+  const plain = plainError(err, config);
   if (plain === undefined) throw err;
   error(plain.message);
   return plain.code;
 }
 
-function plainError(err: unknown): { code: number; message: string } | undefined {
+function plainError(err: unknown, config: Config | undefined): { code: number; message: string } | undefined {
+  const down = unavailable(err, config);
+  if (down !== undefined) return { code: EXIT.unavailable, message: down };
   if (err instanceof SluiceError) {
     const exit = ruleOf(err.kind).exit;
     return exit === undefined ? undefined : { code: EXIT[exit], message: err.message };

@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { currentCodeVersion } from '../control/code-version.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv } from './command.ts';
+import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv, openStoreEnv } from './command.ts';
 import { DEPLOY_COMMANDS } from './commands/deploy.ts';
 import { FEATURES_COMMANDS } from './commands/features.ts';
+import { KEYS_COMMANDS } from './commands/keys.ts';
 import { MODELS_COMMANDS } from './commands/models.ts';
 import { MONITOR_COMMANDS } from './commands/monitor.ts';
 import { PIPELINE_COMMANDS } from './commands/pipeline.ts';
@@ -24,8 +25,8 @@ Usage:
   sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
   sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
   sluice pipeline list [--awaiting-approval]
-  sluice models list
-  sluice models show <name> [version]
+  sluice models list [--json]
+  sluice models show <name> [version] [--json]
   sluice deploy start <model> <version> --by NAME [--plan plan.json] [--reason TEXT]
   sluice deploy status <model>
   sluice deploy promote|pause|resume|rollback <model> --by NAME [--reason TEXT]
@@ -38,11 +39,14 @@ Usage:
   sluice retrain <model> --reason TEXT [--spec spec.json]
   sluice retrain schedule <model> --every 7d [--spec spec.json]
   sluice models timeline <model> [--html out.html]
+  sluice keys create --id NAME --scopes predict,feedback [--file PATH] [--json]
+  sluice keys list [--json] | sluice keys revoke --id NAME
 
 Run 'sluice <command> --help' for details, 'sluice --version' for the version. Settings come from SLUICE_* variables (see the README).
-Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed.`;
+Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed,
+5 Temporal or the object store unreachable (try again once it is up).`;
 
-const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS };
+const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS };
 
 /** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
 function commandKey(argv: string[]): string {
@@ -92,10 +96,11 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
   }
   let env: Env | undefined;
   try {
+    if (typeof command.run !== 'function') return await command.run.withoutTemporal(openStoreEnv(config, io.write), rest);
     env = await openEnv(config, io.write);
     return await command.run(env, rest);
   } catch (err) {
-    return exitCodeFor(err, io.error);
+    return exitCodeFor(err, io.error, config);
   } finally {
     await env?.connection.close();
   }

@@ -13,7 +13,7 @@ export interface KindRule {
   /** The API's code, and through `HTTP_STATUS` (api/errors.ts) its HTTP status; without one the API answers 500 `Internal`. */
   readonly api?: ApiErrorCode;
   /** The CLI prints the message and exits with this code (`EXIT` in `cli/command.ts`); without one it is a crash. */
-  readonly exit?: 'userError' | 'config';
+  readonly exit?: 'userError' | 'config' | 'unavailable';
 }
 
 export const ERROR_KINDS = {
@@ -53,6 +53,8 @@ export const ERROR_KINDS = {
   RetrainingRefused: { retryable: false, api: 'RetrainingRefused', exit: 'userError' },
   /** The process's own configuration (SLUICE_* settings, the API keys file) is invalid. */
   ConfigInvalid: { retryable: false, exit: 'config' },
+  /** Temporal or the object store cannot be reached: nothing is wrong with the input, so it is worth retrying once they are up. */
+  InfrastructureUnavailable: { retryable: true, exit: 'unavailable' },
   /** A broken invariant or a failing dependency: not the caller's doing, so Temporal retries it and the API answers 500. */
   Internal: { retryable: true },
 } as const satisfies Record<string, KindRule>;

@@ -3,15 +3,19 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModelTimeline } from '../../control/load-timeline.ts';
 import { renderTimelineHtml } from '../../domain/timeline/timeline-html.ts';
-import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
+import { type Env, EXIT, type StoreEnv, UsageError, subcommands, withoutTemporal } from '../command.ts';
 
 const HELP = {
-  'models list': `Usage: sluice models list
+  'models list': `Usage: sluice models list [--json]
 
-Lists registered models with their versions, statuses and aliases.`,
-  'models show': `Usage: sluice models show <name> [version]
+Lists registered models with their versions, statuses and aliases. Reads only the object store, so it
+works with Temporal down.
+  --json   one JSON document: [{name, latestVersion, aliases: {champion?, challenger?}, versions: [{version, status}]}]`,
+  'models show': `Usage: sluice models show <name> [version] [--json]
 
-Shows a model's versions, or one version's manifest (lineage, metrics, ONNX hash) and status history.`,
+Shows a model's versions, or one version's manifest (lineage, metrics, ONNX hash) and status history
+(always JSON). Reads only the object store.
+  --json   the versions as [{version, status, at, by, aliases}]`,
   'models timeline': `Usage: sluice models timeline <model> [--html out.html]
 
 Prints the model's life in order: versions with the trigger that made them (manual, schedule, drift
@@ -20,27 +24,45 @@ verdicts, and the drift monitor's judged windows and retrainings.
   --html FILE   also write it as one self-contained HTML page (no scripts, nothing fetched)`,
 } as const;
 
-async function modelsList(env: Env): Promise<number> {
-  const names = await env.registry.models();
-  if (names.length === 0) env.write('no models registered yet');
-  for (const name of names) {
+async function modelsList(env: StoreEnv, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const models = [];
+  for (const name of await env.registry.models()) {
     const index = await env.registry.index(name);
-    const aliases = Object.entries(index.aliases).map(([a, v]) => `${a}=v${v}`).join(' ');
-    const statuses = Object.entries(index.versions).map(([v, e]) => `v${v}:${e.history.at(-1)?.status ?? '?'}`).join(' ');
-    env.write(`${name}  ${index.latestVersion} version(s)  ${aliases}  ${statuses}`);
+    models.push({
+      name,
+      latestVersion: index.latestVersion,
+      aliases: index.aliases,
+      versions: Object.entries(index.versions).map(([version, entry]) => ({ version: Number(version), status: entry.history.at(-1)?.status ?? null })),
+    });
+  }
+  if (values.json) {
+    env.write(JSON.stringify(models, null, 2));
+    return EXIT.ok;
+  }
+  if (models.length === 0) env.write('no models registered yet');
+  for (const model of models) {
+    const aliases = Object.entries(model.aliases).map(([a, v]) => `${a}=v${v}`).join(' ');
+    const statuses = model.versions.map((v) => `v${v.version}:${v.status ?? '?'}`).join(' ');
+    env.write(`${model.name}  ${model.latestVersion} version(s)  ${aliases}  ${statuses}`);
   }
   return EXIT.ok;
 }
 
-async function modelsShow(env: Env, args: string[]): Promise<number> {
-  const [name, versionArg] = parseArgs({ args, allowPositionals: true }).positionals;
+async function modelsShow(env: StoreEnv, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const [name, versionArg] = positionals;
   if (!name) throw new UsageError(HELP['models show']);
   if (versionArg === undefined) {
     const index = await env.registry.index(name);
-    for (const [version, entry] of Object.entries(index.versions)) {
+    const versions = Object.entries(index.versions).map(([version, entry]) => {
       const last = entry.history.at(-1);
       const aliases = Object.entries(index.aliases).filter(([, v]) => String(v) === version).map(([a]) => a);
-      env.write(`v${version}  ${last?.status ?? '?'}  ${last ? `${last.at} by ${last.by}` : ''}${aliases.length ? `  [${aliases.join(', ')}]` : ''}`);
+      return { version: Number(version), status: last?.status ?? null, at: last?.at ?? null, by: last?.by ?? null, aliases };
+    });
+    if (values.json) env.write(JSON.stringify(versions, null, 2));
+    for (const v of values.json ? [] : versions) {
+      env.write(`v${v.version}  ${v.status ?? '?'}  ${v.at ? `${v.at} by ${v.by}` : ''}${v.aliases.length ? `  [${v.aliases.join(', ')}]` : ''}`);
     }
     return EXIT.ok;
   }
@@ -74,7 +96,7 @@ async function modelsTimeline(env: Env, args: string[]): Promise<number> {
 }
 
 export const MODELS_COMMANDS = subcommands(HELP, {
-  'models list': modelsList,
-  'models show': modelsShow,
+  'models list': withoutTemporal(modelsList),
+  'models show': withoutTemporal(modelsShow),
   'models timeline': modelsTimeline,
 });

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * The API keys file (`SLUICE_API_KEYS_FILE`). Only SHA-256 hashes of keys are stored, so the file can
- * be read by operators and shipped in config without exposing a key; `api/auth/new-key.ts` makes a
- * key and prints the entry to add.
+ * be read by operators and shipped in config without exposing a key; `sluice keys create` makes a
+ * key, adds its hash and prints the key once.
  */
 
 export const API_SCOPES = ['predict', 'feedback', 'admin'] as const;

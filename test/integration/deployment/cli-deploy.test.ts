@@ -106,4 +106,19 @@ describe('sluice deploy', () => {
     assert.equal(again.code, EXIT.userError, again.text);
     assert.match(again.text, /champion v1 has no previous version to return to .* start a rollout of the version that should serve instead/);
   });
+
+  test('models list and show read only the object store: they answer with Temporal down', async () => {
+    const registry = new ModelRegistry(store, config.buckets.models);
+    const model = `cli-offline-${suffix}`;
+    await registerFlightsModel(registry, model, { seed: 3 });
+    const out: string[] = [];
+    const down = { ...env, SLUICE_TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const code = await runCli(['models', 'list', '--json'], { write: (l) => out.push(l), error: (l) => out.push(l), env: down });
+    assert.equal(code, EXIT.ok, out.join('\n'));
+    const listed = (JSON.parse(out.join('\n')) as { name: string; versions: { version: number; status: string }[] }[]).find((m) => m.name === model);
+    assert.deepEqual(listed?.versions, [{ version: 1, status: 'candidate' }]);
+    const refused = await runCli(['deploy', 'status', model], { write: () => {}, error: (l) => out.push(l), env: down });
+    assert.equal(refused, EXIT.unavailable);
+    assert.match(out.at(-1) ?? '', /Cannot reach Temporal at 127\.0\.0\.1:1 \(SLUICE_TEMPORAL_ADDRESS\)/);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EXIT, runCli } from '../../cli/main.ts';
+import { EXIT, runCli } from '../../../cli/main.ts';
 
 /** Runs the CLI with no stack: help and usage mistakes are answered before anything is connected. */
 async function cli(...argv: string[]) {
