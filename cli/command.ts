@@ -34,6 +34,8 @@ export interface Env extends StoreEnv {
   connection: Connection;
   client: Client;
   uiRunUrl: (workflowId: string) => string;
+  /** On a terminal: redraws one progress line in place (undefined clears it). */
+  live?: (line: string | undefined) => void;
 }
 
 export type Command = (env: Env, args: string[]) => Promise<number>;

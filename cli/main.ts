@@ -63,7 +63,15 @@ function nounHelp(noun: string): string | undefined {
 }
 
 /** Runs one CLI invocation and returns its exit code; every expected error becomes one plain line. */
-export async function runCli(argv: string[], io: { write: (line: string) => void; error: (line: string) => void; env: NodeJS.ProcessEnv }): Promise<number> {
+export interface CliIo {
+  write: (line: string) => void;
+  error: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** On a terminal: redraws one progress line in place (undefined clears it). */
+  live?: (line: string | undefined) => void;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const key = commandKey(argv);
   const rest = argv.slice(key.split(' ').length);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
@@ -97,7 +105,7 @@ export async function runCli(argv: string[], io: { write: (line: string) => void
   let env: Env | undefined;
   try {
     if (typeof command.run !== 'function') return await command.run.withoutTemporal(openStoreEnv(config, io.write), rest);
-    env = await openEnv(config, io.write);
+    env = { ...(await openEnv(config, io.write)), ...(io.live && { live: io.live }) };
     return await command.run(env, rest);
   } catch (err) {
     return exitCodeFor(err, io.error, config);

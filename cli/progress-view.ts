@@ -4,6 +4,7 @@ import proto from '@temporalio/proto';
 import type { PipelineOutcome } from '../shared/pipeline.ts';
 import { approveUpdate } from '../workflows/approval-gate.ts';
 import { type PipelineStatus, pipelineStatusQuery } from '../workflows/training-pipeline.ts';
+import { TrainingProgressView, trainingHeartbeat } from './training-progress.ts';
 
 const FINAL_STAGES = new Set(['approved', 'rejected', 'validation-failed', 'gate-failed', 'slot-busy']);
 
@@ -14,6 +15,8 @@ export interface FollowOptions {
   taskQueue: string;
   runUrl: string;
   write: (line: string) => void;
+  /** On a terminal: redraws the training progress line in place; without it, progress is a plain line per tenth of the run. */
+  live?: (line: string | undefined) => void;
   /** Approve on the user's behalf when the run reaches approval (the demo's --auto-approve). */
   autoApproveAs?: string;
   pollMs?: number;
@@ -60,6 +63,7 @@ export async function followPipeline(handle: WorkflowHandle, opts: FollowOptions
   let approvalShown = false;
   let lastProgressAt = Date.now();
   let warnedNoWorker = false;
+  const training = new TrainingProgressView();
 
   const printNewStages = (status: PipelineStatus) => {
     while (printed < status.stages.length) {
@@ -91,6 +95,12 @@ export async function followPipeline(handle: WorkflowHandle, opts: FollowOptions
     const status = await queryStatus();
     if (status) {
       printNewStages(status);
+      const beat = status.stage === 'training' ? trainingHeartbeat(description) : undefined;
+      if (beat && opts.live) opts.live(training.line(beat));
+      else if (beat) {
+        const plain = training.plainLine(beat);
+        if (plain !== undefined) write(plain);
+      }
       if (status.stage === 'awaiting-approval' && !approvalShown) {
         approvalShown = true;
         write(`  ${status.modelName} v${status.modelVersion ?? '?'} passed its gates and waits for approval.`);

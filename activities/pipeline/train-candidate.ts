@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import type { Config } from '../../shared/config.ts';
+import type { TrainerSpec } from '../../shared/trainers.ts';
 import { kindFailure, toApplicationFailure } from '../../shared/failure.ts';
 import { candidateKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
@@ -14,6 +15,18 @@ import type { PipelineActivities, TrainedCandidate } from './contract.ts';
 import { stageTables } from './stage-tables.ts';
 
 const CHECKPOINT_EVERY = 10;
+
+/** How many iterations the trainer may run (early stopping can end it sooner): the `of` in progress heartbeats, for the CLI's bar and ETA. */
+function plannedIterations(trainer: TrainerSpec): number {
+  switch (trainer.kind) {
+    case 'gbdt':
+      return trainer.nTrees;
+    case 'logistic-regression':
+      return trainer.maxIterations;
+    case 'linear-regression':
+      return 1;
+  }
+}
 
 /**
  * Trains on the train split, early-stops on the validation split, exports ONNX and proves the export
@@ -48,7 +61,7 @@ export const createTrainCandidate =
         { train, validation },
         {
           seed: input.seed,
-          onProgress: (progress) => context.heartbeat({ ...progress, resumed: resumeFrom !== undefined }),
+          onProgress: (progress) => context.heartbeat({ ...progress, of: plannedIterations(trainer), resumed: resumeFrom !== undefined }),
           checkpoint: {
             every: CHECKPOINT_EVERY,
             save: async (state) => {

@@ -56,6 +56,7 @@ async function pipelineStart(env: Env, args: string[]): Promise<number> {
     taskQueue: env.config.taskQueues.pipeline,
     runUrl: env.uiRunUrl(started.workflowId),
     write: env.write,
+    ...(env.live && { live: env.live }),
     ...(values['auto-approve'] ? { autoApproveAs: `${requestedBy} (auto-approve)` } : {}),
   });
   for (const line of describeOutcome(outcome)) env.write(line);
