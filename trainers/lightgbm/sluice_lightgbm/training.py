@@ -5,13 +5,13 @@ Nothing here knows Temporal or the object store.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .contract import ContractError, LabelTask, Params, Tables
@@ -94,11 +94,12 @@ def matrix(table: pa.Table, tables: Tables, vocab: Vocabulary) -> Matrix:
     categorical = np.empty((rows, len(tables.categorical)), dtype=object)
     codes = np.empty((rows, len(tables.categorical)), dtype=np.float64)
     for j, name in enumerate(tables.categorical):
-        values = np.array(_column(table, name).cast(pa.string()).fill_null("").to_pylist(), dtype=object)
-        categorical[:, j] = values
-        lookup = {c: float(i) for i, c in enumerate(vocab.categories[j])}
-        # Unseen and missing ('') categories are both missing to LightGBM, as they are in the graph.
-        codes[:, j] = [lookup.get(v, math.nan) for v in values]
+        values = _column(table, name).cast(pa.string()).fill_null("")
+        categorical[:, j] = values.to_numpy(zero_copy_only=False)
+        # Unseen and missing ('') categories are both missing to LightGBM, as they are in the graph;
+        # index_in does the lookup in Arrow, a per-row Python dict lookup was the slow part on millions of rows.
+        index = pc.index_in(values, value_set=pa.array(vocab.categories[j], type=pa.string()))
+        codes[:, j] = index.cast(pa.float64()).to_numpy(zero_copy_only=False)
     # Trained on the float32 values the ONNX model receives, so no row can fall between a float64
     # threshold and its float32 rounding on one side and not the other.
     features = np.hstack([numeric.astype(np.float64), codes])
