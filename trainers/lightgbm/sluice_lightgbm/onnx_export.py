@@ -3,7 +3,8 @@
 The trees come from onnxmltools' LightGBM converter rather than from a TreeEnsemble built here out of
 `booster.dump_model()`: it is the field's maintained converter, it already turns LightGBM's
 categorical set splits ("1||4||7") and its missing-value directions into ai.onnx.ml nodes, and the
-parity check below measured its scores within 1e-7 of LightGBM's. It only takes one float matrix, so
+parity check below measured its scores within 5e-7 of LightGBM's
+(trainers/lightgbm/tests: binary and multiclass ~1e-7, regression ~4e-7 relative). It only takes one float matrix, so
 this module adds what the contract asks around it: the `numeric` and `categorical` inputs, a
 LabelEncoder per categorical column (the training vocabulary → LightGBM's category codes, unknown
 and '' → NaN = missing), and the output of the label's kind with its `sluice.*` metadata.
