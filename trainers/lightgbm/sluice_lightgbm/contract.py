@@ -55,8 +55,8 @@ class Params:
     feature_fraction: float = 1.0
     max_bin: int = 255
     early_stopping_rounds: int = 20
-    # Fixed rather than "all cores": with deterministic=True LightGBM's result does not depend on it,
-    # but a fixed count keeps training time comparable between machines and runs.
+    # Fixed rather than "all cores", so a retraining on another machine runs the same configuration
+    # (the summary records it) and its time is comparable.
     num_threads: int = 2
 
 

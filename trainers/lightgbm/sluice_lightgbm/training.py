@@ -122,8 +122,9 @@ def lgb_params(task: LabelTask, params: Params, seed: int) -> dict[str, object]:
         "feature_fraction": params.feature_fraction,
         "max_bin": params.max_bin,
         "num_threads": params.num_threads,
-        # The seed drives bagging, feature fraction and data sampling; deterministic plus force_col_wise
-        # make the same seed give the same trees on any thread count.
+        # The seed drives bagging, feature fraction and data sampling; with deterministic and
+        # force_col_wise the same seed and thread count give the same trees (tests/test_training.py).
+        # LightGBM documents the same across thread counts; that is not tested here.
         "seed": seed,
         "deterministic": True,
         "force_col_wise": True,
