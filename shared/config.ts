@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SluiceError } from './errors.ts';
 import { durationMs, durationSchema } from './duration.ts';
+import { LIGHTGBM_TASK_QUEUE } from './trainers.ts';
 
 /**
  * Every setting sluice reads, as environment variables. This schema is the single source of the
@@ -75,6 +76,7 @@ export const configSchema = z.strictObject({
   SLUICE_TEMPORAL_UI_PORT: port.default(8233).describe('Port of the Temporal Web UI started by `infra:up`'),
   SLUICE_TASK_QUEUE_PIPELINE: taskQueue.default('sluice-pipeline').describe('Task queue of the CPU pipeline worker'),
   SLUICE_TASK_QUEUE_SCORING: taskQueue.default('sluice-scoring').describe('Task queue of the scoring worker (GPU when available)'),
+  SLUICE_TASK_QUEUE_LIGHTGBM: taskQueue.default(LIGHTGBM_TASK_QUEUE).describe('Task queue of the Python LightGBM trainer worker (`npm run worker:lightgbm`), which reads this setting itself'),
   SLUICE_MINIO_ENDPOINT: httpUrl.default('http://127.0.0.1:9000').describe('MinIO / S3 endpoint URL'),
   SLUICE_MINIO_CONSOLE_PORT: port.default(9001).describe('Port of the MinIO console started by `infra:up`'),
   SLUICE_MINIO_ACCESS_KEY: z.string().min(3, 'expected at least 3 characters').default('sluice').describe('MinIO access key (root user for the local server)'),
@@ -124,7 +126,7 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof conf
 
 export interface Config {
   temporal: { address: string; namespace: string; uiPort: number };
-  taskQueues: { pipeline: string; scoring: string };
+  taskQueues: { pipeline: string; scoring: string; lightgbm: string };
   minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string };
   buckets: { datasets: string; features: string; models: string; reports: string; serving: string; predictions: string };
   api: {
@@ -190,7 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
   const e = parsed.data;
   return {
     temporal: { address: e.SLUICE_TEMPORAL_ADDRESS, namespace: e.SLUICE_TEMPORAL_NAMESPACE, uiPort: e.SLUICE_TEMPORAL_UI_PORT },
-    taskQueues: { pipeline: e.SLUICE_TASK_QUEUE_PIPELINE, scoring: e.SLUICE_TASK_QUEUE_SCORING },
+    taskQueues: { pipeline: e.SLUICE_TASK_QUEUE_PIPELINE, scoring: e.SLUICE_TASK_QUEUE_SCORING, lightgbm: e.SLUICE_TASK_QUEUE_LIGHTGBM },
     minio: {
       endpoint: e.SLUICE_MINIO_ENDPOINT.replace(/\/$/, ''),
       consolePort: e.SLUICE_MINIO_CONSOLE_PORT,

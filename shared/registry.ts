@@ -51,7 +51,12 @@ export const modelManifestSchema = z.object({
   datasetVersion: z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 hex digest'),
   featureDefinitionHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 hex digest'),
   codeVersion: z.string().min(1),
-  trainer: z.object({ kind: z.string(), hyperparameters: z.record(z.string(), z.unknown()) }),
+  trainer: z.object({
+    kind: z.string(),
+    hyperparameters: z.record(z.string(), z.unknown()),
+    /** Versions of the libraries an external trainer ran with (`lightgbm`, `onnx`, ...), as it reported them. */
+    libraries: z.record(z.string(), z.string()).optional(),
+  }),
   seed: z.number().int(),
   metrics: metricValuesSchema,
   /** What the model predicts: binary (manifests written before other kinds existed say nothing: binary), regression or multiclass with its classes. */

@@ -79,8 +79,35 @@ export const externalTrainerSchema = z.strictObject({
 });
 export type ExternalTrainerSpec = z.infer<typeof externalTrainerSchema>;
 
+/** The task queue the shipped LightGBM worker (`npm run worker:lightgbm`) polls unless told otherwise. */
+export const LIGHTGBM_TASK_QUEUE = 'sluice-lightgbm';
+
+/**
+ * `{"kind": "lightgbm", ...}` is shorthand for the shipped LightGBM worker (`trainers/lightgbm/`): it
+ * parses to the external trainer it is, so nothing downstream knows a fourth kind, and its settings
+ * are checked here, before a run starts. Left-out settings take the worker's defaults (its README).
+ */
+export const lightgbmShorthandSchema = z
+  .strictObject({
+    kind: z.literal('lightgbm'),
+    taskQueue: z.string().min(1).default(LIGHTGBM_TASK_QUEUE),
+    numTrees: positiveInt.max(10_000).optional(),
+    learningRate: fraction.optional(),
+    numLeaves: z.number().int().min(2).max(131_072).optional(),
+    /** -1: no limit. */
+    maxDepth: z.number().int().min(-1).max(64).optional(),
+    minDataInLeaf: positiveInt.optional(),
+    lambdaL2: z.number().nonnegative().optional(),
+    baggingFraction: fraction.optional(),
+    featureFraction: fraction.optional(),
+    maxBin: z.number().int().min(2).max(65_535).optional(),
+    earlyStoppingRounds: z.number().int().nonnegative().optional(),
+    numThreads: positiveInt.max(256).optional(),
+  })
+  .transform(({ kind: _kind, taskQueue, ...hyperparameters }) => ({ kind: 'external' as const, name: 'lightgbm', taskQueue, hyperparameters }));
+
 /** What a pipeline spec may name as its trainer: a built-in one or one you bring. */
-export const pipelineTrainerSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, linearRegressionParamsSchema, gbdtParamsSchema, externalTrainerSchema]);
+export const pipelineTrainerSchema = z.discriminatedUnion('kind', [logisticRegressionParamsSchema, linearRegressionParamsSchema, gbdtParamsSchema, externalTrainerSchema, lightgbmShorthandSchema]);
 export type PipelineTrainerSpec = z.infer<typeof pipelineTrainerSchema>;
 
 export type LogisticRegressionParams = z.infer<typeof logisticRegressionParamsSchema>;

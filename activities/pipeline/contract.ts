@@ -38,6 +38,8 @@ export interface TrainedCandidate {
   parityMaxAbsDiff: number;
   trainSeconds: number;
   summary: Record<string, unknown>;
+  /** An external trainer's library versions (name → version), recorded in the manifest. */
+  libraries?: Record<string, string>;
   /** Calibration check and feature importance on the validation split, for the monitor; external trainers may leave it out. */
   diagnostics?: ModelDiagnostics;
 }

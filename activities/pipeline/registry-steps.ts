@@ -29,7 +29,11 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
         codeVersion: input.codeVersion,
         trainer:
           input.spec.trainer.kind === 'external'
-            ? { kind: `external:${input.spec.trainer.name}`, hyperparameters: { taskQueue: input.spec.trainer.taskQueue, ...input.spec.trainer.hyperparameters } }
+            ? {
+                kind: `external:${input.spec.trainer.name}`,
+                hyperparameters: { taskQueue: input.spec.trainer.taskQueue, ...input.spec.trainer.hyperparameters },
+                ...(input.candidate.libraries ? { libraries: input.candidate.libraries } : {}),
+              }
             : { kind: input.spec.trainer.kind, hyperparameters: { ...input.spec.trainer } },
         seed: input.spec.seed,
         metrics: numericMetrics,

@@ -1,0 +1,140 @@
+"""A Temporal worker that trains sluice candidates with LightGBM: it registers the pipeline's
+`trainCandidate` activity on its own task queue (the spec's `trainer.taskQueue`), reads the feature
+splits from the object store, and writes an ONNX model keeping sluice's graph contract.
+
+Settings are the platform's own SLUICE_* variables (shared/config.ts), plus
+SLUICE_TASK_QUEUE_LIGHTGBM (default `sluice-lightgbm`), the queue this worker polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+import signal
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+from typing import Any
+from urllib.parse import quote, urlparse
+
+from minio import Minio
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from . import onnx_export, training
+from .contract import ContractError, TrainRequest, parse_request
+
+DEFAULT_TASK_QUEUE = "sluice-lightgbm"
+LIBRARIES = ("lightgbm", "onnxmltools", "onnx", "onnxruntime", "numpy", "pyarrow", "temporalio")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def _store() -> Minio:
+    endpoint = urlparse(_env("SLUICE_MINIO_ENDPOINT", "http://127.0.0.1:9000"))
+    return Minio(
+        endpoint.netloc,
+        access_key=_env("SLUICE_MINIO_ACCESS_KEY", "sluice"),
+        secret_key=_env("SLUICE_MINIO_SECRET_KEY", "sluice-dev-secret"),
+        region=_env("SLUICE_MINIO_REGION", "us-east-1"),
+        secure=endpoint.scheme == "https",
+    )
+
+
+def _train(request: TrainRequest, store: Minio, features_bucket: str, models_bucket: str) -> dict[str, Any]:
+    tables = request.tables
+    with tempfile.TemporaryDirectory(prefix="sluice-lightgbm-") as tmp:
+        splits = {}
+        for split, keys in tables.split_keys.items():
+            paths = []
+            for i, key in enumerate(keys):
+                path = os.path.join(tmp, f"{split}-{i}.parquet")
+                store.fget_object(features_bucket, key, path)
+                paths.append(path)
+            splits[split] = training.read_split(paths)
+    activity.heartbeat({"step": "encoding", "trainRows": splits["train"].num_rows})
+    vocab = training.vocabulary(splits["train"], tables)
+    train_m = training.matrix(splits["train"], tables, vocab)
+    valid_m = training.matrix(splits["validation"], tables, vocab)
+    del splits
+
+    started = time.perf_counter()
+    booster = training.train(tables, request.params, request.seed, train_m, valid_m, activity.heartbeat)
+    train_seconds = time.perf_counter() - started
+    train_rows = train_m.rows
+    del train_m
+
+    activity.heartbeat({"step": "exporting", "trees": booster.num_trees()})
+    libraries = {name: version(name) for name in LIBRARIES}
+    metadata = {
+        "sluice.model_name": request.model_name,
+        # The registry assigns the version at registration and stamps it into the stored file.
+        "sluice.model_version": "0",
+        "sluice.feature_names": _json({"numeric": tables.numeric, "categorical": tables.categorical}),
+        "sluice.trainer": f"external:{request.trainer_name}",
+        "sluice.lineage": _json({"datasetVersion": tables.dataset_version, "featureDefinitionHash": tables.feature_definition_hash, "trainingRun": request.run_id}),
+    }
+    onnx_bytes = onnx_export.to_onnx(booster, tables, vocab, metadata)
+    parity = onnx_export.check_parity(onnx_bytes, valid_m, training.predict(booster, valid_m, tables.task), tables.task)
+
+    key = f"_candidates/{quote(request.run_id, safe='')}/model.onnx"
+    store.put_object(models_bucket, key, io.BytesIO(onnx_bytes), len(onnx_bytes), content_type="application/octet-stream")
+    return {
+        "candidateKey": key,
+        "onnxSha256": hashlib.sha256(onnx_bytes).hexdigest(),
+        "parityMaxAbsDiff": parity,
+        "trainSeconds": train_seconds,
+        "libraries": libraries,
+        "summary": {
+            "library": "lightgbm",
+            "trees": booster.num_trees(),
+            "bestIteration": booster.best_iteration or booster.current_iteration(),
+            "trainRows": train_rows,
+            "validationRows": valid_m.rows,
+            "numThreads": request.params.num_threads,
+        },
+    }
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def make_activity(store: Minio, features_bucket: str, models_bucket: str):
+    @activity.defn(name="trainCandidate")
+    def train_candidate(raw: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return _train(parse_request(raw), store, features_bucket, models_bucket)
+        except ContractError as err:
+            # Bad input or data fails the run at once, typed as sluice's own failures are.
+            raise ApplicationError(str(err), type=err.kind, non_retryable=True) from err
+
+    return train_candidate
+
+
+async def main() -> None:
+    client = await Client.connect(_env("SLUICE_TEMPORAL_ADDRESS", "127.0.0.1:7233"), namespace=_env("SLUICE_TEMPORAL_NAMESPACE", "default"))
+    task_queue = _env("SLUICE_TASK_QUEUE_LIGHTGBM", DEFAULT_TASK_QUEUE)
+    train_candidate = make_activity(_store(), _env("SLUICE_BUCKET_FEATURES", "sluice-features"), _env("SLUICE_BUCKET_MODELS", "sluice-models"))
+    # One training at a time: LightGBM already uses the threads it is given, and two would halve each.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        worker = Worker(client, task_queue=task_queue, activities=[train_candidate], activity_executor=executor, max_concurrent_activities=1)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with worker:
+            print(f"lightgbm worker ready on task queue {task_queue}", flush=True)
+            await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
