@@ -21,14 +21,14 @@ const MAIN_HELP = `sluice: train, approve and inspect models.
 
 Usage:
   sluice pipeline start <spec.json> [--requested-by NAME] [--no-follow] [--auto-approve]
-  sluice pipeline status <workflow-id>
+  sluice pipeline status <workflow-id> [--json]
   sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
   sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
-  sluice pipeline list [--awaiting-approval]
+  sluice pipeline list [--awaiting-approval] [--json]
   sluice models list [--json]
   sluice models show <name> [version] [--json]
   sluice deploy start <model> <version> --by NAME [--plan plan.json] [--reason TEXT]
-  sluice deploy status <model>
+  sluice deploy status <model> [--json]
   sluice deploy promote|pause|resume|rollback <model> --by NAME [--reason TEXT]
   sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h]
   sluice monitor status <model>

@@ -12,9 +12,10 @@ const HELP = {
 Starts a canary rollout of an approved version (an update-with-start of workflow deploy-<model>).
 The plan file holds the rollout plan (shadow, steps, health, maxExtensions, onInsufficientData); without
 it the default plan runs: 5 → 25 → 50 → 100 %. Refused with the reason while another rollout runs.`,
-  'deploy status': `Usage: sluice deploy status <model>
+  'deploy status': `Usage: sluice deploy status <model> [--json]
 
-Shows the model's routes, the rollout in progress (step, health figures and verdicts) and past rollouts.`,
+Shows the model's routes, the rollout in progress (step, health figures and verdicts) and past rollouts.
+  --json   the deployment workflow's state as its query returns it (routes, rollout, history)`,
   'deploy promote': `Usage: sluice deploy promote <model> --by NAME [--reason TEXT]
 
 Promotes the version being rolled out now, skipping the remaining steps; answers once it is champion.`,
@@ -67,10 +68,12 @@ async function deployStart(env: Env, args: string[]): Promise<number> {
 }
 
 async function deployStatus(env: Env, args: string[]): Promise<number> {
-  const [model] = parseArgs({ args, allowPositionals: true }).positionals;
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const [model] = positionals;
   if (!model) throw new UsageError(HELP['deploy status']);
   const state = await env.connection.withDeadline(Date.now() + 5000, () => deploymentState(env.client, model));
-  describeDeployment(state, env.write);
+  if (values.json) env.write(JSON.stringify(state, null, 2));
+  else describeDeployment(state, env.write);
   return EXIT.ok;
 }
 

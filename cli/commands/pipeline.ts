@@ -18,9 +18,12 @@ paths relative to the spec file.
   --requested-by NAME  who asks (default: your login); recorded, and used by forbidSelfApproval
   --no-follow          print the run id and exit
   --auto-approve       approve on your behalf when the run reaches approval`,
-  'pipeline status': `Usage: sluice pipeline status <workflow-id>
+  'pipeline status': `Usage: sluice pipeline status <workflow-id> [--json]
 
-Shows the run's stages with timings, its evaluation and gate verdicts, and its approval state.`,
+Shows the run's stages with timings, its evaluation and gate verdicts, and its approval state.
+  --json   {workflowId, status, startTime, stage?, stages?, approval?, evaluation?, outcome?}: status is
+           Temporal's (RUNNING, COMPLETED, FAILED...); stages, approval and evaluation come from the
+           run's status query while it runs (absent when no worker answers), outcome once it completed`,
   'pipeline approve': `Usage: sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
 
 Approves a run that awaits approval (a Temporal Update: refused with the reason if the run is not
@@ -28,10 +31,11 @@ waiting, if NAME already approved, or if policy forbids NAME approving their own
   'pipeline reject': `Usage: sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
 
 Rejects a run that awaits approval; the reason is recorded in the registry's status history.`,
-  'pipeline list': `Usage: sluice pipeline list [--awaiting-approval]
+  'pipeline list': `Usage: sluice pipeline list [--awaiting-approval] [--json]
 
 Lists training pipeline runs, newest first; --awaiting-approval lists only runs waiting for a decision
-(the same filter works in the Temporal UI: ${AWAITING_APPROVAL_QUERY}).`,
+(the same filter works in the Temporal UI: ${AWAITING_APPROVAL_QUERY}).
+  --json   [{workflowId, status, stage, modelVersion, startTime}], at most 50`,
 } as const;
 
 async function pipelineStart(env: Env, args: string[]): Promise<number> {
@@ -68,19 +72,21 @@ function outcomeExit(outcome: PipelineOutcome): number {
 }
 
 async function pipelineStatus(env: Env, args: string[]): Promise<number> {
-  const [id] = parseArgs({ args, allowPositionals: true }).positionals;
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const [id] = positionals;
   if (!id) throw new UsageError(HELP['pipeline status']);
   const handle = env.client.workflow.getHandle(id);
   const description = await handle.describe();
-  env.write(`${id}: ${description.status.name}  (started ${description.startTime.toISOString()})`);
-  env.write(`Temporal UI: ${env.uiRunUrl(id)}`);
+  const report = { workflowId: id, status: description.status.name, startTime: description.startTime.toISOString() };
   if (description.status.name !== 'RUNNING') {
-    if (description.status.name === 'COMPLETED') {
-      const outcome = (await handle.result()) as PipelineOutcome;
-      for (const line of describeOutcome(outcome)) env.write(line);
-      return outcomeExit(outcome);
+    const outcome = description.status.name === 'COMPLETED' ? ((await handle.result()) as PipelineOutcome) : undefined;
+    if (values.json) env.write(JSON.stringify({ ...report, ...(outcome && { outcome }) }, null, 2));
+    else {
+      env.write(`${id}: ${description.status.name}  (started ${report.startTime})`);
+      env.write(`Temporal UI: ${env.uiRunUrl(id)}`);
+      for (const line of outcome ? describeOutcome(outcome) : []) env.write(line);
     }
-    return EXIT.runFailed;
+    return outcome ? outcomeExit(outcome) : EXIT.runFailed;
   }
   let status;
   try {
@@ -88,9 +94,21 @@ async function pipelineStatus(env: Env, args: string[]): Promise<number> {
     status = await env.connection.withDeadline(Date.now() + 5000, () => handle.query(pipelineStatusQuery));
   } catch {
     // Queries are answered by a worker; without one, the search attributes still say where the run is.
-    env.write(`  stage: ${String(description.searchAttributes.PipelineStage?.[0] ?? 'unknown')} (no worker answered the status query on task queue ${description.taskQueue}; start one with: npm run worker)`);
+    const stage = String(description.searchAttributes.PipelineStage?.[0] ?? 'unknown');
+    if (values.json) env.write(JSON.stringify({ ...report, stage }, null, 2));
+    else {
+      env.write(`${id}: ${description.status.name}  (started ${report.startTime})`);
+      env.write(`Temporal UI: ${env.uiRunUrl(id)}`);
+      env.write(`  stage: ${stage} (no worker answered the status query on task queue ${description.taskQueue}; start one with: npm run worker)`);
+    }
     return EXIT.ok;
   }
+  if (values.json) {
+    env.write(JSON.stringify({ ...report, stage: status.stage, stages: status.stages, approval: status.approval, ...(status.evaluation && { evaluation: status.evaluation }) }, null, 2));
+    return EXIT.ok;
+  }
+  env.write(`${id}: ${description.status.name}  (started ${report.startTime})`);
+  env.write(`Temporal UI: ${env.uiRunUrl(id)}`);
   const now = Date.now();
   status.stages.forEach((s, i) => {
     const end = status.stages[i + 1]?.startedAt;
@@ -114,16 +132,26 @@ async function pipelineDecide(env: Env, decision: 'approve' | 'reject', args: st
 }
 
 async function pipelineList(env: Env, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'awaiting-approval': { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { 'awaiting-approval': { type: 'boolean' }, json: { type: 'boolean' } } });
   const query = values['awaiting-approval'] ? AWAITING_APPROVAL_QUERY : 'WorkflowType = "trainingPipeline"';
-  let count = 0;
+  const runs = [];
   for await (const run of env.client.workflow.list({ query })) {
-    const stage = run.searchAttributes.PipelineStage?.[0] ?? '';
     const version = run.searchAttributes.ModelVersion?.[0];
-    env.write(`${run.workflowId}  ${run.status.name.padEnd(10)} ${String(stage).padEnd(18)} ${version !== undefined ? `v${String(version)}` : ''}  ${run.startTime.toISOString()}`);
-    if (++count >= 50) break;
+    runs.push({
+      workflowId: run.workflowId,
+      status: run.status.name,
+      stage: String(run.searchAttributes.PipelineStage?.[0] ?? ''),
+      modelVersion: version === undefined ? null : Number(version),
+      startTime: run.startTime.toISOString(),
+    });
+    if (runs.length >= 50) break;
   }
-  if (count === 0) env.write(values['awaiting-approval'] ? 'no runs await approval' : 'no training pipeline runs yet');
+  if (values.json) {
+    env.write(JSON.stringify(runs, null, 2));
+    return EXIT.ok;
+  }
+  for (const run of runs) env.write(`${run.workflowId}  ${run.status.padEnd(10)} ${run.stage.padEnd(18)} ${run.modelVersion !== null ? `v${run.modelVersion}` : ''}  ${run.startTime}`);
+  if (runs.length === 0) env.write(values['awaiting-approval'] ? 'no runs await approval' : 'no training pipeline runs yet');
   return EXIT.ok;
 }
 

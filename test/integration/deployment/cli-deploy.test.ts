@@ -63,6 +63,8 @@ describe('sluice deploy', () => {
 
     assert.match((await cli('deploy', 'pause', model, '--by', 'ana')).text, /paused|canary/);
     assert.match((await cli('deploy', 'status', model)).text, /in progress/);
+    const json = JSON.parse((await cli('deploy', 'status', model, '--json')).text) as { routes: unknown };
+    assert.deepEqual(json.routes, { primary: 1, canary: { version: 2, percent: 10 } });
     assert.equal((await cli('deploy', 'resume', model, '--by', 'ana')).code, EXIT.ok);
     const rolledBack = await cli('deploy', 'rollback', model, '--by', 'omar', '--reason', 'support tickets');
     assert.equal(rolledBack.code, EXIT.ok, rolledBack.text);

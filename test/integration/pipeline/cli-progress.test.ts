@@ -65,5 +65,13 @@ describe('sluice pipeline start on a terminal', () => {
     // The live line is cleared before the next stage's line, so no stage line is glued to a bar.
     assert.match(output, /\r\x1b\[K✔ training +\d+\.\d s/);
     assert.match(output, new RegExp(`approved: ${model} v1`));
+
+    const runId = /started (train-progress-test-\S+)/.exec(output)?.[1] ?? '';
+    const status = await underTerminal(`node ${SLUICE_BIN} pipeline status ${runId} --json`, env);
+    const report = JSON.parse(status.output) as { status: string; outcome?: { status: string; version: number } };
+    assert.equal(report.status, 'COMPLETED');
+    assert.deepEqual({ status: report.outcome?.status, version: report.outcome?.version }, { status: 'approved', version: 1 });
+    const listed = JSON.parse((await underTerminal(`node ${SLUICE_BIN} pipeline list --json`, env)).output) as { workflowId: string; modelVersion: number | null }[];
+    assert.equal(listed.find((r) => r.workflowId === runId)?.modelVersion, 1);
   });
 });
