@@ -90,7 +90,7 @@ try {
   t0 = performance.now();
   let scored = 0;
   for (let offset = 0, i = 0; offset < ROWS; offset += chunkRows, i++) {
-    scored += await scoreParquetRange(db, session, { inputPath, outputPath: join(dir, `part-${i}.parquet`), offset, rows: Math.min(chunkRows, ROWS - offset), ...names, model: 'bench', version: 1 });
+    scored += await scoreParquetRange(db, session, { inputPath, outputPath: join(dir, `part-${i}.parquet`), offset, rows: Math.min(chunkRows, ROWS - offset), ...names, model: 'bench', version: 1, task: { kind: 'binary' } });
   }
   const batchSeconds = seconds(t0);
   const batchRowsPerSecond = scored / batchSeconds;

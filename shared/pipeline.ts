@@ -68,7 +68,6 @@ export const pipelineSpecSchema = z.strictObject({
   const trainer = spec.trainer.kind;
   if (trainer === 'linear-regression' && kind !== 'regression') ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: `linear-regression predicts a number; the label is ${kind} (use logistic-regression or gbdt)` });
   if (trainer === 'logistic-regression' && kind === 'regression') ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: 'logistic-regression predicts classes; a regression label needs linear-regression or gbdt' });
-  if (trainer === 'logistic-regression' && kind === 'multiclass') ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: 'multinomial logistic regression is not built yet; a multiclass label needs gbdt (or an external trainer)' });
   if (spec.trainer.kind === 'gbdt' && kind !== 'regression' && (spec.trainer.loss !== undefined || spec.trainer.huberDelta !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['trainer', 'loss'], message: `loss and huberDelta are for a regression label; a ${kind} label is fit by ${kind === 'binary' ? 'log loss' : 'softmax'}` });
   }

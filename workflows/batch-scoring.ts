@@ -19,7 +19,8 @@ const shortIo = {
  * Scores a Parquet dataset with a registered model version: the input is split into chunks, each a
  * `scoreChunk` activity on the scoring task queue (at most `concurrency` at once) writing its own
  * part, so a retried chunk rewrites only its part and a re-run skips finished ones; a manifest is
- * written last. Every output row carries `score`, `model` and `model_version`.
+ * written last. Every output row carries `score`, the columns of the model's label kind (regression
+ * `value`; multiclass `class` and `probabilities`), `model` and `model_version`.
  */
 export async function batchScoring(raw: unknown): Promise<BatchScoringResult & { chunks: ChunkResult[] }> {
   const input = parseInput(batchScoringInputSchema, raw, () => 'Invalid batch scoring input');

@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { InferenceSession } from 'onnxruntime-node';
 import { type BatchScoringResult, type Chunk, type ChunkResult, type ObjectRef, batchScoringKeys, planChunks } from '../../shared/batch-scoring.ts';
 import type { Config, ExecutionProvider } from '../../shared/config.ts';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import { openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../../domain/registry/model-registry.ts';
@@ -32,7 +33,7 @@ export interface ScoringDeps {
 export const createScoringActivities = (deps: ScoringDeps) => {
   const { store, buckets } = deps;
   const registry = new ModelRegistry(store, buckets.models);
-  const sessions = new Map<string, Promise<{ session: InferenceSession; provider: ExecutionProvider; numeric: string[]; categorical: string[] }>>();
+  const sessions = new Map<string, Promise<{ session: InferenceSession; provider: ExecutionProvider; numeric: string[]; categorical: string[]; task: LabelTask }>>();
   const staged = new Map<string, Promise<string>>();
   let workDir: Promise<string> | undefined;
   const dir = () => (workDir ??= deps.workDir ? mkdir(deps.workDir, { recursive: true }).then(() => deps.workDir as string) : mkdtemp(join(tmpdir(), 'sluice-scoring-')));
@@ -60,7 +61,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
         const manifest = await registry.manifest(name, version);
         const choice = await deps.sessions.createSession(await registry.onnx(name, version), `model ${name} v${version}`);
         deps.sessions.track(choice.provider, 1);
-        return { ...choice, numeric: manifest.featureNames.numeric, categorical: manifest.featureNames.categorical };
+        return { ...choice, numeric: manifest.featureNames.numeric, categorical: manifest.featureNames.categorical, task: manifest.task };
       })();
       found.catch(() => sessions.delete(id));
       sessions.set(id, found);
@@ -83,7 +84,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
     async scoreChunk(input: { model: string; version: number; input: ObjectRef; output: { bucket: string; prefix: string }; chunk: Chunk }): Promise<ChunkResult> {
       const started = performance.now();
       const key = batchScoringKeys.part(input.output.prefix, input.chunk.index);
-      const { session, provider, numeric, categorical } = await model(input.model, input.version);
+      const { session, provider, numeric, categorical, task } = await model(input.model, input.version);
       const existing = await store.stat(input.output.bucket, key);
       if (existing) return { index: input.chunk.index, key, rows: input.chunk.rows, skipped: true, provider, seconds: 0 };
       const context = Context.current();
@@ -95,7 +96,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
         const inputPath = await stage(input.input);
         const outputPath = join(work, 'part.parquet');
         using db = await openDuckDb({ tempDirectory: work });
-        const rows = await scoreParquetRange(db.db, session, { inputPath, outputPath, offset: input.chunk.offset, rows: input.chunk.rows, numeric, categorical, model: input.model, version: input.version });
+        const rows = await scoreParquetRange(db.db, session, { inputPath, outputPath, offset: input.chunk.offset, rows: input.chunk.rows, numeric, categorical, model: input.model, version: input.version, task });
         await store.putFile(input.output.bucket, key, outputPath, { contentType: 'application/vnd.apache.parquet', metadata: { model: input.model, 'model-version': String(input.version), provider } });
         return { index: input.chunk.index, key, rows, skipped: false, provider, seconds: (performance.now() - started) / 1000 };
       } finally {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { FeatureMatrix } from '../training/feature-matrix.ts';
+import { labelTaskOf, type FeatureMatrix } from '../training/feature-matrix.ts';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import { featureFeeds } from './feature-feeds.ts';
 import { OUTPUT_OF_KIND } from '../../shared/model-graph.ts';
 
@@ -8,11 +9,15 @@ const outputOf = (matrix: FeatureMatrix) => OUTPUT_OF_KIND[matrix.task?.kind ?? 
 
 const SCORING_BATCH = 65_536;
 
-/** P(label = 1) for every row, computed by the ONNX file itself: evaluation judges what will serve. */
-/** The model's output for every row: binary `probability`, regression `value`, multiclass `probabilities` (row-major [N, K]), by the matrix's label kind. */
-export async function scoreWithOnnx(session: InferenceSession, matrix: FeatureMatrix): Promise<Float32Array> {
-  const output = outputOf(matrix);
-  const width = matrix.task?.kind === 'multiclass' ? matrix.task.classes.length : 1;
+/**
+ * The model's output for every row, computed by the ONNX file itself (evaluation judges what will
+ * serve): binary `probability`, regression `value`, multiclass `probabilities` (row-major [N, K]), by
+ * `task`: the matrix's label kind unless the caller knows the model's (batch scoring reads it from the
+ * manifest; its rows have no label).
+ */
+export async function scoreWithOnnx(session: InferenceSession, matrix: FeatureMatrix, task: LabelTask = labelTaskOf(matrix)): Promise<Float32Array> {
+  const output = OUTPUT_OF_KIND[task.kind];
+  const width = task.kind === 'multiclass' ? task.classes.length : 1;
   const scores = new Float32Array(matrix.rows * width);
   for (let start = 0; start < matrix.rows; start += SCORING_BATCH) {
     const end = Math.min(matrix.rows, start + SCORING_BATCH);

@@ -75,6 +75,29 @@ export class GraphBuilder {
     ]);
   }
 
+  /**
+   * Column `column` of the categorical input mapped to a row of `width` floats, as [N, width]: a
+   * LabelEncoder from category to row index (strings not in `keys` get the last row, `keys.length`)
+   * and a Gather from `table` (row-major [keys.length + 1, width]). LabelEncoder maps a string to one
+   * number only, so a vector per category takes the index and a lookup.
+   */
+  categoricalRowLookup(column: number, keys: readonly string[], table: ArrayLike<number>, width: number, prefix = `categorical_${column}`): string {
+    if (keys.includes('')) throw new OnnxExportError("'' means missing and cannot be a category key");
+    if (table.length !== (keys.length + 1) * width) throw new OnnxExportError(`${prefix}: table has ${table.length} values for ${keys.length + 1} rows of ${width}`);
+    const starts = this.int64s(`${prefix}_start`, [1], [column]);
+    const ends = this.int64s(`${prefix}_end`, [1], [column + 1]);
+    const axes = this.int64s(`${prefix}_axis`, [1], [1]);
+    const strings = this.node('Slice', [CATEGORICAL_INPUT, starts, ends, axes], `${prefix}_strings`);
+    const rows = this.mlNode('LabelEncoder', [strings], `${prefix}_row`, [
+      { name: 'keys_strings', type: 'strings', value: keys },
+      { name: 'values_int64s', type: 'ints', value: keys.map((_, i) => i) },
+      { name: 'default_int64', type: 'int', value: keys.length },
+    ]);
+    const weights = this.floats(`${prefix}_table`, [keys.length + 1, width], table);
+    const gathered = this.node('Gather', [weights, rows], `${prefix}_gathered`, [{ name: 'axis', type: 'int', value: 0 }]);
+    return this.node('Squeeze', [gathered, axes], `${prefix}_value`);
+  }
+
   /** Finishes the graph with `probability = Sigmoid(margin)` and wraps it in a model with metadata. */
   toModel(margin: string, trainer: TrainerKind, metadata: OnnxMetadata): Uint8Array {
     this.node('Sigmoid', [margin], PROBABILITY_OUTPUT);

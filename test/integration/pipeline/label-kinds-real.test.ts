@@ -124,6 +124,19 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     assert.equal(evaluation.overall.confusion.flat().reduce((a, b) => a + b, 0), evaluation.testRows);
   });
 
+  test('multiclass with multinomial logistic regression goes through the same pipeline to approval', async () => {
+    const spec = { ...exampleSpec('flights-delay-class', 'kinds-class-lr-test', { absolute: [{ metric: 'macroAuc', min: 0.55 }, { metric: 'logLoss', max: 1.3 }] }), trainer: { kind: 'logistic-regression' } };
+    const { outcome } = await runToApproval(spec);
+    assert.ok(outcome.status === 'approved', JSON.stringify(outcome));
+    const registry = new ModelRegistry(suite.stack.store, suite.config.buckets.models);
+    const { manifest } = await registry.view('kinds-class-lr-test', outcome.version);
+    console.log('multinomial LR test metrics:', JSON.stringify(manifest.metrics));
+    assert.equal(manifest.trainer.kind, 'logistic-regression');
+    assert.deepEqual(manifest.task, { kind: 'multiclass', classes: ['early', 'on-time', 'late-15-60', 'late-over-60'] });
+    assert.ok((manifest.metrics.logLoss ?? Infinity) < Math.log(4), `logLoss ${manifest.metrics.logLoss}`);
+    assert.deepEqual(await outputs(await registry.onnx('kinds-class-lr-test', outcome.version)), ['probabilities']);
+  });
+
   test("a gate on another kind's metric is refused at parse, listing the kind's metrics", async () => {
     const spec = exampleSpec('flights-delay-minutes', 'kinds-refused-test', { absolute: [{ metric: 'rocAuc', min: 0.6 }] });
     await assert.rejects(

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { type FeatureSpecInput, featureSpecSchema, labelTask } from '../../../shared/data/feature-spec.ts';
 import { featureDefinitionHash } from '../../../domain/features/spec-hash.ts';
+import { loadSpecFile } from '../../../cli/load-spec.ts';
+import { pipelineSpecSchema } from '../../../shared/pipeline.ts';
 
 const flights = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../examples/flights/features.json'), 'utf8')) as FeatureSpecInput;
 const withLabel = (label: Record<string, unknown>) => ({ ...flights, label: { ...flights.label, ...label } });
@@ -46,5 +48,25 @@ describe('label kinds in the feature spec', () => {
     assert.deepEqual(problems(withLabel({ classes: ['a', 'b'] })), ['label.classes: classes are for a multiclass label, not binary']);
     assert.deepEqual(problems(withLabel({ transform: { log1p: true } })), ['label.transform: a transform is for a regression label, not binary']);
     assert.deepEqual(problems(withLabel({ kind: 'regression', expr: 'delay', transform: { clip: { min: -5 }, log1p: true } })), ['label.transform.clip.min: log1p needs values above -1: clip.min must be above -1']);
+  });
+});
+
+describe('trainers and gates of a multiclass pipeline spec', () => {
+  const example = loadSpecFile(resolve(import.meta.dirname, '../../../examples/flights-delay-class/pipeline.json')) as Record<string, unknown>;
+  const pipelineProblems = (overrides: Record<string, unknown>) => {
+    const parsed = pipelineSpecSchema.safeParse({ ...example, ...overrides });
+    return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+
+  test('logistic-regression (multinomial) and gbdt are accepted; linear-regression is refused naming the kind', () => {
+    assert.deepEqual(pipelineProblems({ trainer: { kind: 'logistic-regression' } }), []);
+    assert.deepEqual(pipelineProblems({}), []);
+    assert.deepEqual(pipelineProblems({ trainer: { kind: 'linear-regression' } }), ['trainer.kind: linear-regression predicts a number; the label is multiclass (use logistic-regression or gbdt)']);
+  });
+
+  test("a gate on a binary metric is refused, listing the multiclass metrics", () => {
+    const [problem, ...rest] = pipelineProblems({ trainer: { kind: 'logistic-regression' }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }] } });
+    assert.deepEqual(rest, []);
+    assert.match(problem ?? '', /^gates\.absolute\.0\.metric: metric "rocAuc" does not exist for a multiclass model; its metrics are logLoss, accuracy, macroF1, macroAuc/);
   });
 });

@@ -5,10 +5,12 @@ import type { FeatureMatrix } from '../../../domain/training/feature-matrix.ts';
 import { gbdtTrainer } from '../../../domain/training/gbdt/gbdt-trainer.ts';
 import { verifyOnnxParity } from '../../../domain/training/onnx-parity.ts';
 import { Prng } from '../../../domain/training/prng.ts';
-import { gbdtParamsSchema, linearRegressionParamsSchema } from '../../../shared/trainers.ts';
+import { gbdtParamsSchema, linearRegressionParamsSchema, logisticRegressionParamsSchema } from '../../../shared/trainers.ts';
+import { logisticRegressionTrainer } from '../../../domain/training/logistic-regression/lr-trainer.ts';
+import { MultinomialLogisticRegressionModel } from '../../../domain/training/logistic-regression/multinomial-model.ts';
 import { ridgeRegressionTrainer } from '../../../domain/training/logistic-regression/ridge-trainer.ts';
 import { syntheticMatrix } from './synthetic-data.ts';
-import { TrainingDataError, type TrainedModel } from '../../../domain/training/trainer.ts';
+import { TrainingDataError, type TrainedModel, type TrainingProgress } from '../../../domain/training/trainer.ts';
 
 /**
  * Regression and multiclass problems on the synthetic features: the target is a known function of
@@ -141,6 +143,55 @@ describe('ridge regression', () => {
     await assert.rejects(
       ridgeRegressionTrainer.train({ train: trainBase, validation: validationBase }, linearRegressionParamsSchema.parse({ kind: 'linear-regression' }), { seed: 1 }),
       (err: Error) => err instanceof TrainingDataError && /regression label/.test(err.message),
+    );
+  });
+});
+
+describe('multinomial logistic regression', () => {
+  const lrParams = logisticRegressionParamsSchema.parse({ kind: 'logistic-regression', minCategoryCount: 20 });
+
+  test('converges in a few Newton steps, beats the majority class, is seed-free and matches its ONNX probabilities', async () => {
+    const mTrain = multiclass(trainBase, 11);
+    const mValidation = multiclass(validationBase, 12);
+    const progress: TrainingProgress[] = [];
+    const model = await logisticRegressionTrainer.train({ train: mTrain, validation: mValidation }, lrParams, { seed: 1, onProgress: (p) => void progress.push(p) });
+    assert.ok(model instanceof MultinomialLogisticRegressionModel);
+    // An exact Hessian converges quadratically; a wrong one would crawl to the iteration cap.
+    assert.equal(model.summary.converged, true);
+    assert.ok(progress.length >= 2 && progress.length <= 15, `${progress.length} Newton steps`);
+    for (let i = 1; i < progress.length; i++) assert.ok((progress[i]?.trainLoss ?? 0) <= (progress[i - 1]?.trainLoss ?? 0) + 1e-12);
+    const p = model.predict(mValidation);
+    assert.equal(p.length, mValidation.rows * CLASSES.length);
+    let correct = 0;
+    const counts = new Array<number>(CLASSES.length).fill(0);
+    for (let i = 0; i < mValidation.rows; i++) {
+      const row = Array.from(p.subarray(i * 4, i * 4 + 4));
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+      correct += row.indexOf(Math.max(...row)) === mValidation.label[i] ? 1 : 0;
+      counts[mValidation.label[i] as number]! += 1;
+    }
+    const accuracy = correct / mValidation.rows;
+    const majority = Math.max(...counts) / mValidation.rows;
+    assert.ok(accuracy > majority + 0.2, `accuracy ${accuracy} vs majority ${majority}`);
+
+    const again = await logisticRegressionTrainer.train({ train: mTrain, validation: mValidation }, lrParams, { seed: 2 });
+    assert.deepEqual(again.predict(mValidation), p);
+    assert.deepEqual(await outputNames(model), ['probabilities']);
+    const report = await verifyOnnxParity(model.toOnnx({ modelName: 'm', modelVersion: 0, lineage: {} }), mValidation, p);
+    assert.ok(report.maxAbsDiff <= 1e-5);
+  });
+
+  test('a class absent from training stays unlikely, and a single class is refused', async () => {
+    const mTrain = multiclass(trainBase, 11);
+    const withoutLast = { ...mTrain, label: mTrain.label.map((y) => Math.min(y, 2)) };
+    const model = await logisticRegressionTrainer.train({ train: withoutLast, validation: multiclass(validationBase, 12) }, lrParams, { seed: 1 });
+    const p = model.predict(multiclass(validationBase, 12));
+    let maxLast = 0;
+    for (let i = 0; i < p.length; i += 4) maxLast = Math.max(maxLast, p[i + 3] as number);
+    assert.ok(maxLast < 0.01, `P(absent class) up to ${maxLast}`);
+    await assert.rejects(
+      logisticRegressionTrainer.train({ train: { ...mTrain, label: new Uint8Array(mTrain.rows).fill(1) }, validation: multiclass(validationBase, 12) }, lrParams, { seed: 1 }),
+      (err: Error) => err instanceof TrainingDataError && /1 of the 4 classes/.test(err.message),
     );
   });
 });

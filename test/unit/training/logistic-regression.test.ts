@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { rocAuc } from '../../../domain/evaluation/metrics.ts';
 import { FeatureMatrixError } from '../../../domain/training/feature-matrix.ts';
 import { logisticRegressionTrainer } from '../../../domain/training/logistic-regression/lr-trainer.ts';
+import { LogisticRegressionModel } from '../../../domain/training/logistic-regression/lr-model.ts';
 import type { TrainingProgress } from '../../../domain/training/trainer.ts';
 import { logisticRegressionParamsSchema } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from './synthetic-data.ts';
@@ -18,6 +19,7 @@ describe('logisticRegressionTrainer', () => {
       seed: 1,
       onProgress: (p) => void progress.push(p),
     });
+    assert.ok(model instanceof LogisticRegressionModel);
     const auc = rocAuc(validation.label, model.predict(validation));
     assert.ok(auc > 0.7, `validation AUC ${auc}`);
     assert.equal(model.summary.converged, true);
