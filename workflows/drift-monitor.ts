@@ -81,7 +81,16 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     const due = windowsToRejudge(state.windows, version, now, horizonMs, durationMs(input.align)).filter((w) => w !== recorded);
     const judged = await drift.realizedPerformance({ model: input.model, version, asOf: new Date(now).toISOString(), labelHorizonMs: horizonMs, windows: [window, ...due.map((w) => ({ from: w.from ?? w.until, until: w.until }))] });
     const [mine, ...earlier] = judged.windows;
-    performance = { labelled: mine?.labelled ?? 0, positives: mine?.positives ?? 0, rocAuc: mine?.rocAuc ?? null, logLoss: mine?.logLoss ?? null };
+    performance = {
+      labelled: mine?.labelled ?? 0,
+      positives: mine?.positives ?? 0,
+      rocAuc: mine?.rocAuc ?? null,
+      logLoss: mine?.logLoss ?? null,
+      // Regression and multiclass figures; binary windows have none.
+      ...(mine?.rmse !== undefined && { rmse: mine.rmse }),
+      ...(mine?.mae !== undefined && { mae: mine.mae }),
+      ...(mine?.accuracy !== undefined && { accuracy: mine.accuracy }),
+    };
     const rejudged = due.map((w, i) => withRealizedPerformance(w, earlier[i] ?? { served: 0, labelled: 0, rocAuc: null, logLoss: null }, judged.baseline, input.performance, now, horizonMs));
     state.windows = state.windows.map((w) => rejudged[due.indexOf(w)] ?? w);
     realized = { baseline: judged.baseline, rejudged };

@@ -1,8 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
+import type { PerformanceSummary } from '../../shared/monitoring.ts';
 import { binHistogramSql, readBinHistogram } from '../features/bin-histogram.ts';
 import { quoteString } from '../features/expression/expression-sql.ts';
 import { SCORE_BINS, type WindowCounts } from './drift-report.ts';
+import { feedbackLabelsSql } from './feedback-labels.ts';
 import type { ScoreCount } from './performance-estimate.ts';
 
 /**
@@ -66,67 +69,93 @@ export async function windowScoreCounts(db: DuckDBConnection, paths: readonly st
   return result.getRowObjectsJS().map((row) => ({ score: Number(row.score), count: int(row.n) }));
 }
 
-type Performance = { labelled: number; positives: number; rocAuc: number | null; logLoss: number | null };
+type Performance = PerformanceSummary;
 
-/** AUC (with tied scores sharing their average rank) and log loss of a window's predictions joined to a relation of labels. */
-async function joinedPerformance(db: DuckDBConnection, window: string, labels: string): Promise<Performance> {
-  const row =
-    (
-      await db.runAndReadAll(`
-    WITH labels AS (SELECT request_id, event_index, last(label) AS label FROM ${labels} GROUP BY ALL),
-    joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${window} p JOIN labels l USING (request_id, event_index)),
-    ranked AS (SELECT score, label, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r FROM joined)
-    SELECT count(*) AS labelled, count(*) FILTER (WHERE label) AS positives,
-      sum(r) FILTER (WHERE label) AS positive_ranks,
-      avg(-CASE WHEN label THEN ln(greatest(score, 1e-15)) ELSE ln(greatest(1 - score, 1e-15)) END) AS log_loss
-    FROM ranked`)
-    ).getRowObjectsJS()[0] ?? {};
-  const labelled = int(row.labelled);
-  const positives = int(row.positives);
-  const negatives = labelled - positives;
-  const rocAuc = positives > 0 && negatives > 0 ? (Number(row.positive_ranks) - (positives * (positives + 1)) / 2) / (positives * negatives) : null;
-  return { labelled, positives, rocAuc, logLoss: labelled ? Number(row.log_loss) : null };
+const NO_LABELS: Performance = { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
+
+/** The figures of `task` of a window's predictions joined to a relation of labels already cast for its kind (`feedbackLabelsSql`). */
+async function joinedPerformance(db: DuckDBConnection, window: string, labels: string, task: LabelTask): Promise<Performance> {
+  const latest = `labels AS (SELECT request_id, event_index, last(label) AS label FROM ${labels} GROUP BY ALL)`;
+  const first = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS()[0] ?? {};
+  switch (task.kind) {
+    case 'binary': {
+      // AUC with tied scores sharing their average rank.
+      const row = await first(`
+        WITH ${latest},
+        joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${window} p JOIN labels l USING (request_id, event_index)),
+        ranked AS (SELECT score, label, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r FROM joined)
+        SELECT count(*) AS labelled, count(*) FILTER (WHERE label) AS positives,
+          sum(r) FILTER (WHERE label) AS positive_ranks,
+          avg(-CASE WHEN label THEN ln(greatest(score, 1e-15)) ELSE ln(greatest(1 - score, 1e-15)) END) AS log_loss
+        FROM ranked`);
+      const labelled = int(row.labelled);
+      const positives = int(row.positives);
+      const negatives = labelled - positives;
+      const rocAuc = positives > 0 && negatives > 0 ? (Number(row.positive_ranks) - (positives * (positives + 1)) / 2) / (positives * negatives) : null;
+      return { labelled, positives, rocAuc, logLoss: labelled ? Number(row.log_loss) : null };
+    }
+    case 'regression': {
+      const row = await first(`
+        WITH ${latest}
+        SELECT count(*) AS labelled, sqrt(avg((p.value - l.label) ** 2)) AS rmse, avg(abs(p.value - l.label)) AS mae
+        FROM ${window} p JOIN labels l USING (request_id, event_index)`);
+      const labelled = int(row.labelled);
+      return { ...NO_LABELS, labelled, rmse: labelled ? Number(row.rmse) : null, mae: labelled ? Number(row.mae) : null };
+    }
+    case 'multiclass': {
+      // The label's probability from the struct of one field per class; a label outside the classes has no position and is not counted.
+      const probabilities = `[${task.classes.map((c) => `struct_extract(p.probabilities, ${quoteString(c)})`).join(', ')}]`;
+      const classes = `[${task.classes.map(quoteString).join(', ')}]`;
+      const row = await first(`
+        WITH ${latest},
+        joined AS (SELECT ${probabilities}[list_position(${classes}, l.label)]::DOUBLE AS p_label, p.class = l.label AS correct
+          FROM ${window} p JOIN labels l USING (request_id, event_index) WHERE list_position(${classes}, l.label) IS NOT NULL)
+        SELECT count(*) AS labelled, avg(-ln(least(greatest(p_label, 1e-15), 1 - 1e-15))) AS log_loss, avg(correct::INTEGER) AS accuracy FROM joined`);
+      const labelled = int(row.labelled);
+      return { ...NO_LABELS, labelled, logLoss: labelled ? Number(row.log_loss) : null, accuracy: labelled ? Number(row.accuracy) : null };
+    }
+  }
 }
 
-/** AUC (with tied scores sharing their average rank) and log loss of the labelled predictions in the window. */
+/** The task's figures of the labelled predictions in the window. */
 export async function windowPerformance(
   db: DuckDBConnection,
   paths: readonly string[],
   feedbackPaths: readonly string[],
-  filter: { version: number; from: string; until: string },
+  filter: { model: string; version: number; from: string; until: string },
+  task: LabelTask,
 ): Promise<Performance> {
-  if (paths.length === 0 || feedbackPaths.length === 0) return { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
-  const feedback = `read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN'})`;
-  return joinedPerformance(db, windowRelation(paths, filter), feedback);
+  if (paths.length === 0 || feedbackPaths.length === 0) return NO_LABELS;
+  return joinedPerformance(db, windowRelation(paths, filter), feedbackLabelsSql(feedbackPaths, task.kind, filter.model), task);
 }
 
 /**
  * Realized performance of several windows of one version in one session: the feedback files are
- * parsed once, and each window joins only the labels received before its own cutoff (`labelsBefore`:
- * now, or its label horizon). A label without `received_at` (written before the feedback API recorded
- * it) counts by the hour partition it was read from.
+ * parsed once (labels cast for the version's kind), and each window joins only the labels received
+ * before its own cutoff (`labelsBefore`: now, or its label horizon). A label without `received_at`
+ * (written before the feedback API recorded it) counts by the hour partition it was read from.
  */
 export async function realizedWindowsPerformance(
   db: DuckDBConnection,
   paths: readonly string[],
   feedbackPaths: readonly string[],
-  version: number,
+  target: { model: string; version: number; task: LabelTask },
   windows: readonly { from: string; until: string; labelsBefore: string }[],
 ): Promise<(Performance & { served: number })[]> {
   if (feedbackPaths.length > 0) {
     await db.run(`CREATE OR REPLACE TEMP TABLE feedback_labels AS SELECT request_id, event_index, label, TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at
-      FROM read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN', received_at: 'VARCHAR'})`);
+      FROM ${feedbackLabelsSql(feedbackPaths, target.task.kind, target.model)}`);
   }
   const results: (Performance & { served: number })[] = [];
   for (const w of windows) {
     if (paths.length === 0) {
-      results.push({ served: 0, labelled: 0, positives: 0, rocAuc: null, logLoss: null });
+      results.push({ served: 0, ...NO_LABELS });
       continue;
     }
-    const relation = windowRelation(paths, { version, from: w.from, until: w.until });
+    const relation = windowRelation(paths, { version: target.version, from: w.from, until: w.until });
     const served = int((await db.runAndReadAll(`SELECT count(*) AS n FROM ${relation}`)).getRowObjectsJS()[0]?.n);
     const labels = `(SELECT * FROM feedback_labels WHERE received_at IS NULL OR received_at < ${quoteString(w.labelsBefore)}::TIMESTAMPTZ)`;
-    results.push({ served, ...(feedbackPaths.length === 0 ? { labelled: 0, positives: 0, rocAuc: null, logLoss: null } : await joinedPerformance(db, relation, labels)) });
+    results.push({ served, ...(feedbackPaths.length === 0 ? NO_LABELS : await joinedPerformance(db, relation, labels, target.task)) });
   }
   return results;
 }
