@@ -273,7 +273,8 @@ export async function measureRolloutHealth(
   const rowsOf = async (side: (typeof sides)[number]): Promise<ServedRow[]> => {
     const reader = await db.runAndReadAll(`
       SELECT l.score, l.latency_ms, f.label, l.probabilities
-      FROM log l LEFT JOIN (SELECT request_id, event_index, last(${labelSql(side.task.kind, 'label')}) AS label FROM feedback GROUP BY request_id, event_index) f
+      FROM log l LEFT JOIN (SELECT request_id, event_index, last(label) AS label
+          FROM (SELECT request_id, event_index, ${labelSql(side.task.kind, 'label')} AS label FROM feedback) WHERE label IS NOT NULL GROUP BY request_id, event_index) f
         ON f.request_id = l.request_id AND f.event_index = l.event_index
       WHERE l.model_version = ${side.version} AND l.route = ${literal(side.route)}`);
     return reader.getRowsJS().map(([score, latency, label, probabilities]) => {
