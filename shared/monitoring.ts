@@ -183,8 +183,10 @@ export const driftWindowInputSchema = z.strictObject({
   from: z.iso.datetime(),
   until: z.iso.datetime(),
   thresholds: driftThresholdsSchema.prefault({}),
-  /** Score counts of an earlier window of the same version (SCORE_BINS bins); without it the score is shown, not judged. */
+  /** Prediction counts of an earlier window of the same version (binary SCORE_BINS score bins, regression value bins, multiclass classes); without it the prediction is shown, not judged. */
   scoreBaseline: z.array(z.number().int().nonnegative()).optional(),
+  /** Regression: the inner edges of the baseline's value bins (its window's deciles); without them this window's deciles become the bins. */
+  scoreEdges: z.array(z.number()).optional(),
 });
 export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
 
@@ -274,7 +276,8 @@ export const monitorStateSchema = z.strictObject({
   model: z.string(),
   /** Newest last: one entry per judged window. */
   windows: z.array(monitoredWindowSchema),
-  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()) }).nullable(),
+  /** The version's first judged window's prediction counts; `edges`: regression value bins (that window's deciles). */
+  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()), edges: z.array(z.number()).optional() }).nullable(),
   lastRetrain: z.strictObject({ at: z.iso.datetime(), workflowId: z.string() }).nullable(),
 });
 export type MonitorState = z.infer<typeof monitorStateSchema>;

@@ -71,7 +71,16 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
 
   const state = await io.readMonitorState(input.model);
   const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
-  const { scoreCounts, estimate, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
+  const baselineEdges = state.scoreBaseline?.version === version ? state.scoreBaseline.edges : undefined;
+  const { scoreCounts, scoreEdges, estimate, ...summary } = await drift.computeDrift({
+    model: input.model,
+    version,
+    ...window,
+    thresholds: input.thresholds,
+    scoreBaseline: baseline,
+    // Regression values are binned on the baseline window's deciles, so every later window counts over the same bins.
+    ...(baselineEdges && { scoreEdges: baselineEdges }),
+  });
   let performance: PerformanceSummary;
   let realized: DriftMonitorResult['realized'];
   const current = { until: window.until, version, verdict: summary.verdict, rocAuc: null, from: window.from };
@@ -115,7 +124,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   // The first judged window of a version without a drift alert becomes its score baseline.
-  if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts };
+  if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts, ...(scoreEdges && { edges: scoreEdges }) };
 
   const decision = decideRetraining(
     state,

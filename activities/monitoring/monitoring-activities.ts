@@ -143,7 +143,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      * window's score counts (a baseline for later windows) and the performance its scores predict
      * (CBPE, through the version's calibration map), which needs no labels.
      */
-    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; estimate: WindowEstimate | null }> {
+    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; scoreEdges?: number[]; estimate: WindowEstimate | null }> {
       const input = parseInput(driftWindowInputSchema, raw, () => 'Invalid drift window input');
       const started = clock.now();
       using progress = startProgress('computeDrift');
@@ -153,7 +153,10 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         using session = await openDuckDb({ tempDirectory: dir });
         const paths = await stageWindow(session, dir, input, progress);
         progress.report({ stage: 'counting', files: paths.length });
-        const counts = await countWindow(session.db, paths, { version: input.version, from: input.from, until: input.until }, reference, featureNames);
+        const counts = await countWindow(session.db, paths, { version: input.version, from: input.from, until: input.until }, reference, featureNames, {
+          task: manifest.task,
+          scoreEdges: input.scoreEdges,
+        });
         const report = buildDriftReport({
           model: input.model,
           version: input.version,
@@ -162,6 +165,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
           featureNames,
           counts,
           scoreBaseline: input.scoreBaseline,
+          task: manifest.task,
           thresholds: input.thresholds,
           importance: manifest.featureImportance?.weights,
           seconds: (clock.now() - started) / 1000,
@@ -173,7 +177,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         const htmlKey = monitoringKeys.html(input.model, input.version, input.from, input.until);
         await store.put(buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
         await store.put(buckets.reports, htmlKey, renderDriftHtml(report), { contentType: 'text/html; charset=utf-8' });
-        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score, estimate };
+        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score, ...(counts.scoreEdges && { scoreEdges: counts.scoreEdges }), estimate };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

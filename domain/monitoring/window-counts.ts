@@ -23,19 +23,51 @@ export function windowRelation(paths: readonly string[], filter: { version: numb
     AND predicted_at >= ${quoteString(filter.from)}::TIMESTAMPTZ AND predicted_at < ${quoteString(filter.until)}::TIMESTAMPTZ)`;
 }
 
+/** Inner edges of the deciles of a regression window's values: the bins of its prediction drift when no baseline window fixed them. */
+async function valueDeciles(db: DuckDBConnection, relation: string): Promise<number[]> {
+  const row = (await db.runAndReadAll(`SELECT quantile_disc(value::DOUBLE, [${Array.from({ length: SCORE_BINS - 1 }, (_, k) => (k + 1) / SCORE_BINS).join(', ')}]) AS q FROM ${relation}`)).getRowObjectsJS()[0];
+  const q = row?.q as unknown[] | null | undefined;
+  return q ? [...new Set(q.map(Number))] : [];
+}
+
+/**
+ * The prediction the window's drift reads, per kind: binary scores in SCORE_BINS equal bins of
+ * [0, 1]; regression values over `scoreEdges` (the baseline window's deciles, or this window's own
+ * when there is no baseline yet, returned for the next windows); multiclass the served class, one
+ * bin per class in the task's order.
+ */
+function predictionSql(task: LabelTask, edges: readonly number[]): string {
+  switch (task.kind) {
+    case 'binary':
+      return `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER)`;
+    case 'regression':
+      return binHistogramSql('value', edges);
+    case 'multiclass':
+      return `histogram(class)`;
+  }
+}
+
 export async function countWindow(
   db: DuckDBConnection,
   paths: readonly string[],
   filter: { version: number; from: string; until: string },
   reference: ReferenceStats,
   featureNames: readonly string[],
+  prediction: { task: LabelTask; scoreEdges?: readonly number[] | undefined } = { task: { kind: 'binary' } },
 ): Promise<WindowCounts> {
   const used = new Set(featureNames);
   const features = reference.features.filter((f) => used.has(f.name));
-  const counts: WindowCounts = { rows: 0, numeric: {}, categorical: {}, score: new Array<number>(SCORE_BINS).fill(0) };
+  const { task } = prediction;
+  const bins = task.kind === 'multiclass' ? task.classes.length : SCORE_BINS;
+  const counts: WindowCounts = { rows: 0, numeric: {}, categorical: {}, score: new Array<number>(bins).fill(0) };
   if (paths.length === 0) return counts;
+  const edges = task.kind === 'regression' ? (prediction.scoreEdges ?? (await valueDeciles(db, windowRelation(paths, filter)))) : [];
+  if (task.kind === 'regression') {
+    counts.scoreEdges = [...edges];
+    counts.score = new Array<number>(edges.length + 1).fill(0);
+  }
 
-  const columns = [`count(*) AS rows`, `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER) AS score`];
+  const columns = [`count(*) AS rows`, `${predictionSql(task, edges)} AS score`];
   features.forEach((f, i) => {
     const x = field(f.name);
     columns.push(`count(${x}) AS n${i}`);
@@ -48,7 +80,9 @@ export async function countWindow(
   const row = (await db.runAndReadAll(`SELECT ${columns.join(', ')} FROM ${windowRelation(paths, filter)}`)).getRowObjectsJS()[0] ?? {};
   counts.rows = int(row.rows);
   const entries = (value: unknown) => (value as { key: unknown; value: unknown }[] | null) ?? [];
-  for (const { key, value } of entries(row.score)) counts.score[Number(key)] = int(value);
+  if (task.kind === 'regression') counts.score = readBinHistogram(row.score, edges);
+  else if (task.kind === 'multiclass') for (const { key, value } of entries(row.score)) counts.score[task.classes.indexOf(String(key))] = int(value);
+  else for (const { key, value } of entries(row.score)) counts.score[Number(key)] = int(value);
   features.forEach((f, i) => {
     const present = int(row[`n${i}`]);
     if (f.kind === 'numeric') {
