@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema, parseDurationMs } from './duration.ts';
+import type { LabelKind } from './data/feature-spec.ts';
 import { actorSchema, modelNameSchema } from './registry.ts';
 import type { ModelRoutesConfig } from './serving-config.ts';
 
@@ -17,7 +18,7 @@ const percent = z.number().gt(0, 'expected a percentage above 0').max(100, 'expe
 export const healthThresholdsSchema = z.strictObject({
   /** Fewer canary (or shadow) predictions, served or failed, than this in the window: keep baking, the step is not judged. */
   minSamples: z.number().int().positive().default(200),
-  /** Fewer labelled canary predictions than this: AUC and log-loss are not compared. */
+  /** Fewer labelled canary predictions than this: the labelled figures (AUC, log-loss, RMSE, MAE, accuracy) are not compared. */
   minLabels: z.number().int().positive().default(100),
   /**
    * Largest allowed excess of the candidate's error rate (events of requests that failed with a 5xx
@@ -27,12 +28,26 @@ export const healthThresholdsSchema = z.strictObject({
    */
   maxErrorRate: z.number().min(0).max(1).default(0.01),
   maxP99LatencyMs: z.number().positive().default(250),
-  /** Population stability index of the canary's scores against the champion's over the same window (champion deciles as bins). */
+  /**
+   * Population stability index of the canary's predictions against the champion's over the same
+   * window: binary scores and regression values binned on the champion's deciles; multiclass the
+   * predicted-class shares, and each class's probability (the worst class is judged).
+   */
   maxPsi: z.number().positive().default(0.25),
-  /** Largest allowed drop in ROC AUC (champion − canary). */
+  /** Binary: largest allowed drop in ROC AUC (champion − canary). */
   maxAucDrop: z.number().min(0).default(0.02),
-  /** Largest allowed rise in log-loss (canary − champion). */
+  /** Binary and multiclass: largest allowed rise in log-loss (canary − champion). */
   maxLogLossIncrease: z.number().min(0).default(0.05),
+  /**
+   * Regression: largest allowed rise of the canary's RMSE over the champion's, as a fraction of the
+   * champion's (0.1: at most 10% higher). Relative because the errors are in label units, which
+   * differ per model; 10% is what a canary's few hundred labels can tell from noise on a heavy-tailed label.
+   */
+  maxRmseIncrease: z.number().min(0).default(0.1),
+  /** Regression: largest allowed rise of the canary's MAE over the champion's, as a fraction of the champion's. */
+  maxMaeIncrease: z.number().min(0).default(0.1),
+  /** Multiclass: largest allowed drop in accuracy (champion − canary), as the binary AUC drop. */
+  maxAccuracyDrop: z.number().min(0).default(0.02),
 });
 export type HealthThresholds = z.output<typeof healthThresholdsSchema>;
 
@@ -98,20 +113,39 @@ export interface VersionFigures {
   /** failed / (samples + failed); undefined when `failed` is, or there was no traffic. */
   errorRate?: number;
   p99LatencyMs?: number;
+  /** Mean of the headline number: binary P(label), regression the predicted value, multiclass the predicted class's probability. */
   meanScore?: number;
+  /** Binary, on labelled predictions with both labels present. */
   auc?: number;
+  /** Binary and multiclass, on labelled predictions. */
   logLoss?: number;
+  /** Regression, on labelled predictions, in label units. */
+  rmse?: number;
+  mae?: number;
+  /** Multiclass, on labelled predictions: share whose served class was the label. */
+  accuracy?: number;
 }
 
 export interface HealthFigures {
   window: { from: string; to: string };
   route: 'canary' | 'shadow';
+  /** The candidate's label kind; figures measured before kinds existed lack it and are binary. */
+  task?: LabelKind;
   candidate: VersionFigures;
   champion: VersionFigures;
-  /** Undefined when either side has no scores. */
+  /**
+   * Prediction drift of the candidate against the champion: binary score and regression value PSI
+   * over the champion's deciles, multiclass PSI of the predicted-class shares. Undefined when either
+   * side has no predictions, or the two versions predict different things (kinds or classes differ).
+   */
   psi?: number;
-  /** Score histograms over 10 equal bins of [0, 1], for reports. */
-  histograms?: { candidate: number[]; champion: number[] };
+  /** Multiclass: the class whose probability drifted most, with that PSI (champion deciles as bins). */
+  worstClassPsi?: { class: string; psi: number };
+  /**
+   * For reports: binary scores over 10 equal bins of [0, 1] (no `bins`); regression values over the
+   * champion's deciles and multiclass predicted classes, each bin labelled in `bins`.
+   */
+  histograms?: { candidate: number[]; champion: number[]; bins?: string[] };
 }
 
 export type Verdict = 'healthy' | 'breach' | 'insufficient-data';
@@ -135,7 +169,11 @@ export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): J
     reasons.push(`error rate ${fmt(candidate.errorRate)} vs champion ${fmt(champion.errorRate ?? 0)} (rise > ${limits.maxErrorRate})`);
   }
   if (candidate.p99LatencyMs !== undefined && candidate.p99LatencyMs > limits.maxP99LatencyMs) reasons.push(`p99 latency ${fmt(candidate.p99LatencyMs)} ms > ${limits.maxP99LatencyMs} ms`);
-  if (psi !== undefined && psi > limits.maxPsi) reasons.push(`PSI ${fmt(psi)} > ${limits.maxPsi}`);
+  if (psi !== undefined && psi > limits.maxPsi) reasons.push(`${PSI_NAME[figures.task ?? 'binary']} ${fmt(psi)} > ${limits.maxPsi}`);
+  if (figures.worstClassPsi && figures.worstClassPsi.psi > limits.maxPsi) {
+    reasons.push(`probability PSI of class ${JSON.stringify(figures.worstClassPsi.class)} ${fmt(figures.worstClassPsi.psi)} > ${limits.maxPsi}`);
+  }
+  // Each figure is compared where both versions have it: a version of another kind has none of the candidate's.
   if (candidate.labelled >= limits.minLabels && champion.labelled >= limits.minLabels) {
     if (candidate.auc !== undefined && champion.auc !== undefined && champion.auc - candidate.auc > limits.maxAucDrop) {
       reasons.push(`AUC ${fmt(candidate.auc)} vs champion ${fmt(champion.auc)} (drop > ${limits.maxAucDrop})`);
@@ -143,8 +181,37 @@ export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): J
     if (candidate.logLoss !== undefined && champion.logLoss !== undefined && candidate.logLoss - champion.logLoss > limits.maxLogLossIncrease) {
       reasons.push(`log-loss ${fmt(candidate.logLoss)} vs champion ${fmt(champion.logLoss)} (rise > ${limits.maxLogLossIncrease})`);
     }
+    if (candidate.accuracy !== undefined && champion.accuracy !== undefined && champion.accuracy - candidate.accuracy > limits.maxAccuracyDrop) {
+      reasons.push(`accuracy ${fmt(candidate.accuracy)} vs champion ${fmt(champion.accuracy)} (drop > ${limits.maxAccuracyDrop})`);
+    }
+    for (const [name, key, limit] of [['RMSE', 'rmse', limits.maxRmseIncrease], ['MAE', 'mae', limits.maxMaeIncrease]] as const) {
+      const c = candidate[key];
+      const p = champion[key];
+      if (c !== undefined && p !== undefined && c > p * (1 + limit)) {
+        reasons.push(`${name} ${fmt(c)} vs champion ${fmt(p)} (rise ${p > 0 ? `${fmtPercent((c - p) / p)}` : 'from 0'} > ${fmtPercent(limit)})`);
+      }
+    }
   }
   return reasons.length ? { verdict: 'breach', reasons } : { verdict: 'healthy', reasons: [] };
+}
+
+/** Binary reasons keep the wording they always had. */
+const PSI_NAME: Record<LabelKind, string> = { binary: 'PSI', regression: 'value PSI', multiclass: 'predicted-class PSI' };
+
+const fmtPercent = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** One line of a check's figures for people (CLI, Temporal UI details): the candidate's kind's figures beside the champion's. */
+export function describeFigures(figures: HealthFigures): string {
+  const { candidate: c, champion: p } = figures;
+  const pair = (name: string, a: number | undefined, b: number | undefined) => `${name} ${a?.toFixed(3) ?? 'n/a'} vs ${b?.toFixed(3) ?? 'n/a'}`;
+  const labelled: Record<LabelKind, string[]> = {
+    binary: [pair('auc', c.auc, p.auc)],
+    regression: [pair('rmse', c.rmse, p.rmse), pair('mae', c.mae, p.mae)],
+    multiclass: [pair('log-loss', c.logLoss, p.logLoss), pair('accuracy', c.accuracy, p.accuracy)],
+  };
+  const kind = figures.task ?? 'binary';
+  const drift = [`psi ${figures.psi?.toFixed(3) ?? 'n/a'}`, ...(figures.worstClassPsi ? [`worst class psi ${figures.worstClassPsi.psi.toFixed(3)} (${figures.worstClassPsi.class})`] : [])];
+  return [`${c.samples} samples`, ...drift, `p99 ${c.p99LatencyMs?.toFixed(1) ?? 'n/a'} ms`, ...labelled[kind]].join(', ');
 }
 
 // One decimal for large figures (latencies), so a value just past its limit never prints as the limit.

@@ -106,11 +106,20 @@ export const driftSummarySchema = z.strictObject({
 });
 export type DriftSummary = z.infer<typeof driftSummarySchema>;
 
+/**
+ * Realized performance on the labelled predictions of a window, the figures of the model's kind:
+ * binary ROC AUC and log loss (`positives` counted); regression RMSE and MAE in label units;
+ * multiclass log loss and accuracy. Figures of another kind are absent (summaries written before
+ * kinds existed are binary).
+ */
 export const performanceSummarySchema = z.strictObject({
   labelled: z.number().int(),
   positives: z.number().int(),
   rocAuc: z.number().nullable(),
   logLoss: z.number().nullable(),
+  rmse: z.number().nullable().optional(),
+  mae: z.number().nullable().optional(),
+  accuracy: z.number().nullable().optional(),
 });
 export type PerformanceSummary = z.infer<typeof performanceSummarySchema>;
 
@@ -124,8 +133,17 @@ export const realizedPerformanceInputSchema = z.strictObject({
 });
 export type RealizedPerformanceInput = z.input<typeof realizedPerformanceInputSchema>;
 
+/** A version's evaluated test figures: those of its kind are numbers, the others null or absent (baselines recorded before kinds existed have only the binary ones). */
+export interface PerformanceFigures {
+  rocAuc: number | null;
+  logLoss: number | null;
+  rmse?: number | null;
+  mae?: number | null;
+  accuracy?: number | null;
+}
+
 export interface RealizedPerformance {
-  baseline: { rocAuc: number | null; logLoss: number | null };
+  baseline: PerformanceFigures;
   /** Per window, in the order asked: predictions served, labels joined (received before `labelsBefore`) and their figures. */
   windows: (PerformanceSummary & { from: string; until: string; labelsBefore: string; served: number })[];
   /** Feedback hour partitions listed for this pass. */
@@ -165,8 +183,10 @@ export const driftWindowInputSchema = z.strictObject({
   from: z.iso.datetime(),
   until: z.iso.datetime(),
   thresholds: driftThresholdsSchema.prefault({}),
-  /** Score counts of an earlier window of the same version (SCORE_BINS bins); without it the score is shown, not judged. */
+  /** Prediction counts of an earlier window of the same version (binary SCORE_BINS score bins, regression value bins, multiclass classes); without it the prediction is shown, not judged. */
   scoreBaseline: z.array(z.number().int().nonnegative()).optional(),
+  /** Regression: the inner edges of the baseline's value bins (its window's deciles); without them this window's deciles become the bins. */
+  scoreEdges: z.array(z.number()).optional(),
 });
 export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
 
@@ -198,7 +218,13 @@ export const driftMonitorInputSchema = z.strictObject({
       maxAucDrop: z.number().min(0).default(0.02),
       /** Largest allowed rise of a window's log loss above the version's evaluated test log loss (as the canary's `maxLogLossIncrease`). */
       maxLogLossIncrease: z.number().min(0).default(0.05),
-      /** Trip on the estimated (CBPE) ROC AUC falling this far below the version's test AUC; off unless set, until the estimate's error is measured on real traffic. */
+      /** Regression: largest allowed rise of a window's RMSE above the version's test RMSE, as a fraction of it (as the canary's `maxRmseIncrease`). */
+      maxRmseIncrease: z.number().min(0).default(0.1),
+      /** Regression: the same for MAE (as the canary's `maxMaeIncrease`). */
+      maxMaeIncrease: z.number().min(0).default(0.1),
+      /** Multiclass: largest allowed drop of a window's accuracy below the version's test accuracy (as the canary's `maxAccuracyDrop`). */
+      maxAccuracyDrop: z.number().min(0).default(0.02),
+      /** Binary only: trip on the estimated (CBPE) ROC AUC falling this far below the version's test AUC; off unless set, until the estimate's error is measured on real traffic. */
       estimatedMaxAucDrop: z.number().positive().max(1).optional(),
     })
     .prefault({}),
@@ -228,6 +254,10 @@ export const monitoredWindowSchema = z.strictObject({
   rocAuc: z.number().nullable(),
   from: z.iso.datetime().optional(),
   logLoss: z.number().nullable().optional(),
+  /** Regression models' realized RMSE and MAE, multiclass models' accuracy (log loss above); absent for binary ones. */
+  rmse: z.number().nullable().optional(),
+  mae: z.number().nullable().optional(),
+  accuracy: z.number().nullable().optional(),
   /** Predictions served in the window and how many of them have a label so far: the labels' completeness. */
   served: z.number().int().nonnegative().optional(),
   labelled: z.number().int().nonnegative().optional(),
@@ -246,7 +276,8 @@ export const monitorStateSchema = z.strictObject({
   model: z.string(),
   /** Newest last: one entry per judged window. */
   windows: z.array(monitoredWindowSchema),
-  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()) }).nullable(),
+  /** The version's first judged window's prediction counts; `edges`: regression value bins (that window's deciles). */
+  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()), edges: z.array(z.number()).optional() }).nullable(),
   lastRetrain: z.strictObject({ at: z.iso.datetime(), workflowId: z.string() }).nullable(),
 });
 export type MonitorState = z.infer<typeof monitorStateSchema>;
@@ -262,7 +293,13 @@ export function windowEnding(nowMs: number, windowMs: number, alignMs: number): 
 /** The version's own evaluated test figures (its manifest's metrics), the baseline realized performance is judged against. */
 export type PerformanceBaseline = RealizedPerformance['baseline'];
 
-export type PerformanceLimits = Pick<z.output<typeof driftMonitorInputSchema>['performance'], 'minLabelled' | 'maxAucDrop' | 'maxLogLossIncrease' | 'minRocAuc'>;
+export type PerformanceLimits = Pick<
+  z.output<typeof driftMonitorInputSchema>['performance'],
+  'minLabelled' | 'maxAucDrop' | 'maxLogLossIncrease' | 'minRocAuc' | 'maxRmseIncrease' | 'maxMaeIncrease' | 'maxAccuracyDrop'
+>;
+
+/** A window's realized figures as the judge reads them. */
+export type WindowFigures = { labelled: number } & PerformanceFigures;
 
 const fmt3 = (x: number) => x.toFixed(3);
 
@@ -271,11 +308,7 @@ const fmt3 = (x: number) => x.toFixed(3);
  * labels nothing is judged; otherwise an AUC drop or log-loss rise beyond its limit, or an AUC under
  * the optional absolute floor, is a breach, each named with its figures.
  */
-export function judgeWindowPerformance(
-  figures: { labelled: number; rocAuc: number | null; logLoss: number | null },
-  baseline: PerformanceBaseline,
-  limits: PerformanceLimits,
-): { performance: PerformanceVerdict; performanceReasons: string[] } {
+export function judgeWindowPerformance(figures: WindowFigures, baseline: PerformanceBaseline, limits: PerformanceLimits): { performance: PerformanceVerdict; performanceReasons: string[] } {
   if (figures.labelled < limits.minLabelled) return { performance: 'insufficient-labels', performanceReasons: [] };
   const reasons: string[] = [];
   const { rocAuc, logLoss } = figures;
@@ -286,6 +319,17 @@ export function judgeWindowPerformance(
     reasons.push(`log loss ${fmt3(logLoss)} vs baseline ${fmt3(baseline.logLoss)} (rise ${fmt3(logLoss - baseline.logLoss)} > ${limits.maxLogLossIncrease})`);
   }
   if (rocAuc !== null && limits.minRocAuc !== undefined && rocAuc < limits.minRocAuc) reasons.push(`ROC AUC ${fmt3(rocAuc)} < floor ${limits.minRocAuc}`);
+  const { accuracy } = figures;
+  if (accuracy != null && baseline.accuracy != null && baseline.accuracy - accuracy > limits.maxAccuracyDrop) {
+    reasons.push(`accuracy ${fmt3(accuracy)} vs baseline ${fmt3(baseline.accuracy)} (drop ${fmt3(baseline.accuracy - accuracy)} > ${limits.maxAccuracyDrop})`);
+  }
+  for (const [name, key, limit] of [['RMSE', 'rmse', limits.maxRmseIncrease], ['MAE', 'mae', limits.maxMaeIncrease]] as const) {
+    const value = figures[key];
+    const base = baseline[key];
+    if (value != null && base != null && value > base * (1 + limit)) {
+      reasons.push(`${name} ${fmt3(value)} vs baseline ${fmt3(base)} (rise ${base > 0 ? `${((100 * (value - base)) / base).toFixed(1)}%` : 'from 0'} > ${(100 * limit).toFixed(1)}%)`);
+    }
+  }
   return { performance: reasons.length ? 'breach' : 'ok', performanceReasons: reasons };
 }
 
@@ -317,7 +361,7 @@ export function labelsCutoffMs(until: string, horizonMs: number, nowMs: number):
 /** A window's record with the realized figures of this pass and their verdict against the baseline. */
 export function withRealizedPerformance(
   window: MonitoredWindow,
-  figures: { served: number; labelled: number; rocAuc: number | null; logLoss: number | null },
+  figures: WindowFigures & { served: number },
   baseline: PerformanceBaseline,
   limits: PerformanceLimits,
   nowMs: number,
@@ -328,6 +372,9 @@ export function withRealizedPerformance(
     ...window,
     rocAuc: figures.rocAuc,
     logLoss: figures.logLoss,
+    ...(figures.rmse !== undefined && { rmse: figures.rmse }),
+    ...(figures.mae !== undefined && { mae: figures.mae }),
+    ...(figures.accuracy !== undefined && { accuracy: figures.accuracy }),
     served: figures.served,
     labelled: figures.labelled,
     ...judgeWindowPerformance(figures, baseline, limits),
@@ -338,7 +385,14 @@ export function withRealizedPerformance(
 
 /** One line for people (CLI, timeline): a window's realized figures and how complete its labels are. */
 export function describeRealized(w: MonitoredWindow): string {
-  const figures = `ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}${w.logLoss === undefined || w.logLoss === null ? '' : `, log loss ${w.logLoss.toFixed(4)}`}`;
+  const n = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(4));
+  // A window records the figures of its model's kind: RMSE and MAE (regression), accuracy beside log loss (multiclass), else ROC AUC.
+  const figures =
+    w.rmse !== undefined || w.mae !== undefined
+      ? `RMSE ${n(w.rmse)}, MAE ${n(w.mae)}`
+      : w.accuracy !== undefined
+        ? `log loss ${n(w.logLoss)}, accuracy ${n(w.accuracy)}`
+        : `ROC AUC ${w.rocAuc === null ? 'n/a' : w.rocAuc.toFixed(4)}${w.logLoss === undefined || w.logLoss === null ? '' : `, log loss ${w.logLoss.toFixed(4)}`}`;
   if (w.served === undefined || w.labelled === undefined) return figures;
   const share = w.served > 0 ? ` (${((100 * w.labelled) / w.served).toFixed(1)}%)` : '';
   const maturity = w.labelsFinal ? 'final' : `maturing, labels as of ${w.labelsAsOf ?? '?'}`;

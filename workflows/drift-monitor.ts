@@ -71,7 +71,16 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
 
   const state = await io.readMonitorState(input.model);
   const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
-  const { scoreCounts, estimate, ...summary } = await drift.computeDrift({ model: input.model, version, ...window, thresholds: input.thresholds, scoreBaseline: baseline });
+  const baselineEdges = state.scoreBaseline?.version === version ? state.scoreBaseline.edges : undefined;
+  const { scoreCounts, scoreEdges, estimate, ...summary } = await drift.computeDrift({
+    model: input.model,
+    version,
+    ...window,
+    thresholds: input.thresholds,
+    scoreBaseline: baseline,
+    // Regression values are binned on the baseline window's deciles, so every later window counts over the same bins.
+    ...(baselineEdges && { scoreEdges: baselineEdges }),
+  });
   let performance: PerformanceSummary;
   let realized: DriftMonitorResult['realized'];
   const current = { until: window.until, version, verdict: summary.verdict, rocAuc: null, from: window.from };
@@ -81,7 +90,16 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     const due = windowsToRejudge(state.windows, version, now, horizonMs, durationMs(input.align)).filter((w) => w !== recorded);
     const judged = await drift.realizedPerformance({ model: input.model, version, asOf: new Date(now).toISOString(), labelHorizonMs: horizonMs, windows: [window, ...due.map((w) => ({ from: w.from ?? w.until, until: w.until }))] });
     const [mine, ...earlier] = judged.windows;
-    performance = { labelled: mine?.labelled ?? 0, positives: mine?.positives ?? 0, rocAuc: mine?.rocAuc ?? null, logLoss: mine?.logLoss ?? null };
+    performance = {
+      labelled: mine?.labelled ?? 0,
+      positives: mine?.positives ?? 0,
+      rocAuc: mine?.rocAuc ?? null,
+      logLoss: mine?.logLoss ?? null,
+      // Regression and multiclass figures; binary windows have none.
+      ...(mine?.rmse !== undefined && { rmse: mine.rmse }),
+      ...(mine?.mae !== undefined && { mae: mine.mae }),
+      ...(mine?.accuracy !== undefined && { accuracy: mine.accuracy }),
+    };
     const rejudged = due.map((w, i) => withRealizedPerformance(w, earlier[i] ?? { served: 0, labelled: 0, rocAuc: null, logLoss: null }, judged.baseline, input.performance, now, horizonMs));
     state.windows = state.windows.map((w) => rejudged[due.indexOf(w)] ?? w);
     realized = { baseline: judged.baseline, rejudged };
@@ -106,7 +124,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   // The first judged window of a version without a drift alert becomes its score baseline.
-  if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts };
+  if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts, ...(scoreEdges && { edges: scoreEdges }) };
 
   const decision = decideRetraining(
     state,

@@ -117,9 +117,13 @@ export function createDeploymentActivities(deps: {
     },
 
     async measureRolloutHealth(input): Promise<HealthFigures> {
+      // Each version's log columns and labels are read as its own kind says.
+      const [candidate, champion] = await Promise.all([registry.manifest(input.model, input.candidate), registry.manifest(input.model, input.champion)]).catch((err: unknown) => {
+        throw asFailure(err);
+      });
       const dir = await mkdtemp(join(tmpdir(), 'sluice-rollout-'));
       try {
-        return await measureRolloutHealth({ store, bucket: buckets.predictions, dir, now: clock() }, input);
+        return await measureRolloutHealth({ store, bucket: buckets.predictions, dir, now: clock() }, { ...input, tasks: { candidate: candidate.task, champion: champion.task } });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

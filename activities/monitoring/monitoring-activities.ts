@@ -67,6 +67,19 @@ export function summarise(report: DriftReport, reportKey: string, htmlKey: strin
   };
 }
 
+/** The version's evaluated test figures of its kind, what its windows' realized figures are judged against. */
+export function baselineOf(manifest: ModelManifest): PerformanceBaseline {
+  const metric = (name: string) => manifest.metrics[name] ?? null;
+  switch (manifest.task.kind) {
+    case 'binary':
+      return { rocAuc: metric('rocAuc'), logLoss: metric('logLoss') };
+    case 'regression':
+      return { rocAuc: null, logLoss: null, rmse: metric('rmse'), mae: metric('mae') };
+    case 'multiclass':
+      return { rocAuc: null, logLoss: metric('logLoss'), accuracy: metric('accuracy') };
+  }
+}
+
 export const createMonitoringActivities = (deps: MonitoringDeps) => {
   const { store, buckets } = deps;
   const registry = new ModelRegistry(store, buckets.models);
@@ -130,7 +143,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      * window's score counts (a baseline for later windows) and the performance its scores predict
      * (CBPE, through the version's calibration map), which needs no labels.
      */
-    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; estimate: WindowEstimate | null }> {
+    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; scoreEdges?: number[]; estimate: WindowEstimate | null }> {
       const input = parseInput(driftWindowInputSchema, raw, () => 'Invalid drift window input');
       const started = clock.now();
       using progress = startProgress('computeDrift');
@@ -140,7 +153,10 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         using session = await openDuckDb({ tempDirectory: dir });
         const paths = await stageWindow(session, dir, input, progress);
         progress.report({ stage: 'counting', files: paths.length });
-        const counts = await countWindow(session.db, paths, { version: input.version, from: input.from, until: input.until }, reference, featureNames);
+        const counts = await countWindow(session.db, paths, { version: input.version, from: input.from, until: input.until }, reference, featureNames, {
+          task: manifest.task,
+          scoreEdges: input.scoreEdges,
+        });
         const report = buildDriftReport({
           model: input.model,
           version: input.version,
@@ -149,17 +165,19 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
           featureNames,
           counts,
           scoreBaseline: input.scoreBaseline,
+          task: manifest.task,
           thresholds: input.thresholds,
           importance: manifest.featureImportance?.weights,
           seconds: (clock.now() - started) / 1000,
         });
-        const scores = await windowScoreCounts(session.db, paths, { version: input.version, from: input.from, until: input.until });
+        // CBPE reads a binary score as P(label): a regression value or a multiclass top probability is not one, so other kinds get no estimate.
+        const scores = manifest.task.kind === 'binary' ? await windowScoreCounts(session.db, paths, { version: input.version, from: input.from, until: input.until }) : [];
         const estimate = scores.length ? { ...estimatePerformance(scores, manifest.threshold, manifest.calibration?.map ?? null), referenceRocAuc: manifest.metrics.rocAuc ?? null } : null;
         const reportKey = monitoringKeys.report(input.model, input.version, input.from, input.until);
         const htmlKey = monitoringKeys.html(input.model, input.version, input.from, input.until);
         await store.put(buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
         await store.put(buckets.reports, htmlKey, renderDriftHtml(report), { contentType: 'text/html; charset=utf-8' });
-        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score, estimate };
+        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score, ...(counts.scoreEdges && { scoreEdges: counts.scoreEdges }), estimate };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -173,6 +191,9 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      */
     async computePerformance(input: { model: string; version: number; from: string; until: string; labelDelayMs?: number }): Promise<PerformanceSummary> {
       using progress = startProgress('computePerformance');
+      const { task } = await registry.manifest(input.model, input.version).catch((err: unknown) => {
+        throw asFailure(err);
+      });
       const labelKeys: string[] = [];
       for (const hour of feedbackHoursForWindow(input.from, input.until, input.labelDelayMs ?? LABEL_DELAY_ALLOWANCE_MS, Date.now())) {
         labelKeys.push(...(await store.list(buckets.predictions, `${feedbackKeys.prefix}hour=${hour}/`)).map((o) => o.key).filter((k) => k.endsWith('.jsonl')));
@@ -182,7 +203,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         using session = await openDuckDb({ tempDirectory: dir });
         const paths = await stageWindow(session, dir, input, progress);
         const labels = await stage(buckets.predictions, labelKeys, dir, progress);
-        return await windowPerformance(session.db, paths, labels, input);
+        return await windowPerformance(session.db, paths, labels, input, task);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -201,7 +222,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
       const manifest = await registry.manifest(input.model, input.version).catch((err: unknown) => {
         throw asFailure(err);
       });
-      const baseline: PerformanceBaseline = { rocAuc: manifest.metrics.rocAuc ?? null, logLoss: manifest.metrics.logLoss ?? null };
+      const baseline = baselineOf(manifest);
       const windows = input.windows.map((w) => ({ ...w, labelsBefore: new Date(labelsCutoffMs(w.until, input.labelHorizonMs, nowMs)).toISOString() }));
       const hours = new Set(windows.flatMap((w) => feedbackHoursForWindow(w.from, w.until, input.labelHorizonMs, nowMs)));
       const labelKeys: string[] = [];
@@ -219,7 +240,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         );
         await mkdir(join(dir, 'feedback'));
         const labels = await stage(buckets.predictions, labelKeys, join(dir, 'feedback'), progress);
-        const figures = await realizedWindowsPerformance(session.db, paths, labels, input.version, windows);
+        const figures = await realizedWindowsPerformance(session.db, paths, labels, { model: input.model, version: input.version, task: manifest.task }, windows);
         return { baseline, windows: windows.map((w, i) => ({ from: w.from, until: w.until, labelsBefore: w.labelsBefore, ...figures[i]! })), feedbackHours: hours.size };
       } finally {
         await rm(dir, { recursive: true, force: true });

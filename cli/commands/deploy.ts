@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { controlDeployment, deploymentState, startRollout } from '../../control/deployment-commands.ts';
 import { describeIssues } from '../../shared/parse-input.ts';
-import { type DeploymentAction, deploymentWorkflowId, rolloutPlanSchema } from '../../shared/deployment.ts';
+import { type DeploymentAction, deploymentWorkflowId, describeFigures, rolloutPlanSchema } from '../../shared/deployment.ts';
 import type { DeploymentView } from '../../workflows/model-deployment.ts';
 import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
 
@@ -46,7 +46,7 @@ function describeDeployment(state: DeploymentView, write: (line: string) => void
     for (const step of rollout.steps) {
       const last = step.checks.at(-1);
       const figures = last
-        ? ` ${last.verdict}: ${last.figures.candidate.samples} samples, psi ${last.figures.psi?.toFixed(3) ?? 'n/a'}, p99 ${last.figures.candidate.p99LatencyMs?.toFixed(1) ?? 'n/a'} ms, auc ${last.figures.candidate.auc?.toFixed(3) ?? 'n/a'} vs ${last.figures.champion.auc?.toFixed(3) ?? 'n/a'}${last.reasons.length ? ` (${last.reasons.join('; ')})` : ''}`
+        ? ` ${last.verdict}: ${describeFigures(last.figures)}${last.reasons.length ? ` (${last.reasons.join('; ')})` : ''}`
         : '';
       write(`    ${step.kind} ${step.percent}%${figures}${step.reportKey ? ` report ${step.reportKey}` : ''}`);
     }

@@ -1,3 +1,4 @@
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
 import type { DriftReport, DriftThresholds, FeatureDrift, Verdict } from '../../shared/monitoring.ts';
 import { binCentres, chiSquare, jensenShannon, kolmogorovSmirnov, normalisedWasserstein, psi } from './drift-statistics.ts';
@@ -9,8 +10,24 @@ export interface WindowCounts {
   numeric: Record<string, { present: number; bins: number[] }>;
   /** Per categorical feature: non-NULL values and counts per category. */
   categorical: Record<string, { present: number; counts: Record<string, number> }>;
-  /** Scores in SCORE_BINS equal-width bins over [0, 1]. */
+  /** The predictions' bins (`countWindow`): binary scores in SCORE_BINS equal-width bins over [0, 1], regression values over `scoreEdges`, multiclass served classes. */
   score: number[];
+  /** Regression: the inner edges of the value bins. */
+  scoreEdges?: number[];
+}
+
+/** How a report names and labels the prediction bins of a model's kind. */
+export type PredictionBins = { name: string; labels: string[]; centres: number[] | null };
+
+export function predictionBins(task: LabelTask, edges: readonly number[] | undefined): PredictionBins {
+  switch (task.kind) {
+    case 'binary':
+      return { name: 'score', labels: scoreBinLabels(), centres: Array.from({ length: SCORE_BINS }, (_, i) => (i + 0.5) / SCORE_BINS) };
+    case 'regression':
+      return { name: 'value', labels: numericBinLabels(edges ?? []), centres: null };
+    case 'multiclass':
+      return { name: 'class', labels: [...task.classes], centres: null };
+  }
 }
 
 export const SCORE_BINS = 10;
@@ -107,13 +124,15 @@ export function scoreBinLabels(): string[] {
 }
 
 /** The model's score distribution against a baseline window of the same version (the reference split has no scores). */
-export function scoreDrift(baseline: readonly number[], current: readonly number[], t: DriftThresholds): FeatureDrift {
+export function scoreDrift(baseline: readonly number[], current: readonly number[], t: DriftThresholds, bins: PredictionBins = predictionBins({ kind: 'binary' }, undefined)): FeatureDrift {
   const reasons: string[] = [];
   const n = current.reduce((a, b) => a + b, 0);
-  const centres = Array.from({ length: SCORE_BINS }, (_, i) => (i + 0.5) / SCORE_BINS);
-  const stats = { psi: psi(baseline, current, t.epsilon), jensenShannon: jensenShannon(baseline, current), wasserstein: normalisedWasserstein(baseline, current, centres, 1), chiSquare: null, ks: kolmogorovSmirnov(baseline, current) };
-  const verdict = n === 0 ? 'ok' : worst([judge('score PSI', stats.psi, t.psi, reasons), judge('score JS', stats.jensenShannon, t.jensenShannon, reasons)]);
-  return { name: 'score', kind: 'score', rows: n, nullRate: { reference: 0, current: 0 }, statistics: stats, reasons, verdict, weight: null, histogram: { bins: scoreBinLabels(), reference: [...baseline], current: [...current] } };
+  // Wasserstein needs ordered bins with centres: the 0..1 score's; class shares have no order, and decile bins of a value no fixed ends.
+  const wasserstein = bins.centres ? normalisedWasserstein(baseline, current, bins.centres, 1) : null;
+  const ks = bins.name === 'class' ? null : kolmogorovSmirnov(baseline, current);
+  const stats = { psi: psi(baseline, current, t.epsilon), jensenShannon: jensenShannon(baseline, current), wasserstein, chiSquare: null, ks };
+  const verdict = n === 0 ? 'ok' : worst([judge(`${bins.name} PSI`, stats.psi, t.psi, reasons), judge(`${bins.name} JS`, stats.jensenShannon, t.jensenShannon, reasons)]);
+  return { name: bins.name, kind: 'score', rows: n, nullRate: { reference: 0, current: 0 }, statistics: stats, reasons, verdict, weight: null, histogram: { bins: bins.labels, reference: [...baseline], current: [...current] } };
 }
 
 /**
@@ -141,6 +160,8 @@ export function buildDriftReport(input: {
   featureNames: readonly string[];
   counts: WindowCounts;
   scoreBaseline?: readonly number[] | undefined;
+  /** The model's label kind, which says what the prediction bins are (binary when absent). */
+  task?: LabelTask | undefined;
   thresholds: DriftThresholds;
   /** Permutation importance weights recorded at training; without them every feature weighs the same. */
   importance?: Readonly<Record<string, number>> | undefined;
@@ -156,7 +177,11 @@ export function buildDriftReport(input: {
         : categoricalDrift(f, counts.categorical[f.name] ?? { present: 0, counts: {} }, counts.rows, t),
     );
   const judged = counts.rows >= t.minWindowRows;
-  const score = input.scoreBaseline && input.scoreBaseline.some((c) => c > 0) ? scoreDrift(input.scoreBaseline, counts.score, t) : null;
+  // A baseline of other bins (another kind's, or decile edges of another window) cannot be compared: shown, not judged.
+  const score =
+    input.scoreBaseline && input.scoreBaseline.some((c) => c > 0) && input.scoreBaseline.length === counts.score.length
+      ? scoreDrift(input.scoreBaseline, counts.score, t, predictionBins(input.task ?? { kind: 'binary' }, counts.scoreEdges))
+      : null;
   const { weighting, weights } = featureWeights(features.map((f) => f.name), input.importance);
   for (const f of features) f.weight = weights.get(f.name) ?? 0;
   const drifted = judged ? features.filter((f) => f.verdict === 'alert').map((f) => f.name) : [];

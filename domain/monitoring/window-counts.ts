@@ -1,8 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import type { ReferenceStats } from '../../shared/data/feature-tables.ts';
+import type { PerformanceSummary } from '../../shared/monitoring.ts';
 import { binHistogramSql, readBinHistogram } from '../features/bin-histogram.ts';
 import { quoteString } from '../features/expression/expression-sql.ts';
 import { SCORE_BINS, type WindowCounts } from './drift-report.ts';
+import { feedbackLabelsSql } from './feedback-labels.ts';
 import type { ScoreCount } from './performance-estimate.ts';
 
 /**
@@ -20,19 +23,51 @@ export function windowRelation(paths: readonly string[], filter: { version: numb
     AND predicted_at >= ${quoteString(filter.from)}::TIMESTAMPTZ AND predicted_at < ${quoteString(filter.until)}::TIMESTAMPTZ)`;
 }
 
+/** Inner edges of the deciles of a regression window's values: the bins of its prediction drift when no baseline window fixed them. */
+async function valueDeciles(db: DuckDBConnection, relation: string): Promise<number[]> {
+  const row = (await db.runAndReadAll(`SELECT quantile_disc(value::DOUBLE, [${Array.from({ length: SCORE_BINS - 1 }, (_, k) => (k + 1) / SCORE_BINS).join(', ')}]) AS q FROM ${relation}`)).getRowObjectsJS()[0];
+  const q = row?.q as unknown[] | null | undefined;
+  return q ? [...new Set(q.map(Number))] : [];
+}
+
+/**
+ * The prediction the window's drift reads, per kind: binary scores in SCORE_BINS equal bins of
+ * [0, 1]; regression values over `scoreEdges` (the baseline window's deciles, or this window's own
+ * when there is no baseline yet, returned for the next windows); multiclass the served class, one
+ * bin per class in the task's order.
+ */
+function predictionSql(task: LabelTask, edges: readonly number[]): string {
+  switch (task.kind) {
+    case 'binary':
+      return `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER)`;
+    case 'regression':
+      return binHistogramSql('value', edges);
+    case 'multiclass':
+      return `histogram(class)`;
+  }
+}
+
 export async function countWindow(
   db: DuckDBConnection,
   paths: readonly string[],
   filter: { version: number; from: string; until: string },
   reference: ReferenceStats,
   featureNames: readonly string[],
+  prediction: { task: LabelTask; scoreEdges?: readonly number[] | undefined } = { task: { kind: 'binary' } },
 ): Promise<WindowCounts> {
   const used = new Set(featureNames);
   const features = reference.features.filter((f) => used.has(f.name));
-  const counts: WindowCounts = { rows: 0, numeric: {}, categorical: {}, score: new Array<number>(SCORE_BINS).fill(0) };
+  const { task } = prediction;
+  const bins = task.kind === 'multiclass' ? task.classes.length : SCORE_BINS;
+  const counts: WindowCounts = { rows: 0, numeric: {}, categorical: {}, score: new Array<number>(bins).fill(0) };
   if (paths.length === 0) return counts;
+  const edges = task.kind === 'regression' ? (prediction.scoreEdges ?? (await valueDeciles(db, windowRelation(paths, filter)))) : [];
+  if (task.kind === 'regression') {
+    counts.scoreEdges = [...edges];
+    counts.score = new Array<number>(edges.length + 1).fill(0);
+  }
 
-  const columns = [`count(*) AS rows`, `histogram(least(greatest(floor(score * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER) AS score`];
+  const columns = [`count(*) AS rows`, `${predictionSql(task, edges)} AS score`];
   features.forEach((f, i) => {
     const x = field(f.name);
     columns.push(`count(${x}) AS n${i}`);
@@ -45,7 +80,9 @@ export async function countWindow(
   const row = (await db.runAndReadAll(`SELECT ${columns.join(', ')} FROM ${windowRelation(paths, filter)}`)).getRowObjectsJS()[0] ?? {};
   counts.rows = int(row.rows);
   const entries = (value: unknown) => (value as { key: unknown; value: unknown }[] | null) ?? [];
-  for (const { key, value } of entries(row.score)) counts.score[Number(key)] = int(value);
+  if (task.kind === 'regression') counts.score = readBinHistogram(row.score, edges);
+  else if (task.kind === 'multiclass') for (const { key, value } of entries(row.score)) counts.score[task.classes.indexOf(String(key))] = int(value);
+  else for (const { key, value } of entries(row.score)) counts.score[Number(key)] = int(value);
   features.forEach((f, i) => {
     const present = int(row[`n${i}`]);
     if (f.kind === 'numeric') {
@@ -66,67 +103,93 @@ export async function windowScoreCounts(db: DuckDBConnection, paths: readonly st
   return result.getRowObjectsJS().map((row) => ({ score: Number(row.score), count: int(row.n) }));
 }
 
-type Performance = { labelled: number; positives: number; rocAuc: number | null; logLoss: number | null };
+type Performance = PerformanceSummary;
 
-/** AUC (with tied scores sharing their average rank) and log loss of a window's predictions joined to a relation of labels. */
-async function joinedPerformance(db: DuckDBConnection, window: string, labels: string): Promise<Performance> {
-  const row =
-    (
-      await db.runAndReadAll(`
-    WITH labels AS (SELECT request_id, event_index, last(label) AS label FROM ${labels} GROUP BY ALL),
-    joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${window} p JOIN labels l USING (request_id, event_index)),
-    ranked AS (SELECT score, label, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r FROM joined)
-    SELECT count(*) AS labelled, count(*) FILTER (WHERE label) AS positives,
-      sum(r) FILTER (WHERE label) AS positive_ranks,
-      avg(-CASE WHEN label THEN ln(greatest(score, 1e-15)) ELSE ln(greatest(1 - score, 1e-15)) END) AS log_loss
-    FROM ranked`)
-    ).getRowObjectsJS()[0] ?? {};
-  const labelled = int(row.labelled);
-  const positives = int(row.positives);
-  const negatives = labelled - positives;
-  const rocAuc = positives > 0 && negatives > 0 ? (Number(row.positive_ranks) - (positives * (positives + 1)) / 2) / (positives * negatives) : null;
-  return { labelled, positives, rocAuc, logLoss: labelled ? Number(row.log_loss) : null };
+const NO_LABELS: Performance = { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
+
+/** The figures of `task` of a window's predictions joined to a relation of labels already cast for its kind (`feedbackLabelsSql`). */
+async function joinedPerformance(db: DuckDBConnection, window: string, labels: string, task: LabelTask): Promise<Performance> {
+  const latest = `labels AS (SELECT request_id, event_index, last(label) AS label FROM ${labels} GROUP BY ALL)`;
+  const first = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS()[0] ?? {};
+  switch (task.kind) {
+    case 'binary': {
+      // AUC with tied scores sharing their average rank.
+      const row = await first(`
+        WITH ${latest},
+        joined AS (SELECT p.score::DOUBLE AS score, l.label FROM ${window} p JOIN labels l USING (request_id, event_index)),
+        ranked AS (SELECT score, label, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r FROM joined)
+        SELECT count(*) AS labelled, count(*) FILTER (WHERE label) AS positives,
+          sum(r) FILTER (WHERE label) AS positive_ranks,
+          avg(-CASE WHEN label THEN ln(greatest(score, 1e-15)) ELSE ln(greatest(1 - score, 1e-15)) END) AS log_loss
+        FROM ranked`);
+      const labelled = int(row.labelled);
+      const positives = int(row.positives);
+      const negatives = labelled - positives;
+      const rocAuc = positives > 0 && negatives > 0 ? (Number(row.positive_ranks) - (positives * (positives + 1)) / 2) / (positives * negatives) : null;
+      return { labelled, positives, rocAuc, logLoss: labelled ? Number(row.log_loss) : null };
+    }
+    case 'regression': {
+      const row = await first(`
+        WITH ${latest}
+        SELECT count(*) AS labelled, sqrt(avg((p.value - l.label) ** 2)) AS rmse, avg(abs(p.value - l.label)) AS mae
+        FROM ${window} p JOIN labels l USING (request_id, event_index)`);
+      const labelled = int(row.labelled);
+      return { ...NO_LABELS, labelled, rmse: labelled ? Number(row.rmse) : null, mae: labelled ? Number(row.mae) : null };
+    }
+    case 'multiclass': {
+      // The label's probability from the struct of one field per class; a label outside the classes has no position and is not counted.
+      const probabilities = `[${task.classes.map((c) => `struct_extract(p.probabilities, ${quoteString(c)})`).join(', ')}]`;
+      const classes = `[${task.classes.map(quoteString).join(', ')}]`;
+      const row = await first(`
+        WITH ${latest},
+        joined AS (SELECT ${probabilities}[list_position(${classes}, l.label)]::DOUBLE AS p_label, p.class = l.label AS correct
+          FROM ${window} p JOIN labels l USING (request_id, event_index) WHERE list_position(${classes}, l.label) IS NOT NULL)
+        SELECT count(*) AS labelled, avg(-ln(least(greatest(p_label, 1e-15), 1 - 1e-15))) AS log_loss, avg(correct::INTEGER) AS accuracy FROM joined`);
+      const labelled = int(row.labelled);
+      return { ...NO_LABELS, labelled, logLoss: labelled ? Number(row.log_loss) : null, accuracy: labelled ? Number(row.accuracy) : null };
+    }
+  }
 }
 
-/** AUC (with tied scores sharing their average rank) and log loss of the labelled predictions in the window. */
+/** The task's figures of the labelled predictions in the window. */
 export async function windowPerformance(
   db: DuckDBConnection,
   paths: readonly string[],
   feedbackPaths: readonly string[],
-  filter: { version: number; from: string; until: string },
+  filter: { model: string; version: number; from: string; until: string },
+  task: LabelTask,
 ): Promise<Performance> {
-  if (paths.length === 0 || feedbackPaths.length === 0) return { labelled: 0, positives: 0, rocAuc: null, logLoss: null };
-  const feedback = `read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN'})`;
-  return joinedPerformance(db, windowRelation(paths, filter), feedback);
+  if (paths.length === 0 || feedbackPaths.length === 0) return NO_LABELS;
+  return joinedPerformance(db, windowRelation(paths, filter), feedbackLabelsSql(feedbackPaths, task.kind, filter.model), task);
 }
 
 /**
  * Realized performance of several windows of one version in one session: the feedback files are
- * parsed once, and each window joins only the labels received before its own cutoff (`labelsBefore`:
- * now, or its label horizon). A label without `received_at` (written before the feedback API recorded
- * it) counts by the hour partition it was read from.
+ * parsed once (labels cast for the version's kind), and each window joins only the labels received
+ * before its own cutoff (`labelsBefore`: now, or its label horizon). A label without `received_at`
+ * (written before the feedback API recorded it) counts by the hour partition it was read from.
  */
 export async function realizedWindowsPerformance(
   db: DuckDBConnection,
   paths: readonly string[],
   feedbackPaths: readonly string[],
-  version: number,
+  target: { model: string; version: number; task: LabelTask },
   windows: readonly { from: string; until: string; labelsBefore: string }[],
 ): Promise<(Performance & { served: number })[]> {
   if (feedbackPaths.length > 0) {
     await db.run(`CREATE OR REPLACE TEMP TABLE feedback_labels AS SELECT request_id, event_index, label, TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at
-      FROM read_json([${feedbackPaths.map(quoteString).join(', ')}], format = 'newline_delimited', columns = {request_id: 'VARCHAR', event_index: 'INTEGER', label: 'BOOLEAN', received_at: 'VARCHAR'})`);
+      FROM ${feedbackLabelsSql(feedbackPaths, target.task.kind, target.model)}`);
   }
   const results: (Performance & { served: number })[] = [];
   for (const w of windows) {
     if (paths.length === 0) {
-      results.push({ served: 0, labelled: 0, positives: 0, rocAuc: null, logLoss: null });
+      results.push({ served: 0, ...NO_LABELS });
       continue;
     }
-    const relation = windowRelation(paths, { version, from: w.from, until: w.until });
+    const relation = windowRelation(paths, { version: target.version, from: w.from, until: w.until });
     const served = int((await db.runAndReadAll(`SELECT count(*) AS n FROM ${relation}`)).getRowObjectsJS()[0]?.n);
     const labels = `(SELECT * FROM feedback_labels WHERE received_at IS NULL OR received_at < ${quoteString(w.labelsBefore)}::TIMESTAMPTZ)`;
-    results.push({ served, ...(feedbackPaths.length === 0 ? { labelled: 0, positives: 0, rocAuc: null, logLoss: null } : await joinedPerformance(db, relation, labels)) });
+    results.push({ served, ...(feedbackPaths.length === 0 ? NO_LABELS : await joinedPerformance(db, relation, labels, target.task)) });
   }
   return results;
 }

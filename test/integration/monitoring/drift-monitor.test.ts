@@ -222,7 +222,7 @@ describe('driftMonitor on the real stack with replayed flights', () => {
     await logHour(hourB, where, 6, true, breach, 2000);
     // The baselines sit just inside and well outside the limits around what this traffic scores.
     const window = { version: 1, from: `${hourA}:00:00.000Z`, until: new Date(Date.parse(`${hourA}:00:00Z`) + 3_600_000).toISOString() };
-    const served = await windowPerformance(scratch.db, [logA], [join(scratch.dir, `${within}-${hourA}.jsonl`)], window);
+    const served = await windowPerformance(scratch.db, [logA], [join(scratch.dir, `${within}-${hourA}.jsonl`)], { model: within, ...window }, { kind: 'binary' });
     const { rocAuc, logLoss } = served;
     assert.ok(rocAuc !== null && logLoss !== null && served.labelled === 2000, JSON.stringify(served));
     await registerChampion(within, { rocAuc: rocAuc + 0.015, logLoss: logLoss - 0.04 });

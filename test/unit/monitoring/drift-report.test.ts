@@ -9,6 +9,7 @@ import { openDuckDb, type DuckDbSession } from '../../../domain/duckdb/duckdb-se
 import { renderDriftHtml } from '../../../domain/monitoring/drift-html.ts';
 import { buildDriftReport, categoricalDrift } from '../../../domain/monitoring/drift-report.ts';
 import { countWindow, windowPerformance } from '../../../domain/monitoring/window-counts.ts';
+import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import type { ReferenceStats } from '../../../shared/data/feature-tables.ts';
 import { driftReportSchema, driftThresholdsSchema } from '../../../shared/monitoring.ts';
 import { featureNamesOf, type SyntheticShape, writePredictionLog, writeReferenceSplit } from './synthetic-log.ts';
@@ -118,13 +119,96 @@ describe('drift report over a logged window (DuckDB)', () => {
     const labels = join(dir, 'labels.jsonl');
     // r5 has no label; r2 and r3 tie at 0.8 with opposite labels.
     writeFileSync(labels, ['r1', 'r2', 'r3', 'r4'].map((id, i) => JSON.stringify({ request_id: id, event_index: 0, label: [true, true, false, false][i] })).join('\n'));
-    const perf = await windowPerformance(session.db, [log], [labels], { version: 1, ...window });
+    const perf = await windowPerformance(session.db, [log], [labels], { model: 'm', version: 1, ...window }, { kind: 'binary' });
     assert.equal(perf.labelled, 4);
     assert.equal(perf.positives, 2);
     // positive pairs (r1>r3, r1>r4, r2=r3 → ½, r2>r4) = 3.5 of 4
     assert.equal(perf.rocAuc, 0.875);
     const expected = -(Math.log(0.9) + Math.log(Math.fround(0.8)) + Math.log(1 - Math.fround(0.8)) + Math.log(1 - Math.fround(0.1))) / 4;
     assert.ok(Math.abs((perf.logLoss ?? 0) - expected) < 1e-6, `${perf.logLoss} vs ${expected}`);
+  });
+
+  test('prediction drift of a regression model: values on the baseline window\'s deciles; of a multiclass model: served-class shares', async () => {
+    const write = async (name: string, select: string) => {
+      const path = join(dir, name);
+      await session.db.run(`COPY (SELECT 'r' || i AS request_id, 0 AS event_index, '2026-01-01T01:00:00Z'::TIMESTAMPTZ AS predicted_at, 1 AS model_version, ${select}
+        FROM range(2000) t(i)) TO '${path}' (FORMAT parquet)`);
+      return [path];
+    };
+    const filter = { version: 1, ...window };
+    const regression = { kind: 'regression' } as const;
+    // Delay minutes 0..199 in the baseline; the same plus 40 later: the top decile fills up.
+    const first = await countWindow(session.db, await write('minutes-a.parquet', '(i % 200)::FLOAT AS value, value AS score'), filter, reference, [], { task: regression });
+    assert.deepEqual(first.scoreEdges, [19, 39, 59, 79, 99, 119, 139, 159, 179]);
+    // Reference-bin convention: x < edge falls below it, so the first bin holds 0..18 and the last 179..199.
+    assert.deepEqual(first.score, [190, 200, 200, 200, 200, 200, 200, 200, 200, 210]);
+    const later = await countWindow(session.db, await write('minutes-b.parquet', '(i % 200 + 40)::FLOAT AS value, value AS score'), filter, reference, [], { task: regression, scoreEdges: first.scoreEdges });
+    assert.deepEqual(later.score, [0, 0, 190, 200, 200, 200, 200, 200, 200, 610]);
+    const report = buildDriftReport({ model: 'm', version: 1, window, reference, featureNames: [], counts: later, scoreBaseline: first.score, task: regression, thresholds, seconds: 0 });
+    assert.equal(report.score?.name, 'value');
+    assert.equal(report.score?.histogram.bins[0], '< 19');
+    assert.equal(report.score?.verdict, 'alert');
+    assert.match(report.score?.reasons[0] ?? '', /^value PSI \d/);
+
+    const multiclass = { kind: 'multiclass', classes: ['early', 'on-time', 'late'] } as const satisfies LabelTask;
+    const classes = await countWindow(session.db, await write('classes.parquet', `['early', 'on-time', 'late'][i % 4 % 3 + 1] AS class, 0.5::FLOAT AS score`), filter, reference, [], { task: { ...multiclass, classes: [...multiclass.classes] } });
+    assert.deepEqual(classes.score, [1000, 500, 500]);
+    const classReport = buildDriftReport({ model: 'm', version: 1, window, reference, featureNames: [], counts: classes, scoreBaseline: [500, 1000, 500], task: { ...multiclass, classes: [...multiclass.classes] }, thresholds, seconds: 0 });
+    assert.deepEqual(classReport.score?.histogram.bins, ['early', 'on-time', 'late']);
+    assert.equal(classReport.score?.name, 'class');
+    assert.ok((classReport.score?.statistics.psi ?? 0) > 0.25 && classReport.score?.statistics.wasserstein === null);
+    assert.ok(renderDriftHtml(classReport).includes('id="feature-class"'));
+  });
+
+  test('performance of a regression model: RMSE and MAE of `value` against numeric labels; labels of another kind or model ignored', async () => {
+    const log = join(dir, 'perf-regression.parquet');
+    await session.db.run(`COPY (SELECT request_id, event_index, '2026-01-01T01:00:00Z'::TIMESTAMPTZ AS predicted_at, 1 AS model_version, value AS score, value
+      FROM (VALUES ('r1', 0, 10.0::FLOAT), ('r2', 0, 20.0::FLOAT), ('r3', 0, 30.0::FLOAT), ('r4', 0, 5.0::FLOAT)) v(request_id, event_index, value)) TO '${log}' (FORMAT parquet)`);
+    const labels = join(dir, 'labels-regression.jsonl');
+    writeFileSync(
+      labels,
+      [
+        { request_id: 'r1', event_index: 0, label: 12, model: 'm' },
+        { request_id: 'r2', event_index: 0, label: 17.5 },
+        { request_id: 'r3', event_index: 0, label: 30 },
+        // A boolean (binary feedback) is not a regression label, nor is another model's number.
+        { request_id: 'r4', event_index: 0, label: true },
+        { request_id: 'r4', event_index: 0, label: 100, model: 'other' },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+    );
+    const perf = await windowPerformance(session.db, [log], [labels], { model: 'm', version: 1, ...window }, { kind: 'regression' });
+    assert.equal(perf.labelled, 3);
+    assert.equal(perf.rocAuc, null);
+    assert.ok(Math.abs((perf.mae ?? 0) - (2 + 2.5 + 0) / 3) < 1e-9, `mae ${perf.mae}`);
+    assert.ok(Math.abs((perf.rmse ?? 0) - Math.sqrt((4 + 6.25) / 3)) < 1e-9, `rmse ${perf.rmse}`);
+  });
+
+  test('performance of a multiclass model: log loss of the label class probability and accuracy of the served class', async () => {
+    const log = join(dir, 'perf-multiclass.parquet');
+    await session.db.run(`COPY (SELECT request_id, 0 AS event_index, '2026-01-01T01:00:00Z'::TIMESTAMPTZ AS predicted_at, 1 AS model_version, p AS score, cls AS class,
+        {'early': pe::FLOAT, 'on-time': po::FLOAT, 'late': pl::FLOAT} AS probabilities
+      FROM (VALUES ('r1', 'on-time', 0.7, 0.2, 0.7, 0.1), ('r2', 'late', 0.6, 0.1, 0.3, 0.6), ('r3', 'early', 0.5, 0.5, 0.25, 0.25), ('r4', 'late', 0.9, 0.05, 0.05, 0.9))
+        v(request_id, cls, p, pe, po, pl)) TO '${log}' (FORMAT parquet)`);
+    const labels = join(dir, 'labels-multiclass.jsonl');
+    writeFileSync(
+      labels,
+      [
+        { request_id: 'r1', event_index: 0, label: 'on-time' },
+        { request_id: 'r2', event_index: 0, label: 'on-time' },
+        { request_id: 'r3', event_index: 0, label: 'early' },
+        // Not one of the model's classes: not counted.
+        { request_id: 'r4', event_index: 0, label: 'cancelled' },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+    );
+    const perf = await windowPerformance(session.db, [log], [labels], { model: 'm', version: 1, ...window }, { kind: 'multiclass', classes: ['early', 'on-time', 'late'] });
+    assert.equal(perf.labelled, 3);
+    assert.equal(perf.accuracy, 2 / 3);
+    const expected = -(Math.log(Math.fround(0.7)) + Math.log(Math.fround(0.3)) + Math.log(0.5)) / 3;
+    assert.ok(Math.abs((perf.logLoss ?? 0) - expected) < 1e-9, `${perf.logLoss} vs ${expected}`);
   });
 
   test('the HTML page renders in headless Chromium and carries the verdicts', async () => {
