@@ -44,6 +44,8 @@ export const datasetKeys = {
 /** Keys in the reports bucket for dataset validation: one report per (dataset version, contract hash). */
 export const validationKeys = {
   report: (datasetVersion: string, contractHash: string) => `validation/dataset=${datasetVersion}/contract=${contractHash}.json`,
+  /** Labels a regression or multiclass model cannot learn from, found while building features: one report per (dataset version, feature-definition hash). */
+  labelReport: (datasetVersion: string, featureDefinitionHash: string) => `validation/dataset=${datasetVersion}/labels-spec=${featureDefinitionHash}.json`,
 } as const;
 
 /** Keys in the features bucket: everything a feature build writes, by (feature-definition hash, dataset version). */

@@ -7,6 +7,7 @@ import {
   condition,
   defineQuery,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -27,6 +28,9 @@ import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
 import type { modelDeployment } from './model-deployment.ts';
 import { trainingSlot } from './training-slot.ts';
+
+/** Patch: a label check that fails while features are built ends the run `validation-failed` (before: the run failed). */
+const LABEL_CHECK_OUTCOME = 'label-check-outcome';
 
 const dataIo = {
   startToCloseTimeout: '30 minutes',
@@ -118,6 +122,17 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     ]);
     status.reports.datasetManifest = dataset.manifestKey;
 
+    /** A failed data check (the contract's, or the labels' while features are built) ends the run `validation-failed`, with its report. */
+    const validationFailed = (err: unknown): PipelineOutcome | undefined => {
+      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.DatasetInvalid ? err.cause : undefined;
+      if (!failure) return undefined;
+      const [details] = failure.details as [{ reportKey: string; failedChecks: string[] }];
+      status.reports.validation = details.reportKey;
+      enter('validation-failed', failure.message);
+      memo();
+      return { status: 'validation-failed', datasetVersion, reportKey: details.reportKey, failedChecks: details.failedChecks };
+    };
+
     enter('validating', `checking ${dataset.rows} rows against the contract`);
     try {
       const validation = await data.validateDataset.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Validate ${spec.dataset.name} ${datasetVersion.slice(0, 12)}` }, [
@@ -125,18 +140,22 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
       ]);
       status.reports.validation = validation.reportKey;
     } catch (err) {
-      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.DatasetInvalid ? err.cause : undefined;
-      if (!failure) throw err;
-      const [details] = failure.details as [{ reportKey: string; failedChecks: string[] }];
-      status.reports.validation = details.reportKey;
-      enter('validation-failed', failure.message);
-      memo();
-      return { status: 'validation-failed', datasetVersion, reportKey: details.reportKey, failedChecks: details.failedChecks };
+      const outcome = validationFailed(err);
+      if (!outcome) throw err;
+      return outcome;
     }
     memo();
 
     enter('building-features', 'point-in-time feature tables and reference statistics');
-    const tables = await data.buildFeatures.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Build features for ${datasetVersion.slice(0, 12)}` }, [{ datasetVersion, features: spec.features }]);
+    let tables;
+    try {
+      tables = await data.buildFeatures.executeWithOptions({ ...dataIo, heartbeatTimeout, summary: `Build features for ${datasetVersion.slice(0, 12)}` }, [{ datasetVersion, features: spec.features }]);
+    } catch (err) {
+      // Runs started before label checks reported this way failed instead; they replay as they ran.
+      const outcome = patched(LABEL_CHECK_OUTCOME) ? validationFailed(err) : undefined;
+      if (!outcome) throw err;
+      return outcome;
+    }
     status.reports.referenceStats = tables.referenceStatsKey;
 
     enter('training', `${spec.trainer.kind} on ${tables.splits.train.rows} rows, validating on ${tables.splits.validation.rows}`);

@@ -12,7 +12,7 @@ import { type FeatureTablesManifest, type ReferenceStats, featureTablesManifestS
 import { type OnlineSnapshot, onlineSnapshotSchema } from '../../shared/data/online-snapshot.ts';
 import { parseTimestamp } from '../../shared/data/timestamp.ts';
 import { ErrorType } from '../../shared/errors.ts';
-import { featureKeys } from '../../shared/storage-keys.ts';
+import { featureKeys, validationKeys } from '../../shared/storage-keys.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import { parseInput } from '../../shared/parse-input.ts';
 import { stageDataset } from '../../domain/datasets/dataset-staging.ts';
@@ -253,7 +253,13 @@ export const createFeatureActivities = (deps: { store: ArtifactStore; buckets: C
         if (task.kind !== 'binary' && fresh.length > 0) {
           const problems = await labelProblems(db, `read_parquet([${fresh.map(quoteString).join(', ')}])`, columns.label, task);
           if (problems.length) {
-            throw ApplicationFailure.nonRetryable(`dataset ${version.slice(0, 12)} has labels a ${task.kind} model cannot learn from: ${problems.map((p) => p.message).join('; ')}`, ErrorType.DatasetInvalid, { failedChecks: problems });
+            // Reported like a failed contract check, so the run ends `validation-failed` with the report to read.
+            const reportKey = validationKeys.labelReport(version, hash);
+            await store.put(buckets.reports, reportKey, json({ datasetVersion: version, featureDefinitionHash: hash, label: columns.label, task, problems }), { contentType: 'application/json' });
+            throw ApplicationFailure.nonRetryable(`dataset ${version.slice(0, 12)} has labels a ${task.kind} model cannot learn from: ${problems.map((p) => p.message).join('; ')}`, ErrorType.DatasetInvalid, {
+              reportKey,
+              failedChecks: problems.map((p) => p.message),
+            });
           }
         }
 

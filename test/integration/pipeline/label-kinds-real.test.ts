@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure } from '@temporalio/common';
 import * as ort from 'onnxruntime-node';
 import { startTrainingPipeline } from '../../../control/start-training-pipeline.ts';
 import { PipelineSpecError } from '../../../domain/retraining/start-retraining.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
-import { ErrorType } from '../../../shared/errors.ts';
 import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { approveUpdate } from '../../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
@@ -145,23 +142,21 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     );
   });
 
-  test('a multiclass label outside the declared classes fails the run with DatasetInvalid naming it; nothing is registered', async () => {
+  test('a multiclass label outside the declared classes ends the run validation-failed naming it, with a report; nothing is registered', async () => {
     const spec = exampleSpec('flights-delay-class', 'kinds-unknown-class-test', { absolute: [{ metric: 'macroAuc', min: 0.55 }] });
     const features = spec.features as { label: Record<string, unknown> };
     // The expression still yields 'late-over-60'; the declared classes leave it out.
     spec.features = { ...features, label: { ...features.label, classes: ['early', 'on-time', 'late-15-60'] } };
     const worker = await createPipelineWorker({ config: suite.config, connection: suite.stack.nativeConnection, store: suite.stack.store });
-    const failure = await worker.runUntil(async () => {
+    const outcome = await worker.runUntil(async () => {
       const started = await startTrainingPipeline({ client: suite.stack.client, config: suite.config, store: suite.stack.store }, { spec, requestedBy: 'dana' });
-      return started.handle.result().then(
-        () => assert.fail('the run succeeded'),
-        (err: unknown) => err,
-      );
+      return (await started.handle.result()) as PipelineOutcome;
     });
-    assert.ok(failure instanceof WorkflowFailedError, String(failure));
-    const cause = failure.cause instanceof ActivityFailure ? failure.cause.cause : undefined;
-    assert.ok(cause instanceof ApplicationFailure && cause.type === ErrorType.DatasetInvalid, String(cause));
-    assert.match(cause.message, /late-over-60/);
+    assert.equal(outcome.status, 'validation-failed', JSON.stringify(outcome));
+    if (outcome.status !== 'validation-failed') return;
+    assert.match(outcome.failedChecks.join('\n'), /multiclass label "delay_class" has \d+ rows outside the declared classes \[early, on-time, late-15-60\]: "late-over-60" \(\d+\)/);
+    const report = JSON.parse((await suite.stack.store.get(suite.config.buckets.reports, outcome.reportKey)).toString()) as { problems: { unknownClasses: { value: string }[] }[] };
+    assert.deepEqual(report.problems[0]?.unknownClasses.map((u) => u.value), ['late-over-60']);
     const registry = new ModelRegistry(suite.stack.store, suite.config.buckets.models);
     assert.ok(!(await registry.models()).includes('kinds-unknown-class-test'), 'a model was registered');
   });
