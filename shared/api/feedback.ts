@@ -27,7 +27,6 @@ export const feedbackRequestSchema = z
 
 /** A label as stored: a binary outcome, a regression value or a multiclass class. */
 export const labelValueSchema = z.union([z.boolean(), z.number(), z.string()]);
-export type LabelValue = z.infer<typeof labelValueSchema>;
 
 export const modelFeedbackLabelSchema = z.strictObject({
   ...feedbackFields,
