@@ -5,7 +5,7 @@ import { decisionRequestSchema } from '../shared/api/approvals.ts';
 import { retrainRequestSchema } from '../shared/api/retraining.ts';
 import { deploymentControlRequestSchema, rolloutRequestSchema } from '../shared/api/deployments.ts';
 import { DEPLOYMENT_ACTIONS } from '../shared/deployment.ts';
-import { feedbackRequestSchema } from '../shared/api/feedback.ts';
+import { type FeedbackLabel, feedbackRequestSchema, feedbackRequestSchemaFor, modelFeedbackRequestSchema } from '../shared/api/feedback.ts';
 import type { ApiScope } from '../shared/api/keys.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
@@ -29,7 +29,7 @@ import type { PredictHandler } from './predict/predict-handler.ts';
 import type { PredictionLog } from './prediction-log/prediction-log.ts';
 import type { ServingProviders } from './scoring/scoring-thread-client.ts';
 import type { ModelRuntime } from './scoring/model-runtime.ts';
-import type { ServingConfigPoller } from './serving/config-poller.ts';
+import { type ServingConfigPoller, servedRoutes } from './serving/config-poller.ts';
 import type { ModelRoutes } from './serving/routing.ts';
 
 export interface AppDeps {
@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps): Express {
     const snapshot = deps.serving.current;
     res.json({
       ...(snapshot.revision === undefined ? {} : { configRevision: snapshot.revision }),
-      models: [...snapshot.models].map(([name, routes]) => ({ name, versions: servedVersions(routes).map(({ runtime, route, percent }) => ({ version: runtime.version, route, percent })) })),
+      models: [...snapshot.models].map(([name, routes]) => ({ name, versions: servedVersions(routes).map(({ runtime, route, percent }) => ({ version: runtime.version, route, percent, task: runtime.task })) })),
     });
   });
 
@@ -148,7 +148,8 @@ export function createApp(deps: AppDeps): Express {
         version: runtime.version,
         route,
         percent,
-        threshold: runtime.threshold,
+        task: runtime.task,
+        ...(runtime.task.kind === 'binary' ? { threshold: runtime.threshold } : {}),
         executionProvider: runtime.provider,
         features: runtime.featureNames,
         eventSchema: z.toJSONSchema(runtime.events.schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
@@ -160,17 +161,36 @@ export function createApp(deps: AppDeps): Express {
     deps.predict.handle(req, res, req.params.name);
   });
 
-  app.post('/v1/feedback', requireScope('feedback'), async (req, res) => {
-    const input = await body(req, feedbackRequestSchema);
-    if (input.labels.length > deps.limits.maxBatch) {
-      throw new ApiError('BatchTooLarge', `at most ${deps.limits.maxBatch} labels per request; this one has ${input.labels.length}`, { field: 'labels' });
+  const checkLabelCount = (labels: readonly unknown[]) => {
+    if (labels.length > deps.limits.maxBatch) {
+      throw new ApiError('BatchTooLarge', `at most ${deps.limits.maxBatch} labels per request; this one has ${labels.length}`, { field: 'labels' });
     }
+  };
+  const storeFeedback = async (res: Response, labels: readonly FeedbackLabel[], model?: string) => {
     const { requestId } = locals(res);
-    const key = await deps.feedback.save(input.labels, { keyId: principalOf(res).id, requestId }).catch((err: unknown) => {
+    const key = await deps.feedback.save(labels, { keyId: principalOf(res).id, requestId }, model).catch((err: unknown) => {
       throw new ApiError('StorageUnavailable', `the labels could not be stored (object store: ${(err as Error).message}); nothing was stored, retry`, { retryAfterSeconds: 5, cause: err });
     });
-    deps.logger.info('feedback stored', { requestId, labels: input.labels.length, key, from: principalOf(res).id });
-    res.json({ requestId, accepted: input.labels.length, key });
+    deps.logger.info('feedback stored', { requestId, labels: labels.length, key, from: principalOf(res).id, ...(model === undefined ? {} : { model }) });
+    res.json({ requestId, accepted: labels.length, key });
+  };
+
+  app.post('/v1/feedback', requireScope('feedback'), async (req, res) => {
+    const input = await body(req, feedbackRequestSchema);
+    checkLabelCount(input.labels);
+    await storeFeedback(res, input.labels);
+  });
+
+  // The labels are checked against the kind of the version that answers most of the model's traffic
+  // (its primary): the whole request is refused, and nothing stored, if one label does not fit.
+  app.post('/v1/models/:name/feedback', requireScope('feedback'), async (req, res) => {
+    const model = req.params.name as string;
+    const envelope = await body(req, modelFeedbackRequestSchema);
+    checkLabelCount(envelope.labels);
+    const { task } = servedRoutes(deps.serving, model).primary;
+    const typed = feedbackRequestSchemaFor(task, model).safeParse(envelope);
+    if (!typed.success) throw invalidRequest(typed.error, '');
+    await storeFeedback(res, typed.data.labels, model);
   });
 
   const decide = (decision: Decision) => async (req: Request, res: Response) => {

@@ -14,11 +14,21 @@ export class FeedbackStore {
     private readonly bucket: string,
   ) {}
 
-  async save(labels: readonly FeedbackLabel[], from: { keyId: string; requestId: string }): Promise<string> {
+  /** `model`: the model the labels were sent for, when they came through its own route. */
+  async save(labels: readonly FeedbackLabel[], from: { keyId: string; requestId: string }, model?: string): Promise<string> {
     const now = Date.now();
     const receivedAt = new Date(now).toISOString();
     const lines = labels.map((l) =>
-      JSON.stringify({ request_id: l.requestId, event_index: l.eventIndex, label: l.label, observed_at: l.observedAt ?? receivedAt, received_at: receivedAt, received_from: from.keyId, feedback_request_id: from.requestId }),
+      JSON.stringify({
+        request_id: l.requestId,
+        event_index: l.eventIndex,
+        label: l.label,
+        observed_at: l.observedAt ?? receivedAt,
+        received_at: receivedAt,
+        received_from: from.keyId,
+        feedback_request_id: from.requestId,
+        ...(model === undefined ? {} : { model }),
+      }),
     );
     const key = feedbackKeys.file(hourPartition(now), `${now}-${from.requestId}-${randomBytes(4).toString('hex')}`);
     await this.store.put(this.bucket, key, `${lines.join('\n')}\n`, { contentType: 'application/x-ndjson' });

@@ -3,10 +3,18 @@ import { decisionRequestSchema, decisionResponseSchema } from '../../shared/api/
 import { deploymentControlRequestSchema, deploymentResponseSchema, rolloutRequestSchema } from '../../shared/api/deployments.ts';
 import { errorBodySchema } from '../../shared/api/errors.ts';
 import { retrainRequestSchema, retrainResponseSchema } from '../../shared/api/retraining.ts';
-import { feedbackRequestSchema, feedbackResponseSchema } from '../../shared/api/feedback.ts';
+import { feedbackRequestSchema, feedbackResponseSchema, modelFeedbackRequestSchema } from '../../shared/api/feedback.ts';
 import { readinessSchema } from '../../shared/api/health.ts';
 import { modelListSchema, modelViewSchema } from '../../shared/api/models.ts';
-import { predictRequestSchema, predictResponseSchema, predictionSchema, rawEventSchema } from '../../shared/api/predict.ts';
+import {
+  binaryPredictionSchema,
+  multiclassPredictionSchema,
+  predictRequestSchema,
+  predictResponseSchema,
+  predictionSchema,
+  rawEventSchema,
+  regressionPredictionSchema,
+} from '../../shared/api/predict.ts';
 import type { ApiScope } from '../../shared/api/keys.ts';
 import { HTTP_STATUS } from '../errors.ts';
 
@@ -20,9 +28,13 @@ const components = z.registry<{ id: string }>();
 components.add(errorBodySchema, { id: 'ErrorBody' });
 components.add(rawEventSchema, { id: 'RawEvent' });
 components.add(predictRequestSchema, { id: 'PredictRequest' });
+components.add(binaryPredictionSchema, { id: 'BinaryPrediction' });
+components.add(regressionPredictionSchema, { id: 'RegressionPrediction' });
+components.add(multiclassPredictionSchema, { id: 'MulticlassPrediction' });
 components.add(predictionSchema, { id: 'Prediction' });
 components.add(predictResponseSchema, { id: 'PredictResponse' });
 components.add(feedbackRequestSchema, { id: 'FeedbackRequest' });
+components.add(modelFeedbackRequestSchema, { id: 'ModelFeedbackRequest' });
 components.add(feedbackResponseSchema, { id: 'FeedbackResponse' });
 components.add(decisionRequestSchema, { id: 'DecisionRequest' });
 components.add(decisionResponseSchema, { id: 'DecisionResponse' });
@@ -97,30 +109,46 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
         post: operation({
           summary: 'Score one event or a batch',
           description:
-            `Raw business events in; per event the score, the label at the version's threshold and the version that served it. At most ${limits.maxBatch} events and ${limits.maxBodyBytes} bytes per request. ` +
+            "Raw business events in; per event the prediction of the version that served it, shaped by that version's label kind (GET /v1/models/{name} says which): " +
+            "binary `score` and `label` (score ≥ the version's threshold), regression `value` (in the label's units), multiclass `class` and `probabilities` (one per class). " +
+            `At most ${limits.maxBatch} events and ${limits.maxBodyBytes} bytes per request. ` +
             'Each field the features read is required (null = unknown); unknown fields, numbers sent as strings and non-finite numbers are refused. ' +
             'With a routingKey the same key is always served by the same version; without one, the canary share is drawn at random.',
           scope: 'predict',
           params: [modelName],
           body: 'PredictRequest',
           ok: 'PredictResponse',
-          okDescription: 'Scores, in request order',
+          okDescription: 'Predictions, in request order',
           errors: [400, 404, 413, 415, 503],
         }),
       },
       '/v1/models': { get: operation({ summary: 'List served models', description: 'Models and the versions the serving config routes to.', scope: 'predict', ok: 'ModelList', okDescription: 'Served models', errors: [] }) },
       '/v1/models/{name}': {
-        get: operation({ summary: 'Describe a served model', description: 'Its served versions, routes, thresholds, features and the JSON Schema of an event.', scope: 'predict', params: [modelName], ok: 'ModelView', okDescription: 'The model', errors: [404] }),
+        get: operation({ summary: 'Describe a served model', description: "Its served versions, each with its label kind (`task`: binary with its threshold, regression with its training transform, multiclass with its classes), route, features and the JSON Schema of an event.", scope: 'predict', params: [modelName], ok: 'ModelView', okDescription: 'The model', errors: [404] }),
       },
       '/v1/feedback': {
         post: operation({
-          summary: 'Send ground-truth labels',
-          description: `Labels for earlier predictions, by request id and event index; stored in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request.`,
+          summary: 'Send ground-truth labels (binary models)',
+          description: `Boolean labels for earlier predictions, by request id and event index; stored in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request. For a regression or multiclass model use POST /v1/models/{name}/feedback.`,
           scope: 'feedback',
           body: 'FeedbackRequest',
           ok: 'FeedbackResponse',
           okDescription: 'Stored',
           errors: [400, 413, 415, 503],
+        }),
+      },
+      '/v1/models/{name}/feedback': {
+        post: operation({
+          summary: "Send ground-truth labels for one model",
+          description:
+            `Labels for earlier predictions of this model, by request id and event index, each checked against the label kind of the model's primary version: true/false for binary, a finite number for regression, one of its classes for multiclass. ` +
+            `A label of the wrong type or an unknown class is refused (400, \`field\` names it) and nothing is stored; stored with the model's name in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request.`,
+          scope: 'feedback',
+          params: [modelName],
+          body: 'ModelFeedbackRequest',
+          ok: 'FeedbackResponse',
+          okDescription: 'Stored',
+          errors: [400, 404, 413, 415, 503],
         }),
       },
       '/v1/pipelines/{id}/approve': {

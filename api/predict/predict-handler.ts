@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type PredictRequest, type RawEvent, predictRequestSchema } from '../../shared/api/predict.ts';
-import { modelNameSchema } from '../../shared/registry.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { KeyRing } from '../auth/key-ring.ts';
 import { FeatureInputError } from '../features/feature-assembler.ts';
@@ -13,7 +12,7 @@ import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { PredictionLog } from '../prediction-log/prediction-log.ts';
 import type { Arrivals } from '../scoring/micro-batcher.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
-import type { ServingConfigPoller } from '../serving/config-poller.ts';
+import { type ServingConfigPoller, servedRoutes } from '../serving/config-poller.ts';
 import { chooseRoute, shadowFor } from '../serving/routing.ts';
 import { invalidRequest, isPlainPredictRequest } from './event-schema.ts';
 import type { ShadowScorer } from './shadow-scorer.ts';
@@ -96,7 +95,7 @@ export class PredictHandler {
       this.deps.arrivals.end();
     }
     const request = this.parseEnvelope(body);
-    const routes = this.routesFor(model);
+    const routes = servedRoutes(this.deps.serving, model);
     const { runtime, route } = chooseRoute(model, routes, request.routingKey);
     const shadow = shadowFor(model, routes, request.routingKey);
     // Held from routing to answer, so a config swap cannot free a version a request is using.
@@ -113,7 +112,7 @@ export class PredictHandler {
         failure = 'Timeout'; // the sweeper answered 503 while this version worked
         return;
       }
-      this.answer(entry, model, runtime, scores, request.event !== undefined);
+      this.answer(entry, model, runtime, scores, request.event !== undefined, events.length);
       const latencyMs = performance.now() - started;
       runtime.latency.observe(latencyMs / 1000);
       runtime.predictions[route].inc(events.length);
@@ -145,18 +144,6 @@ export class PredictHandler {
     return parsed.data;
   }
 
-  private routesFor(model: string) {
-    const routes = this.deps.serving.current.models.get(model);
-    if (routes) return routes;
-    const health = this.deps.serving.health();
-    if (health.configState === 'never-read') throw new ApiError('ServingNotReady', 'the serving config has not been loaded yet; retry shortly', { retryAfterSeconds: 1 });
-    if (health.unavailableModels.includes(model)) {
-      throw new ApiError('ModelNotReady', `model "${model}" is configured but none of its versions is loaded: ${health.modelErrors[model] ?? 'loading'}`, { retryAfterSeconds: 5 });
-    }
-    const shown = modelNameSchema.safeParse(model).success ? model : JSON.stringify(model.slice(0, 64));
-    throw new ApiError('UnknownModel', `no model named ${shown} is being served (GET /v1/models lists them)`, { field: 'path.name' });
-  }
-
   private validateEvents(runtime: ModelRuntime, request: PredictRequest): RawEvent[] {
     if (request.event !== undefined) return [runtime.events.check(request.event, 'event')];
     const raw = request.events ?? [];
@@ -169,15 +156,14 @@ export class PredictHandler {
   }
 
   /** The answer's JSON, built directly: the shape is fixed and this runs for every event served. */
-  private answer(entry: InFlight, model: string, runtime: ModelRuntime, scores: Float32Array, single: boolean): void {
+  private answer(entry: InFlight, model: string, runtime: ModelRuntime, outputs: Float32Array, single: boolean, events: number): void {
     const { res, requestId } = entry;
-    const { threshold, version } = runtime;
-    const prediction = (score: number) => `{"score":${score},"label":${score >= threshold},"modelVersion":${version}}`;
+    const prediction = runtime.predictionJson;
     let body = `{"requestId":${JSON.stringify(requestId)},"model":${JSON.stringify(model)},`;
-    if (single) body += `"prediction":${prediction(scores[0] as number)}}`;
+    if (single) body += `"prediction":${prediction(outputs, 0)}}`;
     else {
-      const parts = new Array<string>(scores.length);
-      for (let i = 0; i < scores.length; i++) parts[i] = prediction(scores[i] as number);
+      const parts = new Array<string>(events);
+      for (let i = 0; i < events; i++) parts[i] = prediction(outputs, i);
       body += `"predictions":[${parts.join(',')}]}`;
     }
     sendPrediction(res, body, requestId);

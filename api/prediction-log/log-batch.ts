@@ -1,5 +1,7 @@
 import { PREDICTION_ROUTES, type PredictionRoute } from '../../shared/api/prediction-log.ts';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
+import { modelOutput } from '../scoring/model-runtime.ts';
 
 /** What one request (or one shadow scoring) adds to the prediction log: one row per event. */
 export interface PredictionLogEntry {
@@ -10,7 +12,7 @@ export interface PredictionLogEntry {
   route: PredictionRoute;
   latencyMs: number;
   features: FeatureRows;
-  /** May be a view into a micro-batch's output: it is copied, never kept. */
+  /** The model's output, row-major [rows, width]; may be a view into a micro-batch's output: it is copied, never kept. */
   scores: Float32Array;
 }
 
@@ -80,6 +82,8 @@ export interface PredictionLogBatch {
   version: number;
   hour: string;
   threshold: number;
+  /** What the version predicts: which columns its file has besides the common ones. */
+  task: LabelTask;
   featureNames: { numeric: readonly string[]; categorical: readonly string[] };
   /** Set when the batch is first flushed, so a retried upload overwrites the same object. */
   fileId?: string;
@@ -97,6 +101,7 @@ export interface PredictionLogBatch {
   };
   rows: {
     count: number;
+    /** The model's output, row-major [count, width]: width 1, or the class count of a multiclass model. */
     scores: Float32Array;
     /** Row-major [count, kNum]; NaN = missing. */
     numeric: Float32Array;
@@ -128,11 +133,13 @@ export class LogBatchBuilder {
   private readonly dictionaries: { codes: Map<string, number>; values: StringColumnBuilder }[];
   private readonly kNum: number;
   private readonly kCat: number;
+  private readonly width: number;
+  private readonly meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'task' | 'featureNames'>;
 
-  constructor(
-    private readonly meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'featureNames'>,
-    since: number,
-  ) {
+  /** `meta.task` defaults to binary, the kind every file had before there were others. */
+  constructor(meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'featureNames'> & { task?: LabelTask }, since: number) {
+    this.meta = { ...meta, task: meta.task ?? { kind: 'binary' } };
+    this.width = modelOutput(this.meta.task).width;
     this.since = since;
     this.kNum = meta.featureNames.numeric.length;
     this.kCat = meta.featureNames.categorical.length;
@@ -161,9 +168,10 @@ export class LogBatchBuilder {
     this.at[e] = entry.at;
     this.latency[e] = entry.latencyMs;
     this.entryRows[e] = n;
-    if (r + n > this.scores.length) this.scores = grown(this.scores, r + n, (k) => new Float32Array(k));
-    if (entry.scores.length === n) this.scores.set(entry.scores, r);
-    else this.scores.set(entry.scores.subarray(0, n), r);
+    const w = this.width;
+    if ((r + n) * w > this.scores.length) this.scores = grown(this.scores, (r + n) * w, (k) => new Float32Array(k));
+    if (entry.scores.length === n * w) this.scores.set(entry.scores, r * w);
+    else this.scores.set(entry.scores.subarray(0, n * w), r * w);
     if (this.kNum > 0 && entry.features.numeric) {
       this.numeric = grown(this.numeric, (r + n) * this.kNum, (k) => new Float32Array(k));
       this.numeric.set(entry.features.numeric, r * this.kNum);
@@ -204,7 +212,7 @@ export class LogBatchBuilder {
       },
       rows: {
         count: r,
-        scores: this.scores.subarray(0, r),
+        scores: this.scores.subarray(0, r * this.width),
         numeric: this.numeric.subarray(0, r * this.kNum),
         categoricalCodes: this.codes.subarray(0, r * this.kCat),
         dictionaries: this.dictionaries.map((d) => d.values.seal()),

@@ -3,6 +3,7 @@ import type { PredictionFailureBatch } from './failure-batch.ts';
 import { NULL_LENGTH, type PredictionLogBatch, type StringColumn } from './log-batch.ts';
 import { type PageCodec, type ParquetColumn, encodeParquet } from '../../formats/parquet/parquet-file.ts';
 import { bytesOf, plainBooleans, plainInt64, plainStrings } from '../../formats/parquet/plain.ts';
+import { argmax } from '../predict/prediction-json.ts';
 
 /**
  * The prediction log's files, column by column (see shared/api/prediction-log.ts for what each
@@ -68,7 +69,6 @@ export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec):
     values: { encoding: 'dictionary', dictionary, size: entries.count, index: requestOf },
   });
 
-  const threshold = Math.fround(batch.threshold);
   const columns: ParquetColumn[] = [
     perRequest(['request_id'], 'BYTE_ARRAY', plainStringColumn(entries.requestIds), 'STRING'),
     { path: ['event_index'], type: 'INT32', presentCount: n, values: { encoding: 'plain', data: bytesOf(eventIndex) } },
@@ -83,9 +83,7 @@ export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec):
       values: { encoding: 'dictionary', dictionary: plainStrings(PREDICTION_ROUTES), size: PREDICTION_ROUTES.length, index: (i) => entries.routes[entryOf[i] as number] as number },
     },
     routingKeyColumn(batch, entryOf),
-    { path: ['score'], type: 'FLOAT', presentCount: n, values: { encoding: 'plain', data: bytesOf(rows.scores) } },
-    constant(['threshold'], 'FLOAT', bytesOf(Float32Array.of(threshold)), n),
-    { path: ['label'], type: 'BOOLEAN', presentCount: n, values: { encoding: 'plain', data: plainBooleans(n, (i) => (rows.scores[i] as number) >= threshold) } },
+    ...predictionColumns(batch),
     perRequest(['latency_ms'], 'DOUBLE', bytesOf(entries.latencyMs)),
   ];
 
@@ -132,6 +130,45 @@ export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec):
     });
   }
   return encodeParquet(n, columns, CREATED_BY, codec);
+}
+
+const plainFloats = (path: ParquetColumn['path'], values: Float32Array): ParquetColumn => ({ path, type: 'FLOAT', presentCount: values.length, values: { encoding: 'plain', data: bytesOf(values) } });
+
+/** `score` and the columns of the version's label kind (see shared/api/prediction-log.ts). */
+function predictionColumns({ task, threshold: given, rows }: PredictionLogBatch): ParquetColumn[] {
+  const n = rows.count;
+  const outputs = rows.scores;
+  switch (task.kind) {
+    case 'binary': {
+      const threshold = Math.fround(given);
+      return [
+        plainFloats(['score'], outputs),
+        constant(['threshold'], 'FLOAT', bytesOf(Float32Array.of(threshold)), n),
+        { path: ['label'], type: 'BOOLEAN', presentCount: n, values: { encoding: 'plain', data: plainBooleans(n, (i) => (outputs[i] as number) >= threshold) } },
+      ];
+    }
+    case 'regression':
+      return [plainFloats(['score'], outputs), plainFloats(['value'], outputs)];
+    case 'multiclass': {
+      const { classes } = task;
+      const k = classes.length;
+      const predicted = new Int32Array(n);
+      const score = new Float32Array(n);
+      const byClass = classes.map(() => new Float32Array(n));
+      for (let r = 0; r < n; r++) {
+        const base = r * k;
+        const best = argmax(outputs, base, k);
+        predicted[r] = best;
+        score[r] = outputs[base + best] as number;
+        for (let c = 0; c < k; c++) (byClass[c] as Float32Array)[r] = outputs[base + c] as number;
+      }
+      return [
+        plainFloats(['score'], score),
+        { path: ['class'], type: 'BYTE_ARRAY', logical: 'STRING', presentCount: n, values: { encoding: 'dictionary', dictionary: plainStrings(classes), size: k, index: (i) => predicted[i] as number } },
+        ...classes.map((name, c) => plainFloats(['probabilities', name], byClass[c] as Float32Array)),
+      ];
+    }
+  }
 }
 
 /** routing_key: the request's key, null where the request sent none. */

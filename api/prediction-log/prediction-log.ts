@@ -83,7 +83,7 @@ export class PredictionLog {
     const key = `${runtime.key}|${hour}`;
     let batch = this.batches.get(key);
     if (!batch) {
-      batch = new LogBatchBuilder({ model: runtime.model, version: runtime.version, hour, threshold: runtime.threshold, featureNames: runtime.featureNames }, entry.at);
+      batch = new LogBatchBuilder({ model: runtime.model, version: runtime.version, hour, threshold: runtime.threshold, task: runtime.task, featureNames: runtime.featureNames }, entry.at);
       this.batches.set(key, batch);
     }
     batch.add(entry);

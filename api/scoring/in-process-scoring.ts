@@ -11,11 +11,11 @@ import type { ScoringSession, SessionFactory, SessionShape } from './scoring-thr
 export class InProcessScoring implements SessionFactory {
   constructor(private readonly intraOpThreads: number) {}
 
-  async load(model: Uint8Array, providers: ExecutionProvider[], { kNum, kCat }: SessionShape): Promise<LoadedSession<ScoringSession>> {
+  async load(model: Uint8Array, providers: ExecutionProvider[], { kNum, kCat, output }: SessionShape): Promise<LoadedSession<ScoringSession>> {
     const created = await createOnnxSession(model, providers, servingThreads(this.intraOpThreads));
     if (!created.ok) return created;
     const { session } = created;
-    return { ...created, session: { run: (features) => runOnnx(session, features, kNum, kCat), release: () => session.release() } };
+    return { ...created, session: { outputNames: session.outputNames, run: (features) => runOnnx(session, features, kNum, kCat, output), release: () => session.release() } };
   }
 
   async close(): Promise<void> {}

@@ -35,7 +35,7 @@ export interface FeatureRows {
   categorical: string[] | undefined;
 }
 
-/** One model run over `rows` rows; resolves to one probability per row. */
+/** One model run over `rows` rows; resolves to the model's output, row-major [rows, width]. */
 export type RunModel = (features: FeatureRows) => Promise<Float32Array>;
 
 export interface MicroBatchOptions {
@@ -62,7 +62,8 @@ export class MicroBatcher {
   private running = false;
 
   constructor(
-    private readonly shape: { kNum: number; kCat: number },
+    /** `width`: output values per row (1, or the class count of a multiclass model). */
+    private readonly shape: { kNum: number; kCat: number; width: number },
     private readonly run: RunModel,
     private readonly options: MicroBatchOptions,
   ) {}
@@ -127,10 +128,12 @@ export class MicroBatcher {
     };
     this.run(features).then(
       (scores) => {
+        const { width } = this.shape;
         let offset = 0;
         for (const p of batch) {
-          p.resolve(batch.length === 1 ? scores : scores.subarray(offset, offset + p.features.rows));
-          offset += p.features.rows;
+          const size = p.features.rows * width;
+          p.resolve(batch.length === 1 ? scores : scores.subarray(offset, offset + size));
+          offset += size;
         }
         settled();
       },

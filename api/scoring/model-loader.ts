@@ -8,7 +8,7 @@ import type { FeatureAssemblers } from '../features/feature-assembler.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import { EventValidator } from '../predict/event-schema.ts';
 import type { ServingProviders } from './scoring-thread-client.ts';
-import { ModelRuntime } from './model-runtime.ts';
+import { ModelRuntime, modelOutput } from './model-runtime.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
 export class ModelLoadError extends SluiceError {
@@ -67,16 +67,27 @@ export class ModelLoader {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (sha256 !== manifest.onnx.sha256) throw new ModelLoadError(`${what}: ONNX file hashes to ${sha256}, the manifest says ${manifest.onnx.sha256}`);
       const metadata = readOnnxMetadata(bytes);
-      // Scoring, answers and the prediction log read one `probability` per row; a regression or
-      // multiclass graph has another output, so it is refused here, named, instead of failing every request.
-      const labelKind = metadata[MetadataKey.labelKind] ?? 'binary';
-      if (labelKind !== 'binary') throw new ModelLoadError(`${what} is a ${labelKind} model; the prediction API serves binary models only so far`);
+      // Answers, the log and feedback are shaped by the manifest's task and read the graph's output by
+      // position: a graph of another kind, or with its classes in another order, would be served wrong
+      // silently, so it is refused here, named.
+      const { task } = manifest;
+      const graphKind = metadata[MetadataKey.labelKind] ?? 'binary';
+      if (graphKind !== task.kind) throw new ModelLoadError(`${what}: the graph is a ${graphKind} model, the manifest says ${task.kind}`);
+      if (task.kind === 'multiclass') {
+        const graphClasses = metadata[MetadataKey.classes] ?? '';
+        if (graphClasses !== JSON.stringify(task.classes)) throw new ModelLoadError(`${what}: the graph's classes ${graphClasses || '(none)'} differ from the manifest's ${JSON.stringify(task.classes)}`);
+      }
       const graphFeatures = JSON.parse(metadata[MetadataKey.featureNames] ?? 'null') as { numeric: string[]; categorical: string[] } | null;
       if (!graphFeatures || !sameNames(graphFeatures.numeric, manifest.featureNames.numeric) || !sameNames(graphFeatures.categorical, manifest.featureNames.categorical)) {
         throw new ModelLoadError(`${what}: the graph's feature names ${JSON.stringify(graphFeatures)} differ from the manifest's ${JSON.stringify(manifest.featureNames)}`);
       }
       const assembler = await assemblers.forModel(manifest);
-      const { session, provider } = await providers.createSession(bytes, what, { kNum: manifest.featureNames.numeric.length, kCat: manifest.featureNames.categorical.length });
+      const output = modelOutput(task);
+      const { session, provider } = await providers.createSession(bytes, what, { kNum: manifest.featureNames.numeric.length, kCat: manifest.featureNames.categorical.length, output: output.name });
+      if (!session.outputNames.includes(output.name)) {
+        await session.release();
+        throw new ModelLoadError(`${what}: a ${task.kind} model must have the output "${output.name}"; the graph's outputs are ${session.outputNames.join(', ')}`);
+      }
       const labels = { model, version: String(version) };
       const runtime = new ModelRuntime(
         manifest,
@@ -98,12 +109,17 @@ export class ModelLoader {
         },
       );
       providers.track(provider, 1);
-      // One run before traffic, so the first request does not pay ONNX Runtime's lazy initialisation.
-      await runtime.run({
+      // One run before traffic, so the first request does not pay ONNX Runtime's lazy initialisation;
+      // it also proves the output has the width the answers and the log slice it by.
+      const warm = await runtime.run({
         rows: 1,
         numeric: manifest.featureNames.numeric.length > 0 ? new Float32Array(manifest.featureNames.numeric.length).fill(NaN) : undefined,
         categorical: manifest.featureNames.categorical.length > 0 ? manifest.featureNames.categorical.map(() => '') : undefined,
       });
+      if (warm.length !== output.width) {
+        this.retire(runtime);
+        throw new ModelLoadError(`${what}: its "${output.name}" output has ${warm.length} values per row, a ${task.kind} model of this manifest has ${output.width}`);
+      }
       metrics.modelLoads.with({ outcome: 'loaded' }).inc();
       log.info('model version loaded', { model, version, provider, ms: Math.round(performance.now() - started) });
       return runtime;

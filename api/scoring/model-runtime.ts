@@ -1,11 +1,17 @@
 import type { ExecutionProvider } from '../../shared/config.ts';
+import type { LabelTask } from '../../shared/data/feature-spec.ts';
+import { OUTPUT_OF_KIND } from '../../shared/model-graph.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
 import type { FeatureAssembler } from '../features/feature-assembler.ts';
 import type { EventValidator } from '../predict/event-schema.ts';
+import { type PredictionJson, predictionJson } from '../predict/prediction-json.ts';
 import type { CounterChild, HistogramChild } from '../metrics/exposition.ts';
 import type { PredictionRoute } from '../../shared/api/prediction-log.ts';
 import { type FeatureRows, type MicroBatchOptions, MicroBatcher } from './micro-batcher.ts';
 import type { ScoringSession } from './scoring-thread-client.ts';
+
+/** The graph output a model of this task is read through, and its values per row. */
+export const modelOutput = (task: LabelTask): { name: string; width: number } => ({ name: OUTPUT_OF_KIND[task.kind], width: task.kind === 'multiclass' ? task.classes.length : 1 });
 
 /**
  * One loaded model version: its ONNX session (the only one for this version), its feature
@@ -16,6 +22,12 @@ export class ModelRuntime {
   readonly model: string;
   readonly version: number;
   readonly threshold: number;
+  /** What the version predicts: the shape of its answers, log rows and feedback labels. */
+  readonly task: LabelTask;
+  /** Output values per row: 1, or the class count of a multiclass model. */
+  readonly width: number;
+  /** One event's answer JSON from a run's output. */
+  readonly predictionJson: PredictionJson;
   readonly featureNames: ModelManifest['featureNames'];
   readonly batcher: MicroBatcher;
   private inFlight = 0;
@@ -38,8 +50,11 @@ export class ModelRuntime {
     this.model = manifest.name;
     this.version = manifest.version;
     this.threshold = manifest.threshold;
+    this.task = manifest.task;
+    this.width = modelOutput(manifest.task).width;
+    this.predictionJson = predictionJson(manifest.task, manifest.threshold, manifest.version);
     this.featureNames = manifest.featureNames;
-    const shape = { kNum: manifest.featureNames.numeric.length, kCat: manifest.featureNames.categorical.length };
+    const shape = { kNum: manifest.featureNames.numeric.length, kCat: manifest.featureNames.categorical.length, width: this.width };
     this.batcher = new MicroBatcher(shape, (rows) => this.run(rows), { ...batching, onRun: (rows) => batchRows.observe(rows) });
   }
 
@@ -47,7 +62,7 @@ export class ModelRuntime {
     return `${this.model}@${this.version}`;
   }
 
-  /** One model run on the scoring thread: the graph contract's inputs in, probabilities out. */
+  /** One model run on the scoring thread: the graph contract's inputs in, the kind's output out ([rows, width]). */
   run(features: FeatureRows): Promise<Float32Array> {
     return this.session.run(features);
   }

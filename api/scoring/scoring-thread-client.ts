@@ -12,14 +12,19 @@ export class ScoringThreadError extends SluiceError {
 
 /** A model session on the scoring thread, as the runtime uses it. */
 export interface ScoringSession {
+  /** The graph's outputs, so a loader can refuse a model that lacks the one its kind needs. */
+  readonly outputNames: readonly string[];
+  /** One run: the shape's `output`, row-major. */
   run(features: FeatureRows): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
-/** What a serving session needs besides the model bytes: how many numeric and categorical inputs a row has. */
+/** What a serving session needs besides the model bytes: how many numeric and categorical inputs a row has, and which output to read. */
 export interface SessionShape {
   kNum: number;
   kCat: number;
+  /** The graph output of the model's label kind (`OUTPUT_OF_KIND`). */
+  output: string;
 }
 
 /** Where serving sessions are created and run: the scoring thread, or the event loop's own thread. */
@@ -31,6 +36,7 @@ export type ServingProviders = ExecutionProviders<ScoringSession, SessionShape>;
 interface LiveSession {
   model: Uint8Array;
   provider: ExecutionProvider;
+  output: string;
 }
 
 /**
@@ -47,21 +53,22 @@ export class ScoringThread implements SessionFactory {
     new URL('./scoring-thread.ts', import.meta.url),
     (message) => new ScoringThreadError(`the scoring thread failed: ${message}`),
     () => {
-      for (const [session, { model, provider }] of this.live) {
-        this.thread.request((id) => ({ type: 'create', id, session, model, providers: [provider], intraOpThreads: this.intraOpThreads })).catch(() => undefined);
+      for (const [session, { model, provider, output }] of this.live) {
+        this.thread.request((id) => ({ type: 'create', id, session, model, providers: [provider], intraOpThreads: this.intraOpThreads, output })).catch(() => undefined);
       }
     },
   );
 
   constructor(private readonly intraOpThreads: number) {}
 
-  async load(model: Uint8Array, providers: ExecutionProvider[], { kNum, kCat }: SessionShape): Promise<LoadedSession<ScoringSession>> {
+  async load(model: Uint8Array, providers: ExecutionProvider[], { kNum, kCat, output }: SessionShape): Promise<LoadedSession<ScoringSession>> {
     const session = this.nextSession++;
-    const response = await this.thread.request((id) => ({ type: 'create', id, session, model, providers, intraOpThreads: this.intraOpThreads }));
+    const response = await this.thread.request((id) => ({ type: 'create', id, session, model, providers, intraOpThreads: this.intraOpThreads, output }));
     if ('error' in response) return { ok: false, failures: 'failures' in response ? response.failures : [] };
     if (!('provider' in response)) throw new ScoringThreadError('the scoring thread answered a create with no provider');
-    this.live.set(session, { model, provider: response.provider });
+    this.live.set(session, { model, provider: response.provider, output });
     const handle: ScoringSession = {
+      outputNames: response.outputNames,
       run: (features) => this.run(session, features, kNum, kCat),
       release: async () => {
         if (!this.live.delete(session)) return;

@@ -16,21 +16,21 @@ import { SEPARATOR, type ScoringRequest, type ScoringResponse } from './scoring-
 const port = parentPort;
 if (!port) throw new Error('scoring-thread.ts runs as a worker thread');
 
-const sessions = new Map<number, InferenceSession>();
+const sessions = new Map<number, { session: InferenceSession; output: string }>();
 
 async function create(request: Extract<ScoringRequest, { type: 'create' }>): Promise<ScoringResponse> {
   const created = await createOnnxSession(request.model, request.providers, servingThreads(request.intraOpThreads));
   if (!created.ok) return { id: request.id, failures: created.failures, error: 'no execution provider could load the model' };
-  sessions.set(request.session, created.session);
-  return { id: request.id, provider: created.provider, failures: created.failures };
+  sessions.set(request.session, { session: created.session, output: request.output });
+  return { id: request.id, provider: created.provider, failures: created.failures, outputNames: created.session.outputNames };
 }
 
 async function run(request: Extract<ScoringRequest, { type: 'run' }>): Promise<ScoringResponse> {
-  const session = sessions.get(request.session);
-  if (!session) return { id: request.id, error: `session ${request.session} is not loaded on the scoring thread` };
+  const loaded = sessions.get(request.session);
+  if (!loaded) return { id: request.id, error: `session ${request.session} is not loaded on the scoring thread` };
   const categorical = typeof request.categorical === 'string' ? request.categorical.split(SEPARATOR) : request.categorical;
   try {
-    const scores = await runOnnx(session, { rows: request.rows, numeric: request.numeric, categorical }, request.kNum, request.kCat);
+    const scores = await runOnnx(loaded.session, { rows: request.rows, numeric: request.numeric, categorical }, request.kNum, request.kCat, loaded.output);
     // A copy the thread owns outright, so it can be transferred rather than cloned.
     return { id: request.id, scores: Float32Array.from(scores) };
   } catch (err) {
@@ -49,9 +49,9 @@ async function handle(request: ScoringRequest): Promise<void> {
       return;
     }
     case 'release': {
-      const session = sessions.get(request.session);
+      const loaded = sessions.get(request.session);
       sessions.delete(request.session);
-      await session?.release();
+      await loaded?.session.release();
       return;
     }
   }

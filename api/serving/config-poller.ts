@@ -7,6 +7,8 @@ import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import type { ModelRoutes } from './routing.ts';
 import { describeIssues } from '../../shared/parse-input.ts';
 import { DeadlineExceededError, withDeadline } from '../../shared/deadline.ts';
+import { modelNameSchema } from '../../shared/registry.ts';
+import { ApiError } from '../errors.ts';
 
 /** What requests route by: replaced as a whole, never changed in place. */
 export interface ServingSnapshot {
@@ -240,6 +242,22 @@ function runtimesOf(models: ReadonlyMap<string, ModelRoutes>): ModelRuntime[] {
     if (routes.shadow) out.push(routes.shadow.runtime);
   }
   return out;
+}
+
+/**
+ * The loaded routes of a model the request names (predict, feedback), or the error its caller gets:
+ * 503 while the config is unread or the model's versions are loading, 404 when it is not served.
+ */
+export function servedRoutes(serving: ServingConfigPoller, model: string): ModelRoutes {
+  const routes = serving.current.models.get(model);
+  if (routes) return routes;
+  const health = serving.health();
+  if (health.configState === 'never-read') throw new ApiError('ServingNotReady', 'the serving config has not been loaded yet; retry shortly', { retryAfterSeconds: 1 });
+  if (health.unavailableModels.includes(model)) {
+    throw new ApiError('ModelNotReady', `model "${model}" is configured but none of its versions is loaded: ${health.modelErrors[model] ?? 'loading'}`, { retryAfterSeconds: 5 });
+  }
+  const shown = modelNameSchema.safeParse(model).success ? model : JSON.stringify(model.slice(0, 64));
+  throw new ApiError('UnknownModel', `no model named ${shown} is being served (GET /v1/models lists them)`, { field: 'path.name' });
 }
 
 export function describeRoutes(routes: ModelRoutes) {

@@ -1,4 +1,4 @@
-import { type Prediction, predictResponseSchema } from '../../shared/api/predict.ts';
+import { type BinaryPrediction, binaryPredictionSchema, predictResponseSchema } from '../../shared/api/predict.ts';
 import type { ReplayEvent } from './flights-data.ts';
 
 /** An HTTP answer the replay did not expect: the route, the status and the API's own error body. */
@@ -28,11 +28,11 @@ async function post(target: ReplayTarget, path: string, body: unknown): Promise<
   return JSON.parse(text);
 }
 
-/** One request to `POST /v1/models/:name/predict` with the events, answered in order. */
-export async function predict(target: ReplayTarget, model: string, events: readonly ReplayEvent[]): Promise<{ requestId: string; predictions: Prediction[] }> {
+/** One request to `POST /v1/models/:name/predict` with the events, answered in order (the replay serves binary models). */
+export async function predict(target: ReplayTarget, model: string, events: readonly ReplayEvent[]): Promise<{ requestId: string; predictions: BinaryPrediction[] }> {
   const answer = predictResponseSchema.parse(await post(target, `/v1/models/${encodeURIComponent(model)}/predict`, { events: events.map((e) => e.event) }));
   if (answer.predictions?.length !== events.length) throw new ReplayRequestError(`predict answered ${answer.predictions?.length ?? 0} predictions for ${events.length} events`);
-  return { requestId: answer.requestId, predictions: answer.predictions };
+  return { requestId: answer.requestId, predictions: answer.predictions.map((p) => binaryPredictionSchema.parse(p)) };
 }
 
 /** Outcomes to `POST /v1/feedback`, keyed by the request id and event index each prediction carried. */

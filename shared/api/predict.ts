@@ -41,13 +41,38 @@ export const predictRequestSchema = z
   .describe('One event (`event`) or a batch (`events`); `routingKey` pins the caller to one model version');
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
 
-export const predictionSchema = z
+const modelVersion = z.number().int().describe('The version that produced this prediction');
+
+export const binaryPredictionSchema = z
   .strictObject({
     score: z.number().describe('P(label = 1) from the model'),
     label: z.boolean().describe("score ≥ the model version's decision threshold"),
-    modelVersion: z.number().int().describe('The version that produced this score'),
+    modelVersion,
   })
-  .describe('The score of one event');
+  .describe('A binary model\'s prediction for one event');
+export type BinaryPrediction = z.infer<typeof binaryPredictionSchema>;
+
+export const regressionPredictionSchema = z
+  .strictObject({
+    value: z.number().describe("The prediction in the label's units (any training transform, such as log1p, already undone)"),
+    modelVersion,
+  })
+  .describe('A regression model\'s prediction for one event');
+export type RegressionPrediction = z.infer<typeof regressionPredictionSchema>;
+
+export const multiclassPredictionSchema = z
+  .strictObject({
+    class: z.string().describe('The most probable class (the first of the model\'s classes on a tie)'),
+    probabilities: z.record(z.string(), z.number()).describe("P(class) for every class of the model, in the order of the model's classes (GET /v1/models/{name})"),
+    modelVersion,
+  })
+  .describe('A multiclass model\'s prediction for one event');
+export type MulticlassPrediction = z.infer<typeof multiclassPredictionSchema>;
+
+/** One event's prediction: its shape is the served version's label kind (GET /v1/models/{name} says which). */
+export const predictionSchema = z
+  .xor([binaryPredictionSchema, regressionPredictionSchema, multiclassPredictionSchema])
+  .describe("The prediction of one event, shaped by the model's label kind: binary `score` and `label`, regression `value`, multiclass `class` and `probabilities`");
 export type Prediction = z.infer<typeof predictionSchema>;
 
 export const predictResponseSchema = z
@@ -57,4 +82,4 @@ export const predictResponseSchema = z
     prediction: predictionSchema.optional().describe('For a request with `event`'),
     predictions: z.array(predictionSchema).optional().describe('For a request with `events`, in request order'),
   })
-  .describe('Scores in request order, with the request id to send feedback for');
+  .describe('Predictions in request order, with the request id to send feedback for');

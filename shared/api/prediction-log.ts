@@ -3,8 +3,14 @@
  * (`model=…/hour=…`) let DuckDB, Spark or Athena prune by model and time; each file holds one model
  * version, so its `features` struct has that version's feature names and types.
  *
- * Prediction log columns: request_id, event_index, predicted_at (UTC), model, model_version,
- * route (primary | canary | shadow), routing_key, score, threshold, label, latency_ms, features.
+ * Prediction log columns, every file: request_id, event_index, predicted_at (UTC), model,
+ * model_version, route (primary | canary | shadow), routing_key, score (FLOAT, the version's headline
+ * number), latency_ms, features; and by the version's label kind (one file holds one version, so one kind):
+ * - binary: score = P(label), plus threshold and label (score ≥ threshold), as files always had;
+ * - regression: score = value = the prediction in the label's units (`value`, FLOAT);
+ * - multiclass: `class` (VARCHAR, the most probable class, the first on a tie), score = its
+ *   probability, and `probabilities` (STRUCT of one FLOAT per class, named by the class, in the
+ *   manifest's `task.classes` order).
  *
  * Failed predictions (a version was chosen, then feature assembly or scoring failed and the caller got
  * a 5xx) go to a log of their own under `prediction-failures/`, outside `predictions/` so readers of
@@ -43,6 +49,10 @@ export const predictionFailureKeys = {
 
 export const feedbackKeys = {
   prefix: 'feedback/',
-  /** JSON lines, one label each: request_id, event_index, label, observed_at, received_at, received_from. */
+  /**
+   * JSON lines, one label each: request_id, event_index, label, observed_at, received_at, received_from,
+   * feedback_request_id, and model when the labels came through the model's own route. `label` is JSON
+   * true/false (binary), a number (regression) or a string (multiclass): readers cast it by the model's kind.
+   */
   file: (hour: string, fileId: string) => `feedback/hour=${hour}/${fileId}.jsonl`,
 } as const;

@@ -5,6 +5,7 @@ import { ExecutionProviders, ModelSessionError } from '../../../domain/scoring/e
 import { InProcessScoring } from '../../../api/scoring/in-process-scoring.ts';
 import { ScoringThread } from '../../../api/scoring/scoring-thread-client.ts';
 import { createLogger } from '../../../shared/logger.ts';
+import { PROBABILITY_OUTPUT } from '../../../shared/model-graph.ts';
 import { flightEvent, registerFlightsModel, trainFlightsModel } from './support/flights-model.ts';
 import { MemoryStore } from './support/memory-store.ts';
 import { startTestApi, testConfig, writeServingConfig } from './support/test-api.ts';
@@ -14,7 +15,7 @@ import { startTestApi, testConfig, writeServingConfig } from './support/test-api
  * onnxruntime-node-install=skip), so asking for cuda first must fall back to cpu, say so once, and
  * report which provider is active.
  */
-const SHAPE = { kNum: 5, kCat: 2 };
+const SHAPE = { kNum: 5, kCat: 2, output: PROBABILITY_OUTPUT };
 
 describe('execution provider fallback', () => {
   for (const scoringThread of [true, false]) {

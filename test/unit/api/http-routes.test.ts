@@ -29,7 +29,7 @@ after(async () => {
 describe('routes', () => {
   test('GET /v1/models and /v1/models/{name} show routes, features and the event schema', async () => {
     const list = await api.request<{ models: { name: string; versions: { version: number; route: string; percent: number }[] }[] }>('GET', '/v1/models', { key: KEYS.predict });
-    assert.deepEqual(list.json.models, [{ name: MODEL, versions: [{ version: 1, route: 'primary', percent: 100 }] }]);
+    assert.deepEqual(list.json.models, [{ name: MODEL, versions: [{ version: 1, route: 'primary', percent: 100, task: { kind: 'binary' } }] }]);
     const view = await api.request<{ versions: { eventSchema: { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean }; threshold: number }[] }>('GET', `/v1/models/${MODEL}`, { key: KEYS.predict });
     const schema = view.json.versions[0]?.eventSchema;
     assert.deepEqual(schema?.required.sort(), ['date', 'destination', 'distance', 'origin']);

@@ -17,7 +17,7 @@ const rows = (...values: number[]): FeatureRows => ({ rows: values.length, numer
 describe('MicroBatcher', () => {
   test('a lone request is scored on the next turn of the event loop, without waiting for maxWait', async () => {
     const runs: number[] = [];
-    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 1000, othersArriving: () => false });
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 1000, othersArriving: () => false });
     const started = performance.now();
     const scores = await batcher.score(rows(7));
     assert.ok(performance.now() - started < 100, 'no timer at low concurrency');
@@ -27,15 +27,28 @@ describe('MicroBatcher', () => {
 
   test('requests that arrive together share one run and each gets its own rows back', async () => {
     const runs: number[] = [];
-    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
     const answers = await Promise.all([batcher.score(rows(1)), batcher.score(rows(2, 3)), batcher.score(rows(4))]);
     assert.deepEqual(runs, [4]);
     assert.deepEqual(answers.map((a) => [...a]), [[1], [2, 3], [4]]);
   });
 
+  test('with several outputs per row (a multiclass model), each request gets its rows × width values', async () => {
+    const runs: number[] = [];
+    // Row i's outputs: its first numeric value, then +0.1, +0.2.
+    const run = async (features: FeatureRows) => {
+      runs.push(features.rows);
+      return Float32Array.from({ length: features.rows * 3 }, (_, j) => (features.numeric?.[Math.floor(j / 3) * 2] ?? NaN) + (j % 3) / 10);
+    };
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 3 }, run, { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    const answers = await Promise.all([batcher.score(rows(1)), batcher.score(rows(2, 3))]);
+    assert.deepEqual(runs, [3]);
+    assert.deepEqual(answers.map((a) => [...a].map((v) => Math.round(v * 10) / 10)), [[1, 1.1, 1.2], [2, 2.1, 2.2, 3, 3.1, 3.2]]);
+  });
+
   test('categorical features are concatenated in row order', async () => {
     let seen: string[] | undefined;
-    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, async (f) => ((seen = f.categorical), new Float32Array(f.rows)), { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 1 }, async (f) => ((seen = f.categorical), new Float32Array(f.rows)), { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
     await Promise.all([batcher.score(rows(1, 2)), batcher.score(rows(3))]);
     assert.deepEqual(seen, ['c1', 'c2', 'c3']);
   });
@@ -52,7 +65,7 @@ describe('MicroBatcher', () => {
       inFlight--;
       return new Float32Array(features.rows).fill(0.5);
     };
-    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, slowRun, { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 1 }, slowRun, { maxBatchRows: 64, maxWaitMs: 0, othersArriving: () => false });
     const first = batcher.score(rows(1));
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(runs, [1], 'the first request runs at once');
@@ -70,7 +83,7 @@ describe('MicroBatcher', () => {
 
   test('a run never exceeds maxBatchRows; a request larger than that runs alone', async () => {
     const runs: number[] = [];
-    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 4, maxWaitMs: 0, othersArriving: () => false });
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 1 }, recordingRun(runs), { maxBatchRows: 4, maxWaitMs: 0, othersArriving: () => false });
     await Promise.all([...Array.from({ length: 10 }, (_, i) => batcher.score(rows(i))), batcher.score(rows(1, 2, 3, 4, 5, 6))]);
     assert.ok(runs.every((n) => n <= 4 || n === 6), `runs ${runs.join(",")}`);
     assert.equal(runs.reduce((a, b) => a + b, 0), 16);
@@ -80,7 +93,7 @@ describe('MicroBatcher', () => {
   test('while others are still arriving a batch waits for them, but no longer than maxWait', async () => {
     const runs: number[] = [];
     let arriving = true;
-    const batcher = new MicroBatcher({ kNum: 2, kCat: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 30, othersArriving: () => arriving });
+    const batcher = new MicroBatcher({ kNum: 2, kCat: 1, width: 1 }, recordingRun(runs), { maxBatchRows: 64, maxWaitMs: 30, othersArriving: () => arriving });
     const first = batcher.score(rows(1));
     await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(runs, [], 'held while another request is being received');
@@ -99,7 +112,7 @@ describe('MicroBatcher', () => {
   test('a failed run rejects every request in it, and the next run is unaffected', async () => {
     let fail = true;
     const batcher = new MicroBatcher(
-      { kNum: 2, kCat: 1 },
+      { kNum: 2, kCat: 1, width: 1 },
       async (f) => {
         if (fail) throw new Error('run failed');
         return new Float32Array(f.rows);

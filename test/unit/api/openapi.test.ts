@@ -25,6 +25,7 @@ test('the OpenAPI document covers every route, and every reference resolves', ()
     ['/v1/models', 'get'],
     ['/v1/models/{name}', 'get'],
     ['/v1/feedback', 'post'],
+    ['/v1/models/{name}/feedback', 'post'],
     ['/v1/pipelines/{id}/approve', 'post'],
     ['/v1/pipelines/{id}/reject', 'post'],
     ['/healthz', 'get'],
@@ -46,7 +47,17 @@ test('the documented schemas are the ones the API validates with', () => {
   const schemas = (document.components as { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }> }).schemas;
   assert.deepEqual(Object.keys(schemas.PredictRequest?.properties ?? {}).sort(), ['event', 'events', 'routingKey']);
   assert.equal(schemas.PredictRequest?.additionalProperties, false);
-  assert.deepEqual(schemas.Prediction?.required?.sort(), ['label', 'modelVersion', 'score']);
+  assert.deepEqual(
+    (schemas.Prediction as { oneOf?: unknown[] }).oneOf,
+    ['BinaryPrediction', 'RegressionPrediction', 'MulticlassPrediction'].map((id) => ({ $ref: `#/components/schemas/${id}` })),
+    'one prediction shape per label kind',
+  );
+  assert.deepEqual(schemas.BinaryPrediction?.required?.sort(), ['label', 'modelVersion', 'score']);
+  assert.deepEqual(schemas.RegressionPrediction?.required?.sort(), ['modelVersion', 'value']);
+  assert.deepEqual(schemas.MulticlassPrediction?.required?.sort(), ['class', 'modelVersion', 'probabilities']);
+  const label = (id: string) => JSON.stringify((schemas[id]?.properties?.labels as { items: { properties: { label: unknown } } }).items.properties.label);
+  assert.equal(label('FeedbackRequest'), JSON.stringify({ type: 'boolean', description: 'What actually happened (e.g. the flight left more than 15 minutes late)' }));
+  assert.match(label('ModelFeedbackRequest'), /"type":\["boolean","number","string"\]/);
   const errorBody = JSON.stringify(schemas.ErrorBody);
   for (const code of ['InvalidJson', 'Unauthenticated', 'Forbidden', 'UnknownModel', 'PayloadTooLarge', 'UnsupportedMediaType', 'RateLimited']) assert.ok(errorBody.includes(code));
   const predict = (document.paths as Record<string, { post: { responses: Record<string, unknown> } }>)['/v1/models/{name}/predict']?.post;

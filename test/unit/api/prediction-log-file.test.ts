@@ -114,3 +114,52 @@ test('a failure log file reads back in arrival order', async () => {
     { request_id: 'late', at: 2000n, model: 'flights', model_version: 2, route: 'canary', routing_key: 'k', events: 100, error: 'Internal', latency_ms: 3 },
   ]);
 });
+
+test('a regression file has the value beside the score; a multiclass file the class, its probability as score and every class probability', async () => {
+  const featureNames = { numeric: ['distance'], categorical: ['origin'] };
+  const entry = (scores: number[], rows: number) => ({
+    requestId: 'r-1',
+    routingKey: undefined,
+    at: Date.UTC(2026, 10, 23, 15),
+    route: 'primary' as const,
+    latencyMs: 1,
+    features: { rows, numeric: Float32Array.from({ length: rows }, (_, i) => 100 * (i + 1)), categorical: Array.from({ length: rows }, () => 'JFK') },
+    scores: Float32Array.from(scores),
+  });
+
+  const regression = new LogBatchBuilder({ model: 'minutes', version: 2, hour: '2026-11-23T15', threshold: 0.5, task: { kind: 'regression', transform: { log1p: true } }, featureNames }, 0);
+  regression.add(entry([12.5, -3, 99], 2));
+  const minutes = await read(predictionLogFile(regression.seal()), '* EXCLUDE (predicted_at, latency_ms)');
+  assert.deepEqual(minutes, [
+    { request_id: 'r-1', event_index: 0, model: 'minutes', model_version: 2, route: 'primary', routing_key: null, score: 12.5, value: 12.5, features: { distance: 100, origin: 'JFK' } },
+    { request_id: 'r-1', event_index: 1, model: 'minutes', model_version: 2, route: 'primary', routing_key: null, score: -3, value: -3, features: { distance: 200, origin: 'JFK' } },
+  ]);
+
+  const classes = ['early', 'on time', 'late-15-60'];
+  const multiclass = new LogBatchBuilder({ model: 'classes', version: 1, hour: '2026-11-23T15', threshold: 0.5, task: { kind: 'multiclass', classes }, featureNames }, 0);
+  // Row 0 is most likely late, row 1 ties between early and on time (the first wins); the last three values are beyond the rows.
+  multiclass.add(entry([0.125, 0.25, 0.625, 0.375, 0.375, 0.25, 1, 1, 1], 2));
+  const parts = predictionLogFile(multiclass.seal());
+  const rows = await read(parts, 'event_index, score, class, probabilities');
+  assert.deepEqual(rows, [
+    { event_index: 0, score: 0.625, class: 'late-15-60', probabilities: { early: 0.125, 'on time': 0.25, 'late-15-60': 0.625 } },
+    { event_index: 1, score: 0.375, class: 'early', probabilities: { early: 0.375, 'on time': 0.375, 'late-15-60': 0.25 } },
+  ]);
+  const [types] = await read(parts, 'typeof(class) AS class, typeof(probabilities) AS probabilities, typeof(score) AS score');
+  assert.deepEqual(types, { class: 'VARCHAR', probabilities: 'STRUCT(early FLOAT, "on time" FLOAT, "late-15-60" FLOAT)', score: 'FLOAT' });
+
+  // The hourly compaction merges one version's files with `SELECT *` over them: the struct survives it.
+  const second = new LogBatchBuilder({ model: 'classes', version: 1, hour: '2026-11-23T15', threshold: 0.5, task: { kind: 'multiclass', classes }, featureNames }, 0);
+  second.add(entry([0.5, 0.25, 0.25], 1));
+  const paths = [parts, predictionLogFile(second.seal())].map((file) => {
+    const path = join(dir, `f${files++}.parquet`);
+    writeFileSync(path, Buffer.concat(file));
+    return `'${path}'`;
+  });
+  const merged = (await db.runAndReadAll(`SELECT class, probabilities.early AS early FROM (SELECT * FROM read_parquet([${paths.join(', ')}], hive_partitioning = false)) ORDER BY early`)).getRowObjectsJS();
+  assert.deepEqual(merged, [
+    { class: 'late-15-60', early: 0.125 },
+    { class: 'early', early: 0.375 },
+    { class: 'early', early: 0.5 },
+  ]);
+});

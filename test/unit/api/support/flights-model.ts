@@ -7,7 +7,7 @@ import type { FeatureMatrix } from '../../../../domain/training/feature-matrix.t
 import { Prng } from '../../../../domain/training/prng.ts';
 import { trainModel } from '../../../../domain/training/train-model.ts';
 import type { FeatureDefinitionSource } from '../../../../api/features/online-feature-assembler.ts';
-import { featureSpecSchema, featureTableColumns } from '../../../../shared/data/feature-spec.ts';
+import { type LabelTask, featureSpecSchema, featureTableColumns } from '../../../../shared/data/feature-spec.ts';
 import type { OnlineSnapshot } from '../../../../shared/data/online-snapshot.ts';
 import type { Config } from '../../../../shared/config.ts';
 import type { FeatureTablesManifest } from '../../../../shared/data/feature-tables.ts';
@@ -116,19 +116,40 @@ export interface FlightsModelOptions {
   trainer?: Partial<TrainerSpec> & { kind: TrainerSpec['kind'] };
   threshold?: number;
   rows?: number;
+  /** What the model predicts (default binary: delayed or not); see `flightsTaskMatrix`. */
+  task?: LabelTask['kind'];
 }
+
+/** The classes of the multiclass flights model: departures before 8 am that left on time, other on-time ones, delayed ones. */
+export const FLIGHT_CLASSES = ['early-on-time', 'on-time', 'delayed'] as const;
+
+/**
+ * The synthetic matrix with a label of the given kind, derived from the binary one so every kind has
+ * the same signal to learn: regression minutes late (40 × delayed plus a small spread), multiclass
+ * FLIGHT_CLASSES.
+ */
+export function flightsTaskMatrix(rows: number, seed: number, kind: LabelTask['kind']): FeatureMatrix {
+  const matrix = flightsMatrix(rows, seed);
+  if (kind === 'binary') return matrix;
+  if (kind === 'regression') return { ...matrix, label: new Uint8Array(rows), task: { kind: 'regression', values: Float64Array.from(matrix.label, (l, i) => 40 * l + (i % 7)) } };
+  const hours = matrix.numeric.columns[FLIGHTS_FEATURES.numeric.indexOf('hour_of_day')] as Float64Array;
+  return { ...matrix, label: Uint8Array.from(matrix.label, (l, i) => (l === 1 ? 2 : (hours[i] as number) < 8 ? 0 : 1)), task: { kind: 'multiclass', classes: [...FLIGHT_CLASSES] } };
+}
+
+const taskOf = (kind: LabelTask['kind']): LabelTask => (kind === 'multiclass' ? { kind, classes: [...FLIGHT_CLASSES] } : { kind });
 
 /** Trains a real model on the synthetic matrix and returns its ONNX bytes for a given name and version. */
 export async function trainFlightsModel(options: FlightsModelOptions = {}) {
   const seed = options.seed ?? 1;
   const trainer = trainerSpecSchema.parse(options.trainer ?? { kind: 'gbdt', nTrees: 30, maxLeaves: 15, minSamplesLeaf: 20 });
   const rows = options.rows ?? 4000;
-  const model = await trainModel(trainer, { train: flightsMatrix(rows, seed), validation: flightsMatrix(Math.floor(rows / 4), seed + 1000) }, { seed });
-  return { model, trainer, threshold: options.threshold ?? 0.3, seed };
+  const kind = options.task ?? 'binary';
+  const model = await trainModel(trainer, { train: flightsTaskMatrix(rows, seed, kind), validation: flightsTaskMatrix(Math.floor(rows / 4), seed + 1000, kind) }, { seed });
+  return { model, trainer, threshold: options.threshold ?? 0.3, seed, task: taskOf(kind) };
 }
 
-/** A flights model as `trainFlightsModel` returns it. */
-export type TrainedFlightsModel = Awaited<ReturnType<typeof trainFlightsModel>>;
+/** A flights model as `trainFlightsModel` returns it; without a task, a binary one. */
+export type TrainedFlightsModel = Omit<Awaited<ReturnType<typeof trainFlightsModel>>, 'task'> & { task?: LabelTask };
 
 /** The registry manifest of a trained flights model (its version is the registry's to give). */
 export function flightsManifest(name: string, trained: TrainedFlightsModel, workflowId: string, codeVersion = 'test') {
@@ -141,6 +162,7 @@ export function flightsManifest(name: string, trained: TrainedFlightsModel, work
     seed: trained.seed,
     metrics: {},
     threshold: trained.threshold,
+    task: trained.task ?? taskOf('binary'),
     featureNames: FLIGHTS_FEATURES,
     origin: { workflowId },
   };

@@ -6,7 +6,7 @@ import { type ApiServer, startApiServer } from '../../../../api/server.ts';
 import { type Config, loadConfig } from '../../../../shared/config.ts';
 import { createLogger } from '../../../../shared/logger.ts';
 import type { ErrorBody } from '../../../../shared/api/errors.ts';
-import type { Prediction } from '../../../../shared/api/predict.ts';
+import type { BinaryPrediction } from '../../../../shared/api/predict.ts';
 import { SERVING_CONFIG_KEY, type ServingConfigInput } from '../../../../shared/serving-config.ts';
 import { flightsDefinitions } from './flights-model.ts';
 
@@ -35,13 +35,13 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
   return { ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } };
 }
 
-/** The fields test assertions read from API answers (error bodies and predictions); others by cast. */
+/** The fields test assertions read from API answers (error bodies and a binary model's predictions); others, and other kinds' predictions, by cast. */
 export interface AnswerJson {
   error?: ErrorBody['error'];
   requestId?: string;
   model?: string;
-  prediction?: Prediction;
-  predictions?: Prediction[];
+  prediction?: BinaryPrediction;
+  predictions?: BinaryPrediction[];
 }
 
 export interface Answer<T = AnswerJson> {
