@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.sluice/**', 'bin/**'] },
+  { ignores: ['node_modules/**', '.sluice/**', 'bin/**', '.venv-lightgbm/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
