@@ -224,10 +224,12 @@ describe('per label kind', () => {
     const moved = predictionDrift(MULTICLASS, champion, rows([0.1, 0.3, 0.6], 500));
     assert.ok((moved.psi ?? 0) > 0.25, `class psi ${moved.psi}`);
     assert.equal(moved.worstClassPsi?.class, 'late');
-    const judged = judgeHealth({ window: { from: 'a', to: 'b' }, route: 'canary', task: 'multiclass', candidate: { version: 2, samples: 500, labelled: 0 }, champion: { version: 1, samples: 1000, labelled: 0 }, ...moved }, limits);
+    const figures = { window: { from: 'a', to: 'b' }, route: 'canary', task: 'multiclass', candidate: { version: 2, samples: 500, labelled: 0 }, champion: { version: 1, samples: 1000, labelled: 0 }, ...moved } as const;
+    // The per-class probability PSI is reported, and judged only when its own limit is set.
+    assert.deepEqual(judgeHealth(figures, limits).reasons.map((r) => r.replace(/\d+\.\d{4}/g, 'N')), ['predicted-class PSI N > 0.25']);
     assert.deepEqual(
-      judged.reasons.map((r) => r.replace(/\d+\.\d{4}/g, 'N')),
-      ['predicted-class PSI N > 0.25', 'probability PSI of class "late" N > 0.25'],
+      judgeHealth(figures, { ...limits, maxClassProbabilityPsi: 0.3 }).reasons.map((r) => r.replace(/\d+\.\d{4}/g, 'N')),
+      ['predicted-class PSI N > 0.25', 'probability PSI of class "late" N > 0.3'],
     );
   });
 
