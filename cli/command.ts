@@ -1,5 +1,5 @@
-import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection, ServiceError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
@@ -127,6 +127,8 @@ function plainError(err: unknown, config: Config | undefined): { code: number; m
     const exit = ruleOf(err.kind).exit;
     return exit === undefined ? undefined : { code: EXIT[exit], message: err.message };
   }
+  // A run that ended failed (an activity out of retries, a timeout): exit 4 with its causes in a line, not a stack.
+  if (err instanceof WorkflowFailedError) return { code: EXIT.runFailed, message: `The run failed: ${failureCauses(err.cause)}. Its history in the Temporal UI has the details.` };
   const user = (message: string) => ({ code: EXIT.userError, message });
   // Typed failures raised before anything is started (e.g. a dataset source that does not exist).
   if (err instanceof ApplicationFailure && err.type) return user(err.message);
@@ -134,4 +136,14 @@ function plainError(err: unknown, config: Config | undefined): { code: number; m
   if (err instanceof WorkflowUpdateFailedError) return user(`Refused: ${err.cause instanceof Error ? err.cause.message : err.message}`);
   if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return user(err.message);
   return undefined;
+}
+
+/** A failure's chain of causes in one line, e.g. `activity trainCandidate: Activity task timed out: activity Heartbeat timeout`. */
+export function failureCauses(failure: Error | undefined): string {
+  const parts: string[] = [];
+  for (let f: unknown = failure; f instanceof Error; f = f.cause) {
+    if (f instanceof ActivityFailure && f.activityType) parts.push(`activity ${f.activityType}`);
+    if (f.message && parts.at(-1) !== f.message) parts.push(f.message);
+  }
+  return parts.join(': ') || 'no cause recorded';
 }

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { KeyRing, hashApiKey, readKeysFile } from '../../../api/auth/key-ring.ts';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
+import { exitCodeFor } from '../../../cli/command.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
 
 /** The CLI with nothing listening where the settings point: nothing here may need a server. */
@@ -96,5 +99,16 @@ describe('unreachable infrastructure has its own exit code', () => {
     assert.equal(code, EXIT.unavailable);
     assert.match(err, /Cannot reach the object store at http:\/\/127\.0\.0\.1:1 \(SLUICE_MINIO_ENDPOINT\)/);
     assert.doesNotMatch(err, /Temporal/);
+  });
+});
+
+describe('a run that ends failed', () => {
+  test('is exit 4 with its chain of causes in one line, not a stack trace', () => {
+    const timeout = new TimeoutFailure('activity Heartbeat timeout', undefined, TimeoutType.HEARTBEAT);
+    const activity = new ActivityFailure('Activity task timed out', 'trainCandidate', '4', RetryState.TIMEOUT, 'worker-1', timeout);
+    const lines: string[] = [];
+    const code = exitCodeFor(new WorkflowFailedError('Workflow execution failed', activity, RetryState.NON_RETRYABLE_FAILURE), (line) => lines.push(line));
+    assert.equal(code, EXIT.runFailed);
+    assert.deepEqual(lines, ['The run failed: activity trainCandidate: Activity task timed out: activity Heartbeat timeout. Its history in the Temporal UI has the details.']);
   });
 });
