@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
 import type { ScheduleDescription } from '@temporalio/client';
 import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
 import { describeSchedule, driftMonitorScheduleId, upsertCompactionSchedule, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
@@ -11,7 +12,7 @@ import { type Env, EXIT, UsageError, positiveInt, subcommands } from '../command
 import { loadSpecFile } from '../load-spec.ts';
 
 const HELP = {
-  'monitor schedule': `Usage: sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h] [--min-roc-auc 0.65] [--label-horizon 7d]
+  'monitor schedule': `Usage: sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h] [--label-horizon 7d] [performance limits]
 
 Creates the Temporal Schedule that runs the drift monitor for <model> every --every (or updates it in
 place). Each run judges the champion's logged predictions of the last --window against its training
@@ -25,11 +26,16 @@ you want kept again.
   --retrain-spec FILE    pipeline spec retraining runs with (its dataset source is re-read)
   --k N, --n N           K of the last N judged windows must alert (default: 2 of 3)
   --cooldown DURATION    no second retraining within this long (default: 24h)
-  --min-roc-auc X        also count a window whose ROC AUC falls below X as a performance breach
   --label-horizon DURATION  how long after a window its feedback labels still count (default: 7d)
 
-Windows with enough feedback labels are judged against the version's own evaluated test figures:
-K of the last N breaching (ROC AUC drop > 0.02 or log-loss rise > 0.05) also start a retraining.`,
+Windows with --min-labelled feedback labels (default 200) are judged against the version's own
+evaluated test figures, by the model's label kind; K of the last N breaching also start a retraining:
+  --max-auc-drop X           binary: ROC AUC drop (default 0.02)
+  --min-roc-auc X            binary: also a window whose ROC AUC falls below X
+  --max-log-loss-increase X  binary and multiclass: log-loss rise (default 0.05)
+  --max-rmse-increase X      regression: RMSE rise as a fraction of the test RMSE (default 0.1)
+  --max-mae-increase X       regression: the same for MAE (default 0.1)
+  --max-accuracy-drop X      multiclass: accuracy drop (default 0.02)`,
   'monitor status': `Usage: sluice monitor status <model>
 
 Shows the model's drift monitor and retraining schedules (interval, next and recent runs) and what the
@@ -43,6 +49,30 @@ few files per hour. Readers count every row once before, during and after a comp
   --every DURATION          how often (default: 1h)
   --closed-after DURATION   how long after its end an hour counts as closed (default: 5m)`,
 } as const;
+
+/** The drift monitor's realized-performance limits, by the flag that sets each. */
+const PERFORMANCE_FLAGS = {
+  'min-labelled': 'minLabelled',
+  'max-auc-drop': 'maxAucDrop',
+  'min-roc-auc': 'minRocAuc',
+  'max-log-loss-increase': 'maxLogLossIncrease',
+  'max-rmse-increase': 'maxRmseIncrease',
+  'max-mae-increase': 'maxMaeIncrease',
+  'max-accuracy-drop': 'maxAccuracyDrop',
+} as const;
+type PerformanceInput = z.input<typeof driftMonitorInputSchema>['performance'];
+
+/** The limits given on the command line, checked by the monitor's own schema; undefined when none is. */
+function performanceLimits(values: Record<string, unknown>): PerformanceInput | undefined {
+  const given = Object.entries(PERFORMANCE_FLAGS).filter(([flag]) => values[flag] !== undefined);
+  if (given.length === 0) return undefined;
+  const input = Object.fromEntries(given.map(([flag, key]) => [key, Number(values[flag])]));
+  const parsed = driftMonitorInputSchema.shape.performance.safeParse(input);
+  if (parsed.success) return input;
+  const issue = parsed.error.issues[0];
+  const flag = given.find(([, key]) => key === issue?.path[0])?.[0] ?? given[0]?.[0];
+  throw new UsageError(`--${flag} ${issue?.message.toLowerCase() ?? 'is not valid'}, got '${String(values[flag ?? ''])}'`);
+}
 
 function durationOption(name: string, value: string | undefined): string | undefined {
   if (value !== undefined && !durationSchema.safeParse(value).success) throw new UsageError(`--${name} must be a duration like 15m, 1h or 7d, got '${value}'`);
@@ -60,8 +90,8 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
       k: { type: 'string' },
       n: { type: 'string' },
       cooldown: { type: 'string' },
-      'min-roc-auc': { type: 'string' },
       'label-horizon': { type: 'string' },
+      ...Object.fromEntries(Object.keys(PERFORMANCE_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },
   });
   const [model] = positionals;
@@ -73,8 +103,8 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
   const k = positiveInt('k', values.k, 2);
   const n = positiveInt('n', values.n, 3);
   if (k > n) throw new UsageError(`--k (${k}) cannot exceed --n (${n}): K of the last N windows must alert`);
-  const minRocAuc = values['min-roc-auc'] === undefined ? undefined : Number(values['min-roc-auc']);
-  if (minRocAuc !== undefined && !(minRocAuc > 0 && minRocAuc <= 1)) throw new UsageError(`--min-roc-auc must be a number in (0, 1], got '${values['min-roc-auc']}'`);
+  const performance = performanceLimits(values);
+  const minRocAuc = performance?.minRocAuc;
   const retrainSpec = values['retrain-spec'] === undefined ? undefined : (loadSpecFile(values['retrain-spec']) as Record<string, unknown>);
   if (retrainSpec) checkRetrainingSpec(model, retrainSpec);
 
@@ -85,7 +115,7 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
       window,
       consecutive: { k, n },
       cooldown,
-      ...(minRocAuc !== undefined ? { performance: { minRocAuc } } : {}),
+      ...(performance ? { performance } : {}),
       ...(labelHorizon !== undefined ? { labelHorizon } : {}),
       ...(retrainSpec ? { retrainSpec } : {}),
     },
@@ -98,6 +128,8 @@ async function monitorSchedule(env: Env, args: string[]): Promise<number> {
   );
   return EXIT.ok;
 }
+
+const pct = (x: number) => `${Number((100 * x).toFixed(1))}%`;
 
 /** 3600000 → 1h, 604800000 → 7d: intervals as people wrote them. */
 function formatInterval(ms: number): string {
@@ -128,7 +160,7 @@ async function monitorStatus(env: Env, args: string[]): Promise<number> {
       `  judges the last ${i.window}; ${i.retrainSpec ? `retrains when ${i.consecutive.k} of the last ${i.consecutive.n} windows alert${i.performance.minRocAuc !== undefined ? ` or ROC AUC < ${i.performance.minRocAuc}` : ''}, at most once per ${i.cooldown}` : 'reports only (no retrain spec)'}`,
     );
     env.write(
-      `  realized performance: ${i.consecutive.k} of the last ${i.consecutive.n} windows with ${i.performance.minLabelled}+ labels breaching the version's test figures (ROC AUC drop > ${i.performance.maxAucDrop}, log loss rise > ${i.performance.maxLogLossIncrease}) trip it; labels count for ${i.labelHorizon} after a window`,
+      `  realized performance: ${i.consecutive.k} of the last ${i.consecutive.n} windows with ${i.performance.minLabelled}+ labels breaching the version's test figures trip it (binary: ROC AUC drop > ${i.performance.maxAucDrop} or log-loss rise > ${i.performance.maxLogLossIncrease}; regression: RMSE or MAE rise > ${pct(i.performance.maxRmseIncrease)} / ${pct(i.performance.maxMaeIncrease)}; multiclass: accuracy drop > ${i.performance.maxAccuracyDrop} or log-loss rise > ${i.performance.maxLogLossIncrease}); labels count for ${i.labelHorizon} after a window`,
     );
   }
   for (const line of describeScheduleLines('retraining', retraining, `sluice retrain schedule ${model} --every 7d`)) env.write(line);

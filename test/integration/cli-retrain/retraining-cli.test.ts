@@ -204,17 +204,25 @@ describe('sluice retrain, monitor and models timeline', () => {
     assert.equal(created.code, EXIT.ok, created.text);
     assert.match(created.text, new RegExp(`created schedule drift-monitor-${model}: the drift monitor judges ${model}'s last 2h every 1h`));
     assert.match(created.text, /retrains with .* when 2 of the last 4 windows alert, at most once per 12h/);
-    const updated = await cli('monitor', 'schedule', model, '--every', '30m', '--label-horizon', '30d');
+    const refused = await cli('monitor', 'schedule', model, '--every', '30m', '--max-rmse-increase', '-0.1');
+    assert.equal(refused.code, EXIT.userError, refused.text);
+    assert.match(refused.text, /--max-rmse-increase .*>=0.*, got '-0\.1'/i);
+    const updated = await cli('monitor', 'schedule', model, '--every', '30m', '--label-horizon', '30d', '--max-rmse-increase', '0.25', '--min-labelled', '50');
     assert.match(updated.text, /updated schedule/);
     assert.match(updated.text, /reports only/);
     const description = await stack.client.schedule.getHandle(`drift-monitor-${model}`).describe();
     assert.equal(description.spec.intervals?.[0]?.every, 30 * 60_000);
+    const input = description.action.type === 'startWorkflow' ? (description.action.args?.[0] as { performance?: unknown }) : undefined;
+    assert.deepEqual(input?.performance, { maxRmseIncrease: 0.25, minLabelled: 50 });
 
     const status = await cli('monitor', 'status', model);
     assert.equal(status.code, EXIT.ok, status.text);
     assert.match(status.text, new RegExp(`drift monitor: drift-monitor-${model}, every 30m; next run \\d{4}-`));
     assert.match(status.text, /judges the last 1h; reports only \(no retrain spec\)/);
-    assert.match(status.text, /realized performance: 2 of the last 3 windows with 200\+ labels breaching the version's test figures \(ROC AUC drop > 0\.02, log loss rise > 0\.05\) trip it; labels count for 30d after a window/);
+    assert.match(
+      status.text,
+      /realized performance: 2 of the last 3 windows with 50\+ labels breaching the version's test figures trip it \(binary: ROC AUC drop > 0\.02 or log-loss rise > 0\.05; regression: RMSE or MAE rise > 25% \/ 10%; multiclass: accuracy drop > 0\.02 or log-loss rise > 0\.05\); labels count for 30d after a window/,
+    );
     assert.match(status.text, new RegExp(`retraining: retrain-${model}, every 3d`));
     assert.match(status.text, /judged windows: none yet/);
 
