@@ -204,7 +204,7 @@ describe('sluice retrain, monitor and models timeline', () => {
     assert.equal(created.code, EXIT.ok, created.text);
     assert.match(created.text, new RegExp(`created schedule drift-monitor-${model}: the drift monitor judges ${model}'s last 2h every 1h`));
     assert.match(created.text, /retrains with .* when 2 of the last 4 windows alert, at most once per 12h/);
-    const refused = await cli('monitor', 'schedule', model, '--every', '30m', '--max-rmse-increase', '-0.1');
+    const refused = await cli('monitor', 'schedule', model, '--every', '30m', '--max-rmse-increase=-0.1');
     assert.equal(refused.code, EXIT.userError, refused.text);
     assert.match(refused.text, /--max-rmse-increase .*>=0.*, got '-0\.1'/i);
     const updated = await cli('monitor', 'schedule', model, '--every', '30m', '--label-horizon', '30d', '--max-rmse-increase', '0.25', '--min-labelled', '50');
