@@ -20,6 +20,8 @@ const port = z.coerce
 const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
+/** Where a worker serves Prometheus metrics, or `off`. */
+const metricsAddress = z.union([z.literal('off'), hostPort], { error: 'expected host:port (e.g. 127.0.0.1:9464) or off' });
 
 const httpUrl = z
   .string()
@@ -116,6 +118,8 @@ export const configSchema = z.strictObject({
   SLUICE_TEMPORAL_BIN: nonEmpty.optional().describe('Path of an existing temporal CLI binary; skips the lookup and build'),
   SLUICE_MINIO_BIN: nonEmpty.optional().describe('Path of an existing minio binary; skips the lookup and build'),
   SLUICE_ALLOW_DOWNLOAD: bool.default(true).describe('Whether `infra:install` may download official binaries when the Go build fails'),
+  SLUICE_WORKER_METRICS_ADDRESS: metricsAddress.default('127.0.0.1:9464').describe('Where the pipeline worker serves Prometheus metrics (`/metrics`: Temporal SDK and sluice figures), or `off`'),
+  SLUICE_SCORING_WORKER_METRICS_ADDRESS: metricsAddress.default('127.0.0.1:9465').describe('Where the scoring worker serves Prometheus metrics, or `off`'),
   SLUICE_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('Log level of workers and the API'),
 });
 
@@ -157,6 +161,8 @@ export interface Config {
   binaries: { temporal: string | undefined; minio: string | undefined };
   allowDownload: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Prometheus endpoints of the worker processes; undefined when `off`. */
+  workerMetrics: { pipeline: string | undefined; scoring: string | undefined };
 }
 
 export class ConfigError extends SluiceError {
@@ -236,6 +242,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     binaries: { temporal: e.SLUICE_TEMPORAL_BIN, minio: e.SLUICE_MINIO_BIN },
     allowDownload: e.SLUICE_ALLOW_DOWNLOAD,
     logLevel: e.SLUICE_LOG_LEVEL,
+    workerMetrics: {
+      pipeline: e.SLUICE_WORKER_METRICS_ADDRESS === 'off' ? undefined : e.SLUICE_WORKER_METRICS_ADDRESS,
+      scoring: e.SLUICE_SCORING_WORKER_METRICS_ADDRESS === 'off' ? undefined : e.SLUICE_SCORING_WORKER_METRICS_ADDRESS,
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { createPredictionLogActivities } from '../activities/prediction-log/pred
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 import { followServedModel } from '../control/feature-refresh.ts';
 import { createRefreshActivities } from '../activities/features/refresh-activities.ts';
+import { activityMetrics } from './telemetry/activity-metrics.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -58,5 +59,6 @@ export async function createPipelineWorker(opts: { config: Config; connection: N
     // show; by default the SDK forwards them only every 0.8 × the heartbeat timeout (48 s here), so a
     // progress bar would jump a third of a training at a time. One call per 2 s per activity is cheap.
     maxHeartbeatThrottleInterval: '2 seconds',
+    interceptors: { activity: [activityMetrics] },
   });
 }

@@ -1,23 +1,22 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
+import { installWorkerRuntime } from './telemetry/worker-runtime.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { createPipelineWorker } from './pipeline-worker.ts';
-
-const TEMPORAL_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
 
 const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, { component: 'pipeline-worker' });
 // Temporal installs SIGINT/SIGTERM handlers that drain in-flight tasks before `run()` resolves.
-Runtime.install({ logger: new DefaultLogger(TEMPORAL_LEVEL[config.logLevel]) });
+installWorkerRuntime(config, log, config.workerMetrics.pipeline);
 
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 const store = MinioArtifactStore.fromConfig(config.minio);
 // The client retraining triggers start pipelines with. Lazy: a worker that never retrains never opens it.
 const client = new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace });
 const worker = await createPipelineWorker({ config, connection, store, client });
-log.info('worker started', { taskQueue: config.taskQueues.pipeline, temporal: config.temporal.address, namespace: config.temporal.namespace });
+log.info('worker started', { taskQueue: config.taskQueues.pipeline, temporal: config.temporal.address, namespace: config.temporal.namespace, metrics: config.workerMetrics.pipeline ?? 'off' });
 try {
   await worker.run();
 } finally {

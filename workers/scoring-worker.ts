@@ -6,6 +6,7 @@ import { ExecutionProviders, onnxSessionLoader } from '../domain/scoring/executi
 import type { ExecutionProvider } from '../shared/config.ts';
 import { createScoringActivities, type ScoringSessions } from '../activities/scoring/scoring-activities.ts';
 import { WORKFLOWS_PATH } from './pipeline-worker.ts';
+import { activityMetrics } from './telemetry/activity-metrics.ts';
 
 /**
  * The worker of the scoring task queue (`SLUICE_TASK_QUEUE_SCORING`): batch-scoring workflows and
@@ -29,6 +30,7 @@ export async function createScoringWorker(opts: {
     workflowsPath: WORKFLOWS_PATH,
     activities: createScoringActivities({ store: opts.store, buckets: opts.config.buckets, sessions }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 2,
+    interceptors: { activity: [activityMetrics] },
   });
   return { worker, sessions };
 }

@@ -1,19 +1,18 @@
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
+import { installWorkerRuntime } from './telemetry/worker-runtime.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { createScoringWorker } from './scoring-worker.ts';
 
-const TEMPORAL_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
-
 const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, { component: 'scoring-worker' });
-Runtime.install({ logger: new DefaultLogger(TEMPORAL_LEVEL[config.logLevel]) });
+installWorkerRuntime(config, log, config.workerMetrics.scoring);
 
 const connection = await NativeConnection.connect({ address: config.temporal.address });
 const store = MinioArtifactStore.fromConfig(config.minio);
 const { worker, sessions } = await createScoringWorker({ config, connection, store, log });
-log.info('worker started', { taskQueue: config.taskQueues.scoring, temporal: config.temporal.address, providers: sessions.report() });
+log.info('worker started', { taskQueue: config.taskQueues.scoring, temporal: config.temporal.address, providers: sessions.report(), metrics: config.workerMetrics.scoring ?? 'off' });
 try {
   await worker.run();
 } finally {

@@ -13,6 +13,7 @@ import { trainModel } from '../../domain/training/train-model.ts';
 import { TrainingDataError } from '../../domain/training/trainer.ts';
 import type { PipelineActivities, TrainedCandidate } from './contract.ts';
 import { stageTables } from './stage-tables.ts';
+import { TrainingSpeed } from './training-speed.ts';
 
 const CHECKPOINT_EVERY = 10;
 
@@ -54,6 +55,7 @@ export const createTrainCandidate =
     const validation = await staged.matrix('validation');
 
     const started = performance.now();
+    const speed = new TrainingSpeed(context.metricMeter, { trainer: trainer.kind, model: input.modelName });
     let model;
     try {
       model = await trainModel(
@@ -61,7 +63,10 @@ export const createTrainCandidate =
         { train, validation },
         {
           seed: input.seed,
-          onProgress: (progress) => context.heartbeat({ ...progress, of: plannedIterations(trainer), resumed: resumeFrom !== undefined }),
+          onProgress: (progress) => {
+            speed.progress(progress.iteration);
+            context.heartbeat({ ...progress, of: plannedIterations(trainer), resumed: resumeFrom !== undefined });
+          },
           checkpoint: {
             every: CHECKPOINT_EVERY,
             save: async (state) => {
