@@ -23,6 +23,7 @@ import { CorsPolicy } from './http/cors.ts';
 import { RequestLifecycle } from './http/request-lifecycle.ts';
 import { ApiMetrics } from './metrics/api-metrics.ts';
 import { recordGcPauses } from './metrics/gc-pauses.ts';
+import { registerProcessMetrics } from './metrics/process-metrics.ts';
 import { openApiDocument } from './openapi/openapi-document.ts';
 import { PredictHandler, predictTarget } from './predict/predict-handler.ts';
 import { ShadowScorer } from './predict/shadow-scorer.ts';
@@ -65,6 +66,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const { config, store, logger } = deps;
   const metrics = new ApiMetrics();
   const stopGcPauses = recordGcPauses(metrics.gcPauses);
+  const stopProcessMetrics = registerProcessMetrics(metrics.registry);
   const keys = deps.keys ?? (await KeyRing.fromConfig(config.api));
   const keysWatcher = deps.keys === undefined && config.api.keysFile !== undefined ? new KeysFileWatcher(config.api.keysFile, keys, config.api.keysReloadMs, logger) : undefined;
   if (keys.size === 0) logger.warn('no API keys configured: every protected route answers 401 (set SLUICE_API_KEYS_FILE)');
@@ -179,6 +181,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       predict.close();
       appLifecycle.close();
       stopGcPauses();
+      stopProcessMetrics();
       keysWatcher?.close();
       await shadow.drained();
       await predictionLog.close();

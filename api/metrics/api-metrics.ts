@@ -13,7 +13,7 @@ export class ApiMetrics {
   readonly requests = this.registry.counter('sluice_api_requests_total', 'HTTP requests answered, by route and status code');
   readonly errors = this.registry.counter('sluice_api_errors_total', 'Error answers, by route and error code');
   readonly predictLatency = this.registry.histogram('sluice_predict_duration_seconds', 'Predict request latency from arrival to answer, per model version that served it', LATENCY_BOUNDS);
-  readonly predictions = this.registry.counter('sluice_predictions_total', 'Events scored, per model version and route (primary, canary, shadow)');
+  readonly predictions = this.registry.counter('sluice_predictions_total', 'Events scored, per model version and the role it served them in (primary, canary, shadow)');
   readonly requestEvents = this.registry.histogram('sluice_predict_request_events', 'Events per predict request', ROW_BOUNDS);
   readonly batchRows = this.registry.histogram('sluice_model_batch_rows', 'Rows per model run (micro-batches of concurrent requests), per model version', ROW_BOUNDS);
   readonly logBuffered = this.registry.gauge('sluice_prediction_log_buffered_rows', 'Prediction log rows held in memory or awaiting upload');
@@ -21,8 +21,8 @@ export class ApiMetrics {
   readonly logDropped = this.registry.counter('sluice_prediction_log_dropped_rows_total', 'Prediction log rows dropped because the bounded buffer was full');
   readonly logFlushFailures = this.registry.counter('sluice_prediction_log_flush_failures_total', 'Prediction log flushes that failed (rows are kept and retried while the buffer has room)');
   readonly shadowSkipped = this.registry.counter('sluice_shadow_skipped_total', 'Shadow scorings not done, by reason (queue_full, invalid_event, error)');
-  readonly provider = this.registry.gauge('sluice_onnx_execution_provider', 'ONNX Runtime execution provider in use by loaded model versions (1 = active)');
-  readonly providerUnavailable = this.registry.gauge('sluice_onnx_execution_provider_unavailable', 'Configured execution providers that could not be used (1 = unavailable)');
+  readonly provider = this.registry.gauge('sluice_onnx_execution_provider_info', 'ONNX Runtime execution providers in use by loaded model versions (value 1, one series per provider)');
+  readonly providerUnavailable = this.registry.gauge('sluice_onnx_execution_provider_unavailable_info', 'Configured execution providers that could not be used (value 1, one series per provider)');
   readonly modelsLoaded = this.registry.gauge('sluice_serving_model_versions_loaded', 'Model versions loaded and routable');
   readonly modelLoads = this.registry.counter('sluice_serving_model_loads_total', 'Model version loads, by outcome');
   readonly configStale = this.registry.gauge('sluice_serving_config_stale', '1 when the last serving config poll failed and the last good config is being served');

@@ -57,7 +57,10 @@ export class CounterChild {
   }
 }
 
+/** A counter incremented by the code that counts, or read at scrape time through `collect` (a total kept elsewhere, such as the process's CPU time). */
 export class Counter extends Family<CounterChild> {
+  private collector: (() => number) | undefined;
+
   constructor(name: string, help: string) {
     super(name, help, 'counter');
   }
@@ -66,6 +69,16 @@ export class Counter extends Family<CounterChild> {
   }
   protected lines(labels: Labels, child: CounterChild) {
     return [`${this.name}${labelText(labels)} ${formatValue(child.value)}`];
+  }
+
+  collect(read: () => number): this {
+    this.collector = read;
+    return this;
+  }
+
+  override render(): string {
+    if (this.collector) this.with().value = this.collector();
+    return super.render();
   }
 }
 

@@ -98,9 +98,9 @@ export class ModelLoader {
         { maxBatchRows: serving.maxBatchRows, maxWaitMs: serving.maxWaitMs, othersArriving: this.deps.othersArriving },
         metrics.predictLatency.with(labels),
         {
-          primary: metrics.predictions.with({ ...labels, route: 'primary' }),
-          canary: metrics.predictions.with({ ...labels, route: 'canary' }),
-          shadow: metrics.predictions.with({ ...labels, route: 'shadow' }),
+          primary: metrics.predictions.with({ ...labels, role: 'primary' }),
+          canary: metrics.predictions.with({ ...labels, role: 'canary' }),
+          shadow: metrics.predictions.with({ ...labels, role: 'shadow' }),
         },
         metrics.batchRows.with(labels),
         (released) => {

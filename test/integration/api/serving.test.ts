@@ -201,7 +201,7 @@ describe('serving on MinIO', () => {
       assert.equal(res.json.prediction?.modelVersion, v1.version, 'the caller only ever sees the primary');
       ids.push(res.json.requestId ?? '');
     }
-    await until(async () => /route="shadow"\} 5$/m.test((await api.request('GET', '/metrics')).text), 'the shadow scorings');
+    await until(async () => /role="shadow"\} 5$/m.test((await api.request('GET', '/metrics')).text), 'the shadow scorings');
     await api.predictionLog.flush();
     const rows = await queryObjects(store, config.buckets.predictions, predictionLogKeys.prefix(model), (dir) => `SELECT request_id, route, model_version FROM read_parquet('${dir}/**/*.parquet') ORDER BY route, request_id`);
     assert.deepEqual(

@@ -59,7 +59,7 @@ describe('execution provider fallback', () => {
     assert.deepEqual(ready.json.executionProviders.active, ['cpu']);
     assert.ok(ready.json.executionProviders.unavailable.cuda);
     const metrics = (await api.request('GET', '/metrics')).text;
-    assert.match(metrics, /^sluice_onnx_execution_provider\{provider="cpu"\} 1$/m);
-    assert.match(metrics, /^sluice_onnx_execution_provider_unavailable\{provider="cuda"\} 1$/m);
+    assert.match(metrics, /^sluice_onnx_execution_provider_info\{provider="cpu"\} 1$/m);
+    assert.match(metrics, /^sluice_onnx_execution_provider_unavailable_info\{provider="cuda"\} 1$/m);
   });
 });

@@ -31,7 +31,7 @@ after(async () => {
 const good = flightEvent(3);
 
 function servedEvents(): number {
-  const line = api.metrics.render().split('\n').find((l) => l.startsWith(`sluice_predictions_total{model="${MODEL}",version="1",route="primary"}`));
+  const line = api.metrics.render().split('\n').find((l) => l.startsWith(`sluice_predictions_total{model="${MODEL}",version="1",role="primary"}`));
   return Number(line?.split(' ')[1] ?? 0);
 }
 
