@@ -11,6 +11,7 @@ import { MODELS_COMMANDS } from './commands/models.ts';
 import { MONITOR_COMMANDS } from './commands/monitor.ts';
 import { PIPELINE_COMMANDS } from './commands/pipeline.ts';
 import { RETRAIN_COMMANDS } from './commands/retrain.ts';
+import { WEBHOOKS_COMMANDS } from './commands/webhooks.ts';
 
 export { EXIT } from './command.ts';
 
@@ -41,12 +42,14 @@ Usage:
   sluice models timeline <model> [--html out.html]
   sluice keys create --id NAME --scopes predict,feedback [--file PATH] [--json]
   sluice keys list [--json] | sluice keys revoke --id NAME
+  sluice webhooks add --id NAME --url URL [--events LIST] [--models LIST] [--format sluice|slack]
+  sluice webhooks list [--json] | sluice webhooks remove --id NAME | sluice webhooks links [--temporal-ui URL] [--api URL]
 
 Run 'sluice <command> --help' for details, 'sluice --version' for the version. Settings come from SLUICE_* variables (see the README).
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed,
 5 Temporal or the object store unreachable (try again once it is up).`;
 
-const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS };
+const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS };
 
 /** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
 function commandKey(argv: string[]): string {

@@ -51,6 +51,8 @@ export const ERROR_KINDS = {
   RetrainingUnavailable: { failure: 'RetrainingUnavailable', retryable: false },
   /** A retraining cannot be started as asked (e.g. no spec recorded for the model's current version). */
   RetrainingRefused: { retryable: false, api: 'RetrainingRefused', exit: 'userError' },
+  /** A webhook receiver refused a notification (a 4xx other than 408/429): resending the same body cannot help, so it is dead-lettered. */
+  WebhookRefused: { failure: 'WebhookRefused', retryable: false },
   /** The process's own configuration (SLUICE_* settings, the API keys file) is invalid. */
   ConfigInvalid: { retryable: false, exit: 'config' },
   /** Temporal or the object store cannot be reached: nothing is wrong with the input, so it is worth retrying once they are up. */

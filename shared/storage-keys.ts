@@ -66,3 +66,10 @@ export const onlineFeatureKeys = {
   /** The compact encoding (formats/online-snapshot); snapshots written before it end in `.json` and stay readable. */
   snapshot: (specHash: string, datasetVersion: string, asOfIso: string) => `online-features/spec=${specHash}/dataset=${datasetVersion}/as-of=${asOfIso}.snap`,
 } as const;
+
+/** Keys in the reports bucket for notifications: the webhooks (`sluice webhooks`), and what could not be delivered. */
+export const notificationKeys = {
+  webhooks: 'config/webhooks.json',
+  /** One record per (notification, webhook) given up on, by the day it was raised. */
+  deadLetter: (day: string, notificationId: string, webhookId: string) => `notifications/dead-letter/day=${day}/${notificationId}-${webhookId}.json`,
+} as const;

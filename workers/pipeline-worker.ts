@@ -11,6 +11,7 @@ import { createPredictionLogActivities } from '../activities/prediction-log/pred
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 import { followServedModel } from '../control/feature-refresh.ts';
 import { createRefreshActivities } from '../activities/features/refresh-activities.ts';
+import { createNotificationActivities } from '../activities/notifications/notification-activities.ts';
 import { activityMetrics } from './telemetry/activity-metrics.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -23,6 +24,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createPipelineActivities(deps),
     ...createPredictionLogActivities(deps),
     ...createRefreshActivities(deps),
+    ...createNotificationActivities(deps),
     ...createDeploymentActivities({
       ...deps,
       ...(config && client ? { followServedModel: (model: string) => followServedModel({ client: client(), config, store: deps.store }, model) } : {}),

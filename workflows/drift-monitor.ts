@@ -16,6 +16,7 @@ import {
   withRealizedPerformance,
 } from '../shared/monitoring.ts';
 import { parseInput } from '../shared/parse-input.ts';
+import { notify } from './notify.ts';
 
 const driftIo = {
   startToCloseTimeout: '20 minutes',
@@ -158,5 +159,17 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   await io.writeMonitorState(state);
+  if (summary.verdict === 'alert') {
+    await notify('drift.alert', input.model, `${input.model} v${version}: drift alert over ${window.from} – ${window.until}, ${summary.drifted.length} feature(s) drifted (${summary.drifted.slice(0, 5).join(', ')})`, {
+      window,
+      driftShare: summary.driftShare,
+      drifted: summary.drifted,
+      reportKey: summary.reportKey,
+      decision: { retrain: decision.retrain, reason: decision.reason },
+    }, version);
+  }
+  if (retraining && 'started' in retraining && retraining.started) {
+    await notify('retraining.started', input.model, `${input.model}: retraining ${retraining.workflowId} started by the drift monitor: ${decision.reason}`, { workflowId: retraining.workflowId, reason: decision.reason, window }, version);
+  }
   return { model: input.model, status: 'judged', version, window, drift: summary, performance, estimate, ...(realized ? { realized } : {}), decision, ...(retraining ? { retraining } : {}) };
 }

@@ -7,3 +7,4 @@ export { batchScoring } from './batch-scoring.ts';
 export { scheduledRetraining } from './scheduled-retraining.ts';
 export { compactPredictionLog } from './compact-prediction-log.ts';
 export { refreshOnlineFeatures } from './refresh-online-features.ts';
+export { deliverNotification } from './deliver-notification.ts';

@@ -1,9 +1,11 @@
+import type { z } from 'zod';
 import { type ActivityOptions, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { RefreshActivities } from '../activities/features/refresh-activities.ts';
 import type { PipelineActivities } from '../activities/pipeline/contract.ts';
 import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
 import { type RefreshOutcome, refreshOnlineFeaturesInputSchema } from '../shared/online-refresh.ts';
 import { parseInput } from '../shared/parse-input.ts';
+import { notify } from './notify.ts';
 
 const shortIo = {
   startToCloseTimeout: '1 minute',
@@ -30,6 +32,23 @@ const data = proxyActivities<PipelineActivities & RefreshActivities>(dataWork);
  */
 export async function refreshOnlineFeatures(raw: unknown): Promise<RefreshOutcome> {
   const input = parseInput(refreshOnlineFeaturesInputSchema, raw, () => 'Invalid refreshOnlineFeatures input');
+  try {
+    return await refresh(input);
+  } catch (err) {
+    const reason = failureMessage(err);
+    await notify('features.refresh-failed', input.model, `${input.model}: online feature refresh failed; the last good snapshot keeps being served: ${reason}`, { asOf: input.asOf, error: reason });
+    throw err;
+  }
+}
+
+/** The innermost message of a failure: what went wrong, not "Activity task failed". */
+function failureMessage(err: unknown): string {
+  let cause: unknown = err;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+async function refresh(input: z.output<typeof refreshOnlineFeaturesInputSchema>): Promise<RefreshOutcome> {
   const target = await io.resolveRefreshTarget.executeWithOptions({ ...shortIo, summary: `Champion of ${input.model}: feature spec and source` }, [{ model: input.model }]);
   setCurrentDetails(`Refreshing online features of ${input.model} v${target.version} from ${target.source} (as of ${input.asOf})`);
 

@@ -26,6 +26,7 @@ import { type PipelineInput, type PipelineOutcome, type PipelineStage, pipelineI
 import { trainingSlotId } from '../shared/pipeline-identity.ts';
 import { searchAttributeKeys } from '../shared/search-attributes.ts';
 import { ApprovalGate, type ApprovalState } from './approval-gate.ts';
+import { notify } from './notify.ts';
 import type { modelDeployment } from './model-deployment.ts';
 import { trainingSlot } from './training-slot.ts';
 
@@ -178,6 +179,12 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     memo();
     if (!evaluation.gate.passed) {
       enter('gate-failed', evaluation.gate.failed.join('; '));
+      await notify('gate.failed', modelName, `${modelName}: gates failed in ${runId}, nothing registered: ${evaluation.gate.failed.join('; ')}`, {
+        runId,
+        failed: evaluation.gate.failed,
+        metrics: evaluation.summary,
+        evaluationReportKey: evaluation.reportKey,
+      });
       return { status: 'gate-failed', datasetVersion, evaluationReportKey: evaluation.reportKey, gate: evaluation.gate };
     }
 
@@ -194,9 +201,17 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     upsertSearchAttributes([{ key: searchAttributeKeys.ModelVersion, value: version }]);
 
     enter('awaiting-approval', `${modelName} v${version} needs ${spec.approval.requiredApprovals} approval(s) within ${spec.approval.timeout}`);
+    await notify(
+      'approval.requested',
+      modelName,
+      `${modelName} v${version} passed its gates and needs ${spec.approval.requiredApprovals} approval(s) within ${spec.approval.timeout} (run ${runId})`,
+      { runId, requiredApprovals: spec.approval.requiredApprovals, timeout: spec.approval.timeout, metrics: evaluation.summary, evaluationReportKey: evaluation.reportKey },
+      version,
+    );
     const decision = await gate.wait(async (escalateTo) => {
       enter('approval-escalated', `no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`);
       await registry.notifyEscalation({ modelName, version, runId, escalateTo, deadline: gate.state.deadline });
+      await notify('approval.escalated', modelName, `${modelName} v${version}: no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`, { runId, escalateTo, deadline: gate.state.deadline }, version);
     });
 
     if (decision.outcome === 'approved') {
@@ -204,6 +219,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
       const comments = decision.approvals.filter((a) => a.comment).map((a) => `${a.by}: ${a.comment}`).join(' | ');
       await registry.recordApprovalDecision({ modelName, version, outcome: 'approved', by: approvers, reason: comments || `approved by ${approvers}` });
       enter('approved', `approved by ${approvers}`);
+      await notify('approval.decided', modelName, `${modelName} v${version} approved by ${approvers}`, { runId, outcome: 'approved', decisions: decision.approvals }, version);
       if (spec.rollout) status.deployment = await handOver(modelName, { version, plan: spec.rollout, by: approvers, reason: `approved in ${runId}` });
       await condition(allHandlersFinished);
       return { status: 'approved', modelName, version, datasetVersion, evaluationReportKey: evaluation.reportKey, decisions: decision.approvals };
@@ -211,6 +227,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     const reason = decision.rejection.comment || `rejected by ${decision.rejection.by}`;
     await registry.recordApprovalDecision({ modelName, version, outcome: 'rejected', by: decision.rejection.by, reason });
     enter('rejected', reason);
+    await notify('approval.decided', modelName, `${modelName} v${version} rejected: ${reason}`, { runId, outcome: 'rejected', decisions: [...decision.approvals, decision.rejection] }, version);
     await condition(allHandlersFinished);
     return { status: 'rejected', modelName, version, datasetVersion, evaluationReportKey: evaluation.reportKey, decisions: [...decision.approvals, decision.rejection], reason };
   } finally {

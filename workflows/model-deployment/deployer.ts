@@ -4,6 +4,7 @@ import { type HealthFigures, type RolloutOutcome, judgeHealth } from '../../shar
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../shared/failure.ts';
 import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
 import type { BakedStep, ControlRequest, CurrentRollout, Deployment } from './deployment.ts';
+import { notify } from '../notify.ts';
 
 
 const shortIo = {
@@ -101,6 +102,13 @@ export class Deployer {
       );
       const judgement = judgeHealth(figures, rollout.plan.health);
       record.checks.push({ at: nowIso(), figures, verdict: judgement.verdict, reasons: judgement.reasons });
+      await notify(
+        'rollout.step',
+        model,
+        `${model} v${rollout.version} at ${step.kind} ${step.percent}%: ${judgement.verdict}${judgement.reasons.length > 0 ? ` (${judgement.reasons.join('; ')})` : ''}`,
+        { step: { kind: step.kind, percent: step.percent }, champion, verdict: judgement.verdict, reasons: judgement.reasons, candidateFigures: figures.candidate, championFigures: figures.champion },
+        rollout.version,
+      );
       if (step.kind === 'shadow') {
         const { reportKey } = await io.storeShadowReport.executeWithOptions({ ...shortIo, summary: `Shadow report of v${rollout.version}` }, [
           { model, candidate: rollout.version, champion, figures, verdict: judgement.verdict, reasons: judgement.reasons },
@@ -151,6 +159,7 @@ export class Deployer {
     }
     deployment.end(rollout, kind, by, reason);
     this.showDetails();
+    if (kind !== 'failed') await notify(kind === 'promoted' ? 'rollout.promoted' : 'rollout.rolled-back', model, `${model} v${version} ${kind} by ${by}: ${reason}`, { by, reason, champion: rollout.champion ?? null }, version);
   }
 
   /**
