@@ -13,7 +13,7 @@ describe('error kinds', () => {
   test('the Temporal failure types are the strings tests and saved histories assert on', () => {
     assert.deepEqual(Object.values(ErrorType), [
       'InvalidInput', 'StorageCorrupted', 'DatasetInvalid', 'DatasetChanged', 'OnnxParityMismatch', 'TrainingDataInvalid', 'SourceNotFound', 'SourceUnreachable',
-      'UnsupportedFormat', 'CorruptFile', 'EmptyDataset', 'DatasetNotFound', 'SchemaMismatch', 'ModelNotFound', 'RegistryRefused', 'RetrainingUnavailable',
+      'UnsupportedFormat', 'CorruptFile', 'EmptyDataset', 'DatasetNotFound', 'SchemaMismatch', 'ModelNotFound', 'RegistryRefused', 'RetrainingUnavailable', 'WebhookRefused',
     ]);
     assert.deepEqual(NON_RETRYABLE_FAILURE_TYPES, Object.values(ErrorType));
   });
