@@ -3,6 +3,9 @@ FROM node:20.19-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts
+# The examples' flights data (a dev dependency of the repository, needed here by `sluice pipeline start
+# examples/...`); the version must match package.json's (test/unit/docker-compose.test.ts checks it).
+RUN npm install --no-save --ignore-scripts --omit=dev vega-datasets@3.2.1
 COPY shared ./shared
 COPY activities ./activities
 COPY domain ./domain
@@ -12,4 +15,5 @@ COPY workflows ./workflows
 COPY workers ./workers
 COPY api ./api
 COPY cli ./cli
+COPY examples ./examples
 USER node

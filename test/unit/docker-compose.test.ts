@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -19,6 +20,7 @@ const serviceSchema = z.object({
   healthcheck: z.object({ test: z.array(z.string()) }).optional(),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
   volumes: z.array(z.string()).optional(),
+  stop_grace_period: z.string().optional(),
 });
 const composeSchema = z.object({ services: z.record(z.string(), serviceSchema) });
 
@@ -39,7 +41,57 @@ const SLUICE_SERVICES = ['worker', 'scoring-worker', 'api'];
 
 describe('docker-compose.yml', () => {
   test('has the production-shaped services', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'minio', 'minio-init', 'worker', 'scoring-worker', 'api']) service(name);
+    for (const name of ['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', 'minio', 'minio-init', 'worker', 'scoring-worker', 'api']) service(name);
+  });
+
+  test('images that exist: MinIO from quay.io (gone from Docker Hub), Temporal server and admin tools (auto-setup is deprecated)', () => {
+    for (const name of ['minio', 'minio-init']) assert.match(service(name).image, /^quay\.io\/minio\//, `${name}: ${service(name).image}`);
+    for (const [name, s] of Object.entries(services)) assert.doesNotMatch(s.image, /auto-setup/, `${name} uses the deprecated auto-setup image`);
+    assert.match(service('temporal').image, /^temporalio\/server:/);
+    assert.match(service('temporal-schema').image, /^temporalio\/admin-tools:/);
+    assert.equal(service('temporal-schema').depends_on?.postgresql?.condition, 'service_healthy');
+    const script = readFileSync(new URL('../../deploy/temporal/setup-schema.sh', import.meta.url), 'utf8');
+    for (const db of ['temporal', 'temporal_visibility']) assert.ok(script.includes(db), `setup-schema.sh does not set up ${db}`);
+    assert.match(script, /update-schema/);
+  });
+
+  test('every published port listens on loopback unless SLUICE_PUBLISH_ADDRESS says otherwise', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const port of s.ports ?? []) assert.match(port, /^\$\{SLUICE_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/, `${name} publishes ${port} on every interface`);
+    }
+  });
+
+  test('the API is given longer to stop than its drain, so its last prediction-log flush is not cut off', () => {
+    const seconds = (text: string | undefined) => Number(/^(\d+)s$/.exec(text ?? '')?.[1] ?? NaN);
+    const drainMs = loadConfig(envOf('api')).api.shutdownGraceMs;
+    assert.ok(seconds(service('api').stop_grace_period) * 1000 > drainMs, `api stop_grace_period ${service('api').stop_grace_period} is not above its ${drainMs} ms drain`);
+    for (const name of ['worker', 'scoring-worker']) assert.ok(seconds(service(name).stop_grace_period) >= 30, `${name} gets under 30 s to finish its activities`);
+  });
+
+  test('the image holds what the documented in-container commands need: the examples and their flights data', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    assert.match(dockerfile, /^COPY examples \.\/examples$/m);
+    const pinned = /vega-datasets@([\d.]+)/.exec(dockerfile)?.[1];
+    const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
+    assert.equal(pinned, packageJson.devDependencies['vega-datasets'], 'the image installs another vega-datasets than the repository uses');
+    const example = JSON.parse(readFileSync(new URL('../../examples/flights/pipeline.json', import.meta.url), 'utf8')) as { dataset: { source: string } };
+    assert.match(example.dataset.source, /node_modules\/vega-datasets\//);
+  });
+
+  // Debian's docker-compose (1.29) parses and validates the file without a Docker engine; CI installs it (.ci/run).
+  const composeCli = spawnSync('docker-compose', ['version', '--short'], { encoding: 'utf8' });
+  test('a real Compose parser accepts the file and resolves the publish address', { skip: composeCli.status === 0 ? false : 'docker-compose is not installed (apt-get install docker-compose; CI installs it)' }, () => {
+    const file = new URL('../../docker-compose.yml', import.meta.url).pathname;
+    const resolved = (env: Record<string, string>) => {
+      const run = spawnSync('docker-compose', ['-f', file, 'config'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+      assert.equal(run.status, 0, `docker-compose config refused the file:\n${run.stderr}`);
+      return parse(run.stdout) as { services: Record<string, { ports?: { host_ip?: string; published?: number | string; target?: number }[] | string[] }> };
+    };
+    const local = resolved({});
+    assert.deepEqual(Object.keys(local.services).sort(), Object.keys(services).sort());
+    const hostIps = (config: ReturnType<typeof resolved>) => Object.values(config.services).flatMap((s) => (s.ports ?? []).map((p) => (typeof p === 'string' ? p.split(':')[0] : p.host_ip)));
+    assert.ok(hostIps(local).length >= 5 && hostIps(local).every((ip) => ip === '127.0.0.1'), JSON.stringify(hostIps(local)));
+    assert.ok(hostIps(resolved({ SLUICE_PUBLISH_ADDRESS: '0.0.0.0' })).every((ip) => ip === '0.0.0.0'));
   });
 
   test('every image is pinned to an explicit tag', () => {
@@ -52,7 +104,7 @@ describe('docker-compose.yml', () => {
 
   test('long-running infrastructure has healthchecks and dependents wait for them', () => {
     for (const name of ['postgresql', 'temporal', 'minio', 'api']) assert.ok(service(name).healthcheck, `${name} has no healthcheck`);
-    assert.equal(service('temporal').depends_on?.postgresql?.condition, 'service_healthy');
+    assert.equal(service('temporal').depends_on?.['temporal-schema']?.condition, 'service_completed_successfully', 'temporal starts before its schema is set up');
     assert.equal(service('minio-init').depends_on?.minio?.condition, 'service_healthy');
     for (const name of ['worker', 'scoring-worker']) {
       assert.equal(service(name).depends_on?.['minio-init']?.condition, 'service_completed_successfully', `${name} does not wait for the buckets`);
