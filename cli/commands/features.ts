@@ -23,15 +23,17 @@ ${AS_OF_HELP}
   --keep N               snapshots kept after each run, newest first (default 8); older ones are removed
                          once an hour old
   --pause, --resume      stop or restart the refreshes (a rollout that leaves the model unserved pauses it)`,
-  'features status': `Usage: sluice features status <model>
+  'features status': `Usage: sluice features status <model> [--json]
 
 Shows the model's feature refresh schedule (interval, as-of mode, paused, next and recent runs) and the
-online snapshot served for its champion's feature spec: its as-of instant, when it was written, its age.`,
-  'features refresh': `Usage: sluice features refresh <model> [--as-of data-end|now]
+online snapshot served for its champion's feature spec: its as-of instant, when it was written, its age.
+  --json   {model, champion, schedule: {scheduleId, every, asOf, paused, nextRunAt, recentRuns} | null, snapshot: {...} | null}`,
+  'features refresh': `Usage: sluice features refresh <model> [--as-of data-end|now] [--json]
 
 Refreshes <model>'s online features now and waits: ingests the source, materializes a snapshot and
 prints rows ingested and keys changed. A refresh of the model already running is waited on instead.
-${AS_OF_HELP}`,
+${AS_OF_HELP}
+  --json   the refresh's outcome (rows ingested, snapshot key, keys changed) as one JSON object`,
 } as const;
 
 function asOfOption(value: string | undefined): RefreshAsOf | undefined {
@@ -65,10 +67,14 @@ async function featuresSchedule(env: Env, args: string[]): Promise<number> {
 const ageText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)}s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)}m` : ms < 172_800_000 ? `${(ms / 3_600_000).toFixed(1)}h` : `${(ms / 86_400_000).toFixed(1)}d`);
 
 async function featuresStatus(env: Env, args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
   const [model] = positionals;
   if (!model || positionals.length > 1) throw new UsageError(HELP['features status']);
   const status = await featureRefreshStatus(env, model);
+  if (values.json) {
+    env.write(JSON.stringify(status, null, 2));
+    return EXIT.ok;
+  }
   const { schedule, snapshot } = status;
   if (!schedule) env.write(`refresh schedule: none (promote a version, or: sluice features schedule ${model})`);
   else {
@@ -95,12 +101,13 @@ export function describeRefresh(outcome: RefreshOutcome): string[] {
 }
 
 async function featuresRefresh(env: Env, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'as-of': { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'as-of': { type: 'string' }, json: { type: 'boolean' } } });
   const [model] = positionals;
   if (!model || positionals.length > 1) throw new UsageError(HELP['features refresh']);
   const asOf = asOfOption(values['as-of']);
   const outcome = await refreshFeaturesNow(env, { model, ...(asOf ? { asOf } : {}) });
-  for (const line of describeRefresh(outcome)) env.write(line);
+  if (values.json) env.write(JSON.stringify(outcome, null, 2));
+  else for (const line of describeRefresh(outcome)) env.write(line);
   return EXIT.ok;
 }
 

@@ -16,12 +16,13 @@ works with Temporal down.
 Shows a model's versions, or one version's manifest (lineage, metrics, ONNX hash) and status history
 (always JSON). Reads only the object store.
   --json   the versions as [{version, status, at, by, aliases}]`,
-  'models timeline': `Usage: sluice models timeline <model> [--html out.html]
+  'models timeline': `Usage: sluice models timeline <model> [--html out.html] [--json]
 
 Prints the model's life in order: versions with the trigger that made them (manual, schedule, drift
 monitor) and who approved or rejected them, champion changes, rollouts with their steps' health
 verdicts, and the drift monitor's judged windows and retrainings.
-  --html FILE   also write it as one self-contained HTML page (no scripts, nothing fetched)`,
+  --html FILE   also write it as one self-contained HTML page (no scripts, nothing fetched)
+  --json        the timeline as one JSON document (the same object the HTTP API's timeline route answers)`,
 } as const;
 
 async function modelsList(env: StoreEnv, args: string[]): Promise<number> {
@@ -74,10 +75,14 @@ async function modelsShow(env: StoreEnv, args: string[]): Promise<number> {
 }
 
 async function modelsTimeline(env: Env, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { html: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { html: { type: 'string' }, json: { type: 'boolean' } } });
   const [model] = positionals;
   if (!model || positionals.length > 1) throw new UsageError(HELP['models timeline']);
   const timeline = await loadModelTimeline({ store: env.store, buckets: env.config.buckets, client: env.client }, model);
+  if (values.json) {
+    env.write(JSON.stringify(timeline, null, 2));
+    return EXIT.ok;
+  }
   env.write(`${model}: ${timeline.versions.length} version(s), champion ${timeline.champion === undefined ? 'none' : `v${timeline.champion}`}`);
   for (const e of timeline.events) {
     env.write(`${e.at}  ${e.title}${e.who ? ` (by ${e.who})` : ''}${e.detail ? `: ${e.detail}` : ''}`);

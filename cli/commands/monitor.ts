@@ -36,11 +36,13 @@ evaluated test figures, by the model's label kind; K of the last N breaching als
   --max-rmse-increase X      regression: RMSE rise as a fraction of the test RMSE (default 0.1)
   --max-mae-increase X       regression: the same for MAE (default 0.1)
   --max-accuracy-drop X      multiclass: accuracy drop (default 0.02)`,
-  'monitor status': `Usage: sluice monitor status <model>
+  'monitor status': `Usage: sluice monitor status <model> [--json]
 
 Shows the model's drift monitor and retraining schedules (interval, next and recent runs) and what the
 monitor remembers: the last judged windows with their verdicts, the score baseline and the last
-retraining it started.`,
+retraining it started.
+  --json   {model, driftMonitor: {scheduleId, every, paused, nextRunAt, recentRuns, input} | null,
+           retraining: {...} | null, state: the monitor's stored state (windows, scoreBaseline, lastRetrain)}`,
   'monitor compaction-schedule': `Usage: sluice monitor compaction-schedule [--every 1h] [--closed-after 5m]
 
 Creates (or updates) the one Temporal Schedule that compacts every model's prediction log: each model
@@ -137,6 +139,20 @@ function formatInterval(ms: number): string {
   return `${ms / 1000}s`;
 }
 
+/** A schedule as `--json` reports it: stable field names, times as ISO strings. */
+function scheduleJson(description: ScheduleDescription | null) {
+  if (!description) return null;
+  const every = description.spec.intervals?.[0]?.every;
+  return {
+    scheduleId: description.scheduleId,
+    every: every === undefined ? null : formatInterval(every),
+    paused: description.state.paused,
+    nextRunAt: description.info.nextActionTimes[0]?.toISOString() ?? null,
+    recentRuns: description.info.recentActions.map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+    input: description.action.type === 'startWorkflow' ? ((description.action.args?.[0] as unknown) ?? null) : null,
+  };
+}
+
 function describeScheduleLines(name: string, description: ScheduleDescription | null, create: string): string[] {
   if (!description) return [`${name}: none (create one with: ${create})`];
   const every = description.spec.intervals?.[0]?.every;
@@ -148,10 +164,15 @@ function describeScheduleLines(name: string, description: ScheduleDescription | 
 }
 
 async function monitorStatus(env: Env, args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
   const [model] = positionals;
   if (!model || positionals.length > 1) throw new UsageError(HELP['monitor status']);
   const [drift, retraining] = await Promise.all([describeSchedule(env.client, driftMonitorScheduleId(model)), describeSchedule(env.client, retrainingScheduleId(model))]);
+  if (values.json) {
+    const state = await new MonitorStateStore(env.store, env.config.buckets).read(model);
+    env.write(JSON.stringify({ model, driftMonitor: scheduleJson(drift), retraining: scheduleJson(retraining), state }, null, 2));
+    return EXIT.ok;
+  }
   for (const line of describeScheduleLines('drift monitor', drift, `sluice monitor schedule ${model} --every 1h`)) env.write(line);
   const monitorInput = driftMonitorInputSchema.safeParse(drift?.action.type === 'startWorkflow' ? drift.action.args?.[0] : undefined);
   if (monitorInput.success) {

@@ -194,6 +194,8 @@ describe('sluice retrain, monitor and models timeline', () => {
     assert.match(timeline.text, new RegExp(`v${outcome.version} approved \\(by ana\\): .*weekly refresh`));
     assert.match(timeline.text, new RegExp(`v${rejected.version} registered \\(by omar\\): trigger: manual: labels arrived`));
     assert.match(timeline.text, new RegExp(`v${rejected.version} rejected \\(by ana\\): .*no better`));
+    const json = JSON.parse((await cli('models', 'timeline', model, '--json')).text) as { versions: unknown[]; events: { title: string }[] };
+    assert.ok(json.versions.length >= 2 && json.events.some((e) => e.title === `v${rejected.version} rejected`), JSON.stringify(json.events.map((e) => e.title)));
     const html = readFileSync(page, 'utf8');
     assert.ok(html.includes(`<tr id="version-${rejected.version}">`) && html.includes('manual: labels arrived'));
     assert.ok(!/<script|https?:\/\//.test(html), 'the page is self-contained');
@@ -225,6 +227,9 @@ describe('sluice retrain, monitor and models timeline', () => {
     );
     assert.match(status.text, new RegExp(`retraining: retrain-${model}, every 3d`));
     assert.match(status.text, /judged windows: none yet/);
+    const statusJson = JSON.parse((await cli('monitor', 'status', model, '--json')).text) as { driftMonitor: { every: string; input: { performance: unknown } }; retraining: { every: string }; state: { windows: unknown[] } };
+    assert.deepEqual([statusJson.driftMonitor.every, statusJson.retraining.every, statusJson.state.windows], ['30m', '3d', []]);
+    assert.deepEqual(statusJson.driftMonitor.input.performance, { maxRmseIncrease: 0.25, minLabelled: 50 });
 
     const none = await cli('monitor', 'status', 'never-monitored');
     assert.match(none.text, /drift monitor: none \(create one with: sluice monitor schedule never-monitored --every 1h\)/);
