@@ -200,6 +200,8 @@ describe('refreshing online features', () => {
     const status = await cli('features', 'status', model);
     assert.equal(status.code, EXIT.ok, status.text);
     assert.match(status.text, new RegExp(`^refresh schedule: ${refreshScheduleId(model)}, every 30m, as of now \\(PAUSED\\); next run .*\n  ran .*\nchampion: none\nonline snapshot: none$`));
+    const statusJson = JSON.parse((await cli('features', 'status', model, '--json')).text) as { champion: number | null; snapshot: unknown; schedule: { every: string; asOf: string; paused: boolean } };
+    assert.deepEqual([statusJson.champion, statusJson.snapshot, statusJson.schedule.every, statusJson.schedule.asOf, statusJson.schedule.paused], [null, null, '30m', 'now', true]);
 
     const unknown = `no-such-model-${suffix}`;
     for (const argv of [['features', 'schedule', unknown], ['features', 'status', unknown]]) {
