@@ -11,6 +11,7 @@ import { MODELS_COMMANDS } from './commands/models.ts';
 import { MONITOR_COMMANDS } from './commands/monitor.ts';
 import { PIPELINE_COMMANDS } from './commands/pipeline.ts';
 import { RETRAIN_COMMANDS } from './commands/retrain.ts';
+import { SCORE_COMMANDS } from './commands/score.ts';
 import { WEBHOOKS_COMMANDS } from './commands/webhooks.ts';
 
 export { EXIT } from './command.ts';
@@ -38,6 +39,7 @@ Usage:
   sluice features status <model>
   sluice features refresh <model> [--as-of data-end|now]
   sluice retrain <model> --reason TEXT [--spec spec.json]
+  sluice score <model> <events.parquet | s3://bucket/key> [--version N] [--out PREFIX] [--feature-columns] [--json]
   sluice retrain schedule <model> --every 7d [--spec spec.json]
   sluice models timeline <model> [--html out.html]
   sluice keys create --id NAME --scopes predict,feedback [--file PATH] [--json]
@@ -49,7 +51,7 @@ Run 'sluice <command> --help' for details, 'sluice --version' for the version. S
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed,
 5 Temporal or the object store unreachable (try again once it is up).`;
 
-const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS };
+const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS, ...SCORE_COMMANDS };
 
 /** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
 function commandKey(argv: string[]): string {

@@ -15,6 +15,12 @@ export const batchScoringInputSchema = z.strictObject({
   model: z.string(),
   version: z.number().int().positive(),
   input: objectRefSchema,
+  /**
+   * `features`: the input holds the model's feature columns. `events`: it holds raw events (the fields
+   * a predict request carries), and the workflow computes their features first through the shared
+   * online definitions, as the API would from the newest online snapshot.
+   */
+  inputKind: z.enum(['features', 'events']).default('features'),
   /** Where the parts go: `<prefix>part-00000.parquet`...; defaults to the predictions bucket under `batch/<jobId>/`. */
   output: z.strictObject({ bucket: z.string().min(1), prefix: z.string() }).optional(),
   chunkRows: z.number().int().positive().default(250_000),
@@ -44,6 +50,8 @@ export const batchScoringResultSchema = z.strictObject({
   output: z.strictObject({ bucket: z.string(), prefix: z.string(), keys: z.array(z.string()) }),
   providers: z.array(z.string()),
   manifestKey: z.string(),
+  /** Raw-events input: where its features were written, and the online snapshot they were read from. */
+  featurized: z.strictObject({ key: z.string(), rows: z.number().int(), snapshotKey: z.string().nullable(), asOf: z.string() }).optional(),
 });
 export type BatchScoringResult = z.infer<typeof batchScoringResultSchema>;
 
@@ -51,6 +59,8 @@ export const batchScoringKeys = {
   prefix: (jobId: string) => `batch/${jobId}/`,
   part: (prefix: string, index: number) => `${prefix}part-${String(index).padStart(5, '0')}.parquet`,
   manifest: (prefix: string) => `${prefix}_manifest.json`,
+  /** A raw-events input's feature columns, computed before scoring. */
+  features: (prefix: string) => `${prefix}_features.parquet`,
 } as const;
 
 /** Chunks of `chunkRows` rows covering `rows` rows. */

@@ -19,7 +19,8 @@ const shortIo = {
  * Scores a Parquet dataset with a registered model version: the input is split into chunks, each a
  * `scoreChunk` activity on the scoring task queue (at most `concurrency` at once) writing its own
  * part, so a retried chunk rewrites only its part and a re-run skips finished ones; a manifest is
- * written last. Every output row carries `score`, the columns of the model's label kind (regression
+ * written last. Raw events (`inputKind: 'events'`) get their features computed first, by the same
+ * shared definitions and online snapshot the API scores with. Every output row carries `score`, the columns of the model's label kind (regression
  * `value`; multiclass `class` and `probabilities`), `model` and `model_version`.
  */
 export async function batchScoring(raw: unknown): Promise<BatchScoringResult & { chunks: ChunkResult[] }> {
@@ -29,15 +30,18 @@ export async function batchScoring(raw: unknown): Promise<BatchScoringResult & {
   const io = proxyActivities<ScoringActivities>({ ...shortIo, taskQueue });
   const scoring = proxyActivities<ScoringActivities>({ ...chunkScoring, taskQueue });
 
-  const plan = await io.planBatchScoring({ input: input.input, chunkRows: input.chunkRows });
   const bucket = output.bucket || (await io.defaultOutputBucket());
+  const featurized = input.inputKind === 'events' ? await scoring.featurizeBatchInput({ model: input.model, version: input.version, input: input.input, output: { bucket, prefix: output.prefix } }) : undefined;
+  if (featurized) setCurrentDetails(`Computed the features of ${featurized.rows} events from online snapshot ${featurized.snapshotKey ?? '(none: no windowed aggregates)'}`);
+  const scored = featurized?.input ?? input.input;
+  const plan = await io.planBatchScoring({ input: scored, chunkRows: input.chunkRows });
   const results: ChunkResult[] = [];
   let next = 0;
   const lane = async () => {
     while (next < plan.chunks.length) {
       const chunk = plan.chunks[next++];
       if (!chunk) return;
-      results.push(await scoring.scoreChunk({ model: input.model, version: input.version, input: input.input, output: { bucket, prefix: output.prefix }, chunk }));
+      results.push(await scoring.scoreChunk({ model: input.model, version: input.version, input: scored, output: { bucket, prefix: output.prefix }, chunk }));
       setCurrentDetails(`Scored ${results.length} of ${plan.chunks.length} chunks (${plan.rows} rows)`);
     }
   };
@@ -51,6 +55,7 @@ export async function batchScoring(raw: unknown): Promise<BatchScoringResult & {
     rows: results.reduce((n, r) => n + r.rows, 0),
     output: { bucket, prefix: output.prefix, keys: results.map((r) => r.key) },
     providers: [...new Set(results.filter((r) => !r.skipped).map((r) => r.provider))],
+    ...(featurized ? { featurized: { key: featurized.input.key, rows: featurized.rows, snapshotKey: featurized.snapshotKey, asOf: featurized.asOf } } : {}),
   };
   const manifestKey = await io.writeBatchManifest(result);
   return { ...result, manifestKey, chunks: results };

@@ -14,6 +14,8 @@ import { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { asFailure } from '../../shared/failure.ts';
 import type { ExecutionProviders } from '../../domain/scoring/execution-providers.ts';
 import { parquetRows, scoreParquetRange } from '../../domain/scoring/score-parquet.ts';
+import { featurizeEvents } from '../../domain/scoring/featurize-events.ts';
+import { loadOnlineDefinition } from '../../domain/features/online-definition.ts';
 
 /** The worker's execution providers, over sessions on its own thread. */
 export type ScoringSessions = ExecutionProviders<InferenceSession>;
@@ -101,6 +103,46 @@ export const createScoringActivities = (deps: ScoringDeps) => {
         return { index: input.chunk.index, key, rows, skipped: false, provider, seconds: (performance.now() - started) / 1000 };
       } finally {
         clearInterval(beat);
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+
+    /**
+     * Raw events to the model's feature columns, written beside the job's parts: the features each
+     * event would get from the API now (the newest online snapshot of the model's feature spec). A
+     * job re-run finds them written and reuses them, as it does its parts.
+     */
+    async featurizeBatchInput(input: { model: string; version: number; input: ObjectRef; output: { bucket: string; prefix: string } }): Promise<{ input: ObjectRef; rows: number; snapshotKey: string | null; asOf: string }> {
+      const key = batchScoringKeys.features(input.output.prefix);
+      const manifest = await registry.manifest(input.model, input.version);
+      const definition = await loadOnlineDefinition(store, buckets, manifest).catch((err: unknown) => {
+        throw asFailure(err);
+      });
+      const described = { snapshotKey: definition.snapshot?.key ?? null, asOf: new Date(definition.store.asOf).toISOString() };
+      const existing = await store.stat(input.output.bucket, key);
+      const context = Context.current();
+      if (existing) {
+        using session = await openDuckDb({ tempDirectory: await dir() });
+        const path = await stage({ bucket: input.output.bucket, key });
+        return { input: { bucket: input.output.bucket, key }, rows: await parquetRows(session.db, path), ...described };
+      }
+      const work = await mkdtemp(join(await dir(), 'featurize-'));
+      try {
+        const outputPath = join(work, 'features.parquet');
+        using session = await openDuckDb({ tempDirectory: work });
+        const { rows } = await featurizeEvents(session.db, {
+          inputPath: await stage(input.input),
+          outputPath,
+          spec: definition.spec,
+          store: definition.store,
+          features: manifest.featureNames,
+          onBatch: (done) => context.heartbeat({ stage: 'featurizing', rows: done }),
+        }).catch((err: unknown) => {
+          throw asFailure(err);
+        });
+        await store.putFile(input.output.bucket, key, outputPath, { contentType: 'application/vnd.apache.parquet', metadata: { model: input.model, 'model-version': String(input.version) } });
+        return { input: { bucket: input.output.bucket, key }, rows, ...described };
+      } finally {
         await rm(work, { recursive: true, force: true });
       }
     },

@@ -42,7 +42,4 @@ export class FeatureInputError extends SluiceError {
 }
 
 /** The model's features cannot be computed from its feature definitions: the version is not served. */
-export class FeatureWiringError extends SluiceError {
-  override readonly name = 'FeatureWiringError';
-  readonly kind = 'Internal';
-}
+export { FeatureWiringError } from '../../domain/features/online-definition.ts';

@@ -1,15 +1,12 @@
 import { withDeadline } from '../../shared/deadline.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
-import { type AggregateValues, type OnlineFeatureStore, type OnlineLookup, SnapshotOnlineStore } from '../../domain/features/online-store.ts';
-import { featureDefinitionHash } from '../../domain/features/spec-hash.ts';
+import type { AggregateValues, OnlineFeatureStore, OnlineLookup } from '../../domain/features/online-store.ts';
 import { type StoredSnapshot, loadSnapshotStore, newestSnapshot } from '../../domain/features/online-snapshot-loader.ts';
-import { analysedFeatureSpec, featureSpecSchema } from '../../shared/data/feature-spec.ts';
-import { featureTablesManifestSchema } from '../../shared/data/feature-tables.ts';
+import { loadOnlineDefinition } from '../../domain/features/online-definition.ts';
 import type { Config } from '../../shared/config.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
-import { featureKeys, onlineFeatureKeys } from '../../shared/storage-keys.ts';
+import { onlineFeatureKeys } from '../../shared/storage-keys.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { FeatureWiringError } from './feature-assembler.ts';
 import type { SnapshotFreshness } from './feature-freshness.ts';
 import type { FeatureDefinitionSource, OnlineFeatureDefinition } from './online-feature-assembler.ts';
 
@@ -91,14 +88,9 @@ export class StoredFeatureDefinitions implements FeatureDefinitionSource {
   }
 
   private async read(hash: string, datasetVersion: string): Promise<OnlineFeatureDefinition> {
-    const key = featureKeys.manifest(hash, datasetVersion);
-    const raw = featureTablesManifestSchema.parse(JSON.parse((await this.store.get(this.buckets.features, key)).toString('utf8')));
-    const spec = featureSpecSchema.parse(raw.spec);
-    if (featureDefinitionHash(spec) !== hash) throw new FeatureWiringError(`the spec in s3://${this.buckets.features}/${key} does not hash to ${hash}`);
-    if (analysedFeatureSpec(spec).aggregates.length === 0) return { spec, store: new SnapshotOnlineStore({ kind: 'sluice.online-feature-snapshot', featureSpecHash: hash, datasetVersion, asOf: new Date(0).toISOString(), tables: [] }) };
-    const newest = await newestSnapshot(this.store, this.buckets.serving, hash);
-    if (newest === undefined) throw new FeatureWiringError(`feature spec ${hash} has windowed aggregates but no online snapshot under s3://${this.buckets.serving}/${onlineFeatureKeys.specPrefix(hash)}`);
-    const follower = new FollowingSnapshotStore(await loadSnapshotStore(this.store, this.buckets.serving, newest.key), newest);
+    const { spec, store, snapshot } = await loadOnlineDefinition(this.store, this.buckets, { featureDefinitionHash: hash, datasetVersion });
+    if (snapshot === undefined) return { spec, store };
+    const follower = new FollowingSnapshotStore(store, snapshot);
     this.followers.set(hash, follower);
     return { spec, store: follower };
   }
