@@ -30,11 +30,13 @@ export async function batchScoring(raw: unknown): Promise<BatchScoringResult & {
   const io = proxyActivities<ScoringActivities>({ ...shortIo, taskQueue });
   const scoring = proxyActivities<ScoringActivities>({ ...chunkScoring, taskQueue });
 
-  const bucket = output.bucket || (await io.defaultOutputBucket());
-  const featurized = input.inputKind === 'events' ? await scoring.featurizeBatchInput({ model: input.model, version: input.version, input: input.input, output: { bucket, prefix: output.prefix } }) : undefined;
+  // Raw events first get their features, written beside the parts (so the output bucket is needed first).
+  let bucket = input.inputKind === 'events' ? output.bucket || (await io.defaultOutputBucket()) : undefined;
+  const featurized = bucket !== undefined ? await scoring.featurizeBatchInput({ model: input.model, version: input.version, input: input.input, output: { bucket, prefix: output.prefix } }) : undefined;
   if (featurized) setCurrentDetails(`Computed the features of ${featurized.rows} events from online snapshot ${featurized.snapshotKey ?? '(none: no windowed aggregates)'}`);
   const scored = featurized?.input ?? input.input;
   const plan = await io.planBatchScoring({ input: scored, chunkRows: input.chunkRows });
+  bucket ??= output.bucket || (await io.defaultOutputBucket());
   const results: ChunkResult[] = [];
   let next = 0;
   const lane = async () => {
