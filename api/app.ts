@@ -244,6 +244,25 @@ export function createApp(deps: AppDeps): Express {
     });
   }
 
+  // A known path asked with a method it does not serve is 405 with the methods it does serve (RFC
+  // 9110 §15.5.6) rather than 404, so the caller learns that the method, not the path, is wrong. The
+  // paths and methods are read back from the routes above, so no list can drift from them; Express
+  // answers HEAD wherever it answers GET.
+  const servedMethods = new Map<string, Set<string>>();
+  for (const layer of app.router.stack) {
+    if (!layer.route) continue;
+    const methods = servedMethods.get(layer.route.path) ?? new Set<string>();
+    for (const handler of layer.route.stack) methods.add(handler.method.toUpperCase());
+    if (methods.has('GET')) methods.add('HEAD');
+    servedMethods.set(layer.route.path, methods);
+  }
+  for (const [path, methods] of servedMethods) {
+    const allow = [...methods].sort();
+    app.all(path, (req: Request) => {
+      throw new ApiError('MethodNotAllowed', `${req.method} is not served on ${req.path}; it serves ${allow.join(', ')} (see /docs)`, { allow });
+    });
+  }
+
   app.use((req: Request) => {
     throw new ApiError('RouteNotFound', `no route ${req.method} ${req.path} (see /docs)`);
   });
