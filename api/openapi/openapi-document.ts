@@ -16,6 +16,7 @@ import {
   regressionPredictionSchema,
 } from '../../shared/api/predict.ts';
 import type { ApiScope } from '../../shared/api/keys.ts';
+import { modelNameSchema } from '../../shared/registry.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { VALID_REQUEST_ID } from '../http/request-id.ts';
 
@@ -131,7 +132,7 @@ function operation(o: Operation) {
   };
 }
 
-const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const pathParam = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'path', required: true, description, schema });
 
 export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number }): Record<string, unknown> {
   const { schemas } = z.toJSONSchema(components, { target: 'draft-2020-12', io: 'input', uri: (id) => `#/components/schemas/${id}` });
@@ -143,7 +144,8 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
     delete (schema as { $id?: unknown }).$id;
   }
   const modelName = pathParam('name', 'Model name, as in the registry');
-  const deploymentModel = pathParam('model', 'Model name, as in the registry');
+  const { $schema: _, ...registryName } = z.toJSONSchema(modelNameSchema, { target: 'draft-2020-12' });
+  const deploymentModel = pathParam('model', 'Model name, as in the registry; another name is refused (400) before anything is relayed', registryName);
   const pipelineId = pathParam('id', 'Pipeline run (workflow) id');
   const statuses = [...new Set(Object.values(HTTP_STATUS))];
   return {

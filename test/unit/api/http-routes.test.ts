@@ -83,6 +83,16 @@ describe('routes', () => {
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
 
+  test('a deployment route refuses a model name the registry cannot hold (400) before anything reaches Temporal', async () => {
+    for (const [method, path] of [['GET', '/v1/deployments/0'], ['POST', '/v1/deployments/Flights_Delay/rollout'], ['POST', '/v1/deployments/x/pause']] as const) {
+      const res = await api.request(method, path, { key: KEYS.admin, ...(method === 'POST' ? { body: { version: 1 } } : {}) });
+      assert.equal(res.status, 400, `${method} ${path}: ${res.text}`);
+      assert.equal(res.json.error?.code, 'InvalidRequest');
+      assert.equal(res.json.error?.field, 'path.model');
+      assert.match(res.json.error?.message ?? '', /^path\.model: expected a model name of 2-63 lowercase letters/);
+    }
+  });
+
   test('a known path asked with a method it does not serve is 405 with Allow; an unknown path stays 404', async () => {
     for (const [method, path, allow] of [
       ['GET', `/v1/models/${MODEL}/predict`, 'POST'],
