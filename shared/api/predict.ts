@@ -28,9 +28,9 @@ export const routingKeySchema = z
   .describe('Requests with the same key are served by the same model version (for as long as the routes do not change)');
 
 /**
- * A request carries exactly one of these. zod states the rule as a refinement, whose message says
- * what to send; a refinement is invisible to JSON Schema, so the same keys are also written as the
- * `oneOf` tools (clients, fuzzers) read, and the document accepts what the server accepts.
+ * A request carries exactly one of these. zod checks it as a refinement, whose message says what to
+ * send; JSON Schema cannot see a refinement, so the same keys are also written as a `oneOf`, which
+ * is what tools (client generators, fuzzers) read: the document accepts what the server accepts.
  */
 const EVENT_KEYS = ['event', 'events'] as const;
 
