@@ -8,6 +8,7 @@ import { DEPLOYMENT_ACTIONS } from '../shared/deployment.ts';
 import { type FeedbackLabel, feedbackRequestSchema, feedbackRequestSchemaFor, modelFeedbackRequestSchema } from '../shared/api/feedback.ts';
 import type { ApiScope } from '../shared/api/keys.ts';
 import type { Logger } from '../shared/logger.ts';
+import { modelNameSchema } from '../shared/registry.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
 import type { DeploymentRelay } from './deployments/deployment-relay.ts';
 import type { RetrainingRelay } from './retraining/retraining-relay.ts';
@@ -220,13 +221,20 @@ export function createApp(deps: AppDeps): Express {
     res.json({ requestId: locals(res).requestId, model, status, workflowId, datasetVersion, specFrom, trigger });
   });
 
+  // The deployment workflow refuses a name the registry cannot hold only once it has started, and the
+  // failed workflow then answers no query: refused here, such a name never reaches Temporal.
+  const deploymentModel = (req: Request): string => {
+    const parsed = modelNameSchema.safeParse(req.params.model);
+    if (!parsed.success) throw invalidRequest(parsed.error, 'path.model');
+    return parsed.data;
+  };
   const deployed = (res: Response, model: string, state: unknown, by?: string) => res.json({ requestId: locals(res).requestId, model, ...(by ? { by } : {}), state });
   app.get('/v1/deployments/:model', requireScope('admin'), async (req, res) => {
-    const model = req.params.model as string;
+    const model = deploymentModel(req);
     deployed(res, model, await deps.deployments.state(model));
   });
   app.post('/v1/deployments/:model/rollout', requireScope('admin'), async (req, res) => {
-    const model = req.params.model as string;
+    const model = deploymentModel(req);
     const input = await body(req, rolloutRequestSchema);
     const by = principalOf(res).id;
     const state = await deps.deployments.startRollout(model, by, input);
@@ -235,12 +243,31 @@ export function createApp(deps: AppDeps): Express {
   });
   for (const action of DEPLOYMENT_ACTIONS) {
     app.post(`/v1/deployments/:model/${action}`, requireScope('admin'), async (req, res) => {
-      const model = req.params.model as string;
+      const model = deploymentModel(req);
       const input = await body(req, deploymentControlRequestSchema, true);
       const by = principalOf(res).id;
       const state = await deps.deployments.control(model, action, by, input);
       deps.logger.info('deployment control relayed', { requestId: locals(res).requestId, model, action, by });
       deployed(res, model, state, by);
+    });
+  }
+
+  // A known path asked with a method it does not serve is 405 with the methods it does serve (RFC
+  // 9110 §15.5.6) rather than 404, so the caller learns that the method, not the path, is wrong. The
+  // paths and methods are read back from the routes above, so no list can drift from them; Express
+  // answers HEAD wherever it answers GET.
+  const servedMethods = new Map<string, Set<string>>();
+  for (const layer of app.router.stack) {
+    if (!layer.route) continue;
+    const methods = servedMethods.get(layer.route.path) ?? new Set<string>();
+    for (const handler of layer.route.stack) methods.add(handler.method.toUpperCase());
+    if (methods.has('GET')) methods.add('HEAD');
+    servedMethods.set(layer.route.path, methods);
+  }
+  for (const [path, methods] of servedMethods) {
+    const allow = [...methods].sort();
+    app.all(path, (req: Request) => {
+      throw new ApiError('MethodNotAllowed', `${req.method} is not served on ${req.path}; it serves ${allow.join(', ')} (see /docs)`, { allow });
     });
   }
 

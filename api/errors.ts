@@ -12,6 +12,7 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   UnknownModel: 404,
   PipelineNotFound: 404,
   DeploymentNotFound: 404,
+  MethodNotAllowed: 405,
   ApprovalRefused: 409,
   DeploymentRefused: 409,
   RetrainingRefused: 409,
@@ -36,6 +37,8 @@ export interface ApiErrorOptions {
   retryAfterSeconds?: number;
   /** Close the connection after answering: the rest of the body was not read. */
   closeConnection?: boolean;
+  /** The methods the path serves, for a 405's Allow header. */
+  allow?: readonly string[];
 }
 
 /**
@@ -58,6 +61,7 @@ export class ApiError extends Error {
   readonly field: string | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly closeConnection: boolean;
+  readonly allow: readonly string[] | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
@@ -68,6 +72,7 @@ export class ApiError extends Error {
     this.field = options.field;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.closeConnection = options.closeConnection ?? false;
+    this.allow = options.allow;
   }
 
   get status(): number {

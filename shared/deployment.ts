@@ -78,8 +78,12 @@ export const rolloutPlanSchema = z
   .strictObject({
     /** Optional first phase: the candidate scores `percent` of requests off the request path; a report compares it. */
     shadow: z.strictObject({ percent: percent.default(100), duration: durationSchema.default('1 hour') }).optional(),
-    /** Canary steps, in order; the last must be 100 (promotion). */
-    steps: z.array(rolloutStepSchema).min(1).default(DEFAULT_STEPS.map((s) => ({ ...s }))),
+    // The order rule is checked below, where JSON Schema cannot follow; the description carries it into the API document.
+    steps: z
+      .array(rolloutStepSchema)
+      .min(1)
+      .default(DEFAULT_STEPS.map((s) => ({ ...s })))
+      .describe('Canary steps, in order: each percentage above the one before, the last 100 (promotion)'),
     health: healthThresholdsSchema.default(healthThresholdsSchema.parse({})),
     /** Times a step may bake again (each for its own bake time) while it has too few samples. */
     maxExtensions: z.number().int().min(0).max(100).default(3),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from '../errors.ts';
 
-const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface RequestIdentity {
   requestId: string;

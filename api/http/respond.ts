@@ -33,5 +33,6 @@ export function sendError(res: ServerResponse, err: ApiError, requestId: string)
   const headers: OutgoingHttpHeaders = { 'X-Request-Id': requestId };
   if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
   if (err.closeConnection) headers.Connection = 'close';
+  if (err.allow !== undefined) headers.Allow = err.allow.join(', ');
   sendJson(res, err.status, JSON.stringify(errorBody(err, requestId)), headers);
 }

@@ -16,7 +16,9 @@ import {
   regressionPredictionSchema,
 } from '../../shared/api/predict.ts';
 import type { ApiScope } from '../../shared/api/keys.ts';
+import { modelNameSchema } from '../../shared/registry.ts';
 import { HTTP_STATUS } from '../errors.ts';
+import { VALID_REQUEST_ID } from '../http/request-id.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas the API validates with, so the
@@ -50,8 +52,19 @@ components.add(readinessSchema, { id: 'Readiness' });
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string) => ({ 'application/json': { schema: ref(id) } });
 
+const TAGS = {
+  predictions: 'Scoring events with the served model versions',
+  models: 'What is served: models, their versions, routes and event schemas, and their history',
+  feedback: 'Ground-truth labels for earlier predictions',
+  approvals: 'Decisions on training pipeline runs that await approval',
+  deployments: 'Rollouts of a model version: state, start, promote, pause, resume, roll back',
+  retraining: 'Training a model again on the newest data',
+  ops: 'Liveness, readiness, metrics and this documentation; no API key needed',
+} as const;
+type Tag = keyof typeof TAGS;
+
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Malformed JSON or a field that fails validation (`field` names it)',
+  400: 'Malformed JSON, a field that fails validation or an unusable X-Request-Id (`field` names it)',
   401: 'Missing or unknown API key',
   403: 'The API key lacks the scope this route needs',
   404: 'No such model, pipeline run, deployment or route',
@@ -64,28 +77,76 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Not ready, model not loaded, object store or Temporal unreachable, or timed out; see Retry-After',
 };
 
-function errors(statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [String(s), { description: STATUS_TEXT[s] ?? 'Error', content: json('ErrorBody') }]));
+const requestIdHeader = { $ref: '#/components/headers/X-Request-Id' };
+/** Every error with one of these statuses says when to try again (`retryAfterSeconds` of the ApiError). */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
+
+/** Any route takes the caller's X-Request-Id, and refuses a malformed one with 400 (api/http/request-id.ts). */
+const requestIdParam = {
+  name: 'X-Request-Id',
+  in: 'header',
+  required: false,
+  description: 'Names the request, e.g. to send feedback for it by this id later; the answer echoes it. Without one the API makes one.',
+  schema: { type: 'string', pattern: VALID_REQUEST_ID.source },
+};
+
+interface Answer {
+  description: string;
+  content?: object;
 }
 
-function operation(o: { summary: string; description: string; scope?: ApiScope; body?: string; optionalBody?: boolean; ok: string; okDescription: string; errors: number[]; params?: object[] }) {
+interface Operation {
+  /** Stable camelCase name that client generators turn into method names. */
+  id: string;
+  tag: Tag;
+  summary: string;
+  description: string;
+  scope?: ApiScope;
+  params?: object[];
+  body?: string;
+  optionalBody?: boolean;
+  ok: Answer;
+  /** Statuses answered with an ErrorBody; 400 (a malformed X-Request-Id), 500 and, with a scope, 401, 403 and 429 are added. */
+  errors: number[];
+  /** Other answers that are not an ErrorBody (/readyz's 503). */
+  others?: Record<number, Answer>;
+}
+
+function operation(o: Operation) {
+  const errorStatuses = [...new Set([400, 500, ...(o.scope ? [401, 403, 429] : []), ...o.errors])].sort((a, b) => a - b);
+  const responses: Record<string, object> = { 200: { ...o.ok, headers: { 'X-Request-Id': requestIdHeader } } };
+  for (const status of errorStatuses) {
+    const headers = { 'X-Request-Id': requestIdHeader, ...(RETRY_AFTER_STATUSES.has(status) ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : {}) };
+    responses[status] = { description: STATUS_TEXT[status] ?? 'Error', headers, content: json('ErrorBody') };
+  }
+  for (const [status, response] of Object.entries(o.others ?? {})) responses[status] = { ...response, headers: { 'X-Request-Id': requestIdHeader } };
   return {
+    operationId: o.id,
+    tags: [o.tag],
     summary: o.summary,
     description: o.scope ? `${o.description}\n\nRequires an API key with the \`${o.scope}\` scope.` : o.description,
-    ...(o.params ? { parameters: o.params } : {}),
+    parameters: [...(o.params ?? []), requestIdParam],
     ...(o.scope ? { security: [{ bearer: [] }, { apiKeyHeader: [] }] } : {}),
     ...(o.body ? { requestBody: { required: !o.optionalBody, content: json(o.body) } } : {}),
-    responses: { 200: { description: o.okDescription, content: json(o.ok) }, ...errors(o.scope ? [401, 403, 429, ...o.errors, 500] : [...o.errors, 500]) },
+    responses,
   };
 }
 
-const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const pathParam = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'path', required: true, description, schema });
 
 export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number }): Record<string, unknown> {
   const { schemas } = z.toJSONSchema(components, { target: 'draft-2020-12', io: 'input', uri: (id) => `#/components/schemas/${id}` });
-  for (const schema of Object.values(schemas)) delete (schema as { $schema?: unknown }).$schema;
+  // `uri` is what makes references point into the document, but zod also writes it into each schema as
+  // `$id`, and 2020-12 forbids a fragment in `$id` (ajv refuses the schema). Within the document the
+  // references resolve without it; `$schema` is the dialect OpenAPI 3.1 already implies.
+  for (const schema of Object.values(schemas)) {
+    delete (schema as { $schema?: unknown }).$schema;
+    delete (schema as { $id?: unknown }).$id;
+  }
   const modelName = pathParam('name', 'Model name, as in the registry');
-  const deploymentModel = pathParam('model', 'Model name, as in the registry');
+  const { $schema: _, ...registryName } = z.toJSONSchema(modelNameSchema, { target: 'draft-2020-12' });
+  const deploymentModel = pathParam('model', 'Model name, as in the registry; another name is refused (400) before anything is relayed', registryName);
+  const pipelineId = pathParam('id', 'Pipeline run (workflow) id');
   const statuses = [...new Set(Object.values(HTTP_STATUS))];
   return {
     openapi: '3.1.0',
@@ -95,10 +156,16 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
       description:
         'Online predictions from the model versions the serving config routes to, ground-truth feedback, approvals for training pipeline runs and deployment control. ' +
         `Every error answer has the ErrorBody shape; the statuses used are ${statuses.sort((a, b) => a - b).join(', ')}. ` +
+        'A method a path does not serve is answered 405 with an Allow header. ' +
         'Every answer carries X-Request-Id (send your own to name a request).',
     },
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     components: {
       schemas,
+      headers: {
+        'X-Request-Id': { description: "The request's id: the caller's X-Request-Id, or one the API made", required: true, schema: { type: 'string' } },
+        'Retry-After': { description: 'Seconds to wait before trying again', required: true, schema: { type: 'integer', minimum: 1 } },
+      },
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
         apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
@@ -107,6 +174,8 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
     paths: {
       '/v1/models/{name}/predict': {
         post: operation({
+          id: 'predict',
+          tag: 'predictions',
           summary: 'Score one event or a batch',
           description:
             "Raw business events in; per event the prediction of the version that served it, shaped by that version's label kind (GET /v1/models/{name} says which): " +
@@ -117,64 +186,99 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
           scope: 'predict',
           params: [modelName],
           body: 'PredictRequest',
-          ok: 'PredictResponse',
-          okDescription: 'Predictions, in request order',
-          errors: [400, 404, 413, 415, 503],
+          ok: { description: 'Predictions, in request order', content: json('PredictResponse') },
+          errors: [404, 413, 415, 503],
         }),
       },
-      '/v1/models': { get: operation({ summary: 'List served models', description: 'Models and the versions the serving config routes to.', scope: 'predict', ok: 'ModelList', okDescription: 'Served models', errors: [] }) },
+      '/v1/models': {
+        get: operation({ id: 'listModels', tag: 'models', summary: 'List served models', description: 'Models and the versions the serving config routes to.', scope: 'predict', ok: { description: 'Served models', content: json('ModelList') }, errors: [] }),
+      },
       '/v1/models/{name}': {
-        get: operation({ summary: 'Describe a served model', description: "Its served versions, each with its label kind (`task`: binary with its threshold, regression with its training transform, multiclass with its classes), route, features and the JSON Schema of an event.", scope: 'predict', params: [modelName], ok: 'ModelView', okDescription: 'The model', errors: [404] }),
+        get: operation({
+          id: 'getModel',
+          tag: 'models',
+          summary: 'Describe a served model',
+          description: 'Its served versions, each with its label kind (`task`: binary with its threshold, regression with its training transform, multiclass with its classes), route, features and the JSON Schema of an event.',
+          scope: 'predict',
+          params: [modelName],
+          ok: { description: 'The model', content: json('ModelView') },
+          errors: [404],
+        }),
       },
       '/v1/feedback': {
         post: operation({
+          id: 'sendFeedback',
+          tag: 'feedback',
           summary: 'Send ground-truth labels (binary models)',
           description: `Boolean labels for earlier predictions, by request id and event index; stored in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request. For a regression or multiclass model use POST /v1/models/{name}/feedback.`,
           scope: 'feedback',
           body: 'FeedbackRequest',
-          ok: 'FeedbackResponse',
-          okDescription: 'Stored',
-          errors: [400, 413, 415, 503],
+          ok: { description: 'Stored', content: json('FeedbackResponse') },
+          errors: [413, 415, 503],
         }),
       },
       '/v1/models/{name}/feedback': {
         post: operation({
-          summary: "Send ground-truth labels for one model",
+          id: 'sendModelFeedback',
+          tag: 'feedback',
+          summary: 'Send ground-truth labels for one model',
           description:
             `Labels for earlier predictions of this model, by request id and event index, each checked against the label kind of the model's primary version: true/false for binary, a finite number for regression, one of its classes for multiclass. ` +
             `A label of the wrong type or an unknown class is refused (400, \`field\` names it) and nothing is stored; stored with the model's name in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request.`,
           scope: 'feedback',
           params: [modelName],
           body: 'ModelFeedbackRequest',
-          ok: 'FeedbackResponse',
-          okDescription: 'Stored',
-          errors: [400, 404, 413, 415, 503],
+          ok: { description: 'Stored', content: json('FeedbackResponse') },
+          errors: [404, 413, 415, 503],
         }),
       },
       '/v1/pipelines/{id}/approve': {
-        post: operation({ summary: 'Approve a pipeline run', description: "Relays to the run's `approve` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
+        post: operation({ id: 'approvePipeline', tag: 'approvals', summary: 'Approve a pipeline run', description: "Relays to the run's `approve` Update as the API key's holder.", scope: 'admin', params: [pipelineId], body: 'DecisionRequest', ok: { description: 'Recorded', content: json('DecisionResponse') }, errors: [404, 409, 415, 503] }),
       },
       '/v1/pipelines/{id}/reject': {
-        post: operation({ summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pathParam('id', 'Pipeline run (workflow) id')], body: 'DecisionRequest', ok: 'DecisionResponse', okDescription: 'Recorded', errors: [400, 404, 409, 415, 503] }),
+        post: operation({ id: 'rejectPipeline', tag: 'approvals', summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pipelineId], body: 'DecisionRequest', ok: { description: 'Recorded', content: json('DecisionResponse') }, errors: [404, 409, 415, 503] }),
       },
       '/v1/models/{name}/timeline': {
-        get: {
+        get: operation({
+          id: 'getModelTimeline',
+          tag: 'models',
           summary: "A model's timeline",
           description:
-            "Versions with their triggers and decisions, champion changes, rollouts with each step's verdict, drift windows and retrainings: a self-contained HTML page, or JSON when the request accepts only `application/json`.\n\nRequires an API key with the `admin` scope.",
-          parameters: [modelName],
-          security: [{ bearer: [] }, { apiKeyHeader: [] }],
-          responses: { 200: { description: 'The timeline', content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } }, ...errors([401, 403, 429, 404, 503, 500]) },
-        },
+            "Versions with their triggers and decisions, champion changes, rollouts with each step's verdict, drift windows and retrainings: a self-contained HTML page, or JSON when the request accepts only `application/json`.",
+          scope: 'admin',
+          params: [modelName],
+          ok: { description: 'The timeline', content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
+          errors: [404, 503],
+        }),
       },
       '/v1/models/{name}/retrain': {
-        post: operation({ summary: 'Retrain a model', description: "Starts the training pipeline on the newest data with the model's recorded spec (or the one sent); the trigger (manual, the reason, the key holder) is recorded in the new version's lineage. 409 when the model is already training.", scope: 'admin', params: [modelName], body: 'RetrainRequest', ok: 'RetrainResponse', okDescription: 'The run started (or this exact run already had)', errors: [400, 404, 408, 409, 413, 415, 503] }),
+        post: operation({
+          id: 'retrainModel',
+          tag: 'retraining',
+          summary: 'Retrain a model',
+          description: "Starts the training pipeline on the newest data with the model's recorded spec (or the one sent); the trigger (manual, the reason, the key holder) is recorded in the new version's lineage. 409 when the model is already training.",
+          scope: 'admin',
+          params: [modelName],
+          body: 'RetrainRequest',
+          ok: { description: 'The run started (or this exact run already had)', content: json('RetrainResponse') },
+          errors: [404, 408, 409, 413, 415, 503],
+        }),
       },
       '/v1/deployments/{model}': {
-        get: operation({ summary: "A model's deployment", description: 'The `modelDeployment` workflow state: phase, champion, the rollout in progress with each step\'s health figures and verdicts, and the history.', scope: 'admin', params: [deploymentModel], ok: 'DeploymentResponse', okDescription: 'The deployment', errors: [404, 503] }),
+        get: operation({ id: 'getDeployment', tag: 'deployments', summary: "A model's deployment", description: "The `modelDeployment` workflow state: phase, champion, the rollout in progress with each step's health figures and verdicts, and the history.", scope: 'admin', params: [deploymentModel], ok: { description: 'The deployment', content: json('DeploymentResponse') }, errors: [404, 503] }),
       },
       '/v1/deployments/{model}/rollout': {
-        post: operation({ summary: 'Start a rollout', description: "Relays to the deployment workflow's `startRollout` Update as the API key's holder, starting the workflow if the model has none. The version must be registered and approved.", scope: 'admin', params: [deploymentModel], body: 'RolloutRequest', ok: 'DeploymentResponse', okDescription: 'The rollout started', errors: [400, 408, 409, 413, 415, 503] }),
+        post: operation({
+          id: 'startRollout',
+          tag: 'deployments',
+          summary: 'Start a rollout',
+          description: "Relays to the deployment workflow's `startRollout` Update as the API key's holder, starting the workflow if the model has none. The version must be registered and approved.",
+          scope: 'admin',
+          params: [deploymentModel],
+          body: 'RolloutRequest',
+          ok: { description: 'The rollout started', content: json('DeploymentResponse') },
+          errors: [408, 409, 413, 415, 503],
+        }),
       },
       ...Object.fromEntries(
         (
@@ -186,20 +290,37 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
           ] as const
         ).map(([action, summary, description]) => [
           `/v1/deployments/{model}/${action}`,
-          { post: operation({ summary, description: `${description} Relayed to the deployment workflow's \`${action}\` Update as the API key's holder; the body (a reason) may be omitted.`, scope: 'admin', params: [deploymentModel], body: 'DeploymentControlRequest', optionalBody: true, ok: 'DeploymentResponse', okDescription: 'Done', errors: [400, 404, 408, 409, 415, 503] }) },
+          {
+            post: operation({
+              id: `${action}Deployment`,
+              tag: 'deployments',
+              summary,
+              description: `${description} Relayed to the deployment workflow's \`${action}\` Update as the API key's holder; the body (a reason) may be omitted.`,
+              scope: 'admin',
+              params: [deploymentModel],
+              body: 'DeploymentControlRequest',
+              optionalBody: true,
+              ok: { description: 'Done', content: json('DeploymentResponse') },
+              errors: [404, 408, 409, 415, 503],
+            }),
+          },
         ]),
       ),
-      '/healthz': { get: { summary: 'Liveness', description: 'The process answers.', responses: { 200: { description: 'Alive' } } } },
+      '/healthz': { get: operation({ id: 'checkLiveness', tag: 'ops', summary: 'Liveness', description: 'The process answers.', ok: { description: 'Alive' }, errors: [] }) },
       '/readyz': {
-        get: {
+        get: operation({
+          id: 'checkReadiness',
+          tag: 'ops',
           summary: 'Readiness',
           description: 'Ready once the serving config has been read and every model in it has a loaded version; reports a stale config, load errors and the execution providers in use.',
-          responses: { 200: { description: 'Ready', content: json('Readiness') }, 503: { description: 'Not ready', content: json('Readiness') } },
-        },
+          ok: { description: 'Ready', content: json('Readiness') },
+          errors: [],
+          others: { 503: { description: 'Not ready', content: json('Readiness') } },
+        }),
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', description: 'Text exposition format 0.0.4.', responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
-      '/openapi.json': { get: { summary: 'This document', description: 'OpenAPI 3.1.', responses: { 200: { description: 'The document' } } } },
-      '/docs': { get: { summary: 'Human-readable documentation', description: 'This document as a self-contained HTML page.', responses: { 200: { description: 'HTML' } } } },
+      '/metrics': { get: operation({ id: 'getMetrics', tag: 'ops', summary: 'Prometheus metrics', description: 'Text exposition format 0.0.4.', ok: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, errors: [] }) },
+      '/openapi.json': { get: operation({ id: 'getOpenApiDocument', tag: 'ops', summary: 'This document', description: 'OpenAPI 3.1.', ok: { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } }, errors: [] }) },
+      '/docs': { get: operation({ id: 'getDocs', tag: 'ops', summary: 'Human-readable documentation', description: 'This document as a self-contained HTML page.', ok: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, errors: [] }) },
     },
   };
 }

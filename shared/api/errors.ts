@@ -11,6 +11,7 @@ export const API_ERROR_CODES = [
   'Unauthenticated',
   'Forbidden',
   'RouteNotFound',
+  'MethodNotAllowed',
   'UnknownModel',
   'PipelineNotFound',
   'DeploymentNotFound',

@@ -27,6 +27,13 @@ export const routingKeySchema = z
   .max(256, 'expected a routing key of at most 256 characters')
   .describe('Requests with the same key are served by the same model version (for as long as the routes do not change)');
 
+/**
+ * A request carries exactly one of these. zod checks it as a refinement, whose message says what to
+ * send; JSON Schema cannot see a refinement, so the same keys are also written as a `oneOf`, which
+ * is what tools (client generators, fuzzers) read: the document accepts what the server accepts.
+ */
+const EVENT_KEYS = ['event', 'events'] as const;
+
 export const predictRequestSchema = z
   .strictObject({
     event: rawEventSchema.optional(),
@@ -34,11 +41,14 @@ export const predictRequestSchema = z
     routingKey: routingKeySchema.optional(),
   })
   .superRefine((body, ctx) => {
-    if ((body.event === undefined) === (body.events === undefined)) {
+    if (EVENT_KEYS.filter((key) => body[key] !== undefined).length !== 1) {
       ctx.addIssue({ code: 'custom', message: 'expected exactly one of "event" (one event) or "events" (a batch)' });
     }
   })
-  .describe('One event (`event`) or a batch (`events`); `routingKey` pins the caller to one model version');
+  .meta({
+    description: 'One event (`event`) or a batch (`events`), never both; `routingKey` pins the caller to one model version',
+    oneOf: EVENT_KEYS.map((key) => ({ required: [key] })),
+  });
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
 
 const modelVersion = z.number().int().describe('The version that produced this prediction');

@@ -82,6 +82,40 @@ describe('routes', () => {
     const other = await api.request('POST', `/v1/models/${MODEL}/predict`, { key: KEYS.predict, body: { event: flightEvent(1) }, headers: { origin: 'https://evil.example.com' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
+
+  test('a deployment route refuses a model name the registry cannot hold (400) before anything reaches Temporal', async () => {
+    for (const [method, path] of [['GET', '/v1/deployments/0'], ['POST', '/v1/deployments/Flights_Delay/rollout'], ['POST', '/v1/deployments/x/pause']] as const) {
+      const res = await api.request(method, path, { key: KEYS.admin, ...(method === 'POST' ? { body: { version: 1 } } : {}) });
+      assert.equal(res.status, 400, `${method} ${path}: ${res.text}`);
+      assert.equal(res.json.error?.code, 'InvalidRequest');
+      assert.equal(res.json.error?.field, 'path.model');
+      assert.match(res.json.error?.message ?? '', /^path\.model: expected a model name of 2-63 lowercase letters/);
+    }
+  });
+
+  test('a known path asked with a method it does not serve is 405 with Allow; an unknown path stays 404', async () => {
+    for (const [method, path, allow] of [
+      ['GET', `/v1/models/${MODEL}/predict`, 'POST'],
+      ['PUT', `/v1/models/${MODEL}/predict`, 'POST'],
+      ['DELETE', `/v1/models/${MODEL}`, 'GET, HEAD'],
+      ['POST', '/v1/models', 'GET, HEAD'],
+      ['PATCH', '/v1/feedback', 'POST'],
+      ['GET', '/v1/deployments/m/promote', 'POST'],
+      ['POST', '/healthz', 'GET, HEAD'],
+    ] as const) {
+      const res = await api.request(method, path, { key: KEYS.all, headers: { origin: 'https://app.example.com' } });
+      assert.equal(res.status, 405, `${method} ${path}: ${res.text}`);
+      assert.equal(res.headers.get('allow'), allow, `${method} ${path}`);
+      assert.equal(res.json.error?.code, 'MethodNotAllowed');
+      assert.equal(res.json.error?.message, `${method} is not served on ${path}; it serves ${allow} (see /docs)`);
+      assert.equal(res.json.error?.requestId, res.headers.get('x-request-id'));
+      assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example.com', 'the browser may read the refusal');
+    }
+    assert.equal((await api.request('HEAD', `/v1/models/${MODEL}`, { key: KEYS.predict })).status, 200, 'HEAD is served where GET is');
+    const preflight = await fetch(`${api.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+    assert.equal(preflight.status, 204, 'a CORS preflight is answered before any route');
+    assert.equal((await api.request('GET', '/v1/models/x/predict/more', { key: KEYS.all })).status, 404);
+  });
 });
 
 describe('request timeouts', () => {

@@ -1,9 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { docsPage } from '../../../api/openapi/docs-page.ts';
 import { openApiDocument } from '../../../api/openapi/openapi-document.ts';
+import { predictRequestSchema } from '../../../shared/api/predict.ts';
 
 const document = openApiDocument({ maxBatch: 1000, maxBodyBytes: 1 << 20 });
+
+type Json = Record<string, unknown>;
+const schemas = (document.components as { schemas: Record<string, Json> }).schemas;
+const operations = Object.entries(document.paths as Record<string, Record<string, Json>>).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ label: `${method.toUpperCase()} ${path}`, op })));
+
+/** The value a local reference (`#/components/...`) points at in the document. */
+const resolve = (ref: string): unknown =>
+  ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce<unknown>((node, part) => (node as Json | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], document);
 
 /** Every $ref in a JSON value. */
 function refs(value: unknown, out: string[] = []): string[] {
@@ -36,10 +50,82 @@ test('the OpenAPI document covers every route, and every reference resolves', ()
   ] as const) {
     assert.ok(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
   }
-  const schemas = (document.components as { schemas: Record<string, unknown> }).schemas;
-  for (const ref of refs(document)) {
-    const name = ref.replace('#/components/schemas/', '');
-    assert.ok(schemas[name], `${ref} resolves`);
+  for (const ref of refs(document)) assert.ok(ref.startsWith('#/') && resolve(ref) !== undefined, `${ref} resolves`);
+});
+
+test('the document passes the official OpenAPI 3.1 schema, and every schema in it is valid JSON Schema 2020-12', async () => {
+  const result = await new Validator().validate(structuredClone(document));
+  assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
+  // The OpenAPI schema leaves Schema Objects to their dialect: JSON Schema 2020-12's meta-schema is what
+  // refuses a `$id` with a fragment, as zod writes one.
+  const ajv = new Ajv2020({ allErrors: true });
+  for (const [name, schema] of Object.entries(schemas)) {
+    assert.equal(ajv.validateSchema(schema), true, `${name}: ${ajv.errorsText()}`);
+    assert.equal(schema.$id, undefined, name);
+  }
+});
+
+test('every operation has a unique camelCase operationId and a tag the document describes', () => {
+  const tags = new Map((document.tags as { name: string; description: string }[]).map((t) => [t.name, t.description]));
+  const ids = operations.map(({ op }) => op.operationId);
+  assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+  for (const { label, op } of operations) {
+    assert.match(String(op.operationId), /^[a-z][a-zA-Z]*$/, label);
+    const opTags = op.tags as string[];
+    assert.equal(opTags.length, 1, label);
+    assert.ok(tags.get(opTags[0] ?? ''), `${label}: tag ${opTags[0]} is described`);
+  }
+  assert.deepEqual(
+    Object.fromEntries(operations.filter(({ op }) => ['predict', 'listModels', 'getModel', 'sendFeedback', 'sendModelFeedback', 'approvePipeline'].includes(String(op.operationId))).map(({ label, op }) => [op.operationId, label])),
+    {
+      predict: 'POST /v1/models/{name}/predict',
+      listModels: 'GET /v1/models',
+      getModel: 'GET /v1/models/{name}',
+      sendFeedback: 'POST /v1/feedback',
+      sendModelFeedback: 'POST /v1/models/{name}/feedback',
+      approvePipeline: 'POST /v1/pipelines/{id}/approve',
+    },
+  );
+});
+
+test('X-Request-Id is a parameter of every operation and a header of every answer; every 429 and 503 error carries Retry-After', () => {
+  for (const { label, op } of operations) {
+    const param = (op.parameters as Json[]).find((p) => p.name === 'X-Request-Id');
+    assert.equal(param?.in, 'header', label);
+    assert.ok('400' in (op.responses as Json), `${label}: a malformed X-Request-Id is answered 400`);
+    for (const [status, response] of Object.entries(op.responses as Record<string, { headers: Record<string, { $ref: string }>; content?: Record<string, { schema: { $ref?: string } }> }>)) {
+      assert.equal(response.headers['X-Request-Id']?.$ref, '#/components/headers/X-Request-Id', `${label} ${status}`);
+      const isError = response.content?.['application/json']?.schema.$ref === '#/components/schemas/ErrorBody';
+      assert.equal(response.headers['Retry-After'] !== undefined, isError && ['429', '503'].includes(status), `${label} ${status}: Retry-After`);
+    }
+  }
+  const pattern = new RegExp(String((resolve('#/paths/~1healthz/get/parameters/0') as { schema: { pattern: string } }).schema.pattern));
+  assert.ok(pattern.test('order-4711:a') && !pattern.test('has spaces') && !pattern.test('x'.repeat(129)), 'the pattern is the one the API checks');
+});
+
+test('PredictRequest accepts exactly the envelopes the server accepts: one of event or events, never both', () => {
+  // The references point into the document, so the schemas are added under a root of the same shape.
+  const ajv = new Ajv2020({ allErrors: true });
+  ajv.addKeyword('components');
+  ajv.addSchema({ components: { schemas } }, 'openapi');
+  const validate = ajv.getSchema('openapi#/components/schemas/PredictRequest');
+  assert.ok(validate);
+  const event = { origin: 'ORD', distance: 733 };
+  for (const body of [
+    { event },
+    { events: [event, event] },
+    { event, routingKey: 'user-1' },
+    { event, events: [event] },
+    { event, events: [event], routingKey: 'user-1' },
+    { routingKey: 'user-1' },
+    {},
+    { events: [] },
+    { event, model: 'x' },
+    { event: 'ORD-LGA' },
+    { events: [event], routingKey: '' },
+    [event],
+  ]) {
+    assert.equal(validate(body), predictRequestSchema.safeParse(body).success, JSON.stringify(body));
   }
 });
 
