@@ -68,7 +68,12 @@ export class TrainingProgressView {
   }
 
   private bar(fraction: number): string {
-    const filled = Math.max(0, Math.min(BAR_WIDTH, Math.round(fraction * BAR_WIDTH)));
-    return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+    return progressBar(fraction);
   }
+}
+
+/** `[#########---------------]`: a fraction done, for a progress line. */
+export function progressBar(fraction: number): string {
+  const filled = Math.max(0, Math.min(BAR_WIDTH, Math.round(fraction * BAR_WIDTH)));
+  return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
 }

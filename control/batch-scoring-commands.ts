@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { ArtifactStore } from '../domain/object-store/artifact-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import type { BatchScoringResult, ChunkResult, ObjectRef } from '../shared/batch-scoring.ts';
 import type { Config } from '../shared/config.ts';
 import { SluiceError } from '../shared/errors.ts';
+import { type BatchScoringProgress, batchScoringProgressQuery } from '../workflows/batch-scoring.ts';
+
+/** How often a waiting caller asks the job how far it is. */
+const PROGRESS_POLL_MS = 500;
 
 export class ScoringRequestError extends SluiceError {
   override readonly name = 'ScoringRequestError';
@@ -34,7 +39,7 @@ async function sha256File(path: string): Promise<string> {
  * job id is derived from model, version, input and kind, so asking twice scores once; a local input
  * is uploaded to the predictions bucket first, keyed by its content hash.
  */
-export async function scoreBatch(deps: { client: Client; config: Config; store: ArtifactStore }, request: ScoreRequest): Promise<{ workflowId: string; result: BatchScoringResult & { chunks: ChunkResult[] } }> {
+export async function scoreBatch(deps: { client: Client; config: Config; store: ArtifactStore; onProgress?: (progress: BatchScoringProgress) => void }, request: ScoreRequest): Promise<{ workflowId: string; result: BatchScoringResult & { chunks: ChunkResult[] } }> {
   const registry = new ModelRegistry(deps.store, deps.config.buckets.models);
   const index = await registry.index(request.model);
   const version = request.version ?? index.aliases.champion;
@@ -65,5 +70,16 @@ export async function scoreBatch(deps: { client: Client; config: Config; store: 
     ...(request.out !== undefined ? { output: { bucket: deps.config.buckets.predictions, prefix: request.out.endsWith('/') ? request.out : `${request.out}/` } } : {}),
   };
   const handle = await deps.client.workflow.start('batchScoring', { taskQueue: deps.config.taskQueues.scoring, workflowId, args: [args], workflowIdConflictPolicy: 'USE_EXISTING' });
-  return { workflowId, result: (await handle.result()) as BatchScoringResult & { chunks: ChunkResult[] } };
+  const result = handle.result() as Promise<BatchScoringResult & { chunks: ChunkResult[] }>;
+  if (deps.onProgress) {
+    const report = deps.onProgress;
+    let finished = false;
+    void result.finally(() => (finished = true)).catch(() => undefined);
+    while (!finished) {
+      const progress = await handle.query(batchScoringProgressQuery).catch(() => undefined);
+      if (progress && !finished) report(progress);
+      await Promise.race([result.catch(() => undefined), sleep(PROGRESS_POLL_MS)]);
+    }
+  }
+  return { workflowId, result: await result };
 }

@@ -1,4 +1,4 @@
-import { type ActivityOptions, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ScoringActivities } from '../activities/scoring/scoring-activities.ts';
 import { type BatchScoringResult, type ChunkResult, batchScoringInputSchema, batchScoringKeys } from '../shared/batch-scoring.ts';
 import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
@@ -23,8 +23,19 @@ const shortIo = {
  * shared definitions and online snapshot the API scores with. Every output row carries `score`, the columns of the model's label kind (regression
  * `value`; multiclass `class` and `probabilities`), `model` and `model_version`.
  */
+export interface BatchScoringProgress {
+  stage: 'featurizing' | 'planning' | 'scoring' | 'done';
+  chunksDone: number;
+  /** Known once the input is planned. */
+  chunks?: number;
+  rows?: number;
+}
+export const batchScoringProgressQuery = defineQuery<BatchScoringProgress>('progress');
+
 export async function batchScoring(raw: unknown): Promise<BatchScoringResult & { chunks: ChunkResult[] }> {
   const input = parseInput(batchScoringInputSchema, raw, () => 'Invalid batch scoring input');
+  const progress: BatchScoringProgress = { stage: input.inputKind === 'events' ? 'featurizing' : 'planning', chunksDone: 0 };
+  setHandler(batchScoringProgressQuery, () => progress);
   const output = input.output ?? { bucket: '', prefix: batchScoringKeys.prefix(input.jobId) };
   const { taskQueue } = workflowInfo();
   const io = proxyActivities<ScoringActivities>({ ...shortIo, taskQueue });
@@ -35,7 +46,9 @@ export async function batchScoring(raw: unknown): Promise<BatchScoringResult & {
   const featurized = bucket !== undefined ? await scoring.featurizeBatchInput({ model: input.model, version: input.version, input: input.input, output: { bucket, prefix: output.prefix } }) : undefined;
   if (featurized) setCurrentDetails(`Computed the features of ${featurized.rows} events from online snapshot ${featurized.snapshotKey ?? '(none: no windowed aggregates)'}`);
   const scored = featurized?.input ?? input.input;
+  progress.stage = 'planning';
   const plan = await io.planBatchScoring({ input: scored, chunkRows: input.chunkRows });
+  Object.assign(progress, { stage: 'scoring', chunks: plan.chunks.length, rows: plan.rows });
   bucket ??= output.bucket || (await io.defaultOutputBucket());
   const results: ChunkResult[] = [];
   let next = 0;
@@ -44,6 +57,7 @@ export async function batchScoring(raw: unknown): Promise<BatchScoringResult & {
       const chunk = plan.chunks[next++];
       if (!chunk) return;
       results.push(await scoring.scoreChunk({ model: input.model, version: input.version, input: scored, output: { bucket, prefix: output.prefix }, chunk }));
+      progress.chunksDone = results.length;
       setCurrentDetails(`Scored ${results.length} of ${plan.chunks.length} chunks (${plan.rows} rows)`);
     }
   };
@@ -60,5 +74,6 @@ export async function batchScoring(raw: unknown): Promise<BatchScoringResult & {
     ...(featurized ? { featurized: { key: featurized.input.key, rows: featurized.rows, snapshotKey: featurized.snapshotKey, asOf: featurized.asOf } } : {}),
   };
   const manifestKey = await io.writeBatchManifest(result);
+  progress.stage = 'done';
   return { ...result, manifestKey, chunks: results };
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { scoreBatch } from '../../control/batch-scoring-commands.ts';
+import type { BatchScoringProgress } from '../../workflows/batch-scoring.ts';
 import { type Env, EXIT, UsageError, positiveInt, subcommands } from '../command.ts';
+import { progressBar } from '../training-progress.ts';
 
 const HELP = {
   score: `Usage: sluice score <model> <input> [--version N] [--out PREFIX] [--feature-columns] [--json]
@@ -23,6 +25,20 @@ and the model's columns as the prediction log names them: score, and value (regr
 probabilities (multiclass), with model and model_version.`,
 } as const;
 
+/** The job's progress: a redrawn line on a terminal; otherwise a line per stage and per quarter of the chunks. */
+export function progressReporter(env: Pick<Env, 'live' | 'write'>): (progress: BatchScoringProgress) => void {
+  let lastPlain = '';
+  return (p) => {
+    const line =
+      p.stage === 'scoring' && p.chunks
+        ? `scoring ${progressBar(p.chunksDone / p.chunks)} ${p.chunksDone}/${p.chunks} chunks of ${p.rows ?? '?'} rows`
+        : ({ featurizing: 'computing the events\' features from the online snapshot', planning: 'planning chunks', scoring: 'scoring', done: 'writing the manifest' } as const)[p.stage];
+    if (env.live) return env.live(line);
+    const plain = p.stage === 'scoring' && p.chunks ? `scoring: ${Math.floor((4 * p.chunksDone) / p.chunks) * 25}% of ${p.chunks} chunks` : line;
+    if (plain !== lastPlain) env.write((lastPlain = plain));
+  };
+}
+
 async function score(env: Env, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -34,9 +50,10 @@ async function score(env: Env, args: string[]): Promise<number> {
   const version = values.version === undefined ? undefined : positiveInt('version', values.version, 1);
   if (!values.json) env.write(`scoring ${input} with ${model}${version === undefined ? ' (champion)' : ` v${version}`} on task queue ${env.config.taskQueues.scoring}...`);
   const { workflowId, result } = await scoreBatch(
-    { client: env.client, config: env.config, store: env.store },
+    { client: env.client, config: env.config, store: env.store, ...(values.json ? {} : { onProgress: progressReporter(env) }) },
     { model, input, inputKind: values['feature-columns'] ? 'features' : 'events', ...(version !== undefined ? { version } : {}), ...(values.out !== undefined ? { out: values.out } : {}) },
   );
+  env.live?.(undefined);
   if (values.json) {
     env.write(JSON.stringify(result, null, 2));
     return EXIT.ok;

@@ -91,8 +91,10 @@ describe('sluice score on raw events', () => {
     });
     assert.ok(worst < 1e-6, `batch and online scores differ by up to ${worst}`);
 
-    const again = await cli('score', model, path, '--json');
-    assert.deepEqual((JSON.parse(again.text) as BatchScoringResult).output, result.output, 'the same request is the same job');
+    const again = await cli('score', model, path);
+    assert.equal(again.code, EXIT.ok, again.text);
+    assert.match(again.text, new RegExp(`scored ${EVENTS} rows with ${model} v${version} in 1 part\\(s\\) \\(1 already written\\)`), 'the same request is the same job, its part kept');
+    assert.ok(again.text.includes(`s3://${result.output.bucket}/${result.output.prefix}`), again.text);
   });
 
   test('bad input is refused naming what is wrong', async () => {
