@@ -49,10 +49,52 @@ function eventSchemaFor(fields: Readonly<Record<string, ValueType>>): z.ZodType<
 export class EventValidator {
   readonly schema: z.ZodType<RawEvent>;
   private readonly fields: readonly (readonly [string, ValueType])[];
+  private readonly types: ReadonlyMap<string, ValueType>;
+  private readonly fieldSchemas = new Map<string, z.ZodType>();
 
   constructor(fields: Readonly<Record<string, ValueType>>) {
     this.schema = eventSchemaFor(fields);
     this.fields = Object.entries(fields);
+    this.types = new Map(this.fields);
+  }
+
+  /**
+   * A batch in columns as events of this version, checked by the same rules as event objects; a
+   * problem is an `InvalidRequest` naming its place: `columns[2]`, `data[3]` or `data[3][1]`.
+   */
+  checkColumns(columns: readonly string[], data: readonly unknown[]): RawEvent[] {
+    const types = columns.map((name, j) => {
+      const type = this.types.get(name);
+      if (type === undefined) throw new ApiError('InvalidRequest', `columns[${j}]: unknown field "${name}": not read by this model's features`, { field: `columns[${j}]` });
+      if (columns.indexOf(name) !== j) throw new ApiError('InvalidRequest', `columns[${j}]: "${name}" is given twice`, { field: `columns[${j}]` });
+      return type;
+    });
+    const missing = this.fields.filter(([name]) => !columns.includes(name)).map(([name]) => `"${name}"`);
+    if (missing.length > 0) throw new ApiError('InvalidRequest', `columns: missing ${missing.join(', ')} (every field is required; send null values when unknown)`, { field: 'columns' });
+    const width = columns.length;
+    const events = new Array<RawEvent>(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const row = data[i];
+      if (!Array.isArray(row) || row.length !== width) {
+        throw new ApiError('InvalidRequest', `data[${i}]: expected an array of ${width} values (one per column), got ${Array.isArray(row) ? `${row.length}` : describeValue(row)}`, { field: `data[${i}]` });
+      }
+      const event: Record<string, unknown> = {};
+      for (let j = 0; j < width; j++) {
+        const value: unknown = row[j];
+        if (!valueFits(value, types[j] as ValueType)) this.refuseCell(columns[j] as string, value, `data[${i}][${j}]`);
+        event[columns[j] as string] = value;
+      }
+      events[i] = event;
+    }
+    return events;
+  }
+
+  /** Throws the field schema's own message for a value `valueFits` refused (it may refuse what the schema takes, never the reverse). */
+  private refuseCell(name: string, value: unknown, field: string): void {
+    let schema = this.fieldSchemas.get(name);
+    if (!schema) this.fieldSchemas.set(name, (schema = fieldSchema(this.types.get(name) as ValueType)));
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw invalidRequest(parsed.error, field);
   }
 
   /** `value` as an event of this version, or an `InvalidRequest` naming the field under `prefix`. */
@@ -73,25 +115,24 @@ export class EventValidator {
     }
     if (keys !== this.fields.length) return false;
     for (const [name, type] of this.fields) {
-      if (!Object.hasOwn(event, name)) return false;
-      const v = event[name];
-      if (v === null) continue;
-      switch (type) {
-        case 'number':
-          if (typeof v !== 'number' || !Number.isFinite(v)) return false;
-          break;
-        case 'string':
-          if (typeof v !== 'string' || v.length > MAX_STRING) return false;
-          break;
-        case 'boolean':
-          if (typeof v !== 'boolean') return false;
-          break;
-        case 'timestamp':
-          if (typeof v === 'string' ? v.length > 64 : !Number.isSafeInteger(v)) return false;
-          break;
-      }
+      if (!Object.hasOwn(event, name) || !valueFits(event[name], type)) return false;
     }
     return true;
+  }
+}
+
+/** A field's rule as plain type checks, for the request path (the zod schema names what is wrong). */
+function valueFits(v: unknown, type: ValueType): boolean {
+  if (v === null) return true;
+  switch (type) {
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'string':
+      return typeof v === 'string' && v.length <= MAX_STRING;
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'timestamp':
+      return typeof v === 'string' ? v.length <= 64 : Number.isSafeInteger(v);
   }
 }
 
@@ -106,12 +147,19 @@ export function isPlainPredictRequest(body: unknown): body is PredictRequest {
   if (!isObject(body)) return false;
   let keys = 0;
   for (const key in body) {
-    if (!Object.hasOwn(body, key) || (key !== 'event' && key !== 'events' && key !== 'routingKey')) return false;
+    if (!Object.hasOwn(body, key) || (key !== 'event' && key !== 'events' && key !== 'columns' && key !== 'data' && key !== 'routingKey')) return false;
     keys++;
   }
-  const { event, events, routingKey } = body;
+  const { event, events, columns, data, routingKey } = body;
   if (routingKey !== undefined && (typeof routingKey !== 'string' || routingKey.length === 0 || routingKey.length > 256)) return false;
-  if (keys !== (routingKey === undefined ? 1 : 2)) return false;
+  const shapeKeys = keys - (routingKey === undefined ? 0 : 1);
+  if (columns !== undefined) {
+    if (shapeKeys !== 2 || !Array.isArray(columns) || columns.length === 0 || !Array.isArray(data) || data.length === 0) return false;
+    for (const c of columns) if (typeof c !== 'string' || c.length === 0) return false;
+    for (const row of data) if (!Array.isArray(row)) return false;
+    return true;
+  }
+  if (shapeKeys !== 1) return false;
   if (event !== undefined) return isObject(event);
   if (!Array.isArray(events) || events.length === 0) return false;
   for (const e of events) if (!isObject(e)) return false;

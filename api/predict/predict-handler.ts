@@ -42,13 +42,20 @@ export function predictTarget(url: string | undefined): string | undefined {
   }
 }
 
+/** Where a field of event `index` sits in the request, for an error that names it. */
+function fieldOf(request: PredictRequest, index: number, field: string): string {
+  if (request.event !== undefined) return `event.${field}`;
+  if (request.columns !== undefined) return `data[${index}][${request.columns.indexOf(field)}]`;
+  return `events[${index}].${field}`;
+}
+
 /** The model inputs of the events, with a value the features cannot read refused as the caller's error. */
-async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent[], single: boolean) {
+async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent[], request: PredictRequest) {
   try {
     return await runtime.assembler.assemble(events);
   } catch (err) {
     if (!(err instanceof FeatureInputError)) throw err;
-    const field = `${single ? 'event' : `events[${err.index}]`}.${err.field}`;
+    const field = fieldOf(request, err.index, err.field);
     throw new ApiError('InvalidRequest', `${field}: ${err.problem}`, { field });
   }
 }
@@ -106,7 +113,7 @@ export class PredictHandler {
     let failure: string | undefined;
     try {
       const events = this.validateEvents(runtime, request);
-      const features = await assembleFeatures(runtime, events, request.event !== undefined);
+      const features = await assembleFeatures(runtime, events, request);
       const scores = await runtime.score(features);
       if (res.writableEnded) {
         failure = 'Timeout'; // the sweeper answered 503 while this version worked
@@ -124,7 +131,7 @@ export class PredictHandler {
       if (apiError.status >= 500 && !res.writableEnded) failure = apiError.code;
       throw err;
     } finally {
-      if (failure !== undefined) this.deps.predictionLog.recordFailure(runtime, { requestId, routingKey: request.routingKey, at, route, events: request.events?.length ?? 1, error: failure, latencyMs: performance.now() - started });
+      if (failure !== undefined) this.deps.predictionLog.recordFailure(runtime, { requestId, routingKey: request.routingKey, at, route, events: request.events?.length ?? request.data?.length ?? 1, error: failure, latencyMs: performance.now() - started });
       runtime.done();
       if (shadow) {
         if (shadowEvents) this.deps.shadow.submit({ runtime: shadow, events: shadowEvents, requestId, routingKey: request.routingKey, at });
@@ -134,9 +141,11 @@ export class PredictHandler {
   }
 
   private parseEnvelope(body: unknown): PredictRequest {
-    const events = (body as { events?: unknown } | null)?.events;
-    if (Array.isArray(events) && events.length > this.deps.limits.maxBatch) {
-      throw new ApiError('BatchTooLarge', `a batch holds at most ${this.deps.limits.maxBatch} events; this one has ${events.length}`, { field: 'events' });
+    for (const key of ['events', 'data'] as const) {
+      const batch = (body as Record<string, unknown> | null)?.[key];
+      if (Array.isArray(batch) && batch.length > this.deps.limits.maxBatch) {
+        throw new ApiError('BatchTooLarge', `a batch holds at most ${this.deps.limits.maxBatch} events; this one has ${batch.length}`, { field: key });
+      }
     }
     if (isPlainPredictRequest(body)) return body;
     const parsed = predictRequestSchema.safeParse(body);
@@ -146,6 +155,7 @@ export class PredictHandler {
 
   private validateEvents(runtime: ModelRuntime, request: PredictRequest): RawEvent[] {
     if (request.event !== undefined) return [runtime.events.check(request.event, 'event')];
+    if (request.columns !== undefined) return runtime.events.checkColumns(request.columns, request.data ?? []);
     const raw = request.events ?? [];
     const events = new Array<RawEvent>(raw.length);
     for (let i = 0; i < raw.length; i++) {

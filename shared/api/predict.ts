@@ -28,26 +28,42 @@ export const routingKeySchema = z
   .describe('Requests with the same key are served by the same model version (for as long as the routes do not change)');
 
 /**
- * A request carries exactly one of these. zod checks it as a refinement, whose message says what to
- * send; JSON Schema cannot see a refinement, so the same keys are also written as a `oneOf`, which
- * is what tools (client generators, fuzzers) read: the document accepts what the server accepts.
+ * A request carries exactly one of these shapes: one event, a batch of event objects, or a batch in
+ * columns (MLflow's `dataframe_split`: the field names once, then one array of values per event, which
+ * is cheaper to send and to parse than repeating every name in every event). zod checks it as a
+ * refinement, whose message says what to send; JSON Schema cannot see a refinement, so the same
+ * shapes are also written as a `oneOf`, which is what tools (client generators, fuzzers) read: the
+ * document accepts what the server accepts.
  */
-const EVENT_KEYS = ['event', 'events'] as const;
+const SHAPES = [['event'], ['events'], ['columns', 'data']] as const;
+
+/** A column-oriented batch: `data[i][j]` is field `columns[j]` of event i. */
+export const columnarEventsSchema = {
+  columns: z.array(z.string().min(1, 'expected a field name')).min(1, 'expected at least one column').describe("The events' field names, each once (every field the model's features read)"),
+  data: z
+    .array(z.array(z.unknown()).describe('One event: a value per column, in column order (null when unknown)'))
+    .min(1, 'expected at least one row')
+    .describe('One array of values per event'),
+};
 
 export const predictRequestSchema = z
   .strictObject({
     event: rawEventSchema.optional(),
     events: z.array(rawEventSchema).min(1, 'expected at least one event').optional(),
+    columns: columnarEventsSchema.columns.optional(),
+    data: columnarEventsSchema.data.optional(),
     routingKey: routingKeySchema.optional(),
   })
   .superRefine((body, ctx) => {
-    if (EVENT_KEYS.filter((key) => body[key] !== undefined).length !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'expected exactly one of "event" (one event) or "events" (a batch)' });
+    const given = SHAPES.filter((keys) => keys.some((key) => body[key] !== undefined));
+    if (given.length !== 1 || given[0]?.some((key) => body[key] === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'expected exactly one of "event" (one event), "events" (a batch) or "columns" with "data" (a batch in columns)' });
     }
   })
   .meta({
-    description: 'One event (`event`) or a batch (`events`), never both; `routingKey` pins the caller to one model version',
-    oneOf: EVENT_KEYS.map((key) => ({ required: [key] })),
+    description: 'One event (`event`), a batch (`events`), or a batch in columns (`columns` + `data`), exactly one; `routingKey` pins the caller to one model version',
+    // Each shape's keys, and none of another's: a body with `event` and a stray `columns` is refused too.
+    oneOf: SHAPES.map((keys) => ({ required: [...keys], not: { anyOf: SHAPES.flat().filter((k) => !(keys as readonly string[]).includes(k)).map((k) => ({ required: [k] })) } })),
   });
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
 

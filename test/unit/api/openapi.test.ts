@@ -124,6 +124,16 @@ test('PredictRequest accepts exactly the envelopes the server accepts: one of ev
     { event: 'ORD-LGA' },
     { events: [event], routingKey: '' },
     [event],
+    { columns: ['origin', 'distance'], data: [['ORD', 733]] },
+    { columns: ['origin', 'distance'], data: [['ORD', 733]], routingKey: 'user-1' },
+    { columns: ['origin', 'distance'] },
+    { data: [['ORD', 733]] },
+    { columns: [], data: [['ORD']] },
+    { columns: ['origin'], data: [] },
+    { columns: ['origin'], data: ['ORD'] },
+    { event, columns: ['origin'], data: [['ORD']] },
+    { event, columns: ['origin'] },
+    { events: [event], data: [['ORD']] },
   ]) {
     assert.equal(validate(body), predictRequestSchema.safeParse(body).success, JSON.stringify(body));
   }
@@ -131,7 +141,7 @@ test('PredictRequest accepts exactly the envelopes the server accepts: one of ev
 
 test('the documented schemas are the ones the API validates with', () => {
   const schemas = (document.components as { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }> }).schemas;
-  assert.deepEqual(Object.keys(schemas.PredictRequest?.properties ?? {}).sort(), ['event', 'events', 'routingKey']);
+  assert.deepEqual(Object.keys(schemas.PredictRequest?.properties ?? {}).sort(), ['columns', 'data', 'event', 'events', 'routingKey']);
   assert.equal(schemas.PredictRequest?.additionalProperties, false);
   assert.deepEqual(
     (schemas.Prediction as { oneOf?: unknown[] }).oneOf,

@@ -120,7 +120,7 @@ describe('predict: malformed and mistyped input is refused with the field named 
     refuses(body({ events: [good, good, good, { ...good, date: '2001-02-30T10:00:00' }] }), { status: 400, code: 'InvalidRequest', field: 'events[3].date', message: /ISO 8601/ }));
   test('a boolean where a string belongs', refuses(body({ event: { ...good, origin: true } }), { status: 400, code: 'InvalidRequest', field: 'event.origin', message: /expected a string or null, got boolean/ }));
   test('an event that is not an object', refuses(body({ event: 'ORD-LGA' }), { status: 400, code: 'InvalidRequest', field: 'event', message: /object/ }));
-  test('both event and events', refuses(body({ event: good, events: [good] }), { status: 400, code: 'InvalidRequest', message: /exactly one of "event" .* or "events"/ }));
+  test('both event and events', refuses(body({ event: good, events: [good] }), { status: 400, code: 'InvalidRequest', message: /exactly one of "event" .*, "events" .* or "columns" with "data"/ }));
   test('neither event nor events', refuses(body({ routingKey: 'x' }), { status: 400, code: 'InvalidRequest', message: /exactly one of/ }));
   test('an empty batch', refuses(body({ events: [] }), { status: 400, code: 'InvalidRequest', field: 'events', message: /at least one event/ }));
   test('a body that is not an object', refuses(body([good]), { status: 400, code: 'InvalidRequest', message: /object/ }));
@@ -194,4 +194,39 @@ describe('the other routes share the error contract', () => {
     const requestId = res.json.error?.requestId ?? 'missing';
     assert.ok(lines.some((l) => l.includes('secret detail') && l.includes(requestId)), 'the server log has the details under the request id');
   });
+});
+
+describe('predict: a batch in columns (MLflow dataframe_split)', () => {
+  const COLUMNS = ['origin', 'destination', 'date', 'distance'] as const;
+  const rowOf = (event: ReturnType<typeof flightEvent>) => COLUMNS.map((c) => event[c]);
+  const columnar = (events: ReturnType<typeof flightEvent>[], columns: readonly string[] = COLUMNS) => ({ columns, data: events.map((e) => columns.map((c) => e[c as keyof typeof e])) });
+
+  test('scores each row exactly as the same events sent as objects, in order, whatever the column order', async () => {
+    const events = [0, 1, 2, 3, 4].map(flightEvent);
+    const objects = await api.predict(MODEL, { events });
+    for (const columns of [COLUMNS, ['distance', 'date', 'origin', 'destination']]) {
+      const res = await api.predict(MODEL, columnar(events, columns));
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json.predictions, objects.json.predictions);
+    }
+  });
+
+  test('a value as null is scored as missing', async () => {
+    const res = await api.predict(MODEL, { columns: COLUMNS, data: [[...rowOf(good).slice(0, 3), null]] });
+    assert.equal(res.status, 200, res.text);
+  });
+
+  test('a column the features do not read', refuses(body({ columns: [...COLUMNS, 'delay'], data: [[...rowOf(good), 12]] }), { status: 400, code: 'InvalidRequest', field: 'columns[4]', message: /unknown field "delay": not read by this model's features/ }));
+  test('a column given twice', refuses(body({ columns: [...COLUMNS, 'origin'], data: [[...rowOf(good), 'ORD']] }), { status: 400, code: 'InvalidRequest', field: 'columns[4]', message: /"origin" is given twice/ }));
+  test('a missing column', refuses(body({ columns: ['origin', 'destination', 'date'], data: [rowOf(good).slice(0, 3)] }), { status: 400, code: 'InvalidRequest', field: 'columns', message: /missing "distance"/ }));
+  test('a row of the wrong length', refuses(body({ columns: COLUMNS, data: [rowOf(good), rowOf(good).slice(1)] }), { status: 400, code: 'InvalidRequest', field: 'data[1]', message: /expected an array of 4 values \(one per column\), got 3/ }));
+  test('a value of the wrong type, named by row and column',
+    refuses(body({ columns: COLUMNS, data: [rowOf(good), rowOf(good), [...rowOf(good).slice(0, 3), '733']] }), { status: 400, code: 'InvalidRequest', field: 'data[2][3]', message: /expected a number or null, got string "733"/ }));
+  test('a timestamp the features cannot read, named by row and column',
+    refuses(body({ columns: COLUMNS, data: [rowOf(good), [good.origin, good.destination, '2001-02-30T10:00:00', good.distance]] }), { status: 400, code: 'InvalidRequest', field: 'data[1][2]', message: /ISO 8601/ }));
+  test('columns without data, or beside events', async () => {
+    await refused(body({ columns: COLUMNS }), { status: 400, code: 'InvalidRequest', field: undefined, message: /exactly one of "event" \(one event\), "events" \(a batch\) or "columns" with "data"/ });
+    await refused(body({ events: [good], columns: COLUMNS, data: [rowOf(good)] }), { status: 400, code: 'InvalidRequest', field: undefined, message: /exactly one of/ });
+  });
+  test('more rows than a batch may hold', refuses(body({ columns: COLUMNS, data: Array.from({ length: 6 }, () => rowOf(good)) }), { status: 413, code: 'BatchTooLarge', field: 'data', message: /at most 5 events; this one has 6/ }));
 });
