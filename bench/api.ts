@@ -26,7 +26,8 @@ import { benchLogWriter } from './log-writer.ts';
  *   (b) express:  an Express 5 route (express.json + session.run), the plain baseline
  *   (c) sluice:   the full path: keys, validation, feature assembly from raw events, routing,
  *                 micro-batching, prediction log (Parquet writer thread), metrics
- * each with single predictions at 16 and 64 connections and batches of 100 events, plus the raw
+ * each with single predictions at 16 and 64 connections and batches of 100 events (as objects, and in
+ * columns: `{columns, data}`, the baselines then given their feature rows in the same shape), plus the raw
  * `session.run` rows/s at batch 100 with no HTTP at all. First, the prediction log writer alone per page
  * codec (bench/log-writer.ts: µs and bytes per row on real flights features). Every server and the load generator run in
  * their own processes; the load generator is a raw-socket keep-alive loop (pre-encoded requests,
@@ -47,11 +48,14 @@ interface Phase {
   name: string;
   connections: number;
   batch: number;
+  /** The batch in columns ({columns, data}); every variant gets that shape, the baselines over feature columns. */
+  columnar?: boolean;
 }
 const PHASES: Phase[] = [
   { name: 'single@16', connections: 16, batch: 1 },
   { name: 'single@64', connections: 64, batch: 1 },
   { name: 'batch100@16', connections: 16, batch: 100 },
+  { name: 'columnar100@16', connections: 16, batch: 100, columnar: true },
 ];
 
 interface LoadResult {
@@ -176,8 +180,16 @@ interface FeatureBody {
   numeric: number[][];
   categorical: string[][];
 }
+/** The same rows in columns: the numeric features' names then the categorical ones', a row of values each. */
+interface ColumnarFeatureBody {
+  columns: string[];
+  data: (number | string)[][];
+}
 
-async function scoreFeatures(session: InferenceSession, body: FeatureBody): Promise<number[]> {
+async function scoreFeatures(session: InferenceSession, sent: FeatureBody | ColumnarFeatureBody): Promise<number[]> {
+  const kNumeric = FLIGHTS_FEATURES.numeric.length;
+  const body: FeatureBody =
+    'data' in sent ? { numeric: sent.data.map((row) => row.slice(0, kNumeric) as number[]), categorical: sent.data.map((row) => row.slice(kNumeric) as string[]) } : sent;
   const rows = body.numeric.length;
   const kNum = FLIGHTS_FEATURES.numeric.length;
   const kCat = FLIGHTS_FEATURES.categorical.length;
@@ -193,13 +205,14 @@ async function scoreFeatures(session: InferenceSession, body: FeatureBody): Prom
   return Array.from(out.probability?.data as Float32Array);
 }
 
+/** The ceiling and Express take either feature body, as sluice takes either batch shape. */
 async function serveCeiling(files: ModelFiles): Promise<number> {
   const session = await InferenceSession.create(readFileSync(files.onnx), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void scoreFeatures(session, JSON.parse(Buffer.concat(chunks).toString('utf8')) as FeatureBody).then((scores) => {
+      void scoreFeatures(session, JSON.parse(Buffer.concat(chunks).toString('utf8')) as FeatureBody | ColumnarFeatureBody).then((scores) => {
         const body = JSON.stringify({ scores });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
@@ -213,7 +226,7 @@ async function serveExpress(files: ModelFiles): Promise<number> {
   const session = await InferenceSession.create(readFileSync(files.onnx), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const app = express();
   app.post('/predict', express.json({ limit: '1mb' }), async (req, res) => {
-    res.json({ scores: await scoreFeatures(session, req.body as FeatureBody) });
+    res.json({ scores: await scoreFeatures(session, req.body as FeatureBody | ColumnarFeatureBody) });
   });
   return listen(createServer(app));
 }
@@ -346,11 +359,18 @@ async function prepare(dir: string) {
     const rows = Array.from({ length: n }, (_, k) => featureRow(from + k));
     return { numeric: rows.map((r) => r.n), categorical: rows.map((r) => r.c) };
   };
-  const bodies = (variant: Variant, batch: number): string[] =>
+  const eventColumns = ['origin', 'destination', 'date', 'distance'] as const;
+  const bodies = (variant: Variant, batch: number, columnar = false): string[] =>
     Array.from({ length: POOL }, (_, p) => {
       const from = p * batch;
-      if (variant !== 'sluice') return JSON.stringify(featureBody(from, batch));
-      return JSON.stringify(batch === 1 ? { event: events[from] } : { events: events.slice(from, from + batch) });
+      if (variant !== 'sluice') {
+        const sent = featureBody(from, batch);
+        if (!columnar) return JSON.stringify(sent);
+        return JSON.stringify({ columns: [...FLIGHTS_FEATURES.numeric, ...FLIGHTS_FEATURES.categorical], data: sent.numeric.map((n, i) => [...n, ...(sent.categorical[i] ?? [])]) });
+      }
+      const slice = events.slice(from, from + batch);
+      if (columnar) return JSON.stringify({ columns: eventColumns, data: slice.map((e) => eventColumns.map((c) => e[c])) });
+      return JSON.stringify(batch === 1 ? { event: events[from] } : { events: slice });
     });
   return { files, bodies, featureBody };
 }
@@ -430,7 +450,7 @@ async function main() {
             JSON.stringify({
               port: ports.get(variant),
               path: variant === 'sluice' ? `/v1/models/${MODEL}/predict` : '/predict',
-              bodies: bodies(variant, phase.batch),
+              bodies: bodies(variant, phase.batch, phase.columnar),
               headers: variant === 'sluice' ? { Authorization: `Bearer ${BENCH_KEY}` } : {},
               connections: phase.connections,
               seconds,
@@ -495,6 +515,11 @@ async function main() {
       sluiceBatch100VsRawSessionRun: ratio(rowsOf('sluice', 'batch100@16'), rawOf),
       ceilingBatch100VsRawSessionRun: ratio(rowsOf('ceiling', 'batch100@16'), rawOf),
       expressBatch100VsRawSessionRun: ratio(rowsOf('express', 'batch100@16'), rawOf),
+      /** Issue #18's batch goal: rows/s of a batch of 100 against the bare node:http ceiling given the same body shape. */
+      sluiceVsCeilingBatch100: ratio(rowsOf('sluice', 'batch100@16'), rowsOf('ceiling', 'batch100@16')),
+      sluiceVsCeilingColumnar100: ratio(rowsOf('sluice', 'columnar100@16'), rowsOf('ceiling', 'columnar100@16')),
+      sluiceVsExpressColumnar100: ratio(rowsOf('sluice', 'columnar100@16'), rowsOf('express', 'columnar100@16')),
+      sluiceColumnarVsObjectsBatch100: ratio(rowsOf('sluice', 'columnar100@16'), rowsOf('sluice', 'batch100@16')),
     };
     const sluice64 = results['sluice single@64'];
     const sluicePort = ports.get('sluice');
@@ -516,6 +541,7 @@ async function main() {
         single64AtLeastHalfOfCeiling: ratios.sluiceVsCeilingSingle64 === null ? null : ratios.sluiceVsCeilingSingle64 >= 0.5,
         single64P99AtMost10ms: sluice64 ? sluice64.p99Ms <= 10 : null,
         batch100AtLeastHalfOfRawRun: ratios.sluiceBatch100VsRawSessionRun === null ? null : ratios.sluiceBatch100VsRawSessionRun >= 0.5,
+        columnar100AtLeast90PercentOfCeiling: ratios.sluiceVsCeilingColumnar100 === null ? null : ratios.sluiceVsCeilingColumnar100 >= 0.9,
       },
     };
     console.log(JSON.stringify(summary));
