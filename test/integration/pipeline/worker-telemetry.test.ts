@@ -8,7 +8,7 @@ import { startTrainingPipeline } from '../../../control/start-training-pipeline.
 import { loadSpecFile } from '../../../cli/load-spec.ts';
 import type { Config } from '../../../shared/config.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
-import { FLIGHTS_PARQUET, type FixtureDir, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
+import { FLIGHTS_PARQUET, type FixtureDir, bucketSettings, fixtureDir, isolatedBuckets, sqlPath } from '../data/fixtures.ts';
 import { stackConfig, stackForSuite, testIds } from '../../support/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -65,12 +65,7 @@ describe('a pipeline worker process exports metrics and logs JSON', () => {
         SLUICE_LOG_LEVEL: 'debug',
         SLUICE_WORKER_METRICS_ADDRESS: metricsAddress,
         SLUICE_TASK_QUEUE_PIPELINE: config.taskQueues.pipeline,
-        SLUICE_BUCKET_DATASETS: config.buckets.datasets,
-        SLUICE_BUCKET_FEATURES: config.buckets.features,
-        SLUICE_BUCKET_MODELS: config.buckets.models,
-        SLUICE_BUCKET_REPORTS: config.buckets.reports,
-        SLUICE_BUCKET_SERVING: config.buckets.serving,
-        SLUICE_BUCKET_PREDICTIONS: config.buckets.predictions,
+        ...bucketSettings(config.buckets),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
