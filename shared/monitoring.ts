@@ -77,6 +77,8 @@ export const driftReportSchema = z.strictObject({
   thresholds: driftThresholdsSchema,
   features: z.array(featureDriftSchema),
   score: featureDriftSchema.nullable(),
+  /** Multiclass, once a baseline window is recorded: each class's probability against the baseline's (`P(class)`); a signal like `score`. */
+  classProbabilities: z.array(featureDriftSchema).optional(),
   drifted: z.array(z.string()),
   /**
    * `importance`: each feature weighs its permutation importance recorded at training; `equal`: the
@@ -101,6 +103,8 @@ export const driftSummarySchema = z.strictObject({
   driftShare: z.number(),
   drifted: z.array(z.string()),
   top: z.array(z.strictObject({ name: z.string(), psi: z.number(), jensenShannon: z.number(), verdict: verdictSchema })),
+  /** Multiclass with a baseline: the class whose probability moved most (largest PSI against the baseline window). */
+  worstClassProbability: z.strictObject({ class: z.string(), psi: z.number(), verdict: verdictSchema }).optional(),
   reportKey: z.string(),
   htmlKey: z.string(),
 });
@@ -187,6 +191,8 @@ export const driftWindowInputSchema = z.strictObject({
   scoreBaseline: z.array(z.number().int().nonnegative()).optional(),
   /** Regression: the inner edges of the baseline's value bins (its window's deciles); without them this window's deciles become the bins. */
   scoreEdges: z.array(z.number()).optional(),
+  /** Multiclass: the baseline window's per-class probability bins; without them the classes' probabilities are not judged. */
+  classProbabilityBaseline: z.array(z.array(z.number().int().nonnegative())).optional(),
 });
 export type DriftWindowInput = z.input<typeof driftWindowInputSchema>;
 
@@ -277,7 +283,7 @@ export const monitorStateSchema = z.strictObject({
   /** Newest last: one entry per judged window. */
   windows: z.array(monitoredWindowSchema),
   /** The version's first judged window's prediction counts; `edges`: regression value bins (that window's deciles). */
-  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()), edges: z.array(z.number()).optional() }).nullable(),
+  scoreBaseline: z.strictObject({ version: z.number().int(), counts: z.array(z.number().int()), edges: z.array(z.number()).optional(), classProbabilities: z.array(z.array(z.number().int())).optional() }).nullable(),
   lastRetrain: z.strictObject({ at: z.iso.datetime(), workflowId: z.string() }).nullable(),
 });
 export type MonitorState = z.infer<typeof monitorStateSchema>;

@@ -73,7 +73,8 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
   const state = await io.readMonitorState(input.model);
   const baseline = state.scoreBaseline?.version === version ? state.scoreBaseline.counts : undefined;
   const baselineEdges = state.scoreBaseline?.version === version ? state.scoreBaseline.edges : undefined;
-  const { scoreCounts, scoreEdges, estimate, ...summary } = await drift.computeDrift({
+  const baselineClasses = state.scoreBaseline?.version === version ? state.scoreBaseline.classProbabilities : undefined;
+  const { scoreCounts, scoreEdges, classProbabilityCounts, estimate, ...summary } = await drift.computeDrift({
     model: input.model,
     version,
     ...window,
@@ -81,6 +82,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     scoreBaseline: baseline,
     // Regression values are binned on the baseline window's deciles, so every later window counts over the same bins.
     ...(baselineEdges && { scoreEdges: baselineEdges }),
+    ...(baselineClasses && { classProbabilityBaseline: baselineClasses }),
   });
   let performance: PerformanceSummary;
   let realized: DriftMonitorResult['realized'];
@@ -125,7 +127,9 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
     }
   }
   // The first judged window of a version without a drift alert becomes its score baseline.
-  if (!baseline && summary.verdict !== 'alert') state.scoreBaseline = { version, counts: scoreCounts, ...(scoreEdges && { edges: scoreEdges }) };
+  if (!baseline && summary.verdict !== 'alert') {
+    state.scoreBaseline = { version, counts: scoreCounts, ...(scoreEdges && { edges: scoreEdges }), ...(classProbabilityCounts && { classProbabilities: classProbabilityCounts }) };
+  }
 
   const decision = decideRetraining(
     state,

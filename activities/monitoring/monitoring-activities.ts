@@ -48,6 +48,11 @@ export interface MonitoringDeps {
   isRunning?: (workflowId: string) => Promise<boolean>;
 }
 
+function worstClassProbability(report: DriftReport): Pick<DriftSummary, 'worstClassProbability'> {
+  const worst = report.classProbabilities?.reduce((a, b) => (b.statistics.psi > a.statistics.psi ? b : a));
+  return worst ? { worstClassProbability: { class: worst.name.slice(2, -1), psi: worst.statistics.psi, verdict: worst.verdict } } : {};
+}
+
 export function summarise(report: DriftReport, reportKey: string, htmlKey: string): DriftSummary {
   return {
     model: report.model,
@@ -62,6 +67,7 @@ export function summarise(report: DriftReport, reportKey: string, htmlKey: strin
       .sort((a, b) => b.statistics.jensenShannon - a.statistics.jensenShannon)
       .slice(0, 5)
       .map((f) => ({ name: f.name, psi: f.statistics.psi, jensenShannon: f.statistics.jensenShannon, verdict: f.verdict })),
+    ...worstClassProbability(report),
     reportKey,
     htmlKey,
   };
@@ -143,7 +149,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
      * window's score counts (a baseline for later windows) and the performance its scores predict
      * (CBPE, through the version's calibration map), which needs no labels.
      */
-    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; scoreEdges?: number[]; estimate: WindowEstimate | null }> {
+    async computeDrift(raw: unknown): Promise<DriftSummary & { scoreCounts: number[]; scoreEdges?: number[]; classProbabilityCounts?: number[][]; estimate: WindowEstimate | null }> {
       const input = parseInput(driftWindowInputSchema, raw, () => 'Invalid drift window input');
       const started = clock.now();
       using progress = startProgress('computeDrift');
@@ -165,6 +171,7 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
           featureNames,
           counts,
           scoreBaseline: input.scoreBaseline,
+          classProbabilityBaseline: input.classProbabilityBaseline,
           task: manifest.task,
           thresholds: input.thresholds,
           importance: manifest.featureImportance?.weights,
@@ -177,7 +184,13 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
         const htmlKey = monitoringKeys.html(input.model, input.version, input.from, input.until);
         await store.put(buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
         await store.put(buckets.reports, htmlKey, renderDriftHtml(report), { contentType: 'text/html; charset=utf-8' });
-        return { ...summarise(report, reportKey, htmlKey), scoreCounts: counts.score, ...(counts.scoreEdges && { scoreEdges: counts.scoreEdges }), estimate };
+        return {
+          ...summarise(report, reportKey, htmlKey),
+          scoreCounts: counts.score,
+          ...(counts.scoreEdges && { scoreEdges: counts.scoreEdges }),
+          ...(counts.classProbabilities && { classProbabilityCounts: counts.classProbabilities }),
+          estimate,
+        };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -46,7 +46,7 @@ ${histogramSvg(f)}
 
 export function renderDriftHtml(report: DriftReport): string {
   const title = `Drift: ${report.model} v${report.version}, ${report.window.from} – ${report.window.until}`;
-  const sections = [...report.features, ...(report.score ? [report.score] : [])].map(featureSection).join('\n');
+  const sections = [...report.features, ...(report.score ? [report.score] : []), ...(report.classProbabilities ?? [])].map(featureSection).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>

@@ -14,6 +14,8 @@ export interface WindowCounts {
   score: number[];
   /** Regression: the inner edges of the value bins. */
   scoreEdges?: number[];
+  /** Multiclass: per class (in the task's order), its probability in SCORE_BINS equal-width bins over [0, 1]. */
+  classProbabilities?: number[][];
 }
 
 /** How a report names and labels the prediction bins of a model's kind. */
@@ -136,6 +138,17 @@ export function scoreDrift(baseline: readonly number[], current: readonly number
 }
 
 /**
+ * Multiclass: each class's probability against the baseline window's, on the same ten bins of [0, 1],
+ * named `P(class)`. Like the served-class shares, a signal of its own (it can make the window warn,
+ * never alert): two good models can spread one class's probabilities apart without serving differently.
+ */
+function classProbabilityDrift(task: LabelTask | undefined, baseline: readonly (readonly number[])[] | undefined, current: number[][] | undefined, t: DriftThresholds): FeatureDrift[] | null {
+  if (task?.kind !== 'multiclass' || !baseline || !current || baseline.length !== current.length) return null;
+  const labels = scoreBinLabels();
+  return task.classes.map((c, k) => scoreDrift(baseline[k] ?? [], current[k] ?? [], t, { name: `P(${c})`, labels, centres: labels.map((_, i) => (i + 0.5) / SCORE_BINS) }));
+}
+
+/**
  * Each feature's weight in the dataset verdict: its recorded importance renormalised over the
  * features the report judges (so the weights sum to 1 even when the reference lacks one), or equal
  * weights when the version recorded none or none of the judged features has any importance.
@@ -160,6 +173,8 @@ export function buildDriftReport(input: {
   featureNames: readonly string[];
   counts: WindowCounts;
   scoreBaseline?: readonly number[] | undefined;
+  /** Multiclass: the baseline window's `classProbabilities`; each class's probability is then compared with it. */
+  classProbabilityBaseline?: readonly (readonly number[])[] | undefined;
   /** The model's label kind, which says what the prediction bins are (binary when absent). */
   task?: LabelTask | undefined;
   thresholds: DriftThresholds;
@@ -182,6 +197,7 @@ export function buildDriftReport(input: {
     input.scoreBaseline && input.scoreBaseline.some((c) => c > 0) && input.scoreBaseline.length === counts.score.length
       ? scoreDrift(input.scoreBaseline, counts.score, t, predictionBins(input.task ?? { kind: 'binary' }, counts.scoreEdges))
       : null;
+  const classProbabilities = classProbabilityDrift(input.task, input.classProbabilityBaseline, counts.classProbabilities, t);
   const { weighting, weights } = featureWeights(features.map((f) => f.name), input.importance);
   for (const f of features) f.weight = weights.get(f.name) ?? 0;
   const drifted = judged ? features.filter((f) => f.verdict === 'alert').map((f) => f.name) : [];
@@ -190,7 +206,7 @@ export function buildDriftReport(input: {
   let verdict: Verdict = 'ok';
   if (judged) {
     if (drifted.length > 0 && driftShare >= t.datasetDriftShare) verdict = 'alert';
-    else if (drifted.length > 0 || features.some((f) => f.verdict === 'warn') || (score && score.verdict !== 'ok')) verdict = 'warn';
+    else if (drifted.length > 0 || features.some((f) => f.verdict === 'warn') || (score && score.verdict !== 'ok') || classProbabilities?.some((c) => c.verdict !== 'ok')) verdict = 'warn';
   }
   return {
     kind: 'sluice.drift-report',
@@ -202,6 +218,7 @@ export function buildDriftReport(input: {
     thresholds: t,
     features,
     score,
+    ...(classProbabilities ? { classProbabilities } : {}),
     drifted,
     weighting,
     driftShare,

@@ -68,6 +68,9 @@ export async function countWindow(
   }
 
   const columns = [`count(*) AS rows`, `${predictionSql(task, edges)} AS score`];
+  if (task.kind === 'multiclass') {
+    task.classes.forEach((c, k) => columns.push(`histogram(least(greatest(floor(struct_extract(probabilities, ${quoteString(c)}) * ${SCORE_BINS}), 0), ${SCORE_BINS - 1})::INTEGER) AS p${k}`));
+  }
   features.forEach((f, i) => {
     const x = field(f.name);
     columns.push(`count(${x}) AS n${i}`);
@@ -83,6 +86,13 @@ export async function countWindow(
   if (task.kind === 'regression') counts.score = readBinHistogram(row.score, edges);
   else if (task.kind === 'multiclass') for (const { key, value } of entries(row.score)) counts.score[task.classes.indexOf(String(key))] = int(value);
   else for (const { key, value } of entries(row.score)) counts.score[Number(key)] = int(value);
+  if (task.kind === 'multiclass') {
+    counts.classProbabilities = task.classes.map((_, k) => {
+      const bins = new Array<number>(SCORE_BINS).fill(0);
+      for (const { key, value } of entries(row[`p${k}`])) bins[Number(key)] = int(value);
+      return bins;
+    });
+  }
   features.forEach((f, i) => {
     const present = int(row[`n${i}`]);
     if (f.kind === 'numeric') {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { summarise } from '../../../activities/monitoring/monitoring-activities.ts';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,13 +152,28 @@ describe('drift report over a logged window (DuckDB)', () => {
     assert.match(report.score?.reasons[0] ?? '', /^value PSI \d/);
 
     const multiclass = { kind: 'multiclass', classes: ['early', 'on-time', 'late'] } as const satisfies LabelTask;
-    const classes = await countWindow(session.db, await write('classes.parquet', `['early', 'on-time', 'late'][i % 4 % 3 + 1] AS class, 0.5::FLOAT AS score`), filter, reference, [], { task: { ...multiclass, classes: [...multiclass.classes] } });
+    const probabilities = (late: string) => `{'early': (0.9 - ${late}) / 2, 'on-time': (0.9 - ${late}) / 2 + 0.1, 'late': ${late}}::STRUCT("early" FLOAT, "on-time" FLOAT, "late" FLOAT) AS probabilities`;
+    const classes = await countWindow(session.db, await write('classes.parquet', `['early', 'on-time', 'late'][i % 4 % 3 + 1] AS class, 0.5::FLOAT AS score, ${probabilities('(i % 10) / 40')}`), filter, reference, [], { task: { ...multiclass, classes: [...multiclass.classes] } });
     assert.deepEqual(classes.score, [1000, 500, 500]);
+    // P(late) = (i % 10) / 40: 0-0.075 in the first bin, 0.1-0.175 in the second, 0.2 and 0.225 in the third.
+    assert.deepEqual(classes.classProbabilities?.[2], [800, 800, 400, 0, 0, 0, 0, 0, 0, 0]);
     const classReport = buildDriftReport({ model: 'm', version: 1, window, reference, featureNames: [], counts: classes, scoreBaseline: [500, 1000, 500], task: { ...multiclass, classes: [...multiclass.classes] }, thresholds, seconds: 0 });
     assert.deepEqual(classReport.score?.histogram.bins, ['early', 'on-time', 'late']);
     assert.equal(classReport.score?.name, 'class');
     assert.ok((classReport.score?.statistics.psi ?? 0) > 0.25 && classReport.score?.statistics.wasserstein === null);
     assert.ok(renderDriftHtml(classReport).includes('id="feature-class"'));
+    assert.equal(classReport.classProbabilities, undefined, 'no baseline of class probabilities: not judged');
+
+    // The same served classes later, but P(late) doubled: the shares stay, the late class's probability moves.
+    const later2 = await countWindow(session.db, await write('classes-later.parquet', `['early', 'on-time', 'late'][i % 4 % 3 + 1] AS class, 0.5::FLOAT AS score, ${probabilities('(i % 10) / 20')}`), filter, reference, [], { task: { ...multiclass, classes: [...multiclass.classes] } });
+    const moved = buildDriftReport({ model: 'm', version: 1, window, reference, featureNames: [], counts: later2, scoreBaseline: classes.score, classProbabilityBaseline: classes.classProbabilities, task: { ...multiclass, classes: [...multiclass.classes] }, thresholds, seconds: 0 });
+    assert.equal(moved.score?.verdict, 'ok', 'the served classes did not move');
+    assert.deepEqual(moved.classProbabilities?.map((c) => c.name), ['P(early)', 'P(on-time)', 'P(late)']);
+    const late = moved.classProbabilities?.[2];
+    assert.equal(late?.verdict, 'alert', JSON.stringify(late?.statistics));
+    assert.equal(moved.verdict, 'warn', 'a class probability moving is a signal, not a dataset alert');
+    assert.deepEqual(summarise(moved, 'k', 'h').worstClassProbability, { class: 'late', psi: late?.statistics.psi, verdict: 'alert' });
+    assert.ok(renderDriftHtml(moved).includes('P(late)'));
   });
 
   test('performance of a regression model: RMSE and MAE of `value` against numeric labels; labels of another kind or model ignored', async () => {
