@@ -95,6 +95,7 @@ export class TreeBuilder {
   private readonly histLength: number;
   /** Row-major histogram slot of every (row, feature): offsets[f] + bin, saving a lookup per update. */
   private readonly slotOfCell: Uint16Array | Uint32Array;
+  private readonly accumulateAllFeatures: AllFeaturesKernel;
   /** A sparse leaf's gradients and hessians, gathered in leaf order. */
   private readonly orderedGradHess: Float64Array;
   /** Per split, which bins go left: a table lookup keeps the partition loop free of branches. */
@@ -125,6 +126,7 @@ export class TreeBuilder {
     this.slotOfCell = total <= 0xffff ? new Uint16Array(data.bins.length) : new Uint32Array(data.bins.length);
     const { bins, featureCount, rows } = data;
     for (let i = 0; i < bins.length; i++) this.slotOfCell[i] = (this.offsets[i % featureCount] as number) + (bins[i] as number);
+    this.accumulateAllFeatures = allFeaturesKernel(featureCount);
     this.orderedGradHess = new Float64Array(2 * rows);
   }
 
@@ -240,7 +242,7 @@ export class TreeBuilder {
         accumulateColumn(hist, (this.offsets[f] as number) * STRIDE, columns[f] as Uint8Array, order, start, end, ordered);
       }
     } else if (features.length === featureCount) {
-      accumulateAllFeatures(hist, this.slotOfCell, featureCount, order, start, end, gradHess);
+      this.accumulateAllFeatures(hist, this.slotOfCell, order, start, end, gradHess);
     } else {
       accumulateSomeFeatures(hist, this.slotOfCell, featureCount, order, start, end, gradHess, features);
     }
@@ -372,31 +374,56 @@ function partitionRows(order: Uint32Array, scratch: Uint32Array, column: Uint8Ar
   return left;
 }
 
-/**
- * The hot loop: one pass over a leaf's rows, adding each row's g, h and 1 to the slot of every
- * feature. Separate from the subset variant so the common case has no feature indirection.
- */
-function accumulateAllFeatures(
+type AllFeaturesKernel = (
   hist: Float64Array,
   slotOfCell: Uint16Array | Uint32Array,
-  featureCount: number,
   order: Uint32Array,
   start: number,
   end: number,
   gradHess: Float64Array,
-): void {
-  for (let i = start; i < end; i++) {
-    const r = order[i] as number;
-    const g = gradHess[2 * r] as number;
-    const h = gradHess[2 * r + 1] as number;
-    const base = r * featureCount;
-    for (let f = 0; f < featureCount; f++) {
-      const s = (slotOfCell[base + f] as number) * STRIDE;
-      hist[s] = (hist[s] as number) + g;
-      hist[s + 1] = (hist[s + 1] as number) + h;
-      hist[s + 2] = (hist[s + 2] as number) + 1;
-    }
+) => void;
+
+/** Feature counts up to this get a generated kernel; larger bodies risk V8 declining to optimize them. */
+const MAX_UNROLLED_FEATURES = 64;
+
+/**
+ * The hot loop: one pass over a leaf's rows, adding each row's g, h and 1 to the slot of every
+ * feature. V8 runs the per-row feature loop about twice as slowly as the same updates written out
+ * one after another (measured: 1.6 M rows × 10 features, 65 ms looped, 33 ms written out; unrolling
+ * by 4 or 8 with a remainder loop only got to 45 ms), and the feature count is known only once the
+ * data is, so the body is generated for it. Only integers go into the generated source.
+ */
+function allFeaturesKernel(featureCount: number): AllFeaturesKernel {
+  if (featureCount > MAX_UNROLLED_FEATURES) {
+    return (hist, slotOfCell, order, start, end, gradHess) => {
+      for (let i = start; i < end; i++) {
+        const r = order[i] as number;
+        const g = gradHess[2 * r] as number;
+        const h = gradHess[2 * r + 1] as number;
+        const base = r * featureCount;
+        for (let f = 0; f < featureCount; f++) {
+          const s = (slotOfCell[base + f] as number) * STRIDE;
+          hist[s] = (hist[s] as number) + g;
+          hist[s + 1] = (hist[s + 1] as number) + h;
+          hist[s + 2] = (hist[s + 2] as number) + 1;
+        }
+      }
+    };
   }
+  const updates = Array.from(
+    { length: featureCount },
+    (_, f) => `s = slotOfCell[base + ${f}] * ${STRIDE}; hist[s] += g; hist[s + 1] += h; hist[s + 2] += 1;`,
+  );
+  const body = `for (let i = start; i < end; i++) {
+    const r = order[i];
+    const g = gradHess[2 * r];
+    const h = gradHess[2 * r + 1];
+    const base = r * ${featureCount};
+    let s;
+    ${updates.join('\n    ')}
+  }`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from integers only, see above
+  return new Function('hist', 'slotOfCell', 'order', 'start', 'end', 'gradHess', body) as AllFeaturesKernel;
 }
 
 function accumulateSomeFeatures(
