@@ -210,10 +210,7 @@ export class TreeBuilder {
       for (let k = 0; k < ROW_SETS; k++) {
         const order = (this.sets[k] as RowSet).order;
         const score = k === VALIDATION ? validationScore : trainScore;
-        for (let i = leaf.bounds[2 * k] as number; i < (leaf.bounds[2 * k + 1] as number); i++) {
-          const r = order[i] as number;
-          score[r] = (score[r] as number) + value;
-        }
+        addToRows(score, order, leaf.bounds[2 * k] as number, leaf.bounds[2 * k + 1] as number, value);
       }
     }
   }
@@ -352,6 +349,25 @@ function toColumns(bins: Uint8Array, featureCount: number, rows: number): Uint8A
     for (let r = 0; r < rows; r++) column[r] = bins[r * featureCount + f] as number;
     return column;
   });
+}
+
+/** score[r] += value for the rows order[start, end); unrolled by four like partitionRows. */
+function addToRows(score: Float64Array, order: Uint32Array, start: number, end: number, value: number): void {
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const r0 = order[i] as number;
+    const r1 = order[i + 1] as number;
+    const r2 = order[i + 2] as number;
+    const r3 = order[i + 3] as number;
+    score[r0] = (score[r0] as number) + value;
+    score[r1] = (score[r1] as number) + value;
+    score[r2] = (score[r2] as number) + value;
+    score[r3] = (score[r3] as number) + value;
+  }
+  for (; i < end; i++) {
+    const r = order[i] as number;
+    score[r] = (score[r] as number) + value;
+  }
 }
 
 /**
