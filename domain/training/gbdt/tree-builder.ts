@@ -181,7 +181,9 @@ export class TreeBuilder {
 
       const leftSplittable = this.splittable(left);
       const rightSplittable = this.splittable(right);
-      if (leftSplittable || rightSplittable) {
+      // The split that reaches maxLeaves is the last: its children need no histograms.
+      const last = this.leaves.length + 1 >= p.maxLeaves;
+      if (!last && (leftSplittable || rightSplittable)) {
         const [small, large] = left.count <= right.count ? [left, right] : [right, left];
         small.hist = this.buildHistogram(small, gradHess, features);
         subtractInto(parentHist, small.hist, features, this.offsets, this.slots);
