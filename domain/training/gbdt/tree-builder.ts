@@ -95,6 +95,7 @@ export class TreeBuilder {
   private readonly histLength: number;
   /** Row-major histogram slot of every (row, feature): offsets[f] + bin, saving a lookup per update. */
   private readonly slotOfCell: Uint16Array | Uint32Array;
+  private readonly accumulateAllFeatures: AllFeaturesKernel;
   /** A sparse leaf's gradients and hessians, gathered in leaf order. */
   private readonly orderedGradHess: Float64Array;
   /** Per split, which bins go left: a table lookup keeps the partition loop free of branches. */
@@ -125,6 +126,7 @@ export class TreeBuilder {
     this.slotOfCell = total <= 0xffff ? new Uint16Array(data.bins.length) : new Uint32Array(data.bins.length);
     const { bins, featureCount, rows } = data;
     for (let i = 0; i < bins.length; i++) this.slotOfCell[i] = (this.offsets[i % featureCount] as number) + (bins[i] as number);
+    this.accumulateAllFeatures = allFeaturesKernel(featureCount);
     this.orderedGradHess = new Float64Array(2 * rows);
   }
 
@@ -179,7 +181,9 @@ export class TreeBuilder {
 
       const leftSplittable = this.splittable(left);
       const rightSplittable = this.splittable(right);
-      if (leftSplittable || rightSplittable) {
+      // The split that reaches maxLeaves is the last: its children need no histograms.
+      const last = this.leaves.length + 1 >= p.maxLeaves;
+      if (!last && (leftSplittable || rightSplittable)) {
         const [small, large] = left.count <= right.count ? [left, right] : [right, left];
         small.hist = this.buildHistogram(small, gradHess, features);
         subtractInto(parentHist, small.hist, features, this.offsets, this.slots);
@@ -208,10 +212,7 @@ export class TreeBuilder {
       for (let k = 0; k < ROW_SETS; k++) {
         const order = (this.sets[k] as RowSet).order;
         const score = k === VALIDATION ? validationScore : trainScore;
-        for (let i = leaf.bounds[2 * k] as number; i < (leaf.bounds[2 * k + 1] as number); i++) {
-          const r = order[i] as number;
-          score[r] = (score[r] as number) + value;
-        }
+        addToRows(score, order, leaf.bounds[2 * k] as number, leaf.bounds[2 * k + 1] as number, value);
       }
     }
   }
@@ -240,7 +241,7 @@ export class TreeBuilder {
         accumulateColumn(hist, (this.offsets[f] as number) * STRIDE, columns[f] as Uint8Array, order, start, end, ordered);
       }
     } else if (features.length === featureCount) {
-      accumulateAllFeatures(hist, this.slotOfCell, featureCount, order, start, end, gradHess);
+      this.accumulateAllFeatures(hist, this.slotOfCell, order, start, end, gradHess);
     } else {
       accumulateSomeFeatures(hist, this.slotOfCell, featureCount, order, start, end, gradHess, features);
     }
@@ -352,15 +353,62 @@ function toColumns(bins: Uint8Array, featureCount: number, rows: number): Uint8A
   });
 }
 
+/** score[r] += value for the rows order[start, end); unrolled by four like partitionRows. */
+function addToRows(score: Float64Array, order: Uint32Array, start: number, end: number, value: number): void {
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const r0 = order[i] as number;
+    const r1 = order[i + 1] as number;
+    const r2 = order[i + 2] as number;
+    const r3 = order[i + 3] as number;
+    score[r0] = (score[r0] as number) + value;
+    score[r1] = (score[r1] as number) + value;
+    score[r2] = (score[r2] as number) + value;
+    score[r3] = (score[r3] as number) + value;
+  }
+  for (; i < end; i++) {
+    const r = order[i] as number;
+    score[r] = (score[r] as number) + value;
+  }
+}
+
 /**
  * Stable in-place partition of order[start, end): rows whose bin `goesLeft` first. Every row is
  * written to both sides and only its side's cursor moves, so there is no unpredictable branch.
- * Returns where the right side starts.
+ * Four rows per iteration: V8 pays a fixed cost per loop iteration that this loop's few operations
+ * do not hide (measured 10 ms → 5.5 ms for 1.6 M rows). Returns where the right side starts.
  */
 function partitionRows(order: Uint32Array, scratch: Uint32Array, column: Uint8Array, goesLeft: Uint8Array, start: number, end: number): number {
   let left = start;
   let right = 0;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const r0 = order[i] as number;
+    const r1 = order[i + 1] as number;
+    const r2 = order[i + 2] as number;
+    const r3 = order[i + 3] as number;
+    const l0 = goesLeft[column[r0] as number] as number;
+    const l1 = goesLeft[column[r1] as number] as number;
+    const l2 = goesLeft[column[r2] as number] as number;
+    const l3 = goesLeft[column[r3] as number] as number;
+    order[left] = r0;
+    scratch[right] = r0;
+    left += l0;
+    right += 1 - l0;
+    order[left] = r1;
+    scratch[right] = r1;
+    left += l1;
+    right += 1 - l1;
+    order[left] = r2;
+    scratch[right] = r2;
+    left += l2;
+    right += 1 - l2;
+    order[left] = r3;
+    scratch[right] = r3;
+    left += l3;
+    right += 1 - l3;
+  }
+  for (; i < end; i++) {
     const r = order[i] as number;
     const isLeft = goesLeft[column[r] as number] as number;
     order[left] = r;
@@ -372,31 +420,56 @@ function partitionRows(order: Uint32Array, scratch: Uint32Array, column: Uint8Ar
   return left;
 }
 
-/**
- * The hot loop: one pass over a leaf's rows, adding each row's g, h and 1 to the slot of every
- * feature. Separate from the subset variant so the common case has no feature indirection.
- */
-function accumulateAllFeatures(
+type AllFeaturesKernel = (
   hist: Float64Array,
   slotOfCell: Uint16Array | Uint32Array,
-  featureCount: number,
   order: Uint32Array,
   start: number,
   end: number,
   gradHess: Float64Array,
-): void {
-  for (let i = start; i < end; i++) {
-    const r = order[i] as number;
-    const g = gradHess[2 * r] as number;
-    const h = gradHess[2 * r + 1] as number;
-    const base = r * featureCount;
-    for (let f = 0; f < featureCount; f++) {
-      const s = (slotOfCell[base + f] as number) * STRIDE;
-      hist[s] = (hist[s] as number) + g;
-      hist[s + 1] = (hist[s + 1] as number) + h;
-      hist[s + 2] = (hist[s + 2] as number) + 1;
-    }
+) => void;
+
+/** Feature counts up to this get a generated kernel; larger bodies risk V8 declining to optimize them. */
+const MAX_UNROLLED_FEATURES = 64;
+
+/**
+ * The hot loop: one pass over a leaf's rows, adding each row's g, h and 1 to the slot of every
+ * feature. V8 runs the per-row feature loop about twice as slowly as the same updates written out
+ * one after another (measured: 1.6 M rows × 10 features, 65 ms looped, 33 ms written out; unrolling
+ * by 4 or 8 with a remainder loop only got to 45 ms), and the feature count is known only once the
+ * data is, so the body is generated for it. Only integers go into the generated source.
+ */
+function allFeaturesKernel(featureCount: number): AllFeaturesKernel {
+  if (featureCount > MAX_UNROLLED_FEATURES) {
+    return (hist, slotOfCell, order, start, end, gradHess) => {
+      for (let i = start; i < end; i++) {
+        const r = order[i] as number;
+        const g = gradHess[2 * r] as number;
+        const h = gradHess[2 * r + 1] as number;
+        const base = r * featureCount;
+        for (let f = 0; f < featureCount; f++) {
+          const s = (slotOfCell[base + f] as number) * STRIDE;
+          hist[s] = (hist[s] as number) + g;
+          hist[s + 1] = (hist[s + 1] as number) + h;
+          hist[s + 2] = (hist[s + 2] as number) + 1;
+        }
+      }
+    };
   }
+  const updates = Array.from(
+    { length: featureCount },
+    (_, f) => `s = slotOfCell[base + ${f}] * ${STRIDE}; hist[s] += g; hist[s + 1] += h; hist[s + 2] += 1;`,
+  );
+  const body = `for (let i = start; i < end; i++) {
+    const r = order[i];
+    const g = gradHess[2 * r];
+    const h = gradHess[2 * r + 1];
+    const base = r * ${featureCount};
+    let s;
+    ${updates.join('\n    ')}
+  }`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from integers only, see above
+  return new Function('hist', 'slotOfCell', 'order', 'start', 'end', 'gradHess', body) as AllFeaturesKernel;
 }
 
 function accumulateSomeFeatures(
@@ -424,16 +497,35 @@ function accumulateSomeFeatures(
   }
 }
 
+/** Unrolled by four like partitionRows, for the same reason. */
 function gatherGradHess(order: Uint32Array, start: number, end: number, gradHess: Float64Array, ordered: Float64Array): void {
-  for (let i = start; i < end; i++) {
-    const r = order[i] as number;
-    const k = 2 * (i - start);
-    ordered[k] = gradHess[2 * r] as number;
-    ordered[k + 1] = gradHess[2 * r + 1] as number;
+  let i = start;
+  let k = 0;
+  for (; i + 3 < end; i += 4, k += 8) {
+    const r0 = 2 * (order[i] as number);
+    const r1 = 2 * (order[i + 1] as number);
+    const r2 = 2 * (order[i + 2] as number);
+    const r3 = 2 * (order[i + 3] as number);
+    ordered[k] = gradHess[r0] as number;
+    ordered[k + 1] = gradHess[r0 + 1] as number;
+    ordered[k + 2] = gradHess[r1] as number;
+    ordered[k + 3] = gradHess[r1 + 1] as number;
+    ordered[k + 4] = gradHess[r2] as number;
+    ordered[k + 5] = gradHess[r2 + 1] as number;
+    ordered[k + 6] = gradHess[r3] as number;
+    ordered[k + 7] = gradHess[r3 + 1] as number;
+  }
+  for (; i < end; i++, k += 2) {
+    const r = 2 * (order[i] as number);
+    ordered[k] = gradHess[r] as number;
+    ordered[k + 1] = gradHess[r + 1] as number;
   }
 }
 
-/** One feature's histogram (starting at `base`) from its column, with gradients already in leaf order. */
+/**
+ * One feature's histogram (starting at `base`) from its column, with gradients already in leaf order.
+ * Unrolled by four like partitionRows; rows are still added in order, so the sums are unchanged.
+ */
 function accumulateColumn(
   hist: Float64Array,
   base: number,
@@ -443,9 +535,28 @@ function accumulateColumn(
   end: number,
   ordered: Float64Array,
 ): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  let k = 0;
+  for (; i + 3 < end; i += 4, k += 8) {
+    const s0 = base + (column[order[i] as number] as number) * STRIDE;
+    const s1 = base + (column[order[i + 1] as number] as number) * STRIDE;
+    const s2 = base + (column[order[i + 2] as number] as number) * STRIDE;
+    const s3 = base + (column[order[i + 3] as number] as number) * STRIDE;
+    hist[s0] = (hist[s0] as number) + (ordered[k] as number);
+    hist[s0 + 1] = (hist[s0 + 1] as number) + (ordered[k + 1] as number);
+    hist[s0 + 2] = (hist[s0 + 2] as number) + 1;
+    hist[s1] = (hist[s1] as number) + (ordered[k + 2] as number);
+    hist[s1 + 1] = (hist[s1 + 1] as number) + (ordered[k + 3] as number);
+    hist[s1 + 2] = (hist[s1 + 2] as number) + 1;
+    hist[s2] = (hist[s2] as number) + (ordered[k + 4] as number);
+    hist[s2 + 1] = (hist[s2 + 1] as number) + (ordered[k + 5] as number);
+    hist[s2 + 2] = (hist[s2 + 2] as number) + 1;
+    hist[s3] = (hist[s3] as number) + (ordered[k + 6] as number);
+    hist[s3 + 1] = (hist[s3 + 1] as number) + (ordered[k + 7] as number);
+    hist[s3 + 2] = (hist[s3 + 2] as number) + 1;
+  }
+  for (; i < end; i++, k += 2) {
     const s = base + (column[order[i] as number] as number) * STRIDE;
-    const k = 2 * (i - start);
     hist[s] = (hist[s] as number) + (ordered[k] as number);
     hist[s + 1] = (hist[s + 1] as number) + (ordered[k + 1] as number);
     hist[s + 2] = (hist[s + 2] as number) + 1;
