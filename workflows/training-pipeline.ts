@@ -201,6 +201,12 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     upsertSearchAttributes([{ key: searchAttributeKeys.ModelVersion, value: version }]);
 
     enter('awaiting-approval', `${modelName} v${version} needs ${spec.approval.requiredApprovals} approval(s) within ${spec.approval.timeout}`);
+    // The gate opens first (synchronously, at the call), so a decision sent the moment the stage shows is taken.
+    const decided = gate.wait(async (escalateTo) => {
+      enter('approval-escalated', `no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`);
+      await registry.notifyEscalation({ modelName, version, runId, escalateTo, deadline: gate.state.deadline });
+      await notify('approval.escalated', modelName, `${modelName} v${version}: no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`, { runId, escalateTo, deadline: gate.state.deadline }, version);
+    });
     await notify(
       'approval.requested',
       modelName,
@@ -208,11 +214,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
       { runId, requiredApprovals: spec.approval.requiredApprovals, timeout: spec.approval.timeout, metrics: evaluation.summary, evaluationReportKey: evaluation.reportKey },
       version,
     );
-    const decision = await gate.wait(async (escalateTo) => {
-      enter('approval-escalated', `no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`);
-      await registry.notifyEscalation({ modelName, version, runId, escalateTo, deadline: gate.state.deadline });
-      await notify('approval.escalated', modelName, `${modelName} v${version}: no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`, { runId, escalateTo, deadline: gate.state.deadline }, version);
-    });
+    const decision = await decided;
 
     if (decision.outcome === 'approved') {
       const approvers = decision.approvals.map((a) => a.by).join(', ');

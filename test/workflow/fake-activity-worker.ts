@@ -1,4 +1,5 @@
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { NotificationActivities } from '../../activities/notifications/notification-activities.ts';
 import type { Config } from '../../shared/config.ts';
 import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
 import { type TemporalHandles, connectToStack } from '../support/stack.ts';
@@ -21,7 +22,9 @@ export interface FakeActivityWorker {
 export async function startFakeActivityWorker(config: Config, taskQueue: string, activities: object): Promise<FakeActivityWorker> {
   const stack = await connectToStack(config);
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
-  const worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities });
+  // Notifications the workflows raise find no webhooks here, as on a stack where none is configured.
+  const noWebhooks: Pick<NotificationActivities, 'matchingWebhooks'> = { matchingWebhooks: () => Promise.resolve([]) };
+  const worker = await Worker.create({ connection: stack.nativeConnection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { ...noWebhooks, ...activities } });
   const running = worker.run();
   return {
     stack,
