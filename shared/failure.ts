@@ -25,3 +25,10 @@ export function toApplicationFailure(err: SluiceError): ApplicationFailure {
 export function asFailure(err: unknown): unknown {
   return err instanceof SluiceError && ruleOf(err.kind).failure !== undefined ? toApplicationFailure(err) : err;
 }
+
+/** The innermost message of a failure's cause chain: what went wrong (a receiver's answer, a bad row), not "Activity task failed". */
+export function innermostMessage(err: unknown): string {
+  let cause: unknown = err;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,6 +1,7 @@
-import { ActivityFailure, ApplicationFailure, type ActivityOptions, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { NotificationActivities } from '../activities/notifications/notification-activities.ts';
 import { ErrorType } from '../shared/errors.ts';
+import { innermostMessage } from '../shared/failure.ts';
 import { type NotificationInput, notificationInputSchema } from '../shared/notifications.ts';
 import { parseInput } from '../shared/parse-input.ts';
 
@@ -10,13 +11,6 @@ export interface DeliveryOutcome {
   notificationId: string;
   delivered: { webhookId: string; attempt: number; status: number }[];
   deadLettered: { webhookId: string; key: string; error: string }[];
-}
-
-/** The innermost message of a failed activity: the receiver's answer, not "Activity task failed". */
-function lastError(err: unknown): string {
-  let cause: unknown = err;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  return cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
 }
 
 /**
@@ -42,7 +36,7 @@ export async function deliverNotification(raw: unknown): Promise<DeliveryOutcome
         const { attempt, status } = await io.deliverWebhook.executeWithOptions(options, [{ webhookId, notificationId, notification }]);
         outcome.delivered.push({ webhookId, attempt, status });
       } catch (err) {
-        const error = lastError(err);
+        const error = innermostMessage(err);
         const { key } = await io.recordDeadLetter({ webhookId, notificationId, notification, error });
         outcome.deadLettered.push({ webhookId, key, error });
       }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { type ActivityOptions, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { RefreshActivities } from '../activities/features/refresh-activities.ts';
 import type { PipelineActivities } from '../activities/pipeline/contract.ts';
-import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
+import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE, innermostMessage } from '../shared/failure.ts';
 import { type RefreshOutcome, refreshOnlineFeaturesInputSchema } from '../shared/online-refresh.ts';
 import { parseInput } from '../shared/parse-input.ts';
 import { notify } from './notify.ts';
@@ -35,17 +35,10 @@ export async function refreshOnlineFeatures(raw: unknown): Promise<RefreshOutcom
   try {
     return await refresh(input);
   } catch (err) {
-    const reason = failureMessage(err);
+    const reason = innermostMessage(err);
     await notify('features.refresh-failed', input.model, `${input.model}: online feature refresh failed; the last good snapshot keeps being served: ${reason}`, { asOf: input.asOf, error: reason });
     throw err;
   }
-}
-
-/** The innermost message of a failure: what went wrong, not "Activity task failed". */
-function failureMessage(err: unknown): string {
-  let cause: unknown = err;
-  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 async function refresh(input: z.output<typeof refreshOnlineFeaturesInputSchema>): Promise<RefreshOutcome> {

@@ -114,18 +114,20 @@ export const createScoringActivities = (deps: ScoringDeps) => {
      */
     async featurizeBatchInput(input: { model: string; version: number; input: ObjectRef; output: { bucket: string; prefix: string } }): Promise<{ input: ObjectRef; rows: number; snapshotKey: string | null; asOf: string }> {
       const key = batchScoringKeys.features(input.output.prefix);
+      const output = { bucket: input.output.bucket, key };
+      // A re-run reuses the features written before, and what they were read from (their metadata), without loading the snapshot again.
+      const existing = await store.stat(output.bucket, key);
+      if (existing) {
+        using session = await openDuckDb({ tempDirectory: await dir() });
+        const rows = await parquetRows(session.db, await stage(output));
+        return { input: output, rows, snapshotKey: existing.metadata['snapshot-key'] || null, asOf: existing.metadata['as-of'] ?? '' };
+      }
       const manifest = await registry.manifest(input.model, input.version);
       const definition = await loadOnlineDefinition(store, buckets, manifest).catch((err: unknown) => {
         throw asFailure(err);
       });
       const described = { snapshotKey: definition.snapshot?.key ?? null, asOf: new Date(definition.store.asOf).toISOString() };
-      const existing = await store.stat(input.output.bucket, key);
       const context = Context.current();
-      if (existing) {
-        using session = await openDuckDb({ tempDirectory: await dir() });
-        const path = await stage({ bucket: input.output.bucket, key });
-        return { input: { bucket: input.output.bucket, key }, rows: await parquetRows(session.db, path), ...described };
-      }
       const work = await mkdtemp(join(await dir(), 'featurize-'));
       try {
         const outputPath = join(work, 'features.parquet');
@@ -140,8 +142,11 @@ export const createScoringActivities = (deps: ScoringDeps) => {
         }).catch((err: unknown) => {
           throw asFailure(err);
         });
-        await store.putFile(input.output.bucket, key, outputPath, { contentType: 'application/vnd.apache.parquet', metadata: { model: input.model, 'model-version': String(input.version) } });
-        return { input: { bucket: input.output.bucket, key }, rows, ...described };
+        await store.putFile(output.bucket, key, outputPath, {
+          contentType: 'application/vnd.apache.parquet',
+          metadata: { model: input.model, 'model-version': String(input.version), 'snapshot-key': described.snapshotKey ?? '', 'as-of': described.asOf },
+        });
+        return { input: output, rows, ...described };
       } finally {
         await rm(work, { recursive: true, force: true });
       }

@@ -144,8 +144,8 @@ export function scoreDrift(baseline: readonly number[], current: readonly number
  */
 function classProbabilityDrift(task: LabelTask | undefined, baseline: readonly (readonly number[])[] | undefined, current: number[][] | undefined, t: DriftThresholds): FeatureDrift[] | null {
   if (task?.kind !== 'multiclass' || !baseline || !current || baseline.length !== current.length) return null;
-  const labels = scoreBinLabels();
-  return task.classes.map((c, k) => scoreDrift(baseline[k] ?? [], current[k] ?? [], t, { name: `P(${c})`, labels, centres: labels.map((_, i) => (i + 0.5) / SCORE_BINS) }));
+  const probabilityBins = predictionBins({ kind: 'binary' }, undefined);
+  return task.classes.map((c, k) => scoreDrift(baseline[k] ?? [], current[k] ?? [], t, { ...probabilityBins, name: `P(${c})` }));
 }
 
 /**
