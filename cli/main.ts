@@ -13,6 +13,7 @@ import { PIPELINE_COMMANDS } from './commands/pipeline.ts';
 import { RETRAIN_COMMANDS } from './commands/retrain.ts';
 import { SCORE_COMMANDS } from './commands/score.ts';
 import { WEBHOOKS_COMMANDS } from './commands/webhooks.ts';
+import { COMPLETION_SHELLS, type CompletionShell, completionScript, completionTable } from './shell-completion.ts';
 
 export { EXIT } from './command.ts';
 
@@ -46,6 +47,7 @@ Usage:
   sluice keys list [--json] | sluice keys revoke --id NAME
   sluice webhooks add --id NAME --url URL [--events LIST] [--models LIST] [--format sluice|slack]
   sluice webhooks list [--json] | sluice webhooks remove --id NAME | sluice webhooks links [--temporal-ui URL] [--api URL]
+  sluice completion bash|zsh     (e.g. source <(sluice completion bash))
 
 Run 'sluice <command> --help' for details, 'sluice --version' for the version. Settings come from SLUICE_* variables (see the README).
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed,
@@ -87,6 +89,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.write(`sluice ${PACKAGE_VERSION} (code ${currentCodeVersion(ROOT)})`);
     return EXIT.ok;
   }
+  if (argv[0] === 'completion') return printCompletion(argv[1], io);
   const command = COMMANDS[key];
   if (!command) {
     const noun = nounHelp(argv[0] ?? '');
@@ -117,4 +120,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await env?.connection.close();
   }
+}
+
+function printCompletion(shell: string | undefined, io: CliIo): number {
+  if (!COMPLETION_SHELLS.includes(shell as CompletionShell)) {
+    io.error(`Usage: sluice completion ${COMPLETION_SHELLS.join('|')}   (got ${shell === undefined ? 'no shell' : `'${shell}'`})`);
+    return EXIT.userError;
+  }
+  io.write(completionScript(shell as CompletionShell, completionTable(COMMANDS)).trimEnd());
+  return EXIT.ok;
 }
