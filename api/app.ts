@@ -159,7 +159,10 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.post('/v1/models/:name/predict', (req, res) => {
-    deps.predict.handle(req, res, req.params.name);
+    deps.predict.handle(req, res, { model: req.params.name, shape: 'predict' });
+  });
+  app.post('/v1/models/:name/invocations', (req, res) => {
+    deps.predict.handle(req, res, { model: req.params.name, shape: 'invocations' });
   });
 
   const checkLabelCount = (labels: readonly unknown[]) => {

@@ -139,8 +139,8 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     });
     // While draining, answers ask clients to reconnect, which takes them to another replica.
     if (shuttingDown) res.setHeader('Connection', 'close');
-    const model = req.method === 'POST' ? predictTarget(req.url) : undefined;
-    if (model !== undefined) predict.handle(req, res, model);
+    const target = req.method === 'POST' ? predictTarget(req.url) : undefined;
+    if (target !== undefined) predict.handle(req, res, target);
     else app(req, res);
   });
   await new Promise<void>((resolve, reject) => {

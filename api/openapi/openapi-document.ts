@@ -8,6 +8,8 @@ import { readinessSchema } from '../../shared/api/health.ts';
 import { modelListSchema, modelViewSchema } from '../../shared/api/models.ts';
 import {
   binaryPredictionSchema,
+  invocationsRequestSchema,
+  invocationsResponseSchema,
   multiclassPredictionSchema,
   predictRequestSchema,
   predictResponseSchema,
@@ -35,6 +37,8 @@ components.add(regressionPredictionSchema, { id: 'RegressionPrediction' });
 components.add(multiclassPredictionSchema, { id: 'MulticlassPrediction' });
 components.add(predictionSchema, { id: 'Prediction' });
 components.add(predictResponseSchema, { id: 'PredictResponse' });
+components.add(invocationsRequestSchema, { id: 'InvocationsRequest' });
+components.add(invocationsResponseSchema, { id: 'InvocationsResponse' });
 components.add(feedbackRequestSchema, { id: 'FeedbackRequest' });
 components.add(modelFeedbackRequestSchema, { id: 'ModelFeedbackRequest' });
 components.add(feedbackResponseSchema, { id: 'FeedbackResponse' });
@@ -187,6 +191,22 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
           params: [modelName],
           body: 'PredictRequest',
           ok: { description: 'Predictions, in request order', content: json('PredictResponse') },
+          errors: [404, 413, 415, 503],
+        }),
+      },
+      '/v1/models/{name}/invocations': {
+        post: operation({
+          id: 'invocations',
+          tag: 'predictions',
+          summary: "Score a batch sent in MLflow's scoring-server shape",
+          description:
+            "MLflow's `/invocations` contract for this model, so a client written for an MLflow model server needs only the URL changed: `dataframe_split`, `dataframe_records` or `instances` in, `{\"predictions\": [...]}` out (the request id is in the X-Request-Id header). " +
+            'The events are checked, routed, scored and logged exactly as on the predict route; errors name the MLflow key (`dataframe_split.data[3][1]`). ' +
+            `At most ${limits.maxBatch} events and ${limits.maxBodyBytes} bytes per request. MLflow's tensor form (\`inputs\`), \`params\` and CSV bodies are refused.`,
+          scope: 'predict',
+          params: [modelName],
+          body: 'InvocationsRequest',
+          ok: { description: 'Predictions, in request order', content: json('InvocationsResponse') },
           errors: [404, 413, 415, 503],
         }),
       },

@@ -60,28 +60,29 @@ export class EventValidator {
 
   /**
    * A batch in columns as events of this version, checked by the same rules as event objects; a
-   * problem is an `InvalidRequest` naming its place: `columns[2]`, `data[3]` or `data[3][1]`.
+   * problem is an `InvalidRequest` naming its place: `columns[2]`, `data[3]` or `data[3][1]` (under
+   * the keys `at` gives, e.g. MLflow's `dataframe_split.data[3][1]`).
    */
-  checkColumns(columns: readonly string[], data: readonly unknown[]): RawEvent[] {
+  checkColumns(columns: readonly string[], data: readonly unknown[], at = { columns: 'columns', data: 'data' }): RawEvent[] {
     const types = columns.map((name, j) => {
       const type = this.types.get(name);
-      if (type === undefined) throw new ApiError('InvalidRequest', `columns[${j}]: unknown field "${name}": not read by this model's features`, { field: `columns[${j}]` });
-      if (columns.indexOf(name) !== j) throw new ApiError('InvalidRequest', `columns[${j}]: "${name}" is given twice`, { field: `columns[${j}]` });
+      if (type === undefined) throw new ApiError('InvalidRequest', `${at.columns}[${j}]: unknown field "${name}": not read by this model's features`, { field: `${at.columns}[${j}]` });
+      if (columns.indexOf(name) !== j) throw new ApiError('InvalidRequest', `${at.columns}[${j}]: "${name}" is given twice`, { field: `${at.columns}[${j}]` });
       return type;
     });
     const missing = this.fields.filter(([name]) => !columns.includes(name)).map(([name]) => `"${name}"`);
-    if (missing.length > 0) throw new ApiError('InvalidRequest', `columns: missing ${missing.join(', ')} (every field is required; send null values when unknown)`, { field: 'columns' });
+    if (missing.length > 0) throw new ApiError('InvalidRequest', `${at.columns}: missing ${missing.join(', ')} (every field is required; send null values when unknown)`, { field: at.columns });
     const width = columns.length;
     const events = new Array<RawEvent>(data.length);
     for (let i = 0; i < data.length; i++) {
       const row = data[i];
       if (!Array.isArray(row) || row.length !== width) {
-        throw new ApiError('InvalidRequest', `data[${i}]: expected an array of ${width} values (one per column), got ${Array.isArray(row) ? `${row.length}` : describeValue(row)}`, { field: `data[${i}]` });
+        throw new ApiError('InvalidRequest', `${at.data}[${i}]: expected an array of ${width} values (one per column), got ${Array.isArray(row) ? `${row.length}` : describeValue(row)}`, { field: `${at.data}[${i}]` });
       }
       const event: Record<string, unknown> = {};
       for (let j = 0; j < width; j++) {
         const value: unknown = row[j];
-        if (!valueFits(value, types[j] as ValueType)) this.refuseCell(columns[j] as string, value, `data[${i}][${j}]`);
+        if (!valueFits(value, types[j] as ValueType)) this.refuseCell(columns[j] as string, value, `${at.data}[${i}][${j}]`);
         event[columns[j] as string] = value;
       }
       events[i] = event;

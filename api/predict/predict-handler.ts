@@ -14,7 +14,9 @@ import type { Arrivals } from '../scoring/micro-batcher.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import { type ServingConfigPoller, servedRoutes } from '../serving/config-poller.ts';
 import { chooseRoute, shadowFor } from '../serving/routing.ts';
+import { type EventBatch, PREDICT_PLACES } from './event-batch.ts';
 import { invalidRequest, isPlainPredictRequest } from './event-schema.ts';
+import { invocationBatch } from './invocation-request.ts';
 import type { ShadowScorer } from './shadow-scorer.ts';
 
 export interface PredictDeps {
@@ -29,33 +31,40 @@ export interface PredictDeps {
   arrivals: Arrivals;
 }
 
-const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/predict(?:\?.*)?$/;
+const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/(predict|invocations)(?:\?.*)?$/;
 
-/** The model name of a predict URL, or undefined when the URL is not one. */
-export function predictTarget(url: string | undefined): string | undefined {
+/** A URL the lean handler serves: the model, and whether the body is sluice's or MLflow's. */
+export interface PredictTarget {
+  model: string;
+  shape: EventBatch['answer'];
+}
+
+/** The model and body shape of a predict (or MLflow invocations) URL, or undefined when the URL is not one. */
+export function predictTarget(url: string | undefined): PredictTarget | undefined {
   const match = url === undefined ? null : PREDICT_PATH.exec(url);
   if (!match) return undefined;
+  const shape = match[2] as EventBatch['answer'];
   try {
-    return decodeURIComponent(match[1] as string);
+    return { model: decodeURIComponent(match[1] as string), shape };
   } catch {
-    return match[1];
+    return { model: match[1] as string, shape };
   }
 }
 
 /** Where a field of event `index` sits in the request, for an error that names it. */
-function fieldOf(request: PredictRequest, index: number, field: string): string {
+function fieldOf({ request, at }: EventBatch, index: number, field: string): string {
   if (request.event !== undefined) return `event.${field}`;
-  if (request.columns !== undefined) return `data[${index}][${request.columns.indexOf(field)}]`;
-  return `events[${index}].${field}`;
+  if (request.columns !== undefined) return `${at.data}[${index}][${request.columns.indexOf(field)}]`;
+  return `${at.events}[${index}].${field}`;
 }
 
 /** The model inputs of the events, with a value the features cannot read refused as the caller's error. */
-async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent[], request: PredictRequest) {
+async function assembleFeatures(runtime: ModelRuntime, events: readonly RawEvent[], batch: EventBatch) {
   try {
     return await runtime.assembler.assemble(events);
   } catch (err) {
     if (!(err instanceof FeatureInputError)) throw err;
-    const field = fieldOf(request, err.index, err.field);
+    const field = fieldOf(batch, err.index, err.field);
     throw new ApiError('InvalidRequest', `${field}: ${err.problem}`, { field });
   }
 }
@@ -79,17 +88,17 @@ export class PredictHandler {
     this.lifecycle = new RequestLifecycle({ metrics: deps.metrics, logger: deps.logger, requestTimeoutMs: deps.limits.requestTimeoutMs, routeOf: () => 'predict' });
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, model: string): void {
+  handle(req: IncomingMessage, res: ServerResponse, { model, shape }: PredictTarget): void {
     const started = performance.now();
     const at = Date.now();
     const entry = this.lifecycle.begin(req, res);
     this.deps.cors.apply(req, res);
-    this.serve(entry, model, at, started)
+    this.serve(entry, model, shape, at, started)
       .catch((err: unknown) => this.lifecycle.fail(entry, err))
       .finally(() => this.lifecycle.end(entry));
   }
 
-  private async serve(entry: InFlight, model: string, at: number, started: number): Promise<void> {
+  private async serve(entry: InFlight, model: string, shape: EventBatch['answer'], at: number, started: number): Promise<void> {
     const { req, res, requestId } = entry;
     if (entry.problem) throw entry.problem;
     this.deps.keys.authorize(req, 'predict');
@@ -101,7 +110,8 @@ export class PredictHandler {
     } finally {
       this.deps.arrivals.end();
     }
-    const request = this.parseEnvelope(body);
+    const batch = shape === 'invocations' ? invocationBatch(body, this.deps.limits.maxBatch) : { request: this.parseEnvelope(body), at: PREDICT_PLACES, answer: shape };
+    const { request } = batch;
     const routes = servedRoutes(this.deps.serving, model);
     const { runtime, route } = chooseRoute(model, routes, request.routingKey);
     const shadow = shadowFor(model, routes, request.routingKey);
@@ -112,14 +122,14 @@ export class PredictHandler {
     // A 5xx after routing is the chosen version's failure (a caller's 4xx is not): logged for the rollout judge's error rate.
     let failure: string | undefined;
     try {
-      const events = this.validateEvents(runtime, request);
-      const features = await assembleFeatures(runtime, events, request);
+      const events = this.validateEvents(runtime, batch);
+      const features = await assembleFeatures(runtime, events, batch);
       const scores = await runtime.score(features);
       if (res.writableEnded) {
         failure = 'Timeout'; // the sweeper answered 503 while this version worked
         return;
       }
-      this.answer(entry, model, runtime, scores, request.event !== undefined, events.length);
+      this.answer(entry, model, runtime, scores, batch.answer === 'invocations' ? 'invocations' : request.event !== undefined ? 'single' : 'batch', events.length);
       const latencyMs = performance.now() - started;
       runtime.latency.observe(latencyMs / 1000);
       runtime.predictions[route].inc(events.length);
@@ -153,24 +163,27 @@ export class PredictHandler {
     return parsed.data;
   }
 
-  private validateEvents(runtime: ModelRuntime, request: PredictRequest): RawEvent[] {
+  private validateEvents(runtime: ModelRuntime, { request, at }: EventBatch): RawEvent[] {
     if (request.event !== undefined) return [runtime.events.check(request.event, 'event')];
-    if (request.columns !== undefined) return runtime.events.checkColumns(request.columns, request.data ?? []);
+    if (request.columns !== undefined) return runtime.events.checkColumns(request.columns, request.data ?? [], at);
     const raw = request.events ?? [];
     const events = new Array<RawEvent>(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const event = raw[i];
-      events[i] = runtime.events.accepts(event) ? event : runtime.events.check(event, `events[${i}]`);
+      events[i] = runtime.events.accepts(event) ? event : runtime.events.check(event, `${at.events}[${i}]`);
     }
     return events;
   }
 
-  /** The answer's JSON, built directly: the shape is fixed and this runs for every event served. */
-  private answer(entry: InFlight, model: string, runtime: ModelRuntime, outputs: Float32Array, single: boolean, events: number): void {
+  /**
+   * The answer's JSON, built directly: the shape is fixed and this runs for every event served.
+   * MLflow's answer is `predictions` alone (its clients read that key); the request id is in the header.
+   */
+  private answer(entry: InFlight, model: string, runtime: ModelRuntime, outputs: Float32Array, shape: 'single' | 'batch' | 'invocations', events: number): void {
     const { res, requestId } = entry;
     const prediction = runtime.predictionJson;
-    let body = `{"requestId":${JSON.stringify(requestId)},"model":${JSON.stringify(model)},`;
-    if (single) body += `"prediction":${prediction(outputs, 0)}}`;
+    let body = shape === 'invocations' ? '{' : `{"requestId":${JSON.stringify(requestId)},"model":${JSON.stringify(model)},`;
+    if (shape === 'single') body += `"prediction":${prediction(outputs, 0)}}`;
     else {
       const parts = new Array<string>(events);
       for (let i = 0; i < events; i++) parts[i] = prediction(outputs, i);

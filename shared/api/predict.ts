@@ -109,3 +109,39 @@ export const predictResponseSchema = z
     predictions: z.array(predictionSchema).optional().describe('For a request with `events`, in request order'),
   })
   .describe('Predictions in request order, with the request id to send feedback for');
+
+/**
+ * MLflow's scoring-server body (`POST /invocations`), so a client written for an MLflow model server
+ * can call a sluice model by changing only the URL: `dataframe_split` is the columnar batch above
+ * (its optional pandas `index` is ignored), `dataframe_records` and `instances` are batches of event
+ * objects. MLflow's tensor form (`inputs`) and inference `params` have no meaning for a sluice model and
+ * are refused by name. The events are checked by the same rules as on the predict route.
+ */
+const INVOCATION_SHAPES = ['dataframe_split', 'dataframe_records', 'instances'] as const;
+
+export const invocationsRequestSchema = z
+  .strictObject({
+    dataframe_split: z
+      .strictObject({ ...columnarEventsSchema, index: z.array(z.unknown()).optional().describe("pandas' row index; ignored: predictions come back in row order") })
+      .optional()
+      .describe('A batch in columns, as pandas `DataFrame.to_dict(orient="split")` writes it'),
+    dataframe_records: z.array(rawEventSchema).min(1, 'expected at least one event').optional().describe('A batch of event objects, as pandas `to_dict(orient="records")` writes it'),
+    instances: z.array(rawEventSchema).min(1, 'expected at least one event').optional().describe('A batch of event objects (the TF-serving form MLflow also takes)'),
+    routingKey: routingKeySchema.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (INVOCATION_SHAPES.filter((key) => body[key] !== undefined).length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'expected exactly one of "dataframe_split", "dataframe_records" or "instances" (MLflow\'s tensor form "inputs" and "params" are not taken)' });
+    }
+  })
+  .meta({
+    description: "MLflow's /invocations body: exactly one of `dataframe_split`, `dataframe_records` or `instances`",
+    oneOf: INVOCATION_SHAPES.map((key) => ({ required: [key], not: { anyOf: INVOCATION_SHAPES.filter((k) => k !== key).map((k) => ({ required: [k] })) } })),
+  });
+export type InvocationsRequest = z.infer<typeof invocationsRequestSchema>;
+
+export const invocationsResponseSchema = z
+  .strictObject({
+    predictions: z.array(predictionSchema).describe('One per event, in request order'),
+  })
+  .describe("MLflow's answer shape; the request id is in the X-Request-Id header");

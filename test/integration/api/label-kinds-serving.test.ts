@@ -46,6 +46,12 @@ describe('serving regression and multiclass models on MinIO', () => {
     const predicted = classAnswer.json.prediction;
     assert.ok((FLIGHT_CLASSES as readonly string[]).includes(predicted.class));
     assert.deepEqual(Object.keys(predicted.probabilities), [...FLIGHT_CLASSES]);
+    // The same event through MLflow's /invocations shape gets the same answer (and is logged the same way).
+    const event = flightEvent(3);
+    const columns = Object.keys(event);
+    const invoked = await api.request<{ predictions: MulticlassPrediction[] }>('POST', `/v1/models/${classModel}/invocations`, { key: KEYS.predict, body: { dataframe_split: { columns, data: [columns.map((c) => event[c as keyof typeof event])] } } });
+    assert.equal(invoked.status, 200, invoked.text);
+    assert.deepEqual(invoked.json.predictions, [predicted]);
 
     const view = await api.request<{ versions: { task: unknown }[] }>('GET', `/v1/models/${minutesModel}`, { key: KEYS.predict });
     assert.deepEqual(view.json.versions[0]?.task, { kind: 'regression' });

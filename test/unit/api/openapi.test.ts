@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { docsPage } from '../../../api/openapi/docs-page.ts';
 import { openApiDocument } from '../../../api/openapi/openapi-document.ts';
-import { predictRequestSchema } from '../../../shared/api/predict.ts';
+import { invocationsRequestSchema, predictRequestSchema } from '../../../shared/api/predict.ts';
 
 const document = openApiDocument({ maxBatch: 1000, maxBodyBytes: 1 << 20 });
 
@@ -103,7 +103,7 @@ test('X-Request-Id is a parameter of every operation and a header of every answe
   assert.ok(pattern.test('order-4711:a') && !pattern.test('has spaces') && !pattern.test('x'.repeat(129)), 'the pattern is the one the API checks');
 });
 
-test('PredictRequest accepts exactly the envelopes the server accepts: one of event or events, never both', () => {
+test('PredictRequest and InvocationsRequest accept exactly the bodies the server accepts: one shape, never two', () => {
   // The references point into the document, so the schemas are added under a root of the same shape.
   const ajv = new Ajv2020({ allErrors: true });
   ajv.addKeyword('components');
@@ -136,6 +136,23 @@ test('PredictRequest accepts exactly the envelopes the server accepts: one of ev
     { events: [event], data: [['ORD']] },
   ]) {
     assert.equal(validate(body), predictRequestSchema.safeParse(body).success, JSON.stringify(body));
+  }
+  const validateInvocation = ajv.getSchema('openapi#/components/schemas/InvocationsRequest');
+  assert.ok(validateInvocation);
+  const split = { columns: ['origin', 'distance'], data: [['ORD', 733]] };
+  for (const body of [
+    { dataframe_split: split },
+    { dataframe_split: { ...split, index: [7] } },
+    { dataframe_records: [event] },
+    { instances: [event, event], routingKey: 'user-1' },
+    { dataframe_split: split, instances: [event] },
+    { dataframe_records: [] },
+    { dataframe_split: { columns: ['origin'] } },
+    { inputs: { origin: ['ORD'] } },
+    { dataframe_records: [event], params: {} },
+    {},
+  ]) {
+    assert.equal(validateInvocation(body), invocationsRequestSchema.safeParse(body).success, JSON.stringify(body));
   }
 });
 

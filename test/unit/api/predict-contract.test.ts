@@ -230,3 +230,42 @@ describe('predict: a batch in columns (MLflow dataframe_split)', () => {
   });
   test('more rows than a batch may hold', refuses(body({ columns: COLUMNS, data: Array.from({ length: 6 }, () => rowOf(good)) }), { status: 413, code: 'BatchTooLarge', field: 'data', message: /at most 5 events; this one has 6/ }));
 });
+
+describe("invocations: MLflow's scoring-server shapes", () => {
+  const COLUMNS = ['origin', 'destination', 'date', 'distance'] as const;
+  const rowOf = (event: ReturnType<typeof flightEvent>) => COLUMNS.map((c) => event[c]);
+  const invoke = (value: unknown) => api.request('POST', `/v1/models/${MODEL}/invocations`, { key: KEYS.predict, body: value });
+  const invokes = (value: unknown) => () => invoke(value);
+
+  test('dataframe_split, dataframe_records and instances score as the predict route does, answered as {"predictions": [...]}', async () => {
+    const events = [0, 1, 2, 3, 4].map(flightEvent);
+    const expected = (await api.predict(MODEL, { events })).json.predictions;
+    const eventsBefore = servedEvents();
+    for (const shape of [{ dataframe_split: { columns: COLUMNS, data: events.map(rowOf), index: [10, 11, 12, 13, 14] } }, { dataframe_records: events }, { instances: events }]) {
+      const res = await invoke(shape);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(Object.keys(res.json), ['predictions'], 'MLflow clients read `predictions`; the request id is in the header');
+      assert.deepEqual(res.json.predictions, expected);
+      assert.ok(res.headers.get('x-request-id'));
+    }
+    assert.equal(servedEvents(), eventsBefore + 15, 'counted (and logged) as served predictions');
+  });
+
+  test('a bad cell is named by its MLflow key', refuses(invokes({ dataframe_split: { columns: COLUMNS, data: [rowOf(good), [...rowOf(good).slice(0, 3), '733']] } }), { status: 400, code: 'InvalidRequest', field: 'dataframe_split.data[1][3]', message: /expected a number or null, got string "733"/ }));
+  test('an unknown column is named by its MLflow key', refuses(invokes({ dataframe_split: { columns: [...COLUMNS, 'delay'], data: [[...rowOf(good), 1]] } }), { status: 400, code: 'InvalidRequest', field: 'dataframe_split.columns[4]', message: /unknown field "delay"/ }));
+  test('a bad record is named by its MLflow key', refuses(invokes({ dataframe_records: [good, { ...good, distance: '733' }] }), { status: 400, code: 'InvalidRequest', field: 'dataframe_records[1].distance', message: /expected a number or null/ }));
+  test("a timestamp the features cannot read, in MLflow's records", refuses(invokes({ instances: [{ ...good, date: '2001-02-30T10:00:00' }] }), { status: 400, code: 'InvalidRequest', field: 'instances[0].date', message: /ISO 8601/ }));
+  test('two shapes at once', refuses(invokes({ dataframe_records: [good], instances: [good] }), { status: 400, code: 'InvalidRequest', field: undefined, message: /exactly one of "dataframe_split", "dataframe_records" or "instances"/ }));
+  test("MLflow's tensor form and params are refused by name", async () => {
+    await refused(invokes({ inputs: { origin: ['ORD'] } }), { status: 400, code: 'InvalidRequest', field: 'inputs', message: /tensor form "inputs" is not taken: send the events as "dataframe_split"/ });
+    await refused(invokes({ dataframe_records: [good], params: { threshold: 0.2 } }), { status: 400, code: 'InvalidRequest', field: 'params', message: /no parameters at scoring time/ });
+  });
+  test('more rows than a batch may hold', refuses(invokes({ dataframe_records: Array.from({ length: 6 }, () => good) }), { status: 413, code: 'BatchTooLarge', field: 'dataframe_records', message: /at most 5 events; this one has 6/ }));
+  test('a CSV body is refused as the wrong content type',
+    refuses(() => api.request('POST', `/v1/models/${MODEL}/invocations`, { key: KEYS.predict, raw: 'origin,destination\nORD,LGA', headers: { 'content-type': 'text/csv' } }), { status: 415, code: 'UnsupportedMediaType', field: 'headers.content-type', message: /application\/json/ }));
+  test('GET is 405 with Allow: POST', async () => {
+    const res = await api.request('GET', `/v1/models/${MODEL}/invocations`, { key: KEYS.predict });
+    assert.equal(res.status, 405, res.text);
+    assert.equal(res.headers.get('allow'), 'POST');
+  });
+});
