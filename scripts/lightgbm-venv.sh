@@ -1,17 +1,6 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) the LightGBM trainer's virtual environment, .venv-lightgbm, from
-# trainers/lightgbm/requirements.txt. It is rebuilt only when that file changes (a hash is kept in the
-# venv); pip keeps its downloads in ~/.cache/pip, so a rebuild on the same machine is offline-fast.
+# The LightGBM trainer's virtual environment, .venv-lightgbm (or SLUICE_LIGHTGBM_VENV), from
+# trainers/lightgbm/requirements.txt.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="${SLUICE_LIGHTGBM_VENV:-$root/.venv-lightgbm}"
-requirements="$root/trainers/lightgbm/requirements.txt"
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" = "$want" ]; then
-  exit 0
-fi
-echo "creating $venv from $requirements" >&2
-rm -rf "$venv"
-python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-virtualenv -r "$requirements"
-echo "$want" >"$venv/.requirements-sha256"
+exec "$root/scripts/python-venv.sh" "${SLUICE_LIGHTGBM_VENV:-$root/.venv-lightgbm}" "$root/trainers/lightgbm/requirements.txt"
