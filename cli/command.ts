@@ -5,6 +5,7 @@ import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import type { Config } from '../shared/config.ts';
 import { SluiceError, ruleOf } from '../shared/errors.ts';
+import { explainTemporalFailure, temporalConnectionOptions } from '../control/temporal-connection.ts';
 
 /** Exit codes a script can rely on: 5 means try again once Temporal or the object store is back. */
 export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4, unavailable: 5 } as const;
@@ -72,8 +73,9 @@ export function openStoreEnv(config: Config, write: (line: string) => void): Sto
 
 /** Connects to Temporal and builds the Env; the caller closes `env.connection`. */
 export async function openEnv(config: Config, write: (line: string) => void): Promise<Env> {
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5000 }).catch((err: unknown) => {
-    throw new InfrastructureUnavailableError(`Cannot reach Temporal at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${(err as Error).message}. Is the stack up? Try: npm run infra:up`);
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: 5000 }).catch(async (err: unknown) => {
+    if (err instanceof SluiceError) throw err;
+    throw new InfrastructureUnavailableError(`Cannot reach Temporal at ${config.temporal.address}: ${await explainTemporalFailure(config.temporal, err)}. For the local stack: npm run infra:up`);
   });
   const [host] = config.temporal.address.split(':');
   return {
@@ -87,6 +89,17 @@ export async function openEnv(config: Config, write: (line: string) => void): Pr
 /** Socket errors that mean a server is not there (or not answering), as Node and the MinIO client raise them. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
 const GRPC_UNAVAILABLE = 14;
+
+/** Node's codes for a server certificate it cannot trust (an https object store): the endpoint answered, TLS failed. */
+const TLS_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE']);
+
+function tlsCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODES.has(code)) return code;
+  }
+  return undefined;
+}
 
 /** The socket error code anywhere in `err`'s cause chain. */
 function socketCode(err: unknown): string | undefined {
@@ -102,6 +115,10 @@ function unavailable(err: unknown, config: Config | undefined): string | undefin
   const grpc = err instanceof ServiceError ? err.cause : err;
   if (isGrpcServiceError(grpc) && (grpc.code as number) === GRPC_UNAVAILABLE) {
     return `Temporal${config ? ` at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS)` : ''} stopped answering: ${grpc.details || grpc.message}. Is the stack up? Try: npm run infra:status`;
+  }
+  const tls = tlsCode(err);
+  if (tls !== undefined) {
+    return `TLS to the object store${config ? ` at ${config.minio.endpoint}` : ''} failed (${tls}: ${(err as Error).message}). Check SLUICE_MINIO_CA: it must name the CA that signed the store's certificate, and the certificate must name the endpoint's host`;
   }
   const code = socketCode(err);
   if (code === undefined) return undefined;

@@ -75,6 +75,11 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const configSchema = z.strictObject({
   SLUICE_TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233').describe('Temporal frontend (gRPC) address'),
   SLUICE_TEMPORAL_NAMESPACE: nonEmpty.default('default').describe('Temporal namespace'),
+  SLUICE_TEMPORAL_TLS: bool.default(false).describe('Connect to Temporal over TLS, trusting the system CAs (Temporal Cloud); implied by any SLUICE_TEMPORAL_TLS_* file below'),
+  SLUICE_TEMPORAL_TLS_CA: nonEmpty.optional().describe("PEM file of the CA that signed Temporal's server certificate, when the system CAs do not"),
+  SLUICE_TEMPORAL_TLS_CERT: nonEmpty.optional().describe('PEM client certificate for mutual TLS (with SLUICE_TEMPORAL_TLS_KEY): how Temporal Cloud and most clusters authenticate workers'),
+  SLUICE_TEMPORAL_TLS_KEY: nonEmpty.optional().describe('PEM private key of SLUICE_TEMPORAL_TLS_CERT'),
+  SLUICE_TEMPORAL_TLS_SERVER_NAME: nonEmpty.optional().describe("The name Temporal's certificate is checked against (and sent as SNI), when it is not the address's host"),
   SLUICE_TEMPORAL_UI_PORT: port.default(8233).describe('Port of the Temporal Web UI started by `infra:up`'),
   SLUICE_TASK_QUEUE_PIPELINE: taskQueue.default('sluice-pipeline').describe('Task queue of the CPU pipeline worker'),
   SLUICE_TASK_QUEUE_SCORING: taskQueue.default('sluice-scoring').describe('Task queue of the scoring worker (GPU when available)'),
@@ -84,6 +89,7 @@ export const configSchema = z.strictObject({
   SLUICE_MINIO_ACCESS_KEY: z.string().min(3, 'expected at least 3 characters').default('sluice').describe('MinIO access key (root user for the local server)'),
   SLUICE_MINIO_SECRET_KEY: z.string().min(8, 'expected at least 8 characters (MinIO rejects shorter secrets)').default('sluice-dev-secret').describe('MinIO secret key (root password for the local server)'),
   SLUICE_MINIO_REGION: nonEmpty.default('us-east-1').describe('S3 region'),
+  SLUICE_MINIO_CA: nonEmpty.optional().describe("PEM file of the CA that signed the object store's certificate (an https SLUICE_MINIO_ENDPOINT), when the system CAs do not"),
   SLUICE_BUCKET_DATASETS: bucketName.default('sluice-datasets').describe('Bucket of raw datasets, addressed by content SHA-256'),
   SLUICE_BUCKET_FEATURES: bucketName.default('sluice-features').describe('Bucket of feature tables and reference statistics'),
   SLUICE_BUCKET_MODELS: bucketName.default('sluice-models').describe('Bucket of the model registry: ONNX files, manifests, status history'),
@@ -129,9 +135,9 @@ export type ConfigEnv = z.output<typeof configSchema>;
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof configSchema.shape)[];
 
 export interface Config {
-  temporal: { address: string; namespace: string; uiPort: number };
+  temporal: { address: string; namespace: string; uiPort: number; tls: TemporalTls | undefined };
   taskQueues: { pipeline: string; scoring: string; lightgbm: string };
-  minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string };
+  minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string; caFile: string | undefined };
   buckets: { datasets: string; features: string; models: string; reports: string; serving: string; predictions: string };
   api: {
     host: string;
@@ -165,6 +171,13 @@ export interface Config {
   workerMetrics: { pipeline: string | undefined; scoring: string | undefined };
 }
 
+/** TLS to Temporal: file paths as configured (read when connecting, so a renewed certificate is picked up by the next connection). */
+export interface TemporalTls {
+  caFile: string | undefined;
+  cert: { certFile: string; keyFile: string } | undefined;
+  serverName: string | undefined;
+}
+
 export class ConfigError extends SluiceError {
   override readonly name = 'ConfigError';
   readonly kind = 'ConfigInvalid';
@@ -196,8 +209,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     );
   }
   const e = parsed.data;
+  const problems = tlsProblems(e);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
-    temporal: { address: e.SLUICE_TEMPORAL_ADDRESS, namespace: e.SLUICE_TEMPORAL_NAMESPACE, uiPort: e.SLUICE_TEMPORAL_UI_PORT },
+    temporal: { address: e.SLUICE_TEMPORAL_ADDRESS, namespace: e.SLUICE_TEMPORAL_NAMESPACE, uiPort: e.SLUICE_TEMPORAL_UI_PORT, tls: temporalTls(e, cwd) },
     taskQueues: { pipeline: e.SLUICE_TASK_QUEUE_PIPELINE, scoring: e.SLUICE_TASK_QUEUE_SCORING, lightgbm: e.SLUICE_TASK_QUEUE_LIGHTGBM },
     minio: {
       endpoint: e.SLUICE_MINIO_ENDPOINT.replace(/\/$/, ''),
@@ -205,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       accessKey: e.SLUICE_MINIO_ACCESS_KEY,
       secretKey: e.SLUICE_MINIO_SECRET_KEY,
       region: e.SLUICE_MINIO_REGION,
+      caFile: e.SLUICE_MINIO_CA === undefined ? undefined : resolve(cwd, e.SLUICE_MINIO_CA),
     },
     buckets: {
       datasets: e.SLUICE_BUCKET_DATASETS,
@@ -246,6 +262,34 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       pipeline: e.SLUICE_WORKER_METRICS_ADDRESS === 'off' ? undefined : e.SLUICE_WORKER_METRICS_ADDRESS,
       scoring: e.SLUICE_SCORING_WORKER_METRICS_ADDRESS === 'off' ? undefined : e.SLUICE_SCORING_WORKER_METRICS_ADDRESS,
     },
+  };
+}
+
+/** Settings that are each valid but wrong together. */
+function tlsProblems(e: ConfigEnv): string[] {
+  const problems: string[] = [];
+  if ((e.SLUICE_TEMPORAL_TLS_CERT === undefined) !== (e.SLUICE_TEMPORAL_TLS_KEY === undefined)) {
+    problems.push('SLUICE_TEMPORAL_TLS_CERT and SLUICE_TEMPORAL_TLS_KEY: set both (a client certificate and its key) or neither');
+  }
+  if (e.SLUICE_TEMPORAL_TLS_CERT !== undefined && e.SLUICE_TEMPORAL_TLS_CERT === e.SLUICE_TEMPORAL_TLS_KEY) {
+    problems.push('SLUICE_TEMPORAL_TLS_KEY: names the same file as SLUICE_TEMPORAL_TLS_CERT; the key is a file of its own');
+  }
+  if (e.SLUICE_MINIO_CA !== undefined && !e.SLUICE_MINIO_ENDPOINT.startsWith('https://')) {
+    problems.push(`SLUICE_MINIO_CA: only used with an https endpoint, and SLUICE_MINIO_ENDPOINT is ${e.SLUICE_MINIO_ENDPOINT}`);
+  }
+  return problems;
+}
+
+function temporalTls(e: ConfigEnv, cwd: string): TemporalTls | undefined {
+  const file = (path: string | undefined) => (path === undefined ? undefined : resolve(cwd, path));
+  const anyFile = e.SLUICE_TEMPORAL_TLS_CA ?? e.SLUICE_TEMPORAL_TLS_CERT ?? e.SLUICE_TEMPORAL_TLS_SERVER_NAME;
+  if (!e.SLUICE_TEMPORAL_TLS && anyFile === undefined) return undefined;
+  const certFile = file(e.SLUICE_TEMPORAL_TLS_CERT);
+  const keyFile = file(e.SLUICE_TEMPORAL_TLS_KEY);
+  return {
+    caFile: file(e.SLUICE_TEMPORAL_TLS_CA),
+    cert: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+    serverName: e.SLUICE_TEMPORAL_TLS_SERVER_NAME,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
+import { explainTemporalFailure, temporalConnectionOptions } from '../../control/temporal-connection.ts';
 import { ApiError } from '../errors.ts';
 
 /**
@@ -17,13 +18,15 @@ export class TemporalLink {
   ) {}
 
   private connect(): Promise<{ connection: Connection; client: Client }> {
-    this.client ??= Connection.connect({ address: this.temporal.address, connectTimeout: Math.min(this.timeoutMs / 2, 5000) }).then(
-      (connection) => ({ connection, client: new Client({ connection, namespace: this.temporal.namespace }) }),
-      (err: unknown) => {
-        this.client = undefined;
-        throw new ApiError('TemporalUnavailable', `cannot reach Temporal at ${this.temporal.address}: ${(err as Error).message}; predictions are unaffected`, { retryAfterSeconds: 5, cause: err });
-      },
-    );
+    this.client ??= Promise.resolve()
+      .then(() => Connection.connect({ ...temporalConnectionOptions(this.temporal), connectTimeout: Math.min(this.timeoutMs / 2, 5000) }))
+      .then(
+        (connection) => ({ connection, client: new Client({ connection, namespace: this.temporal.namespace }) }),
+        async (err: unknown) => {
+          this.client = undefined;
+          throw new ApiError('TemporalUnavailable', `cannot reach Temporal at ${this.temporal.address}: ${await explainTemporalFailure(this.temporal, err)}; predictions are unaffected`, { retryAfterSeconds: 5, cause: err });
+        },
+      );
     return this.client;
   }
 

@@ -1,6 +1,8 @@
 import { type BucketItem, Client, S3Error } from 'minio';
+import { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../shared/config.ts';
+import { readPemFile } from '../../shared/pem-file.ts';
 import {
   type ArtifactStore,
   type ObjectInfo,
@@ -45,6 +47,8 @@ export class MinioArtifactStore implements ArtifactStore {
         secretKey: minio.secretKey,
         region: minio.region,
         pathStyle: true,
+        // A private CA is added to what the agent trusts; keep-alive as the client's own agent has it.
+        ...(minio.caFile === undefined ? {} : { transportAgent: new Agent({ ca: readPemFile('SLUICE_MINIO_CA', minio.caFile), keepAlive: true }) }),
       }),
     );
   }

@@ -66,6 +66,17 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ SLUICE_API_PORT: 'x' }), (err: Error) => err.message.startsWith('Invalid sluice configuration:\n  - SLUICE_API_PORT'));
   });
 
+  test('TLS: off by default, on with any TLS file; settings that only make sense together are checked together', () => {
+    assert.equal(loadConfig({}).temporal.tls, undefined);
+    assert.deepEqual(loadConfig({ SLUICE_TEMPORAL_TLS: 'true' }).temporal.tls, { caFile: undefined, cert: undefined, serverName: undefined });
+    const mutual = loadConfig({ SLUICE_TEMPORAL_TLS_CA: 'certs/ca.pem', SLUICE_TEMPORAL_TLS_CERT: 'certs/worker.pem', SLUICE_TEMPORAL_TLS_KEY: 'certs/worker.key' }, '/srv/sluice').temporal.tls;
+    assert.deepEqual(mutual, { caFile: '/srv/sluice/certs/ca.pem', cert: { certFile: '/srv/sluice/certs/worker.pem', keyFile: '/srv/sluice/certs/worker.key' }, serverName: undefined });
+    assert.deepEqual(problemsOf({ SLUICE_TEMPORAL_TLS_CERT: 'worker.pem' }), ['SLUICE_TEMPORAL_TLS_CERT and SLUICE_TEMPORAL_TLS_KEY: set both (a client certificate and its key) or neither']);
+    assert.match(problemsOf({ SLUICE_TEMPORAL_TLS_CERT: 'both.pem', SLUICE_TEMPORAL_TLS_KEY: 'both.pem' })[0] ?? '', /^SLUICE_TEMPORAL_TLS_KEY: names the same file/);
+    assert.deepEqual(problemsOf({ SLUICE_MINIO_CA: 'ca.pem' }), ['SLUICE_MINIO_CA: only used with an https endpoint, and SLUICE_MINIO_ENDPOINT is http://127.0.0.1:9000']);
+    assert.equal(loadConfig({ SLUICE_MINIO_ENDPOINT: 'https://s3.internal:9000', SLUICE_MINIO_CA: 'ca.pem' }, '/srv').minio.caFile, '/srv/ca.pem');
+  });
+
   test('CONFIG_KEYS lists every setting with the SLUICE_ prefix', () => {
     assert.ok(CONFIG_KEYS.length >= 20);
     for (const key of CONFIG_KEYS) assert.match(key, /^SLUICE_[A-Z_]+$/);

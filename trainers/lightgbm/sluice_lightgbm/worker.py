@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from minio import Minio
 from temporalio import activity
@@ -28,25 +28,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from . import onnx_export, training
+from .connections import env, object_store, temporal_tls
 from .contract import ContractError, TrainRequest, parse_request
 
 DEFAULT_TASK_QUEUE = "sluice-lightgbm"
 LIBRARIES = ("lightgbm", "onnxmltools", "onnx", "onnxruntime", "numpy", "pyarrow", "temporalio")
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def _store() -> Minio:
-    endpoint = urlparse(_env("SLUICE_MINIO_ENDPOINT", "http://127.0.0.1:9000"))
-    return Minio(
-        endpoint.netloc,
-        access_key=_env("SLUICE_MINIO_ACCESS_KEY", "sluice"),
-        secret_key=_env("SLUICE_MINIO_SECRET_KEY", "sluice-dev-secret"),
-        region=_env("SLUICE_MINIO_REGION", "us-east-1"),
-        secure=endpoint.scheme == "https",
-    )
 
 
 def _train(request: TrainRequest, store: Minio, features_bucket: str, models_bucket: str) -> dict[str, Any]:
@@ -121,9 +107,9 @@ def make_activity(store: Minio, features_bucket: str, models_bucket: str):
 
 
 async def main() -> None:
-    client = await Client.connect(_env("SLUICE_TEMPORAL_ADDRESS", "127.0.0.1:7233"), namespace=_env("SLUICE_TEMPORAL_NAMESPACE", "default"))
-    task_queue = _env("SLUICE_TASK_QUEUE_LIGHTGBM", DEFAULT_TASK_QUEUE)
-    train_candidate = make_activity(_store(), _env("SLUICE_BUCKET_FEATURES", "sluice-features"), _env("SLUICE_BUCKET_MODELS", "sluice-models"))
+    client = await Client.connect(env("SLUICE_TEMPORAL_ADDRESS", "127.0.0.1:7233"), namespace=env("SLUICE_TEMPORAL_NAMESPACE", "default"), tls=temporal_tls())
+    task_queue = env("SLUICE_TASK_QUEUE_LIGHTGBM", DEFAULT_TASK_QUEUE)
+    train_candidate = make_activity(object_store(), env("SLUICE_BUCKET_FEATURES", "sluice-features"), env("SLUICE_BUCKET_MODELS", "sluice-models"))
     # One training at a time: LightGBM already uses the threads it is given, and two would halve each.
     with ThreadPoolExecutor(max_workers=1) as executor:
         worker = Worker(client, task_queue=task_queue, activities=[train_candidate], activity_executor=executor, max_concurrent_activities=1)
