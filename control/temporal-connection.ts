@@ -33,24 +33,29 @@ export async function explainTemporalFailure(temporal: Config['temporal'], err: 
   const message = err instanceof Error ? err.message : String(err);
   const probe = await probeTls(temporal).catch(() => undefined);
   if (temporal.tls === undefined) {
-    return probe === 'tls-server'
+    return probe?.speaksTls
       ? `${message}; the server speaks TLS: set SLUICE_TEMPORAL_TLS=true (and SLUICE_TEMPORAL_TLS_CA, _CERT, _KEY as it needs)`
       : `${message}. Check SLUICE_TEMPORAL_ADDRESS`;
   }
-  if (probe === undefined || probe === 'tls-server') return `${message}. Check SLUICE_TEMPORAL_ADDRESS`;
-  return `TLS handshake failed: ${probe}. Check SLUICE_TEMPORAL_TLS_CA (does it sign the server certificate?), SLUICE_TEMPORAL_TLS_CERT/_KEY (does the server trust this client?), SLUICE_TEMPORAL_TLS_SERVER_NAME (does the certificate name it?) and SLUICE_TEMPORAL_ADDRESS`;
+  if (probe?.failure === undefined) return `${message}. Check SLUICE_TEMPORAL_ADDRESS`;
+  return `TLS handshake failed: ${probe.failure}. Check SLUICE_TEMPORAL_TLS_CA (does it sign the server certificate?), SLUICE_TEMPORAL_TLS_CERT/_KEY (does the server trust this client?), SLUICE_TEMPORAL_TLS_SERVER_NAME (does the certificate name it?) and SLUICE_TEMPORAL_ADDRESS`;
 }
 
 const PROBE_MS = 2000;
 /** How long a server has to refuse a client certificate after TLS 1.3's handshake, which completes on the client first. */
 const CLIENT_CERT_VERDICT_MS = 300;
 
+/** What one handshake found: whether the server speaks TLS, and why the handshake failed if it did. */
+interface TlsProbe {
+  speaksTls: boolean;
+  failure?: string;
+}
+
 /**
- * One TLS handshake with `temporal`'s settings: `tls-server` when it succeeds (or, with no TLS
- * configured, when the server answers TLS at all), the failure's text when it fails, undefined when
- * nothing answered.
+ * One TLS handshake with `temporal`'s settings (with none configured: whether the server answers TLS
+ * at all); undefined when nothing answered.
  */
-function probeTls(temporal: Config['temporal']): Promise<'tls-server' | string | undefined> {
+function probeTls(temporal: Config['temporal']): Promise<TlsProbe | undefined> {
   const [host, port] = temporal.address.split(':') as [string, string];
   const tls = temporal.tls;
   const files = tls === undefined ? undefined : tlsConfig(tls);
@@ -64,7 +69,7 @@ function probeTls(temporal: Config['temporal']): Promise<'tls-server' | string |
       ...(files?.serverRootCACertificate ? { ca: Buffer.from(files.serverRootCACertificate) } : {}),
       ...(files?.clientCertPair ? { cert: Buffer.from(files.clientCertPair.crt), key: Buffer.from(files.clientCertPair.key) } : {}),
     });
-    const done = (verdict: 'tls-server' | string | undefined) => {
+    const done = (verdict: TlsProbe | undefined) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(verdict);
@@ -72,13 +77,13 @@ function probeTls(temporal: Config['temporal']): Promise<'tls-server' | string |
     const timer = setTimeout(() => done(undefined), PROBE_MS);
     // Without TLS configured the question is only whether the server speaks it; with TLS, whether
     // the handshake (and, a moment later under TLS 1.3, the server's verdict on our certificate) holds.
-    socket.once('secureConnect', () => (tls === undefined ? done('tls-server') : setTimeout(() => done('tls-server'), CLIENT_CERT_VERDICT_MS)));
+    socket.once('secureConnect', () => (tls === undefined ? done({ speaksTls: true }) : setTimeout(() => done({ speaksTls: true }), CLIENT_CERT_VERDICT_MS)));
     socket.once('error', (error: NodeJS.ErrnoException) => {
       if (!error.code?.startsWith('ERR_SSL_') && !error.code?.startsWith('ERR_TLS_') && !/certificate|self[- ]signed/i.test(error.message)) return done(undefined);
       // A plaintext server answers a ClientHello with bytes that are not TLS.
       const plaintext = /wrong version number|packet length too long/i.test(error.message);
-      if (tls === undefined) return done(plaintext ? undefined : 'tls-server');
-      done(plaintext ? 'the server does not speak TLS on this address' : readableTlsError(error));
+      if (tls === undefined) return done({ speaksTls: !plaintext });
+      done({ speaksTls: !plaintext, failure: plaintext ? 'the server does not speak TLS on this address' : readableTlsError(error) });
     });
   });
 }

@@ -60,7 +60,7 @@ export async function startTlsFront(pki: TestPki, target: string, options: { mut
       upstream.once('close', () => client.destroy());
     },
   );
-  server.on('tlsClientError', (err) => handshakeErrors.push(err.message));
+  server.on('tlsClientError', (err: Error) => handshakeErrors.push(err.message));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port: listening } = server.address() as { port: number };
   return {
