@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.sluice/**', 'bin/**', '.venv-lightgbm/**'] },
+  { ignores: ['node_modules/**', '.sluice/**', 'bin/**', '.venv-lightgbm/**', '.venv-schemathesis/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
