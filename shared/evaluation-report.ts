@@ -54,6 +54,9 @@ export type EvaluationCurves = z.infer<typeof evaluationCurvesSchema>;
 /** A metrics record as stored: the numbers a table shows, and nested records (confusion, per-class) read by the page that needs them. */
 const metricsRecordSchema = z.record(z.string(), z.unknown());
 
+/** The champion scored on the same test split in the same run (otherwise the report says why it was `skipped`). */
+export const scoredChampionSchema = z.looseObject({ version: z.number().int().positive(), overall: metricsRecordSchema, curves: evaluationCurvesSchema.optional() });
+
 export const evaluationReportSchema = z.looseObject({
   runId: z.string(),
   modelName: z.string(),
@@ -65,10 +68,7 @@ export const evaluationReportSchema = z.looseObject({
   threshold: z.number().optional(),
   overall: metricsRecordSchema,
   slices: z.array(z.looseObject({ slice: z.string(), value: z.string(), rows: z.number().int(), metrics: metricsRecordSchema.optional(), note: z.string().optional() })),
-  champion: z.union([
-    z.looseObject({ version: z.number().int().positive(), overall: metricsRecordSchema, curves: evaluationCurvesSchema.optional() }),
-    z.looseObject({ skipped: z.string() }),
-  ]),
+  champion: z.union([scoredChampionSchema, z.looseObject({ skipped: z.string() })]),
   curves: evaluationCurvesSchema.optional(),
 });
 export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
