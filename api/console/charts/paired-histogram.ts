@@ -6,7 +6,14 @@ import { legend, plotFrame, px } from './plot-frame.ts';
  * small group stays visible beside a large one: scores of positive against negative rows, or a
  * feature's reference against its current window.
  */
-export function pairedHistogram(chart: string, title: string, bins: readonly string[], first: { name: string; counts: readonly number[] }, second: { name: string; counts: readonly number[] }, xLabel: string): string {
+export function pairedHistogram(
+  chart: string,
+  title: string,
+  bins: readonly string[],
+  first: { name: string; counts: readonly number[] },
+  second: { name: string; counts: readonly number[] },
+  xAxis: { label: string; /** The tick at bin boundary `i` (0 … bins); by default the name of the bin starting there. */ tick?: (boundary: number) => string },
+): string {
   const shares = (counts: readonly number[]) => {
     const total = counts.reduce((a, b) => a + b, 0) || 1;
     return counts.map((c) => c / total);
@@ -14,7 +21,7 @@ export function pairedHistogram(chart: string, title: string, bins: readonly str
   const a = shares(first.counts);
   const b = shares(second.counts);
   const top = Math.max(0.01, ...a, ...b);
-  const frame = plotFrame(chart, title, { min: 0, max: bins.length, label: xLabel, tick: (v) => bins[Math.min(bins.length - 1, Math.round(v))] ?? '' }, { min: 0, max: top, label: 'share of rows' });
+  const frame = plotFrame(chart, title, { min: 0, max: bins.length, label: xAxis.label, tick: xAxis.tick ?? ((v) => bins[Math.round(v)] ?? '') }, { min: 0, max: top, label: 'share of rows' });
   const width = frame.plot.width / Math.max(1, bins.length);
   const bars = bins
     .map((bin, i) => {

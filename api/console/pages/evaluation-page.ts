@@ -20,7 +20,7 @@ function binaryCharts(curves: BinaryCurves, positiveRate: number | undefined, ch
     rocCurveChart(curves.roc, champion && { version: champion.version, roc: champion.curves.roc }) +
     prCurveChart(curves.pr, positiveRate, champion && { version: champion.version, pr: champion.curves.pr }) +
     reliabilityChart(curves.reliability, champion && { version: champion.version, bins: champion.curves.reliability }) +
-    pairedHistogram('score-histogram', 'Scores by label', bins, { name: 'positive rows', counts: h.positives }, { name: 'negative rows', counts: h.negatives }, 'score')
+    pairedHistogram('score-histogram', 'Scores by label', bins, { name: 'positive rows', counts: h.positives }, { name: 'negative rows', counts: h.negatives }, { label: 'score', tick: (i) => (h.edges[Math.round(i)] ?? 1).toFixed(2) })
   );
 }
 

@@ -36,7 +36,7 @@ export function monitoringPage(view: MonitoringView, viewer: Viewer): string {
       `<table><tr><th>feature</th><th>PSI</th><th>Jensen–Shannon</th><th>Wasserstein</th><th>verdict</th><th>why</th></tr>${[...r.features, ...(r.score ? [r.score] : [])]
         .map((f) => `<tr data-feature="${esc(f.name)}"><td>${esc(f.name)} <span class="note">${esc(f.kind)}</span></td><td class="num">${fmt(f.statistics.psi)}</td><td class="num">${fmt(f.statistics.jensenShannon)}</td><td class="num">${fmt(f.statistics.wasserstein)}</td><td>${statusTag(f.verdict)}</td><td class="note">${esc(f.reasons.join('; '))}</td></tr>`)
         .join('')}</table><div class="charts">${[...r.features, ...(r.score ? [r.score] : [])]
-        .map((f) => pairedHistogram(`drift-${f.name}`, `${f.name}: reference vs current`, f.histogram.bins, { name: 'reference', counts: f.histogram.reference }, { name: 'current', counts: f.histogram.current }, f.name))
+        .map((f) => pairedHistogram(`drift-${f.name}`, `${f.name}: reference vs current`, f.histogram.bins, { name: 'reference', counts: f.histogram.reference }, { name: 'current', counts: f.histogram.current }, { label: f.name }))
         .join('')}</div>`
     : '<p class="note">No drift report to show yet.</p>';
   const retrainings = view.retrainings.length
