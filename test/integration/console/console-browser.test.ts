@@ -95,7 +95,6 @@ describe('the console in Chromium', () => {
         assert.equal(await page.locator('table[data-comparison="1-2"]').count(), 1, 'champion v1 compared with v2');
         await open(`/console/models/${MODEL}/versions/2/evaluation`, 'console-evaluation');
         await checkRocArea(page, suite, 2);
-        await open(`/console/models/${MODEL}/rollouts`, 'console-rollouts');
         await open(`/console/models/${MODEL}/monitoring`, 'console-monitoring');
         await open('/console/approvals', 'console-approvals');
 
@@ -115,6 +114,13 @@ describe('the console in Chromium', () => {
           return request?.input?.name === 'approve' ? [defaultPayloadConverter.fromPayload<{ by: string; comment: string }>(request.input.args?.payloads?.[0] ?? {})] : [];
         });
         assert.deepEqual(accepted, [{ by: 'ana-admin', comment: 'curves look right' }]);
+        // The approved version goes out as a canary (as a script or the CLI would start it): the rollouts page shows its step and the split.
+        const rollout = await api.request('POST', `/v1/deployments/${MODEL}/rollout`, { key: KEYS.admin, body: { version: 2, plan: { steps: [{ percent: 10, bake: '1 hour' }, { percent: 100 }] }, reason: 'approved in the console' } });
+        assert.equal(rollout.status, 200, rollout.text);
+        await open(`/console/models/${MODEL}/rollouts`, 'console-rollouts');
+        assert.match((await page.textContent('table[data-split]')) ?? '', /v1\s*primary\s*90%\s*v2\s*canary\s*10%/);
+        assert.match((await page.textContent('main')) ?? '', /v2 against champion v1.*canary 10%/s);
+        await suite.stack.client.workflow.getHandle(`deploy-${MODEL}`).terminate('test done');
         console.log(`page server times (load + render):\n  ${timings.join('\n  ')}`);
       });
     } finally {
