@@ -115,4 +115,14 @@ describe('the console', () => {
     // All checks passed: the decision goes to Temporal, which is not there.
     assert.equal((await post('/console/approvals/some-run', admin.cookie, { csrf: admin.csrf, decision: 'approve' })).status, 503);
   });
+
+  test('the approvals view names the run that did not answer; signing out clears the cookie', async () => {
+    const { cookie, csrf } = await signIn(KEYS.predict);
+    const view = (await (await get('/v1/console/approvals', cookie)).json()) as { pending: { pipeline: string; approval: unknown }[]; gaps: string[] };
+    assert.deepEqual(view.pending.map((p) => [p.pipeline, p.approval]), [['console-unit-run', null]]);
+    assert.match(view.gaps[0] ?? '', /delays v1: the run console-unit-run did not answer/);
+    const out = await post('/console/session/end', cookie, { csrf });
+    assert.equal(out.status, 303);
+    assert.match(out.headers.get('set-cookie') ?? '', /^sluice_console=; HttpOnly; SameSite=Strict; Path=\/; Max-Age=0$/);
+  });
 });
