@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { evaluationPage } from '../../../api/console/pages/evaluation-page.ts';
 import { monitoringPage } from '../../../api/console/pages/monitoring-page.ts';
+import { rolloutsPage } from '../../../api/console/pages/rollouts-page.ts';
 import { regressionCurves } from '../../../domain/evaluation/curves.ts';
-import type { EvaluationView, MonitoringView } from '../../../shared/api/console.ts';
+import type { EvaluationView, MonitoringView, RolloutsView } from '../../../shared/api/console.ts';
 
 /** The page renderers on hand-made views: what each label kind draws, slices against their gate, and that data never reaches the page unescaped. */
 const viewer = { id: 'ana', canAct: true, csrfToken: 'token' };
@@ -90,5 +91,38 @@ describe('console pages', () => {
     assert.equal((html.match(/<rect class="b[12]"/g) ?? []).length, 6, 'three bins, reference and current');
     assert.ok(!html.includes(HOSTILE));
     assert.match(html, /data-temporal-run="retrain-1"/);
+  });
+
+  test("rollouts: each step's health checks with the candidate's figures beside the champion's, and the split now", () => {
+    const view: RolloutsView = {
+      model: 'm',
+      deployment: { workflowId: 'deploy-m', temporalUi: 'http://127.0.0.1:8233/namespaces/default/workflows/deploy-m', phase: 'canary', champion: 1 },
+      split: { revision: 4, routes: [{ version: 1, route: 'primary', percent: 75 }, { version: 2, route: 'canary', percent: 25 }] },
+      rollouts: [
+        {
+          version: 2,
+          champion: 1,
+          by: 'ana',
+          startedAt: '2026-01-01T00:00:00.000Z',
+          outcome: null,
+          steps: [
+            {
+              kind: 'canary',
+              percent: 5,
+              startedAt: '2026-01-01T00:00:00.000Z',
+              endedAt: '2026-01-01T00:30:00.000Z',
+              checks: [{ at: '2026-01-01T00:30:00.000Z', verdict: 'healthy', reasons: [], figures: { psi: 0.04, candidate: { samples: 512, labelled: 130, auc: 0.712 }, champion: { samples: 9800, labelled: 2400, auc: 0.716 } } }],
+            },
+            { kind: 'canary', percent: 25, startedAt: '2026-01-01T00:30:00.000Z', endedAt: null, checks: [] },
+          ],
+        },
+      ],
+      gaps: [],
+    };
+    const html = rolloutsPage(view, viewer);
+    assert.match(html, /<td>v2<\/td><td>canary<\/td><td class="num">25%<\/td>/);
+    assert.match(html, /<td>auc<\/td><td class="num">0\.7120<\/td><td class="num">0\.7160<\/td>/);
+    assert.match(html, /PSI 0\.0400/);
+    assert.match(html, /canary 25%.*not judged yet/s);
   });
 });
