@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { decisionRequestSchema } from '../shared/api/approvals.ts';
 import { retrainRequestSchema } from '../shared/api/retraining.ts';
@@ -54,6 +54,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** Online feature freshness for /readyz, when the features come from refreshed snapshots. */
   features?: { source: FeatureFreshnessSource; maxAgeMs: number };
+  /** The web console's pages and JSON views (`api/console/console-router.ts`). */
+  console?: Router;
 }
 
 interface Locals {
@@ -254,6 +256,8 @@ export function createApp(deps: AppDeps): Express {
       deployed(res, model, state, by);
     });
   }
+
+  if (deps.console) app.use(deps.console);
 
   // A known path asked with a method it does not serve is 405 with the methods it does serve (RFC
   // 9110 §15.5.6) rather than 404, so the caller learns that the method, not the path, is wrong. The

@@ -13,6 +13,7 @@ import { ApprovalRelay } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
 import { RetrainingRelay } from './retraining/retraining-relay.ts';
 import { TimelineView } from './timeline/timeline-view.ts';
+import { consoleRouter } from './console/console-wiring.ts';
 import { TemporalLink } from './temporal/temporal-link.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import { KeysFileWatcher } from './auth/keys-file-watcher.ts';
@@ -127,6 +128,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     lifecycle: appLifecycle,
     isShuttingDown: () => shuttingDown,
     ...(features ? { features } : {}),
+    console: consoleRouter({ config, store, temporal, keys, approvals, logger, freshness: () => (features ? modelFeatureFreshness(serving.current.models, features.source, Date.now(), features.maxAgeMs) : {}) }),
   });
 
   let active = 0;

@@ -6,6 +6,7 @@ import type { EvaluationSummary, MetricValues } from '../../shared/gates.ts';
 import { evaluationKeys } from '../../shared/storage-keys.ts';
 import { type ClassificationMetrics, MetricInputError, classificationMetrics } from '../../domain/evaluation/metrics.ts';
 import { evaluateGates } from '../../domain/evaluation/gates.ts';
+import { binaryCurves, regressionCurves } from '../../domain/evaluation/curves.ts';
 import { type MulticlassMetrics, type RegressionMetrics, multiclassMetrics, regressionMetrics } from '../../domain/evaluation/task-metrics.ts';
 import { expressionToSql, quoteIdentifier, valueTypeOfDuckDbType } from '../../domain/features/expression/expression-sql.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
@@ -182,7 +183,12 @@ export const createEvaluateCandidate =
       latency,
       slices,
       worstSlice: worstSlice ? { name: `${worstSlice.slice}=${worstSlice.value}`, rows: worstSlice.rows, rocAuc: worstSlice.metrics?.rocAuc } : null,
-      champion: championMetrics && 'version' in champion ? { version: champion.version, overall: championMetrics } : { skipped: 'skipped' in champion ? champion.skipped : 'unknown' },
+      // The champion's curves beside the candidate's, from the same rows, so the console overlays them without rescoring.
+      champion:
+        championMetrics && 'version' in champion && champion.scores
+          ? { version: champion.version, overall: championMetrics, curves: binaryCurves(test.label, champion.scores) }
+          : { skipped: 'skipped' in champion ? champion.skipped : 'unknown' },
+      curves: binaryCurves(test.label, scores),
     };
     await deps.store.put(deps.buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
     await deps.store.put(deps.buckets.reports, gateReportKey, JSON.stringify({ runId: input.runId, gates: input.gates, outcome: gate }, null, 2), { contentType: 'application/json' });
@@ -264,7 +270,12 @@ async function evaluateOtherKind(
     overall,
     latency,
     slices,
-    champion: championMetrics && 'version' in champion ? { version: champion.version, overall: championMetrics } : { skipped: 'skipped' in champion ? champion.skipped : 'the champion could not be scored' },
+    champion:
+      championMetrics && 'version' in champion && champion.scores
+        ? { version: champion.version, overall: championMetrics, ...(test.task?.kind === 'regression' ? { curves: regressionCurves(test.task.values, champion.scores) } : {}) }
+        : { skipped: 'skipped' in champion ? champion.skipped : 'the champion could not be scored' },
+    // Multiclass needs no points of its own: its confusion matrix is in `overall`.
+    ...(test.task?.kind === 'regression' ? { curves: regressionCurves(test.task.values, scores) } : {}),
   };
   await deps.store.put(deps.buckets.reports, reportKey, JSON.stringify(report, null, 2), { contentType: 'application/json' });
   await deps.store.put(deps.buckets.reports, gateReportKey, JSON.stringify({ runId: input.runId, gates: input.gates, outcome: gate }, null, 2), { contentType: 'application/json' });

@@ -99,20 +99,30 @@ export class KeyRing {
   }
 
   /**
-   * The principal behind the request's key if it may use `scope` and is within its rate limit;
+   * The principal behind the request's key if it may use `scope` (one of them, given several) and is within its rate limit;
    * otherwise throws 401 (no or unknown key), 403 (scope) or 429 (rate).
    */
-  authorize(req: IncomingMessage, scope: ApiScope): Principal {
+  authorize(req: IncomingMessage, scope: ApiScope | readonly ApiScope[]): Principal {
     const key = presentedKey(req);
     if (key === undefined) {
       throw new ApiError('Unauthenticated', this.byHash.size === 0 ? 'no API keys are configured on this server (SLUICE_API_KEYS_FILE)' : 'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"', {
         field: 'headers.authorization',
       });
     }
-    const principal = this.byHash.get(hashApiKey(key));
-    if (principal === undefined) throw new ApiError('Unauthenticated', 'unknown API key', { field: 'headers.authorization' });
-    if (!principal.scopes.has(scope)) {
-      throw new ApiError('Forbidden', `API key "${principal.id}" lacks the "${scope}" scope (it has: ${[...principal.scopes].join(', ')})`, { field: 'headers.authorization' });
+    return this.authorizeDigest(hashApiKey(key), typeof scope === 'string' ? [scope] : scope);
+  }
+
+  /**
+   * The principal of the key with this SHA-256 if it has one of `scopes` and is within its rate limit.
+   * A console session holds the digest of the key it was opened with, so every request of the session
+   * is judged by the keys file as it is now: a removed key or a dropped scope ends the session's rights at once.
+   */
+  authorizeDigest(digest: string, scopes: readonly ApiScope[], field = 'headers.authorization'): Principal {
+    const principal = this.byHash.get(digest);
+    if (principal === undefined) throw new ApiError('Unauthenticated', 'unknown API key', { field });
+    if (!scopes.some((scope) => principal.scopes.has(scope))) {
+      const wanted = scopes.map((scope) => `"${scope}"`).join(' or ');
+      throw new ApiError('Forbidden', `API key "${principal.id}" lacks the ${wanted} scope (it has: ${[...principal.scopes].join(', ')})`, { field });
     }
     const wait = principal.bucket.take();
     if (wait > 0) throw new ApiError('RateLimited', `API key "${principal.id}" is over its rate limit; retry after the Retry-After seconds`, { retryAfterSeconds: wait });

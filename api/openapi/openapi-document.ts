@@ -7,6 +7,16 @@ import { feedbackRequestSchema, feedbackResponseSchema, modelFeedbackRequestSche
 import { readinessSchema } from '../../shared/api/health.ts';
 import { modelListSchema, modelViewSchema } from '../../shared/api/models.ts';
 import {
+  approvalsViewSchema,
+  consoleSessionSchema,
+  evaluationViewSchema,
+  modelDetailViewSchema,
+  modelsViewSchema,
+  monitoringViewSchema,
+  rolloutsViewSchema,
+  signInRequestSchema,
+} from '../../shared/api/console.ts';
+import {
   binaryPredictionSchema,
   invocationsRequestSchema,
   invocationsResponseSchema,
@@ -52,6 +62,14 @@ components.add(deploymentResponseSchema, { id: 'DeploymentResponse' });
 components.add(modelListSchema, { id: 'ModelList' });
 components.add(modelViewSchema, { id: 'ModelView' });
 components.add(readinessSchema, { id: 'Readiness' });
+components.add(signInRequestSchema, { id: 'ConsoleSignInRequest' });
+components.add(consoleSessionSchema, { id: 'ConsoleSession' });
+components.add(modelsViewSchema, { id: 'ConsoleModelsView' });
+components.add(modelDetailViewSchema, { id: 'ConsoleModelView' });
+components.add(evaluationViewSchema, { id: 'ConsoleEvaluationView' });
+components.add(approvalsViewSchema, { id: 'ConsoleApprovalsView' });
+components.add(rolloutsViewSchema, { id: 'ConsoleRolloutsView' });
+components.add(monitoringViewSchema, { id: 'ConsoleMonitoringView' });
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string) => ({ 'application/json': { schema: ref(id) } });
@@ -63,6 +81,7 @@ const TAGS = {
   approvals: 'Decisions on training pipeline runs that await approval',
   deployments: 'Rollouts of a model version: state, start, promote, pause, resume, roll back',
   retraining: 'Training a model again on the newest data',
+  console: 'The web console (/console): signing in, and the JSON views its pages render',
   ops: 'Liveness, readiness, metrics and this documentation; no API key needed',
 } as const;
 type Tag = keyof typeof TAGS;
@@ -322,6 +341,52 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
               optionalBody: true,
               ok: { description: 'Done', content: json('DeploymentResponse') },
               errors: [404, 408, 409, 415, 503],
+            }),
+          },
+        ]),
+      ),
+      '/console/session': {
+        post: operation({
+          id: 'openConsoleSession',
+          tag: 'console',
+          summary: 'Sign in to the console',
+          description:
+            'Exchanges an API key with the `predict` or `admin` scope for a one-hour console session: the answer sets an HttpOnly, SameSite=Strict cookie holding a token the server signed (never the key) and names the CSRF token that approve and reject forms send back. ' +
+            'The sign-in page posts the same fields as a form and is redirected to the console. A request whose Origin is another site is refused (403).',
+          body: 'ConsoleSignInRequest',
+          ok: { description: 'The session', content: json('ConsoleSession') },
+          errors: [401, 403, 413, 415, 429],
+        }),
+      },
+      ...Object.fromEntries(
+        (
+          [
+            ['/v1/console/models', 'getConsoleModels', 'Models at a glance', 'Every registered model: champion, versions in flight, last drift verdict, freshness of its online features, approvals waiting.', 'ConsoleModelsView', []],
+            ['/v1/console/models/{name}', 'getConsoleModel', "A model's versions", 'Versions with status history and lineage (dataset version, feature-definition hash, code version, trainer, seed, run with its Temporal UI link), and two versions compared metric by metric (`?a=&b=`).', 'ConsoleModelView', [modelName]],
+            [
+              '/v1/console/models/{name}/versions/{version}/evaluation',
+              'getConsoleEvaluation',
+              "A version's evaluation",
+              'The figures, chart points (ROC, precision–recall, reliability bins, score histogram by label; regression sample; multiclass confusion matrix) and gate verdicts as the run stored them, with the champion scored in the same run.',
+              'ConsoleEvaluationView',
+              [modelName, pathParam('version', 'Version number', { type: 'integer', minimum: 1 })],
+            ],
+            ['/v1/console/approvals', 'getConsoleApprovals', 'What awaits a decision', "Every version still a candidate, its pipeline run and that run's approval gate state.", 'ConsoleApprovalsView', []],
+            ['/v1/console/models/{name}/rollouts', 'getConsoleRollouts', "A model's rollouts", "Each rollout's steps with their health figures and verdicts, and the traffic split of the serving config now.", 'ConsoleRolloutsView', [modelName]],
+            ['/v1/console/models/{name}/monitoring', 'getConsoleMonitoring', "A model's monitoring", 'Judged windows with drift verdicts and realized performance, the drift report of one window (`?until=`, by default the newest) per feature, and the retrainings with their triggers.', 'ConsoleMonitoringView', [modelName]],
+          ] as const
+        ).map(([path, id, summary, description, schema, params]) => [
+          path,
+          {
+            get: operation({
+              id,
+              tag: 'console',
+              summary,
+              description: `${description} The console page of the same path under /console renders this object. An \`admin\` key, or a console session's cookie, reads it too.`,
+              scope: 'predict',
+              params: [...params],
+              ok: { description: summary, content: json(schema) },
+              errors: [404, 503],
             }),
           },
         ]),

@@ -64,4 +64,5 @@ export async function serveFirstPrediction(deps: { client: Client; config: Confi
   say(`the API serves ${model} v${served} at ${api.url} (it keeps running; npm run infra:down stops it with the stack). One real flight, ORD → LGA, scored:`);
   console.log(`\ncurl -s ${url} -H 'Authorization: Bearer ${api.key}' -H 'Content-Type: application/json' \\\n  -d '${body}'\n${answer}\n`);
   say(`that flight left ${delay > 0 ? `${delay} minutes late` : delay < 0 ? `${-delay} minutes early` : 'on time'} (the model's label: more than 15 minutes late)`);
+  say(`the console: ${api.url}/console/models/${model} (sign in with the key above; its predict scope reads every page, approving needs an admin key)`);
 }

@@ -7,6 +7,7 @@ import { PipelineSpecError } from '../../../domain/retraining/start-retraining.t
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { readOnnxMetadata } from '../../../formats/onnx/read-metadata.ts';
 import { loadSpecFile } from '../../../cli/load-spec.ts';
+import { evaluationReportSchema } from '../../../shared/evaluation-report.ts';
 import type { PipelineOutcome } from '../../../shared/pipeline.ts';
 import { approveUpdate } from '../../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../../workflows/training-pipeline.ts';
@@ -88,6 +89,10 @@ describe('trainingPipeline with regression and multiclass labels on a flights sa
     // Clipped to [-30, 180] in training, so no decile's mean prediction can leave that range.
     assert.ok(evaluation.overall.calibrationByDecile.every((d) => d.meanPrediction >= -30 && d.meanPrediction <= 180));
     assert.ok(evaluation.slices.length > 0 && evaluation.slices.every((s) => s.slice === 'origin-size'));
+    // The console's predicted-vs-actual and residual plots read a bounded sample stored with the report.
+    const curves = evaluationReportSchema.parse(evaluation).curves;
+    assert.equal(curves?.kind, 'regression');
+    assert.ok(curves?.kind === 'regression' && curves.sample.length === Math.min(400, curves.rows) && curves.sample.every((p) => p.predicted >= -30 && p.predicted <= 180));
   });
 
   test('multiclass: four delay classes are trained, evaluated, gated, registered and approved', async () => {

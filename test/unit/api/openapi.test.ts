@@ -47,6 +47,13 @@ test('the OpenAPI document covers every route, and every reference resolves', ()
     ['/metrics', 'get'],
     ['/openapi.json', 'get'],
     ['/docs', 'get'],
+    ['/console/session', 'post'],
+    ['/v1/console/models', 'get'],
+    ['/v1/console/models/{name}', 'get'],
+    ['/v1/console/models/{name}/versions/{version}/evaluation', 'get'],
+    ['/v1/console/approvals', 'get'],
+    ['/v1/console/models/{name}/rollouts', 'get'],
+    ['/v1/console/models/{name}/monitoring', 'get'],
   ] as const) {
     assert.ok(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
   }
