@@ -264,7 +264,7 @@ export function createApp(deps: AppDeps): Express {
   // paths and methods are read back from the routes above, so no list can drift from them; Express
   // answers HEAD wherever it answers GET.
   const servedMethods = new Map<string, Set<string>>();
-  for (const layer of app.router.stack) {
+  for (const layer of routeLayers(app.router.stack)) {
     if (!layer.route) continue;
     const methods = servedMethods.get(layer.route.path) ?? new Set<string>();
     for (const handler of layer.route.stack) methods.add(handler.method.toUpperCase());
@@ -287,6 +287,16 @@ export function createApp(deps: AppDeps): Express {
   });
 
   return app;
+}
+
+type RouterLayer = (typeof express.Router.prototype.stack)[number];
+
+/** The route layers of `stack` and of the routers mounted in it (the console's, mounted at the root, so its paths are whole). */
+function routeLayers(stack: readonly RouterLayer[]): RouterLayer[] {
+  return stack.flatMap((layer) => {
+    const nested = (layer.handle as { stack?: RouterLayer[] }).stack;
+    return layer.route ? [layer] : nested ? routeLayers(nested) : [];
+  });
 }
 
 function servedVersions(routes: ModelRoutes): { runtime: ModelRuntime; route: 'primary' | 'canary' | 'shadow'; percent: number }[] {

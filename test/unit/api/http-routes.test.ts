@@ -102,6 +102,10 @@ describe('routes', () => {
       ['PATCH', '/v1/feedback', 'POST'],
       ['GET', '/v1/deployments/m/promote', 'POST'],
       ['POST', '/healthz', 'GET, HEAD'],
+      ['PUT', `/v1/models/${MODEL}/invocations`, 'POST'],
+      // The console's routes live in a router of their own; they answer 405 the same way.
+      ['DELETE', '/v1/console/models', 'GET, HEAD'],
+      ['PUT', '/console/session', 'POST'],
     ] as const) {
       const res = await api.request(method, path, { key: KEYS.all, headers: { origin: 'https://app.example.com' } });
       assert.equal(res.status, 405, `${method} ${path}: ${res.text}`);
