@@ -105,6 +105,7 @@ export const configSchema = z.strictObject({
   SLUICE_API_REQUEST_TIMEOUT_MS: count(100, 600_000).default(10_000).describe('Deadline for receiving and answering one request (ms)'),
   SLUICE_API_RATE_LIMIT_PER_SECOND: count(1, 10_000_000).default(1000).describe('Requests per second each API key may make (token bucket refill); a key in the keys file may override it'),
   SLUICE_API_RATE_LIMIT_BURST: count(1, 10_000_000).default(2000).describe('Token bucket size per API key: requests a key may make at once after being idle'),
+  SLUICE_CONSOLE_SESSION_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. openssl rand -base64 48)').optional().describe('Signs the web console\'s session cookies; set the same value on every API replica so a session survives restarts and works on each. Unset: a random secret per process'),
   SLUICE_API_CORS_ORIGINS: corsOrigins.optional().describe('Origins allowed to call the API from a browser; unset means CORS is off'),
   SLUICE_API_SHUTDOWN_GRACE_MS: count(0, 600_000).default(15_000).describe('On SIGTERM, how long in-flight requests may take to finish before connections are closed (ms)'),
   SLUICE_SERVING_POLL_INTERVAL_MS: count(100, 3_600_000).default(5000).describe('How often the API checks the serving config object for a new version (ms)'),
@@ -150,6 +151,7 @@ export interface Config {
     rateLimit: { perSecond: number; burst: number };
     corsOrigins: string[];
     shutdownGraceMs: number;
+    consoleSessionSecret: string | undefined;
   };
   serving: {
     pollIntervalMs: number;
@@ -241,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       rateLimit: { perSecond: e.SLUICE_API_RATE_LIMIT_PER_SECOND, burst: e.SLUICE_API_RATE_LIMIT_BURST },
       corsOrigins: e.SLUICE_API_CORS_ORIGINS?.split(',') ?? [],
       shutdownGraceMs: e.SLUICE_API_SHUTDOWN_GRACE_MS,
+      consoleSessionSecret: e.SLUICE_CONSOLE_SESSION_SECRET,
     },
     serving: {
       pollIntervalMs: e.SLUICE_SERVING_POLL_INTERVAL_MS,

@@ -5,8 +5,8 @@ import type { IncomingMessage } from 'node:http';
  * Browser sessions of the console. Signing in exchanges an API key for a cookie holding a token the
  * server signed (HMAC-SHA256): the key's SHA-256 (never the key), the holder's id, an expiry and a
  * random nonce. The server keeps no session table, so any request is judged by the token and the keys
- * file as it is now (`KeyRing.authorizeDigest`). The signing secret is drawn at start-up: a restart
- * signs everyone out, which a short-lived session can afford.
+ * file as it is now (`KeyRing.authorizeDigest`). The signing secret is SLUICE_CONSOLE_SESSION_SECRET,
+ * shared by every replica; without it one is drawn at start-up, and a restart signs everyone out.
  *
  * The CSRF token of a session is an HMAC of its nonce under the same secret (a synchronizer token no
  * table has to hold): approve and reject forms carry it, and a cross-site page cannot read it.

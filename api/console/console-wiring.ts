@@ -22,7 +22,7 @@ export function consoleRouter(deps: {
 }): Router {
   return createConsoleRouter({
     keys: deps.keys,
-    sessions: new ConsoleSessions(),
+    sessions: new ConsoleSessions(Date.now, deps.config.api.consoleSessionSecret === undefined ? undefined : Buffer.from(deps.config.api.consoleSessionSecret)),
     sources: new ConsoleSources(deps.store, deps.config.buckets, deps.temporal, deps.freshness),
     approvals: deps.approvals,
     logger: deps.logger,

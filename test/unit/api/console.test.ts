@@ -126,3 +126,23 @@ describe('the console', () => {
     assert.match(out.headers.get('set-cookie') ?? '', /^sluice_console=; HttpOnly; SameSite=Strict; Path=\/; Max-Age=0$/);
   });
 });
+
+describe('console sessions across API processes', () => {
+  test('with SLUICE_CONSOLE_SESSION_SECRET a session opened on one API is honoured by another; without it, not', async () => {
+    const store = new MemoryStore();
+    const shared = { SLUICE_TEMPORAL_ADDRESS: '127.0.0.1:1', SLUICE_CONSOLE_SESSION_SECRET: 'a-secret-the-replicas-share-0123456789' };
+    await using first = await startTestApi({ store, config: testConfig(shared) });
+    await using second = await startTestApi({ store, config: testConfig(shared) });
+    await using stranger = await startTestApi({ store, config: testConfig({ SLUICE_TEMPORAL_ADDRESS: '127.0.0.1:1' }) });
+    const opened = await first.request('POST', '/console/session', { body: { key: KEYS.predict } });
+    assert.equal(opened.status, 200, opened.text);
+    const cookie = (opened.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const read = (api: TestApi) => fetch(`${api.url}/v1/console/models`, { headers: { cookie } }).then((res) => res.status);
+    assert.equal(await read(second), 200, 'the replica with the same secret reads the session');
+    assert.equal(await read(stranger), 401, 'a process with its own random secret does not');
+  });
+
+  test('a secret shorter than 32 characters is refused at start-up', () => {
+    assert.throws(() => testConfig({ SLUICE_CONSOLE_SESSION_SECRET: 'short' }), /SLUICE_CONSOLE_SESSION_SECRET="short": expected at least 32 characters/);
+  });
+});
