@@ -289,7 +289,7 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-type RouterLayer = (typeof express.Router.prototype.stack)[number];
+type RouterLayer = Express['router']['stack'][number];
 
 /** The route layers of `stack` and of the routers mounted in it (the console's, mounted at the root, so its paths are whole). */
 function routeLayers(stack: readonly RouterLayer[]): RouterLayer[] {

@@ -258,6 +258,8 @@ export const monitoredWindowSchema = z.strictObject({
   verdict: verdictSchema,
   /** Realized ROC AUC on the labels joined so far (null below two classes). */
   rocAuc: z.number().nullable(),
+  /** Binary: the ROC AUC the window's scores alone imply (CBPE), known before any label arrives. */
+  estimatedRocAuc: z.number().nullable().optional(),
   from: z.iso.datetime().optional(),
   logLoss: z.number().nullable().optional(),
   /** Regression models' realized RMSE and MAE, multiclass models' accuracy (log loss above); absent for binary ones. */

@@ -86,7 +86,8 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
   });
   let performance: PerformanceSummary;
   let realized: DriftMonitorResult['realized'];
-  const current = { until: window.until, version, verdict: summary.verdict, rocAuc: null, from: window.from };
+  const estimated = estimate ? { estimatedRocAuc: estimate.rocAuc } : {};
+  const current = { until: window.until, version, verdict: summary.verdict, rocAuc: null, from: window.from, ...estimated };
   const recorded = state.windows.find((w) => w.until === window.until && w.version === version);
   if (patched(REALIZED_PERFORMANCE)) {
     const horizonMs = durationMs(input.labelHorizon);
@@ -122,7 +123,7 @@ export async function driftMonitor(raw: unknown): Promise<DriftMonitorResult> {
       return { model: input.model, status: 'not-judged', version, window, drift: summary, performance, estimate };
     }
     if (!recorded) {
-      state.windows.push({ until: window.until, version, verdict: summary.verdict, rocAuc: performance.rocAuc });
+      state.windows.push({ until: window.until, version, verdict: summary.verdict, rocAuc: performance.rocAuc, ...estimated });
       state.windows = state.windows.slice(-KEEP_WINDOWS);
     }
   }

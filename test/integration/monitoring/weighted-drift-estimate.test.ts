@@ -7,7 +7,7 @@ import { checkCalibration } from '../../../domain/evaluation/calibration.ts';
 import { computeReferenceStats } from '../../../domain/features/reference-stats.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { feedbackKeys, predictionLogKeys, versionTag } from '../../../shared/api/prediction-log.ts';
-import { driftReportSchema } from '../../../shared/monitoring.ts';
+import { driftReportSchema, monitorStateKey, monitorStateSchema } from '../../../shared/monitoring.ts';
 import type { driftMonitor } from '../../../workflows/drift-monitor.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { scratchDuckDbForSuite } from '../../support/scratch-duckdb.ts';
@@ -170,6 +170,10 @@ describe('importance-weighted drift and the performance estimate on the real sta
       // (Hanley–McNeil, ~0.005 at 20 000 rows, AUC 0.58, 21% positives). Measured: 0.5772 vs 0.5795.
       assert.ok(Math.abs(estimate.rocAuc - realized) < 0.02, `estimated ${estimate.rocAuc} vs realized ${realized}`);
       assert.ok(Math.abs(estimate.expectedPositives - (june.performance?.positives ?? 0)) < 0.05 * 20_000);
+      // The monitor keeps the estimate with the window, so the console can draw it over time beside the realized figure.
+      const state = monitorStateSchema.parse(JSON.parse((await stack.store.get(config.buckets.reports, monitorStateKey(model))).toString('utf8')));
+      const juneWindow = state.windows.find((w) => w.until === june.window?.until);
+      assert.equal(juneWindow?.estimatedRocAuc, estimate.rocAuc, JSON.stringify(juneWindow));
     });
   });
 });

@@ -79,8 +79,8 @@ describe('console pages', () => {
     const view: MonitoringView = {
       model: 'm',
       windows: [
-        { from: '2026-01-01T00:00:00.000Z', until: '2026-01-01T01:00:00.000Z', version: 1, verdict: 'ok', rocAuc: 0.71, logLoss: 0.5, served: 1000, labelled: 400, performance: 'ok' },
-        { from: '2026-01-01T01:00:00.000Z', until: '2026-01-01T02:00:00.000Z', version: 1, verdict: 'alert', rocAuc: 0.64, logLoss: 0.58, served: 900, labelled: 350, performance: 'breach', performanceReasons: ['ROC AUC 0.640 vs baseline 0.716'] },
+        { from: '2026-01-01T00:00:00.000Z', until: '2026-01-01T01:00:00.000Z', version: 1, verdict: 'ok', rocAuc: 0.71, estimatedRocAuc: 0.7, logLoss: 0.5, served: 1000, labelled: 400, performance: 'ok' },
+        { from: '2026-01-01T01:00:00.000Z', until: '2026-01-01T02:00:00.000Z', version: 1, verdict: 'alert', rocAuc: 0.64, estimatedRocAuc: 0.69, logLoss: 0.58, served: 900, labelled: 350, performance: 'breach', performanceReasons: ['ROC AUC 0.640 vs baseline 0.716'] },
       ],
       report: { version: 1, from: '2026-01-01T01:00:00.000Z', until: '2026-01-01T02:00:00.000Z', rows: 900, judged: true, verdict: 'alert', driftShare: 1, features: [feature], score: null },
       retrainings: [{ version: 2, at: '2026-01-01T02:05:00.000Z', trigger: 'drift monitor: 2 of 3 windows alerted', workflowId: 'retrain-1', temporalUi: 'http://127.0.0.1:8233/namespaces/default/workflows/retrain-1' }],
@@ -88,6 +88,8 @@ describe('console pages', () => {
     };
     const html = monitoringPage(view, viewer);
     assert.match(html, /data-series="ROC AUC" d="M[\d.]+ [\d.]+ L[\d.]+ [\d.]+"/, 'one ROC AUC point per window');
+    assert.match(html, /data-series="estimated ROC AUC \(CBPE, from scores alone\)" d="M[\d.]+ [\d.]+ L[\d.]+ [\d.]+"/, 'the label-free estimate beside it');
+    assert.match(html, /<td class="num">0\.6400<\/td><td class="num">0\.6900<\/td>/, 'the estimate in the window table');
     assert.equal((html.match(/<rect class="b[12]"/g) ?? []).length, 6, 'three bins, reference and current');
     assert.ok(!html.includes(HOSTILE));
     assert.match(html, /data-temporal-run="retrain-1"/);
