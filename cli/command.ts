@@ -75,7 +75,7 @@ export function openStoreEnv(config: Config, write: (line: string) => void): Sto
 export async function openEnv(config: Config, write: (line: string) => void): Promise<Env> {
   const connection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: 5000 }).catch(async (err: unknown) => {
     if (err instanceof SluiceError) throw err;
-    throw new InfrastructureUnavailableError(`Cannot reach Temporal at ${config.temporal.address}: ${await explainTemporalFailure(config.temporal, err)}. For the local stack: npm run infra:up`);
+    throw new InfrastructureUnavailableError(`Cannot reach Temporal at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${await explainTemporalFailure(config.temporal, err)}. Is the stack up? Try: npm run infra:up`);
   });
   const [host] = config.temporal.address.split(':');
   return {

@@ -27,18 +27,14 @@ function tlsConfig(tls: TemporalTls): TLSConfig {
  * What to tell a person when a connection to Temporal failed: the SDK reports a TLS failure only as
  * "Failed to connect before the deadline", so this shakes hands itself with the same settings and
  * says what went wrong (an untrusted server certificate, a refused client certificate, a server
- * that speaks TLS to a client that does not), then which settings to check.
+ * that speaks TLS to a client that does not) and which settings to check. Callers name the address.
  */
 export async function explainTemporalFailure(temporal: Config['temporal'], err: unknown): Promise<string> {
   const message = err instanceof Error ? err.message : String(err);
   const probe = await probeTls(temporal).catch(() => undefined);
-  if (temporal.tls === undefined) {
-    return probe?.speaksTls
-      ? `${message}; the server speaks TLS: set SLUICE_TEMPORAL_TLS=true (and SLUICE_TEMPORAL_TLS_CA, _CERT, _KEY as it needs)`
-      : `${message}. Check SLUICE_TEMPORAL_ADDRESS`;
-  }
-  if (probe?.failure === undefined) return `${message}. Check SLUICE_TEMPORAL_ADDRESS`;
-  return `TLS handshake failed: ${probe.failure}. Check SLUICE_TEMPORAL_TLS_CA (does it sign the server certificate?), SLUICE_TEMPORAL_TLS_CERT/_KEY (does the server trust this client?), SLUICE_TEMPORAL_TLS_SERVER_NAME (does the certificate name it?) and SLUICE_TEMPORAL_ADDRESS`;
+  if (temporal.tls === undefined) return probe?.speaksTls ? `${message}; the server speaks TLS: set SLUICE_TEMPORAL_TLS=true (and SLUICE_TEMPORAL_TLS_CA, _CERT, _KEY as it needs)` : message;
+  if (probe?.failure === undefined) return message;
+  return `TLS handshake failed: ${probe.failure}. Check SLUICE_TEMPORAL_TLS_CA (does it sign the server certificate?), SLUICE_TEMPORAL_TLS_CERT/_KEY (does the server trust this client?) and SLUICE_TEMPORAL_TLS_SERVER_NAME (does the certificate name it?)`;
 }
 
 const PROBE_MS = 2000;

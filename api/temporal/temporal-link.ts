@@ -24,7 +24,7 @@ export class TemporalLink {
         (connection) => ({ connection, client: new Client({ connection, namespace: this.temporal.namespace }) }),
         async (err: unknown) => {
           this.client = undefined;
-          throw new ApiError('TemporalUnavailable', `cannot reach Temporal at ${this.temporal.address}: ${await explainTemporalFailure(this.temporal, err)}; predictions are unaffected`, { retryAfterSeconds: 5, cause: err });
+          throw new ApiError('TemporalUnavailable', `cannot reach Temporal at ${this.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${await explainTemporalFailure(this.temporal, err)}; predictions are unaffected`, { retryAfterSeconds: 5, cause: err });
         },
       );
     return this.client;

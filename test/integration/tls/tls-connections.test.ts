@@ -77,13 +77,13 @@ describe('TLS to Temporal', () => {
   test('a CA that did not sign the server certificate is refused, naming the TLS settings', async () => {
     const wrong = await cli(envWith({ ...mutual(), SLUICE_TEMPORAL_TLS_CA: pki.otherCa }), 'pipeline', 'list');
     assert.equal(wrong.code, EXIT.unavailable, wrong.err);
-    assert.match(wrong.err, /^Cannot reach Temporal at 127\.0\.0\.1:\d+: TLS handshake failed: .*certificate.*\. Check SLUICE_TEMPORAL_TLS_CA \(does it sign the server certificate\?\)/);
+    assert.match(wrong.err, /^Cannot reach Temporal at 127\.0\.0\.1:\d+ \(SLUICE_TEMPORAL_ADDRESS\): TLS handshake failed: .*certificate.*\. Check SLUICE_TEMPORAL_TLS_CA \(does it sign the server certificate\?\)/);
 
     const config = loadConfig(envWith({ ...mutual(), SLUICE_TEMPORAL_TLS_CA: pki.otherCa }));
     await using api = await startTestApi({ store: new MemoryStore(), config: { ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } } });
     const decision = await api.request('POST', '/v1/pipelines/no-such-run/approve', { key: KEYS.admin, body: { comment: 'tls' } });
     assert.equal(decision.status, 503, decision.text);
-    assert.match(decision.json.error?.message ?? '', /cannot reach Temporal at .*: TLS handshake failed: .*Check SLUICE_TEMPORAL_TLS_CA/);
+    assert.match(decision.json.error?.message ?? '', /cannot reach Temporal at 127\.0\.0\.1:\d+ \(SLUICE_TEMPORAL_ADDRESS\): TLS handshake failed: .*Check SLUICE_TEMPORAL_TLS_CA/);
   });
 
   test('without a client certificate the server refuses the handshake', async () => {
@@ -98,7 +98,7 @@ describe('TLS to Temporal', () => {
   test('plaintext against a TLS server says to turn TLS on', async () => {
     const plain = await cli(envWith({}), 'pipeline', 'list');
     assert.equal(plain.code, EXIT.unavailable, plain.err);
-    assert.match(plain.err, /^Cannot reach Temporal at 127\.0\.0\.1:\d+: .*; the server speaks TLS: set SLUICE_TEMPORAL_TLS=true/);
+    assert.match(plain.err, /^Cannot reach Temporal at 127\.0\.0\.1:\d+ \(SLUICE_TEMPORAL_ADDRESS\): .*; the server speaks TLS: set SLUICE_TEMPORAL_TLS=true/);
   });
 
   test('an unreadable certificate file is bad config (exit 2) naming the setting', async () => {
