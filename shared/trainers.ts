@@ -50,8 +50,12 @@ export const gbdtParamsSchema = z.strictObject({
   maxBins: z.number().int().min(2).max(255).default(255),
   /** Stop after this many trees without a lower validation loss and keep the best; 0 disables. */
   earlyStoppingRounds: z.number().int().nonnegative().default(20),
-  /** Pseudo-count pulling a category's target mean towards the prior before ranking categories. */
-  categoricalSmoothing: z.number().nonnegative().default(20),
+  /**
+   * Categorical splits: pseudo-count added to a category's hessian sum when a node orders its
+   * categories by gradient ratio, and the fewest rows of the node a category needs to be placed by
+   * that order (LightGBM's cat_smooth, whose default this is).
+   */
+  categoricalSmoothing: z.number().nonnegative().default(10),
   /**
    * Regression only: `squared` error (the default) or `huber`, squared within ±huberDelta of the
    * target and linear beyond. Left out of binary and multiclass specs (log loss and softmax).

@@ -19,8 +19,6 @@ export interface GbdtObjective {
   gradients(k: number, sample: Uint32Array, sampleSize: number, scores: readonly Float64Array[], gradHess: Float64Array): void;
   /** Mean loss of `scores` against the rows of `which` (every `stride`-th row). */
   loss(which: 'train' | 'validation', scores: readonly Float64Array[], stride?: number): number;
-  /** Target per row used to rank categories (`targets.length` rankings per categorical feature). */
-  rankingTargets: ArrayLike<number>[];
   /** Bytes that identify the labels, for the checkpoint fingerprint. */
   labelBytes: Uint8Array[];
   /** Facts for the model summary. */
@@ -51,7 +49,6 @@ export function binaryObjective(train: FeatureMatrix, validation: FeatureMatrix)
       }
     },
     loss: (which, [score], stride = 1) => meanMarginLogLoss(score as Float64Array, label[which], stride),
-    rankingTargets: [train.label],
     labelBytes: [train.label, validation.label],
     summary: {},
   };
@@ -107,7 +104,6 @@ export function regressionObjective(
       }
       return n === 0 ? NaN : sum / n;
     },
-    rankingTargets: [target],
     labelBytes: [bytesOf(y.train), bytesOf(y.validation)],
     summary: huber ? { huberDelta: delta } : {},
   };
@@ -161,7 +157,6 @@ export function softmaxObjective(train: FeatureMatrix, validation: FeatureMatrix
       }
       return n === 0 ? NaN : sum / n;
     },
-    rankingTargets: Array.from({ length: k }, (_, c) => Uint8Array.from(train.label, (y) => (y === c ? 1 : 0))),
     labelBytes: [train.label, validation.label],
     summary: { classCounts: Object.fromEntries(classes.map((name, c) => [name, counts[c] as number])) },
   };

@@ -31,6 +31,8 @@ export interface BinnedData {
   featureCount: number;
   /** Per feature, the float32 upper edge of each real bin but the last (see binning.ts). */
   edges: readonly Float32Array[];
+  /** Per feature, whether it is a categorical code column (bin = code + 1), split on sets of bins. */
+  categorical: readonly boolean[];
 }
 
 export interface TreeGrowthParams {
@@ -41,7 +43,24 @@ export interface TreeGrowthParams {
   minHessianLeaf: number;
   l2: number;
   minSplitGain: number;
+  /** Pseudo-count in a category's gradient ratio, and the fewest rows a category needs to be placed. */
+  categoricalSmoothing: number;
 }
+
+/**
+ * Categorical splits follow LightGBM's (feature_histogram.cpp), with its defaults, which the peer
+ * benchmark leaves in place: up to MAX_CATEGORIES_ONE_HOT categories, one category against the rest;
+ * beyond, the node's categories are ordered by g / (h + smoothing) and the best prefix of that order
+ * (from either end, at most MAX_CATEGORIES_PER_SPLIT categories) goes left. Ordering by the node's own
+ * gradients is what a single global ordering of the categories cannot do: it lost 0.0027 test AUC on
+ * the flights (LightGBM itself, given the earlier global target-mean ranks as a numeric feature).
+ * CATEGORICAL_L2 is added to l2 for such a split's gain and its children's values, and a prefix is
+ * only tried once it has grown by MIN_ROWS_PER_GROUP rows, both against fitting noise in the order.
+ */
+const MAX_CATEGORIES_ONE_HOT = 4;
+const MAX_CATEGORIES_PER_SPLIT = 32;
+const CATEGORICAL_L2 = 10;
+const MIN_ROWS_PER_GROUP = 100;
 
 interface Split {
   gain: number;
@@ -51,6 +70,10 @@ interface Split {
   leftG: number;
   leftH: number;
   leftCount: number;
+  /** A categorical split's bins that go left (ascending); null for a threshold split. */
+  leftBins: number[] | null;
+  /** The l2 of the children's values: CATEGORICAL_L2 more after a categorical set split. */
+  l2: number;
 }
 
 /**
@@ -76,6 +99,8 @@ interface OpenLeaf {
   g: number;
   h: number;
   count: number;
+  /** The l2 its value is computed with (see Split). */
+  l2: number;
   hist: Float64Array | null;
   split: Split | null;
 }
@@ -158,6 +183,7 @@ export class TreeBuilder {
       g,
       h,
       count: sampleSize,
+      l2: p.l2,
       hist: null,
       split: null,
     };
@@ -200,7 +226,7 @@ export class TreeBuilder {
 
     for (const leaf of this.leaves) {
       this.release(leaf);
-      nodes.value[leaf.node] = Math.fround((-p.learningRate * leaf.g) / (leaf.h + p.l2));
+      nodes.value[leaf.node] = Math.fround((-p.learningRate * leaf.g) / (leaf.h + leaf.l2));
     }
     return nodes.toTree();
   }
@@ -260,6 +286,14 @@ export class TreeBuilder {
       const f = features[k] as number;
       const o = (this.offsets[f] as number) * STRIDE;
       const slots = this.slots[f] as number;
+      if (this.data.categorical[f] === true) {
+        const split = this.categoricalSplit(hist, f, o, slots, leaf, parentScore, bestGain);
+        if (split !== null) {
+          best = split;
+          bestGain = split.gain;
+        }
+        continue;
+      }
       const gm = hist[o] as number;
       const hm = hist[o + 1] as number;
       const cm = hist[o + 2] as number;
@@ -287,9 +321,71 @@ export class TreeBuilder {
             bestGain = gain;
             // With no missing rows here, unseen missing values follow the larger child.
             const left = cm > 0 ? missingLeft === 1 : lc >= rc;
-            best = { gain, feature: f, bin: t, missingLeft: left, leftG: lg, leftH: lh, leftCount: lc };
+            best = { gain, feature: f, bin: t, missingLeft: left, leftG: lg, leftH: lh, leftCount: lc, leftBins: null, l2 };
           }
         }
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The best split of categorical feature `f` (histogram at `o`, `slots` bins, bin 0 missing) with a
+   * gain above `bestGain`, or null. Missing and unplaced categories always go right.
+   */
+  private categoricalSplit(hist: Float64Array, f: number, o: number, slots: number, leaf: OpenLeaf, parentScore: number, bestGain: number): Split | null {
+    const { minSamplesLeaf, minHessianLeaf, l2, categoricalSmoothing } = this.params;
+    const { g: G, h: H, count: C } = leaf;
+    let best: Split | null = null;
+    const consider = (gain: number, lg: number, lh: number, lc: number, bins: () => number[], childL2: number) => {
+      if (gain <= bestGain) return;
+      bestGain = gain;
+      best = { gain, feature: f, bin: 0, missingLeft: false, leftG: lg, leftH: lh, leftCount: lc, leftBins: bins(), l2: childL2 };
+    };
+
+    if (slots - 1 <= MAX_CATEGORIES_ONE_HOT) {
+      for (let t = 1; t < slots; t++) {
+        const s = o + t * STRIDE;
+        const lg = hist[s] as number;
+        const lh = hist[s + 1] as number;
+        const lc = hist[s + 2] as number;
+        const rh = H - lh;
+        if (lc < minSamplesLeaf || C - lc < minSamplesLeaf || lh < minHessianLeaf || rh < minHessianLeaf) continue;
+        const rg = G - lg;
+        consider((lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentScore, lg, lh, lc, () => [t], l2);
+      }
+      return best;
+    }
+
+    const placed: number[] = [];
+    for (let t = 1; t < slots; t++) if ((hist[o + t * STRIDE + 2] as number) >= categoricalSmoothing) placed.push(t);
+    const ratio = (t: number) => (hist[o + t * STRIDE] as number) / ((hist[o + t * STRIDE + 1] as number) + categoricalSmoothing);
+    // Array.prototype.sort is stable: equal ratios keep ascending bin order.
+    placed.sort((a, b) => ratio(a) - ratio(b));
+    const used = placed.length;
+    const maxCategories = Math.min(MAX_CATEGORIES_PER_SPLIT, (used + 1) >> 1);
+    const catL2 = l2 + CATEGORICAL_L2;
+    for (const fromEnd of [false, true]) {
+      let lg = 0;
+      let lh = 0;
+      let lc = 0;
+      let group = 0;
+      for (let i = 0; i < used && i < maxCategories; i++) {
+        const s = o + (placed[fromEnd ? used - 1 - i : i] as number) * STRIDE;
+        lg += hist[s] as number;
+        lh += hist[s + 1] as number;
+        lc += hist[s + 2] as number;
+        group += hist[s + 2] as number;
+        if (lc < minSamplesLeaf || lh < minHessianLeaf) continue;
+        const rc = C - lc;
+        const rh = H - lh;
+        if (rc < minSamplesLeaf || rc < MIN_ROWS_PER_GROUP || rh < minHessianLeaf) break;
+        if (group < MIN_ROWS_PER_GROUP) continue;
+        group = 0;
+        const rg = G - lg;
+        const taken = i + 1;
+        const bins = () => (fromEnd ? placed.slice(used - taken) : placed.slice(0, taken)).sort((a, b) => a - b);
+        consider((lg * lg) / (lh + catL2) + (rg * rg) / (rh + catL2) - parentScore, lg, lh, lc, bins, catL2);
       }
     }
     return best;
@@ -300,8 +396,12 @@ export class TreeBuilder {
     const f = split.feature;
     const goesLeft = this.goesLeft;
     goesLeft.fill(0);
-    goesLeft.fill(1, 1, split.bin + 1);
-    goesLeft[MISSING_BIN] = split.missingLeft ? 1 : 0;
+    if (split.leftBins === null) {
+      goesLeft.fill(1, 1, split.bin + 1);
+      goesLeft[MISSING_BIN] = split.missingLeft ? 1 : 0;
+    } else {
+      for (const b of split.leftBins) goesLeft[b] = 1;
+    }
     const leftBounds: number[] = [];
     const rightBounds: number[] = [];
     this.sets.forEach(({ order, columns }, k) => {
@@ -316,7 +416,8 @@ export class TreeBuilder {
     const rightNode = nodes.add();
     nodes.feature[leaf.node] = f;
     nodes.bin[leaf.node] = split.bin;
-    nodes.threshold[leaf.node] = (this.data.edges[f] as Float32Array)[split.bin - 1] as number;
+    nodes.threshold[leaf.node] = split.leftBins === null ? ((this.data.edges[f] as Float32Array)[split.bin - 1] as number) : 0;
+    nodes.categories[leaf.node] = split.leftBins?.map((b) => b - 1) ?? [];
     nodes.missingLeft[leaf.node] = split.missingLeft ? 1 : 0;
     nodes.left[leaf.node] = leftNode;
     nodes.right[leaf.node] = rightNode;
@@ -328,6 +429,7 @@ export class TreeBuilder {
       g: split.leftG,
       h: split.leftH,
       count: split.leftCount,
+      l2: split.l2,
       hist: null,
       split: null,
     };
@@ -338,6 +440,7 @@ export class TreeBuilder {
       g: leaf.g - split.leftG,
       h: leaf.h - split.leftH,
       count: leaf.count - split.leftCount,
+      l2: split.l2,
       hist: null,
       split: null,
     };
@@ -581,6 +684,8 @@ class NodeList {
   readonly left: number[] = [];
   readonly right: number[] = [];
   readonly value: number[] = [];
+  /** A categorical node's codes that go left, ascending; empty otherwise. */
+  readonly categories: number[][] = [];
 
   add(): number {
     this.feature.push(LEAF);
@@ -590,10 +695,13 @@ class NodeList {
     this.left.push(-1);
     this.right.push(-1);
     this.value.push(0);
+    this.categories.push([]);
     return this.feature.length - 1;
   }
 
   toTree(): Tree {
+    const categoryStart = new Int32Array(this.categories.length + 1);
+    this.categories.forEach((codes, n) => (categoryStart[n + 1] = (categoryStart[n] as number) + codes.length));
     return {
       feature: Int32Array.from(this.feature),
       bin: Uint8Array.from(this.bin),
@@ -602,6 +710,8 @@ class NodeList {
       left: Int32Array.from(this.left),
       right: Int32Array.from(this.right),
       value: Float32Array.from(this.value),
+      categoryStart,
+      categories: Int32Array.from(this.categories.flat()),
     };
   }
 }
