@@ -7,7 +7,7 @@ import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import { untransformOutput } from '../label-transform.ts';
 import { softmax } from '../softmax.ts';
 import { treeFeatureColumns, type CategoryCodes } from './features.ts';
-import { isCategoricalNode, LEAF, leafOfRow, type Tree } from './tree.ts';
+import { isCategoricalNode, LEAF, TreeScorer, type Tree } from './tree.ts';
 
 /**
  * A fitted boosted ensemble. Binary: margin = base + Σ tree leaf values, probability = sigmoid(margin).
@@ -40,9 +40,11 @@ export class GbdtModel implements TrainedModel {
     const bases = this.bases;
     const outputs = bases.length;
     const margins = bases.map(() => new Float32Array(matrix.rows));
+    const width = Math.max(0, ...this.codes.map((c) => c.categories.length));
     this.trees.forEach((tree, t) => {
       const margin = margins[t % outputs] as Float32Array;
-      for (let i = 0; i < matrix.rows; i++) margin[i] = (margin[i] as number) + (tree.value[leafOfRow(tree, columns, i)] as number);
+      const scorer = new TreeScorer(tree, width);
+      for (let i = 0; i < matrix.rows; i++) margin[i] = (margin[i] as number) + (tree.value[scorer.leafOfRow(columns, i)] as number);
     });
     const task = this.task;
     if (task.kind === 'multiclass') {

@@ -3,7 +3,7 @@ import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, mat
 import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import { Prng } from '../prng.ts';
 import { TrainingDataError, yieldToEventLoop, type Trainer, type TrainingContext } from '../trainer.ts';
-import { binaryObjective, regressionObjective, softmaxObjective, type GbdtObjective } from './objectives.ts';
+import { binaryObjective, regressionObjective, softmaxObjective, type GbdtObjective, type Scores } from './objectives.ts';
 import { binRows, categoryEdges, fitBinEdges, MISSING_BIN } from './binning.ts';
 import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoint.ts';
 import { categoryCodes, treeFeatureColumns, type CategoryCodes } from './features.ts';
@@ -54,11 +54,15 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     let bestIteration = resumed?.bestIteration ?? 0;
     let bestValidationLoss = resumed?.bestValidationLoss ?? Infinity;
 
-    const trainScores = objective.baseScores.map((base) => new Float64Array(train.rows).fill(base));
-    const validationScores = objective.baseScores.map((base) => new Float64Array(validation.rows).fill(base));
+    const startScores = (rows: number): Scores => ({
+      margin: objective.baseScores.map((base) => new Float64Array(rows).fill(base)),
+      odds: objective.usesOdds ? objective.baseScores.map((base) => new Float64Array(rows).fill(Math.exp(base))) : null,
+    });
+    const trainScores = startScores(train.rows);
+    const validationScores = startScores(validation.rows);
     trees.forEach((tree, t) => {
-      addTree(tree, trainData.bins, featureCount, trainScores[t % outputs] as Float64Array);
-      addTree(tree, validationBins, featureCount, validationScores[t % outputs] as Float64Array);
+      addTree(tree, trainData.bins, featureCount, trainScores, t % outputs);
+      addTree(tree, validationBins, featureCount, validationScores, t % outputs);
     });
 
     const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params);
@@ -82,7 +86,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, gradHess[k] as Float64Array);
       for (let k = 0; k < outputs; k++) {
         const tree = builder.grow(sample, sampleSize, unsampled, gradHess[k] as Float64Array, treeFeatures);
-        builder.addLeafValues(tree, trainScores[k] as Float64Array, validationScores[k] as Float64Array);
+        builder.addLeafValues(tree, trainScores, validationScores, k);
         trees.push(tree);
       }
 
@@ -176,9 +180,12 @@ function drawFeatures(prng: Prng, featureCount: number, count: number): Int32Arr
   return pool.slice(0, count).sort();
 }
 
-/** Adds a checkpointed tree's leaf value to each row's score, as training did when it built the tree. */
-function addTree(tree: Tree, bins: Uint8Array, featureCount: number, score: Float64Array): void {
+/** Adds a checkpointed tree's leaf value to each row's score of output k, as training did when it built the tree. */
+function addTree(tree: Tree, bins: Uint8Array, featureCount: number, scores: Scores, k: number): void {
   const { feature, bin, missingLeft, left, right, value } = tree;
+  const score = scores.margin[k] as Float64Array;
+  const odds = scores.odds?.[k];
+  const factor = Float64Array.from(value, Math.exp);
   for (let r = 0; r < score.length; r++) {
     const base = r * featureCount;
     let node = 0;
@@ -195,5 +202,6 @@ function addTree(tree: Tree, bins: Uint8Array, featureCount: number, score: Floa
       f = feature[node] as number;
     }
     score[r] = (score[r] as number) + (value[node] as number);
+    if (odds !== undefined) odds[r] = (odds[r] as number) * (factor[node] as number);
   }
 }

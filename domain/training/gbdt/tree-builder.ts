@@ -1,5 +1,6 @@
 import { MISSING_BIN } from './binning.ts';
 import { LEAF, type Tree } from './tree.ts';
+import type { Scores } from './objectives.ts';
 
 /**
  * Grows one regression tree on gradients and hessians of the log loss, leaf-wise (always splitting
@@ -231,14 +232,22 @@ export class TreeBuilder {
     return nodes.toTree();
   }
 
-  /** Adds the leaf value of the tree `grow` just built to every training and validation row. */
-  addLeafValues(tree: Tree, trainScore: Float64Array, validationScore: Float64Array): void {
+  /**
+   * Adds the leaf value of the tree `grow` just built to every training and validation row's score
+   * of output `output`, and multiplies their odds, where kept, by exp(leaf value).
+   */
+  addLeafValues(tree: Tree, trainScores: Scores, validationScores: Scores, output: number): void {
     for (const leaf of this.leaves) {
       const value = tree.value[leaf.node] as number;
+      const factor = Math.exp(value);
       for (let k = 0; k < ROW_SETS; k++) {
         const order = (this.sets[k] as RowSet).order;
-        const score = k === VALIDATION ? validationScore : trainScore;
-        addToRows(score, order, leaf.bounds[2 * k] as number, leaf.bounds[2 * k + 1] as number, value);
+        const scores = k === VALIDATION ? validationScores : trainScores;
+        const start = leaf.bounds[2 * k] as number;
+        const end = leaf.bounds[2 * k + 1] as number;
+        addToRows(scores.margin[output] as Float64Array, order, start, end, value);
+        const odds = scores.odds?.[output];
+        if (odds !== undefined) multiplyRows(odds, order, start, end, factor);
       }
     }
   }
@@ -472,6 +481,25 @@ function addToRows(score: Float64Array, order: Uint32Array, start: number, end: 
   for (; i < end; i++) {
     const r = order[i] as number;
     score[r] = (score[r] as number) + value;
+  }
+}
+
+/** odds[r] *= factor for the rows order[start, end); unrolled by four like partitionRows. */
+function multiplyRows(odds: Float64Array, order: Uint32Array, start: number, end: number, factor: number): void {
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const r0 = order[i] as number;
+    const r1 = order[i + 1] as number;
+    const r2 = order[i + 2] as number;
+    const r3 = order[i + 3] as number;
+    odds[r0] = (odds[r0] as number) * factor;
+    odds[r1] = (odds[r1] as number) * factor;
+    odds[r2] = (odds[r2] as number) * factor;
+    odds[r3] = (odds[r3] as number) * factor;
+  }
+  for (; i < end; i++) {
+    const r = order[i] as number;
+    odds[r] = (odds[r] as number) * factor;
   }
 }
 

@@ -75,19 +75,49 @@ export function deserializeTree(tree: SerializedTree): Tree {
   };
 }
 
-/** Leaf reached by row `row` of float32 feature columns, comparing as ONNX does. */
-export function leafOfRow(tree: Tree, columns: readonly Float32Array[], row: number): number {
-  let node = 0;
-  let f = tree.feature[0] as number;
-  while (f !== LEAF) {
-    const x = (columns[f] as Float32Array)[row] as number;
-    const goLeft = isCategoricalNode(tree, node)
-      ? inCategorySet(tree, node, x)
-      : Number.isNaN(x)
-        ? tree.missingLeft[node] === 1
-        : x <= (tree.threshold[node] as number);
-    node = (goLeft ? tree.left[node] : tree.right[node]) as number;
-    f = tree.feature[node] as number;
+/**
+ * A tree prepared for scoring float32 feature columns. `goesLeft[node · width + code]` is 1 for a
+ * code in a categorical node's set, so scoring tests a set by one lookup rather than scanning up to
+ * 32 codes, and `categorical` flags those nodes without two reads of `categoryStart` per node.
+ */
+export class TreeScorer {
+  private readonly goesLeft: Uint8Array;
+  private readonly categorical: Uint8Array;
+
+  /** `width` exceeds every code the code columns hold. */
+  constructor(
+    private readonly tree: Tree,
+    private readonly width: number,
+  ) {
+    const nodes = tree.feature.length;
+    this.goesLeft = new Uint8Array(nodes * width);
+    this.categorical = new Uint8Array(nodes);
+    for (let node = 0; node < nodes; node++) {
+      this.categorical[node] = isCategoricalNode(tree, node) ? 1 : 0;
+      for (let i = tree.categoryStart[node] as number; i < (tree.categoryStart[node + 1] as number); i++) {
+        this.goesLeft[node * width + (tree.categories[i] as number)] = 1;
+      }
+    }
   }
-  return node;
+
+  /** Leaf reached by row `row`, comparing as ONNX does. */
+  leafOfRow(columns: readonly Float32Array[], row: number): number {
+    const { feature, threshold, missingLeft, left, right } = this.tree;
+    const { goesLeft, categorical, width } = this;
+    let node = 0;
+    let f = feature[0] as number;
+    while (f !== LEAF) {
+      const x = (columns[f] as Float32Array)[row] as number;
+      const goLeft =
+        categorical[node] === 1
+          ? // `| 0` makes the index an integer, which V8 reads a typed array by without a slow path.
+            x === x && goesLeft[node * width + (x | 0)] === 1
+          : x !== x
+            ? missingLeft[node] === 1
+            : x <= (threshold[node] as number);
+      node = (goLeft ? left[node] : right[node]) as number;
+      f = feature[node] as number;
+    }
+    return node;
+  }
 }
