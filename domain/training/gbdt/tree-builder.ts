@@ -11,9 +11,9 @@ import type { Scores } from './objectives.ts';
  *   built from its rows; the larger child's is the parent's minus it, written over the parent's.
  * - Each leaf's rows are a contiguous range of an `order` array, split stably in place (branch-free)
  *   on every split, so rows stay ascending and memory is read in one direction.
- * - The data is held twice, for two access patterns. Row-major histogram slots (feature offset +
- *   bin) serve leaves holding a large share of the rows: one cache line gives a row's whole
- *   contribution. Deep leaves are sparse, where that layout costs a cache and TLB miss per row
+ * - The data is held twice, for two access patterns. Row-major uint8 bins serve leaves holding a
+ *   large share of the rows: one cache line gives a row's whole contribution (uint8 bins plus
+ *   offsets compiled into the kernel, rather than precomputed uint16 slots: half the bytes to read). Deep leaves are sparse, where that layout costs a cache and TLB miss per row
  *   (measured 6× slower per row at 5% of rows); for them the leaf's gradients are first gathered in
  *   order, then each feature's uint8 column (2 MB for 2M rows, cache-resident) is swept. Splits read
  *   the columns too.
@@ -119,8 +119,6 @@ export class TreeBuilder {
   /** Per feature, its slots: the missing bin plus edges + 1 real bins. */
   private readonly slots: Int32Array;
   private readonly histLength: number;
-  /** Row-major histogram slot of every (row, feature): offsets[f] + bin, saving a lookup per update. */
-  private readonly slotOfCell: Uint16Array | Uint32Array;
   private readonly accumulateAllFeatures: AllFeaturesKernel;
   /** A sparse leaf's gradients and hessians, gathered in leaf order. */
   private readonly orderedGradHess: Float64Array;
@@ -149,11 +147,8 @@ export class TreeBuilder {
       total += this.slots[f] as number;
     }
     this.histLength = total * STRIDE;
-    this.slotOfCell = total <= 0xffff ? new Uint16Array(data.bins.length) : new Uint32Array(data.bins.length);
-    const { bins, featureCount, rows } = data;
-    for (let i = 0; i < bins.length; i++) this.slotOfCell[i] = (this.offsets[i % featureCount] as number) + (bins[i] as number);
-    this.accumulateAllFeatures = allFeaturesKernel(featureCount);
-    this.orderedGradHess = new Float64Array(2 * rows);
+    this.accumulateAllFeatures = allFeaturesKernel(this.offsets);
+    this.orderedGradHess = new Float64Array(2 * data.rows);
   }
 
   /**
@@ -276,9 +271,9 @@ export class TreeBuilder {
         accumulateColumn(hist, (this.offsets[f] as number) * STRIDE, columns[f] as Uint8Array, order, start, end, ordered);
       }
     } else if (features.length === featureCount) {
-      this.accumulateAllFeatures(hist, this.slotOfCell, order, start, end, gradHess);
+      this.accumulateAllFeatures(hist, this.data.bins, order, start, end, gradHess);
     } else {
-      accumulateSomeFeatures(hist, this.slotOfCell, featureCount, order, start, end, gradHess, features);
+      accumulateSomeFeatures(hist, this.data.bins, this.offsets, featureCount, order, start, end, gradHess, features);
     }
     return hist;
   }
@@ -551,35 +546,30 @@ function partitionRows(order: Uint32Array, scratch: Uint32Array, column: Uint8Ar
   return left;
 }
 
-type AllFeaturesKernel = (
-  hist: Float64Array,
-  slotOfCell: Uint16Array | Uint32Array,
-  order: Uint32Array,
-  start: number,
-  end: number,
-  gradHess: Float64Array,
-) => void;
+type AllFeaturesKernel = (hist: Float64Array, bins: Uint8Array, order: Uint32Array, start: number, end: number, gradHess: Float64Array) => void;
 
 /** Feature counts up to this get a generated kernel; larger bodies risk V8 declining to optimize them. */
 const MAX_UNROLLED_FEATURES = 64;
 
 /**
  * The hot loop: one pass over a leaf's rows, adding each row's g, h and 1 to the slot of every
- * feature. V8 runs the per-row feature loop about twice as slowly as the same updates written out
- * one after another (measured: 1.6 M rows × 10 features, 65 ms looped, 33 ms written out; unrolling
- * by 4 or 8 with a remainder loop only got to 45 ms), and the feature count is known only once the
- * data is, so the body is generated for it. Only integers go into the generated source.
+ * feature (its histogram offset + its bin, read from the row-major bins). V8 runs the per-row feature
+ * loop about twice as slowly as the same updates written out one after another (measured: 1.6 M rows
+ * × 10 features, 65 ms looped, 33 ms written out; unrolling by 4 or 8 with a remainder loop only got
+ * to 45 ms), and the feature count and offsets are known only once the data is, so the body is
+ * generated for them, the offsets as constants. Only integers go into the generated source.
  */
-function allFeaturesKernel(featureCount: number): AllFeaturesKernel {
+function allFeaturesKernel(offsets: Int32Array): AllFeaturesKernel {
+  const featureCount = offsets.length;
   if (featureCount > MAX_UNROLLED_FEATURES) {
-    return (hist, slotOfCell, order, start, end, gradHess) => {
+    return (hist, bins, order, start, end, gradHess) => {
       for (let i = start; i < end; i++) {
         const r = order[i] as number;
         const g = gradHess[2 * r] as number;
         const h = gradHess[2 * r + 1] as number;
         const base = r * featureCount;
         for (let f = 0; f < featureCount; f++) {
-          const s = (slotOfCell[base + f] as number) * STRIDE;
+          const s = ((offsets[f] as number) + (bins[base + f] as number)) * STRIDE;
           hist[s] = (hist[s] as number) + g;
           hist[s + 1] = (hist[s + 1] as number) + h;
           hist[s + 2] = (hist[s + 2] as number) + 1;
@@ -588,8 +578,8 @@ function allFeaturesKernel(featureCount: number): AllFeaturesKernel {
     };
   }
   const updates = Array.from(
-    { length: featureCount },
-    (_, f) => `s = slotOfCell[base + ${f}] * ${STRIDE}; hist[s] += g; hist[s + 1] += h; hist[s + 2] += 1;`,
+    offsets,
+    (offset, f) => `s = ${offset * STRIDE} + bins[base + ${f}] * ${STRIDE}; hist[s] += g; hist[s + 1] += h; hist[s + 2] += 1;`,
   );
   const body = `for (let i = start; i < end; i++) {
     const r = order[i];
@@ -600,12 +590,13 @@ function allFeaturesKernel(featureCount: number): AllFeaturesKernel {
     ${updates.join('\n    ')}
   }`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from integers only, see above
-  return new Function('hist', 'slotOfCell', 'order', 'start', 'end', 'gradHess', body) as AllFeaturesKernel;
+  return new Function('hist', 'bins', 'order', 'start', 'end', 'gradHess', body) as AllFeaturesKernel;
 }
 
 function accumulateSomeFeatures(
   hist: Float64Array,
-  slotOfCell: Uint16Array | Uint32Array,
+  bins: Uint8Array,
+  offsets: Int32Array,
   featureCount: number,
   order: Uint32Array,
   start: number,
@@ -620,7 +611,8 @@ function accumulateSomeFeatures(
     const h = gradHess[2 * r + 1] as number;
     const base = r * featureCount;
     for (let j = 0; j < k; j++) {
-      const s = (slotOfCell[base + (features[j] as number)] as number) * STRIDE;
+      const f = features[j] as number;
+      const s = ((offsets[f] as number) + (bins[base + f] as number)) * STRIDE;
       hist[s] = (hist[s] as number) + g;
       hist[s + 1] = (hist[s + 1] as number) + h;
       hist[s + 2] = (hist[s + 2] as number) + 1;
