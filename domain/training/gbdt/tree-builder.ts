@@ -240,9 +240,9 @@ export class TreeBuilder {
         const scores = k === VALIDATION ? validationScores : trainScores;
         const start = leaf.bounds[2 * k] as number;
         const end = leaf.bounds[2 * k + 1] as number;
-        addToRows(scores.margin[output] as Float64Array, order, start, end, value);
         const odds = scores.odds?.[output];
-        if (odds !== undefined) multiplyRows(odds, order, start, end, factor);
+        if (odds === undefined) addToRows(scores.margin[output] as Float64Array, order, start, end, value);
+        else addToRowsAndOdds(scores.margin[output] as Float64Array, odds, order, start, end, value, factor);
       }
     }
   }
@@ -479,14 +479,18 @@ function addToRows(score: Float64Array, order: Uint32Array, start: number, end: 
   }
 }
 
-/** odds[r] *= factor for the rows order[start, end); unrolled by four like partitionRows. */
-function multiplyRows(odds: Float64Array, order: Uint32Array, start: number, end: number, factor: number): void {
+/** addToRows that also multiplies odds[r] by factor, in the same pass over `order`. */
+function addToRowsAndOdds(score: Float64Array, odds: Float64Array, order: Uint32Array, start: number, end: number, value: number, factor: number): void {
   let i = start;
   for (; i + 3 < end; i += 4) {
     const r0 = order[i] as number;
     const r1 = order[i + 1] as number;
     const r2 = order[i + 2] as number;
     const r3 = order[i + 3] as number;
+    score[r0] = (score[r0] as number) + value;
+    score[r1] = (score[r1] as number) + value;
+    score[r2] = (score[r2] as number) + value;
+    score[r3] = (score[r3] as number) + value;
     odds[r0] = (odds[r0] as number) * factor;
     odds[r1] = (odds[r1] as number) * factor;
     odds[r2] = (odds[r2] as number) * factor;
@@ -494,6 +498,7 @@ function multiplyRows(odds: Float64Array, order: Uint32Array, start: number, end
   }
   for (; i < end; i++) {
     const r = order[i] as number;
+    score[r] = (score[r] as number) + value;
     odds[r] = (odds[r] as number) * factor;
   }
 }
