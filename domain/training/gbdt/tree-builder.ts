@@ -49,8 +49,8 @@ export interface TreeGrowthParams {
 }
 
 /**
- * Categorical splits follow LightGBM's (feature_histogram.cpp), with its defaults, which the peer
- * benchmark leaves in place: up to MAX_CATEGORIES_ONE_HOT categories, one category against the rest;
+ * Categorical splits follow LightGBM's (feature_histogram.cpp), with its defaults (but smoothing, see
+ * `categoricalSmoothing`): up to MAX_CATEGORIES_ONE_HOT categories, one category against the rest;
  * beyond, the node's categories are ordered by g / (h + smoothing) and the best prefix of that order
  * (from either end, at most MAX_CATEGORIES_PER_SPLIT categories) goes left. Ordering by the node's own
  * gradients is what a single global ordering of the categories cannot do: it lost 0.0027 test AUC on
