@@ -7,7 +7,8 @@ import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import { untransformOutput } from '../label-transform.ts';
 import { softmax } from '../softmax.ts';
 import { treeFeatureColumns, type CategoryCodes } from './features.ts';
-import { isCategoricalNode, LEAF, TreeScorer, type Tree } from './tree.ts';
+import { BinnedTree, isCategoricalNode, LEAF, scoringEdges, type Tree } from './tree.ts';
+import { binRows } from './binning.ts';
 
 /**
  * A fitted boosted ensemble. Binary: margin = base + Σ tree leaf values, probability = sigmoid(margin).
@@ -37,15 +38,17 @@ export class GbdtModel implements TrainedModel {
   predict(matrix: FeatureMatrix): Float64Array {
     assertSameFeatures(this.features, matrix);
     const columns = treeFeatureColumns(matrix, this.codes);
+    const numericCount = this.features.numeric.length;
+    const edges = scoringEdges(
+      this.trees,
+      columns.length,
+      columns.map((_, f) => (f < numericCount ? null : (this.codes[f - numericCount] as CategoryCodes).categories.length)),
+    );
+    const bins = binRows(columns, edges, matrix.rows);
     const bases = this.bases;
     const outputs = bases.length;
     const margins = bases.map(() => new Float32Array(matrix.rows));
-    const width = Math.max(0, ...this.codes.map((c) => c.categories.length));
-    this.trees.forEach((tree, t) => {
-      const margin = margins[t % outputs] as Float32Array;
-      const scorer = new TreeScorer(tree, width);
-      for (let i = 0; i < matrix.rows; i++) margin[i] = (margin[i] as number) + (tree.value[scorer.leafOfRow(columns, i)] as number);
-    });
+    this.trees.forEach((tree, t) => new BinnedTree(tree, edges).addTo(margins[t % outputs] as Float32Array, bins, columns.length));
     const task = this.task;
     if (task.kind === 'multiclass') {
       const out = new Float64Array(matrix.rows * outputs);
