@@ -378,8 +378,10 @@ export class TreeBuilder {
       return best;
     }
 
+    // A category absent from the node is never placed, even without smoothing (its ratio would be 0 / 0).
+    const minRows = Math.max(1, categoricalSmoothing);
     const placed: number[] = [];
-    for (let t = 1; t < slots; t++) if ((hist[o + t * STRIDE + 2] as number) >= categoricalSmoothing) placed.push(t);
+    for (let t = 1; t < slots; t++) if ((hist[o + t * STRIDE + 2] as number) >= minRows) placed.push(t);
     const ratio = (t: number) => (hist[o + t * STRIDE] as number) / ((hist[o + t * STRIDE + 1] as number) + categoricalSmoothing);
     // Array.prototype.sort is stable: equal ratios keep ascending bin order.
     placed.sort((a, b) => ratio(a) - ratio(b));
