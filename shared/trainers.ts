@@ -50,8 +50,14 @@ export const gbdtParamsSchema = z.strictObject({
   maxBins: z.number().int().min(2).max(255).default(255),
   /** Stop after this many trees without a lower validation loss and keep the best; 0 disables. */
   earlyStoppingRounds: z.number().int().nonnegative().default(20),
-  /** Pseudo-count pulling a category's target mean towards the prior before ranking categories. */
-  categoricalSmoothing: z.number().nonnegative().default(20),
+  /**
+   * Categorical splits: pseudo-count added to a category's hessian sum when a node orders its
+   * categories by gradient ratio, and the fewest rows of the node a category needs to be placed by
+   * that order (LightGBM's cat_smooth). LightGBM's default of 10 overfits smaller data: on 10% of the
+   * 2001 flights with raw airports, test AUC 0.666 against 0.670 at 50 (LightGBM itself: 0.669 and
+   * 0.672); on the 1.98 M-row flights tables 50 and 10 are within 0.0001.
+   */
+  categoricalSmoothing: z.number().nonnegative().default(50),
   /**
    * Regression only: `squared` error (the default) or `huber`, squared within ±huberDelta of the
    * target and linear beyond. Left out of binary and multiclass specs (log loss and softmax).

@@ -54,6 +54,15 @@ export function fitBinEdges(values: Float32Array, maxBins: number): Float32Array
   return Float32Array.from(edges);
 }
 
+/**
+ * Edges for a categorical code column holding codes 0..categories-1: one bin per code, so code c is
+ * in bin c + 1 and a set of bins is a set of categories. Built from the code count rather than from
+ * the values, since a rare category may be missing from the edge sample.
+ */
+export function categoryEdges(categories: number): Float32Array {
+  return Float32Array.from({ length: Math.max(0, categories - 1) }, (_, c) => c + 0.5);
+}
+
 /** A float32 t with lower ≤ t < upper, preferring the midpoint so unseen values split evenly. */
 function edgeBetween(lower: number, upper: number): number {
   const mid = Math.fround(lower + (upper - lower) / 2);

@@ -11,7 +11,7 @@ import { SluiceError } from '../../../shared/errors.ts';
  * trees identical to an uninterrupted run's.
  */
 export const gbdtCheckpointSchema = z.strictObject({
-  format: z.literal('sluice.gbdt-checkpoint.v1'),
+  format: z.literal('sluice.gbdt-checkpoint.v2'),
   /** Ties the state to the data and parameters it was made with. */
   fingerprint: z.string(),
   trees: z.array(serializedTreeSchema).min(1),

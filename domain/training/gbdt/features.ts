@@ -2,72 +2,53 @@ import type { CategoricalColumn, FeatureMatrix } from '../feature-matrix.ts';
 
 /**
  * Turns a FeatureMatrix into the float32 columns the trees split on: numeric features as they are
- * (rounded to float32, NaN kept), then one column per categorical holding the category's rank by
- * smoothed training target mean. Ranking makes "≤ threshold" splits group categories with similar
- * delay rates, which arbitrary dictionary codes would not.
+ * (rounded to float32, NaN kept), then one column per categorical holding the category's code, NaN
+ * for a missing category or one the code table leaves out. Trees split a code column on sets of
+ * codes (tree-builder.ts), so the order of the codes carries no meaning.
  */
 
-export interface CategoryRanking {
-  /** Categories seen in training, lowest smoothed target mean first; rank = index. */
+export interface CategoryCodes {
+  /** Categories given a code, code = index: the training categories, most frequent first. */
   categories: string[];
-  /**
-   * Rank of unseen and missing categories: a half-integer placed where the prior mean falls among the
-   * seen categories, since with no rows of its own a category's smoothed mean is the prior.
-   */
-  unseenRank: number;
 }
 
 /**
- * Ranks by the smoothed mean of `target`: the 0/1 label for a binary model, the (transformed) value
- * for regression, and for multiclass the indicator of one class (one ranking per class and feature).
+ * Codes for the categories seen in training, at most `maxCategories` of them (one histogram bin
+ * each): when there are more, the rarest share the missing bin, as LightGBM does with the
+ * categories beyond its `max_bin`. Most frequent first, ties broken by name, so the codes do not
+ * depend on dictionary order.
  */
-export function rankCategories(column: CategoricalColumn, label: ArrayLike<number>, smoothing: number): CategoryRanking {
-  const size = column.dictionary.length;
-  const count = new Float64Array(size);
-  const positive = new Float64Array(size);
-  let total = 0;
-  let totalPositive = 0;
-  for (let i = 0; i < label.length; i++) {
+export function categoryCodes(column: CategoricalColumn, maxCategories: number): CategoryCodes {
+  const count = new Float64Array(column.dictionary.length);
+  for (let i = 0; i < column.codes.length; i++) {
     const code = column.codes[i] as number;
-    const y = label[i] as number;
-    total++;
-    totalPositive += y;
-    if (code >= 0) {
-      count[code] = (count[code] as number) + 1;
-      positive[code] = (positive[code] as number) + y;
-    }
+    if (code >= 0) count[code] = (count[code] as number) + 1;
   }
-  const prior = total > 0 ? totalPositive / total : 0;
-  const seen: { name: string; mean: number }[] = [];
+  const seen: { name: string; n: number }[] = [];
   column.dictionary.forEach((name, code) => {
     const n = count[code] as number;
-    if (n > 0) seen.push({ name, mean: ((positive[code] as number) + prior * smoothing) / (n + smoothing) });
+    if (n > 0) seen.push({ name, n });
   });
-  // Ties broken by name so the ranking does not depend on dictionary order.
-  seen.sort((a, b) => a.mean - b.mean || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const below = seen.filter((c) => c.mean < prior).length;
-  return { categories: seen.map((c) => c.name), unseenRank: below - 0.5 };
+  seen.sort((a, b) => b.n - a.n || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { categories: seen.slice(0, maxCategories).map((c) => c.name) };
 }
 
-/** Rank of every row's category, looked up by string so any matrix's dictionary works. */
-function rankColumn(column: CategoricalColumn, ranking: CategoryRanking, rows: number): Float32Array {
-  const rankOf = new Map(ranking.categories.map((name, rank) => [name, rank]));
-  const byCode = Float32Array.from(column.dictionary, (name) => rankOf.get(name) ?? ranking.unseenRank);
+/** Code of every row's category, looked up by string so any matrix's dictionary works. */
+function codeColumn(column: CategoricalColumn, codes: CategoryCodes, rows: number): Float32Array {
+  const codeOf = new Map(codes.categories.map((name, code) => [name, code]));
+  const byDictionary = Float32Array.from(column.dictionary, (name) => codeOf.get(name) ?? NaN);
   const out = new Float32Array(rows);
   for (let i = 0; i < rows; i++) {
     const code = column.codes[i] as number;
-    out[i] = code >= 0 ? (byCode[code] as number) : ranking.unseenRank;
+    out[i] = code >= 0 ? (byDictionary[code] as number) : NaN;
   }
   return out;
 }
 
-/**
- * Feature order: numeric columns, then one rank column per ranking — the order of the exported
- * Concat. Ranking i reads categorical column `sources[i]` (by default i: one ranking per categorical).
- */
-export function treeFeatureColumns(matrix: FeatureMatrix, rankings: readonly CategoryRanking[], sources?: readonly number[]): Float32Array[] {
+/** Feature order: numeric columns, then one code column per categorical — the order of the exported Concat. */
+export function treeFeatureColumns(matrix: FeatureMatrix, codes: readonly CategoryCodes[]): Float32Array[] {
   return [
     ...matrix.numeric.columns.map((column) => Float32Array.from(column)),
-    ...rankings.map((ranking, i) => rankColumn(matrix.categorical.columns[sources?.[i] ?? i] as CategoricalColumn, ranking, matrix.rows)),
+    ...codes.map((c, j) => codeColumn(matrix.categorical.columns[j] as CategoricalColumn, c, matrix.rows)),
   ];
 }

@@ -6,8 +6,9 @@ import type { TrainedModel } from '../trainer.ts';
 import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import { untransformOutput } from '../label-transform.ts';
 import { softmax } from '../softmax.ts';
-import { treeFeatureColumns, type CategoryRanking } from './features.ts';
-import { LEAF, leafOfRow, type Tree } from './tree.ts';
+import { treeFeatureColumns, type CategoryCodes } from './features.ts';
+import { BinnedTree, isCategoricalNode, LEAF, scoringEdges, type Tree } from './tree.ts';
+import { binRows } from './binning.ts';
 
 /**
  * A fitted boosted ensemble. Binary: margin = base + Σ tree leaf values, probability = sigmoid(margin).
@@ -21,14 +22,13 @@ export class GbdtModel implements TrainedModel {
 
   constructor(
     readonly features: FeatureNames,
-    /** One per tree column after the numerics; ranking i reads categorical `sources[i]`. */
-    readonly rankings: readonly CategoryRanking[],
+    /** Per categorical feature, its code column's codes (tree columns after the numerics). */
+    readonly codes: readonly CategoryCodes[],
     readonly trees: readonly Tree[],
     /** float32 starting margin: binary log-odds of the training positive rate, a regression's mean or median, one per class for multiclass. */
     readonly baseScore: number | readonly number[],
     readonly summary: Record<string, unknown>,
     readonly task: LabelTask = { kind: 'binary' },
-    readonly sources: readonly number[] = rankings.map((_, i) => i),
   ) {}
 
   private get bases(): readonly number[] {
@@ -37,14 +37,18 @@ export class GbdtModel implements TrainedModel {
 
   predict(matrix: FeatureMatrix): Float64Array {
     assertSameFeatures(this.features, matrix);
-    const columns = treeFeatureColumns(matrix, this.rankings, this.sources);
+    const columns = treeFeatureColumns(matrix, this.codes);
+    const numericCount = this.features.numeric.length;
+    const edges = scoringEdges(
+      this.trees,
+      columns.length,
+      columns.map((_, f) => (f < numericCount ? null : (this.codes[f - numericCount] as CategoryCodes).categories.length)),
+    );
+    const bins = binRows(columns, edges, matrix.rows);
     const bases = this.bases;
     const outputs = bases.length;
     const margins = bases.map(() => new Float32Array(matrix.rows));
-    this.trees.forEach((tree, t) => {
-      const margin = margins[t % outputs] as Float32Array;
-      for (let i = 0; i < matrix.rows; i++) margin[i] = (margin[i] as number) + (tree.value[leafOfRow(tree, columns, i)] as number);
-    });
+    this.trees.forEach((tree, t) => new BinnedTree(tree, edges).addTo(margins[t % outputs] as Float32Array, bins, columns.length));
     const task = this.task;
     if (task.kind === 'multiclass') {
       const out = new Float64Array(matrix.rows * outputs);
@@ -68,11 +72,9 @@ export class GbdtModel implements TrainedModel {
     const graph = new GraphBuilder(this.features);
     const columns: string[] = [];
     if (this.features.numeric.length > 0) columns.push(NUMERIC_INPUT);
-    const perColumn = this.task.kind === 'multiclass' ? this.task.classes.length : 1;
-    this.rankings.forEach((ranking, i) => {
-      const ranks = Float32Array.from(ranking.categories, (_, rank) => rank);
-      const j = this.sources[i] as number;
-      columns.push(graph.categoricalLookup(j, ranking.categories, ranks, ranking.unseenRank, perColumn > 1 ? `categorical_${j}_class_${i % perColumn}` : undefined));
+    this.codes.forEach(({ categories }, j) => {
+      // Missing and unknown categories become NaN, which no BRANCH_EQ matches: they go right.
+      columns.push(graph.categoricalLookup(j, categories, Float32Array.from(categories, (_, code) => code), NaN));
     });
     const input =
       columns.length === 1
@@ -96,17 +98,44 @@ export class GbdtModel implements TrainedModel {
     const targetTree: number[] = [];
     const targetNode: number[] = [];
     const targetWeight: number[] = [];
+    const pushNode = (t: number, id: number, feature: number, mode: string, value: number, whenTrue: number, whenFalse: number, missingTrue: number) => {
+      nodeTree.push(t);
+      nodeId.push(id);
+      nodeFeature.push(feature);
+      nodeMode.push(mode);
+      nodeValue.push(value);
+      nodeTrue.push(whenTrue);
+      nodeFalse.push(whenFalse);
+      nodeMissingTrue.push(missingTrue);
+    };
     this.trees.forEach((tree, t) => {
+      // A categorical node becomes a chain of BRANCH_EQ nodes, one per code of its set, each sending
+      // a match to the node's left child and the rest on down the chain, the last to its right child
+      // (as onnxmltools converts LightGBM's set splits); the chain's extra ids follow the tree's own.
+      let nextId = tree.feature.length;
       for (let n = 0; n < tree.feature.length; n++) {
         const leaf = tree.feature[n] === LEAF;
-        nodeTree.push(t);
-        nodeId.push(n);
-        nodeFeature.push(leaf ? 0 : (tree.feature[n] as number));
-        nodeMode.push(leaf ? 'LEAF' : 'BRANCH_LEQ');
-        nodeValue.push(leaf ? 0 : (tree.threshold[n] as number));
-        nodeTrue.push(leaf ? 0 : (tree.left[n] as number));
-        nodeFalse.push(leaf ? 0 : (tree.right[n] as number));
-        nodeMissingTrue.push(leaf ? 0 : (tree.missingLeft[n] as number));
+        const feature = leaf ? 0 : (tree.feature[n] as number);
+        if (!leaf && isCategoricalNode(tree, n)) {
+          const first = tree.categoryStart[n] as number;
+          const end = tree.categoryStart[n + 1] as number;
+          for (let i = first; i < end; i++) {
+            const id = i === first ? n : nextId++;
+            const onward = i + 1 === end ? (tree.right[n] as number) : nextId;
+            pushNode(t, id, feature, 'BRANCH_EQ', tree.categories[i] as number, tree.left[n] as number, onward, 0);
+          }
+          continue;
+        }
+        pushNode(
+          t,
+          n,
+          feature,
+          leaf ? 'LEAF' : 'BRANCH_LEQ',
+          leaf ? 0 : (tree.threshold[n] as number),
+          leaf ? 0 : (tree.left[n] as number),
+          leaf ? 0 : (tree.right[n] as number),
+          leaf ? 0 : (tree.missingLeft[n] as number),
+        );
         if (leaf) {
           targetTree.push(t);
           targetNode.push(n);

@@ -1,14 +1,14 @@
 import { gbdtParamsSchema, type GbdtParams } from '../../../shared/trainers.ts';
-import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, matrixKind, type CategoricalColumn, type FeatureMatrix } from '../feature-matrix.ts';
+import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, matrixKind, type FeatureMatrix } from '../feature-matrix.ts';
 import type { LabelTask } from '../../../shared/data/feature-spec.ts';
 import { Prng } from '../prng.ts';
 import { TrainingDataError, yieldToEventLoop, type Trainer, type TrainingContext } from '../trainer.ts';
-import { binaryObjective, regressionObjective, softmaxObjective, type GbdtObjective } from './objectives.ts';
-import { binRows, fitBinEdges, MISSING_BIN } from './binning.ts';
+import { binaryObjective, regressionObjective, softmaxObjective, type GbdtObjective, type Scores } from './objectives.ts';
+import { binRows, categoryEdges, fitBinEdges, MISSING_BIN } from './binning.ts';
 import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoint.ts';
-import { rankCategories, treeFeatureColumns } from './features.ts';
+import { categoryCodes, treeFeatureColumns, type CategoryCodes } from './features.ts';
 import { GbdtModel } from './gbdt-model.ts';
-import { deserializeTree, LEAF, serializeTree, type Tree } from './tree.ts';
+import { deserializeTree, inCategorySet, isCategoricalNode, LEAF, serializeTree, type Tree } from './tree.ts';
 import { TreeBuilder, type BinnedData } from './tree-builder.ts';
 
 /** Progress reports estimate the training loss on at most this many evenly spaced rows. */
@@ -35,17 +35,16 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     const objective = objectiveFor(train, validation, params, output);
     const outputs = objective.baseScores.length;
 
-    // One ranking per categorical and ranking target: K per categorical for a K-class model.
-    const targets = objective.rankingTargets;
-    const sources = train.categorical.columns.flatMap((_, j) => targets.map(() => j));
-    const rankings = sources.map((j, i) =>
-      rankCategories(train.categorical.columns[j] as CategoricalColumn, targets[i % targets.length] as ArrayLike<number>, params.categoricalSmoothing),
+    const codes = train.categorical.columns.map((column) => categoryCodes(column, params.maxBins));
+    const trainColumns = treeFeatureColumns(train, codes);
+    const numericCount = train.numeric.columns.length;
+    const categorical = trainColumns.map((_, f) => f >= numericCount);
+    const edges = trainColumns.map((column, f) =>
+      f < numericCount ? fitBinEdges(column, params.maxBins) : categoryEdges((codes[f - numericCount] as CategoryCodes).categories.length),
     );
-    const trainColumns = treeFeatureColumns(train, rankings, sources);
-    const edges = trainColumns.map((column) => fitBinEdges(column, params.maxBins));
     const featureCount = trainColumns.length;
-    const trainData: BinnedData = { bins: binRows(trainColumns, edges, train.rows), rows: train.rows, featureCount, edges };
-    const validationBins = binRows(treeFeatureColumns(validation, rankings, sources), edges, validation.rows);
+    const trainData: BinnedData = { bins: binRows(trainColumns, edges, train.rows), rows: train.rows, featureCount, edges, categorical };
+    const validationBins = binRows(treeFeatureColumns(validation, codes), edges, validation.rows);
     await yieldToEventLoop();
 
     const fingerprint = runFingerprint(params, ctx.seed, trainData.bins, validationBins, objective.labelBytes);
@@ -55,11 +54,15 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     let bestIteration = resumed?.bestIteration ?? 0;
     let bestValidationLoss = resumed?.bestValidationLoss ?? Infinity;
 
-    const trainScores = objective.baseScores.map((base) => new Float64Array(train.rows).fill(base));
-    const validationScores = objective.baseScores.map((base) => new Float64Array(validation.rows).fill(base));
+    const startScores = (rows: number): Scores => ({
+      margin: objective.baseScores.map((base) => new Float64Array(rows).fill(base)),
+      odds: objective.usesOdds ? objective.baseScores.map((base) => new Float64Array(rows).fill(Math.exp(base))) : null,
+    });
+    const trainScores = startScores(train.rows);
+    const validationScores = startScores(validation.rows);
     trees.forEach((tree, t) => {
-      addTree(tree, trainData.bins, featureCount, trainScores[t % outputs] as Float64Array);
-      addTree(tree, validationBins, featureCount, validationScores[t % outputs] as Float64Array);
+      addTree(tree, trainData.bins, featureCount, trainScores, t % outputs);
+      addTree(tree, validationBins, featureCount, validationScores, t % outputs);
     });
 
     const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params);
@@ -83,7 +86,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, gradHess[k] as Float64Array);
       for (let k = 0; k < outputs; k++) {
         const tree = builder.grow(sample, sampleSize, unsampled, gradHess[k] as Float64Array, treeFeatures);
-        builder.addLeafValues(tree, trainScores[k] as Float64Array, validationScores[k] as Float64Array);
+        builder.addLeafValues(tree, trainScores, validationScores, k);
         trees.push(tree);
       }
 
@@ -97,7 +100,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       await ctx.onProgress?.({ iteration, trainLoss: lastTrainLoss, validationLoss });
       if (ctx.checkpoint && iteration % ctx.checkpoint.every === 0) {
         const state: GbdtCheckpoint = {
-          format: 'sluice.gbdt-checkpoint.v1',
+          format: 'sluice.gbdt-checkpoint.v2',
           fingerprint,
           trees: trees.map(serializeTree),
           prngState: prng.state,
@@ -111,13 +114,9 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
 
     const rounds = trees.length / outputs;
     const kept = earlyStopping ? trees.slice(0, bestIteration * outputs) : trees;
-    const rankingName = (j: number, i: number) => {
-      const name = features.categorical[j] as string;
-      return output.kind === 'multiclass' ? `${name}[${output.classes[i % targets.length]}]` : name;
-    };
     return new GbdtModel(
       features,
-      rankings,
+      codes,
       kept,
       objective.baseScores.length === 1 ? (objective.baseScores[0] as number) : objective.baseScores,
       {
@@ -133,12 +132,11 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
         trainRows: train.rows,
         validationRows: validation.rows,
         binsPerFeature: Object.fromEntries(
-          [...features.numeric, ...sources.map(rankingName)].map((name, f) => [name, (edges[f] as Float32Array).length + 1]),
+          [...features.numeric, ...features.categorical].map((name, f) => [name, (edges[f] as Float32Array).length + 1]),
         ),
         baseScore: objective.baseScores.length === 1 ? objective.baseScores[0] : objective.baseScores,
       },
       output,
-      sources,
     );
   },
 };
@@ -182,19 +180,28 @@ function drawFeatures(prng: Prng, featureCount: number, count: number): Int32Arr
   return pool.slice(0, count).sort();
 }
 
-/** Adds a checkpointed tree's leaf value to each row's score, as training did when it built the tree. */
-function addTree(tree: Tree, bins: Uint8Array, featureCount: number, score: Float64Array): void {
+/** Adds a checkpointed tree's leaf value to each row's score of output k, as training did when it built the tree. */
+function addTree(tree: Tree, bins: Uint8Array, featureCount: number, scores: Scores, k: number): void {
   const { feature, bin, missingLeft, left, right, value } = tree;
+  const score = scores.margin[k] as Float64Array;
+  const odds = scores.odds?.[k];
+  const factor = Float64Array.from(value, Math.exp);
   for (let r = 0; r < score.length; r++) {
     const base = r * featureCount;
     let node = 0;
     let f = feature[0] as number;
     while (f !== LEAF) {
       const b = bins[base + f] as number;
-      const goLeft = b === MISSING_BIN ? missingLeft[node] === 1 : b <= (bin[node] as number);
+      // A categorical node's codes are bins - 1; the missing bin is in no set.
+      const goLeft = isCategoricalNode(tree, node)
+        ? inCategorySet(tree, node, b - 1)
+        : b === MISSING_BIN
+          ? missingLeft[node] === 1
+          : b <= (bin[node] as number);
       node = (goLeft ? left[node] : right[node]) as number;
       f = feature[node] as number;
     }
     score[r] = (score[r] as number) + (value[node] as number);
+    if (odds !== undefined) odds[r] = (odds[r] as number) * (factor[node] as number);
   }
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { binOf, binRows, fitBinEdges, MISSING_BIN } from '../../../domain/training/gbdt/binning.ts';
-import { rankCategories } from '../../../domain/training/gbdt/features.ts';
+import { binOf, binRows, categoryEdges, fitBinEdges, MISSING_BIN } from '../../../domain/training/gbdt/binning.ts';
+import { categoryCodes, treeFeatureColumns } from '../../../domain/training/gbdt/features.ts';
+import type { FeatureMatrix } from '../../../domain/training/feature-matrix.ts';
 import { Prng } from '../../../domain/training/prng.ts';
 
 describe('fitBinEdges', () => {
@@ -62,14 +63,20 @@ describe('fitBinEdges', () => {
   });
 });
 
-describe('rankCategories', () => {
-  test('orders categories by smoothed positive rate and places unseen ones at the prior', () => {
-    // a: 1/4, b: 3/4, c: 4/4 positive; prior 8/12 = 2/3. With smoothing 2: a .39, b .72, c .83.
-    const dictionary = ['c', 'a', 'b', 'never-seen'];
-    const codes = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
-    const label = Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0]);
-    const ranking = rankCategories({ dictionary, codes }, label, 2);
-    assert.deepEqual(ranking.categories, ['a', 'b', 'c']);
-    assert.equal(ranking.unseenRank, 0.5);
+describe('categoryCodes', () => {
+  test('codes the training categories most frequent first, ties by name, capped; the rest are missing', () => {
+    const dictionary = ['c', 'a', 'b', 'never-seen', 'd'];
+    const codes = Int32Array.from([0, 0, 1, 1, 1, 2, 2, 2, 4, -1]);
+    assert.deepEqual(categoryCodes({ dictionary, codes }, 10).categories, ['a', 'b', 'c', 'd']);
+    const capped = categoryCodes({ dictionary, codes }, 2);
+    assert.deepEqual(capped.categories, ['a', 'b']);
+    const matrix = { rows: codes.length, numeric: { names: [], columns: [] }, categorical: { names: ['x'], columns: [{ dictionary, codes }] } };
+    const [column] = treeFeatureColumns(matrix as unknown as FeatureMatrix, [capped]);
+    assert.deepEqual(Array.from(column ?? []), [NaN, NaN, 0, 0, 0, 1, 1, 1, NaN, NaN]);
+  });
+
+  test('categoryEdges puts code c in bin c + 1 and missing in the missing bin', () => {
+    const edges = categoryEdges(4);
+    assert.deepEqual(Array.from(binRows([Float32Array.from([0, 1, 2, 3, NaN])], [edges], 5)), [1, 2, 3, 4, MISSING_BIN]);
   });
 });

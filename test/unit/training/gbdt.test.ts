@@ -4,7 +4,9 @@ import { rocAuc } from '../../../domain/evaluation/metrics.ts';
 import { CheckpointMismatchError } from '../../../domain/training/gbdt/checkpoint.ts';
 import { gbdtTrainer } from '../../../domain/training/gbdt/gbdt-trainer.ts';
 import type { GbdtModel } from '../../../domain/training/gbdt/gbdt-model.ts';
-import { serializeTree } from '../../../domain/training/gbdt/tree.ts';
+import { isCategoricalNode, serializeTree } from '../../../domain/training/gbdt/tree.ts';
+import type { FeatureMatrix } from '../../../domain/training/feature-matrix.ts';
+import { verifyOnnxParity } from '../../../domain/training/onnx-parity.ts';
 import { TrainingDataError, type TrainingProgress } from '../../../domain/training/trainer.ts';
 import { gbdtParamsSchema, type GbdtParams } from '../../../shared/trainers.ts';
 import { syntheticMatrix } from './synthetic-data.ts';
@@ -123,5 +125,30 @@ describe('gbdtTrainer', () => {
   test('refuses training data with one class', async () => {
     const oneClass = { ...train, label: new Uint8Array(train.rows) };
     await assert.rejects(gbdtTrainer.train({ train: oneClass, validation }, params(), { seed: 1 }), TrainingDataError);
+  });
+});
+
+describe('categorical set splits', () => {
+  // Category k of 12 is delayed with probability 0.8 when k is odd, 0.2 when even: no order by name
+  // or code separates them, a set does. Rows are spread over the categories round robin.
+  const matrix = (rows: number, seed: number): FeatureMatrix => {
+    const dictionary = Array.from({ length: 12 }, (_, k) => `cat-${k}`);
+    const codes = Int32Array.from({ length: rows }, (_, i) => (i * 7 + seed) % 12);
+    let state = seed;
+    const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const label = Uint8Array.from(codes, (code) => (random() < (code % 2 === 1 ? 0.8 : 0.2) ? 1 : 0));
+    return { rows, numeric: { names: [], columns: [] }, categorical: { names: ['c'], columns: [{ dictionary, codes }] }, label };
+  };
+
+  test('the first split sends the odd categories one way in one node, and predict and ONNX agree', async () => {
+    const model = await gbdtTrainer.train({ train: matrix(6_000, 1), validation: matrix(2_000, 2) }, params({ nTrees: 3, maxLeaves: 2 }), { seed: 1 });
+    const [tree] = model.trees;
+    assert.ok(tree !== undefined && isCategoricalNode(tree, 0));
+    const left = Array.from(tree.categories.subarray(tree.categoryStart[0], tree.categoryStart[1]), (code) => model.codes[0]?.categories[code]);
+    const odd = left.every((name) => Number(name?.slice(4)) % 2 === 1);
+    const even = left.every((name) => Number(name?.slice(4)) % 2 === 0);
+    assert.ok((odd || even) && left.length === 6, `left set ${left.join(', ')}`);
+    const validation = matrix(2_000, 3);
+    await verifyOnnxParity(model.toOnnx({ modelName: 'm', modelVersion: 1, lineage: {} }), validation, model.predict(validation));
   });
 });
