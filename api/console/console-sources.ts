@@ -1,4 +1,5 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { ZodError } from 'zod';
 import { type ArtifactStore, ObjectNotFoundError } from '../../domain/object-store/artifact-store.ts';
 import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
@@ -10,6 +11,8 @@ import type { TemporalLink } from '../temporal/temporal-link.ts';
 
 /** How long a console view waits on one Temporal query before naming it a gap: a run without a worker holds a query until its deadline. */
 const QUERY_MS = 3000;
+/** A worker whose last poll is older than this is gone: long polls last up to a minute, then the worker polls again. */
+const LIVE_POLLER_MS = 90_000;
 
 /**
  * What the console's views read: the registry and reports in the object store, Temporal for what
@@ -35,13 +38,39 @@ export class ConsoleSources {
     return `http://${host}:${uiPort}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   }
 
-  /** A query to a workflow, or the reason it could not be had (written into the view's gaps); `notFound` when no such workflow ever ran. */
-  async query<T>(call: (client: Client) => Promise<T>): Promise<{ value: T } | { gap: string; notFound: boolean }> {
+  /**
+   * A query to workflow `workflowId`, or the reason it could not be had (written into the view's
+   * gaps); `notFound` when no such workflow ever ran. A query waits for a worker to answer it, so a
+   * run whose task queue nobody polls would hold the page for the whole deadline: that is asked first
+   * (two cheap calls) and named as the gap at once, with what to start.
+   */
+  async query<T>(workflowId: string, call: (client: Client) => Promise<T>): Promise<{ value: T } | { gap: string; notFound: boolean }> {
     try {
-      return { value: await this.temporal.run((client) => client.connection.withDeadline(Date.now() + QUERY_MS, () => call(client))) };
+      return {
+        value: await this.temporal.run(async (client) => {
+          const unpolled = await this.unpolledTaskQueue(client, workflowId);
+          if (unpolled !== undefined) throw new Error(`no worker polls its task queue ${unpolled}, so the running workflow cannot answer (start one: npm run worker)`);
+          return client.connection.withDeadline(Date.now() + QUERY_MS, () => call(client));
+        }),
+      };
     } catch (err) {
       return { gap: (err as Error).message, notFound: err instanceof WorkflowNotFoundError };
     }
+  }
+
+  /** The workflow's task queue when no worker has polled it in the last 90 s; undefined when one has, or the run is closed. */
+  private async unpolledTaskQueue(client: Client, workflowId: string): Promise<string | undefined> {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    if (description.status.name !== 'RUNNING') return undefined;
+    const { pollers } = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: description.taskQueue },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    // Temporal lists a poller for minutes after its worker is gone; a live worker polls again at least
+    // every minute (a long poll's length), so only a recent poll counts.
+    const recent = pollers.some((p) => Date.now() - Number(p.lastAccessTime?.seconds ?? 0) * 1000 < LIVE_POLLER_MS);
+    return recent ? undefined : description.taskQueue;
   }
 
   /** A JSON object of the reports bucket, or undefined when it does not exist. */

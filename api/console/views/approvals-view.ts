@@ -21,7 +21,7 @@ export async function loadApprovalsView(sources: ConsoleSources): Promise<Approv
     candidates.map(async ({ model, version, history }): Promise<PendingApproval> => {
       const manifest = await sources.registry.manifest(model, version);
       const pipeline = manifest.origin.workflowId;
-      const state = await sources.query((client) => client.workflow.getHandle(pipeline).query(approvalStateQuery));
+      const state = await sources.query(pipeline, (client) => client.workflow.getHandle(pipeline).query(approvalStateQuery));
       if ('gap' in state) gaps.push(`${model} v${version}: the run ${pipeline} did not answer its approval query (${state.gap})`);
       return {
         model,

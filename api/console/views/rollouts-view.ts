@@ -40,7 +40,7 @@ export async function loadRolloutsView(sources: ConsoleSources, model: string): 
   await sources.registry.index(model);
   const workflowId = deploymentWorkflowId(model);
   const gaps: string[] = [];
-  const [state, split] = await Promise.all([sources.query((client) => deploymentState(client, model)), currentSplit(sources, model)]);
+  const [state, split] = await Promise.all([sources.query(workflowId, (client) => deploymentState(client, model)), currentSplit(sources, model)]);
   if ('gap' in state && !state.notFound) gaps.push(`the deployment workflow ${workflowId} did not answer its state query (${state.gap})`);
   const view = 'value' in state ? state.value : undefined;
   const records = view ? [...view.history, ...(view.current ? [view.current] : [])] : [];
