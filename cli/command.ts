@@ -93,19 +93,11 @@ const GRPC_UNAVAILABLE = 14;
 /** Node's codes for a server certificate it cannot trust (an https object store): the endpoint answered, TLS failed. */
 const TLS_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE']);
 
-function tlsCode(err: unknown): string | undefined {
+/** The first error code of `codes` anywhere in `err`'s cause chain. */
+function codeIn(err: unknown, codes: ReadonlySet<string>): string | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TLS_CODES.has(code)) return code;
-  }
-  return undefined;
-}
-
-/** The socket error code anywhere in `err`'s cause chain. */
-function socketCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+    if (typeof code === 'string' && codes.has(code)) return code;
   }
   return undefined;
 }
@@ -116,11 +108,11 @@ function unavailable(err: unknown, config: Config | undefined): string | undefin
   if (isGrpcServiceError(grpc) && (grpc.code as number) === GRPC_UNAVAILABLE) {
     return `Temporal${config ? ` at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS)` : ''} stopped answering: ${grpc.details || grpc.message}. Is the stack up? Try: npm run infra:status`;
   }
-  const tls = tlsCode(err);
+  const tls = codeIn(err, TLS_CODES);
   if (tls !== undefined) {
     return `TLS to the object store${config ? ` at ${config.minio.endpoint}` : ''} failed (${tls}: ${(err as Error).message}). Check SLUICE_MINIO_CA: it must name the CA that signed the store's certificate, and the certificate must name the endpoint's host`;
   }
-  const code = socketCode(err);
+  const code = codeIn(err, UNREACHABLE_CODES);
   if (code === undefined) return undefined;
   return `Cannot reach the object store${config ? ` at ${config.minio.endpoint} (SLUICE_MINIO_ENDPOINT)` : ''}: ${(err as Error).message}. Is the stack up? Try: npm run infra:up`;
 }

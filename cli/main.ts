@@ -123,6 +123,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 function printCompletion(shell: string | undefined, io: CliIo): number {
+  if (shell === '--help' || shell === '-h') {
+    io.write(`Usage: sluice completion ${COMPLETION_SHELLS.join('|')}\n\nPrints a completion script for the shell: commands, verbs, each command's options and file names.\n  bash: source <(sluice completion bash)   zsh: source <(sluice completion zsh)`);
+    return EXIT.ok;
+  }
   if (!COMPLETION_SHELLS.includes(shell as CompletionShell)) {
     io.error(`Usage: sluice completion ${COMPLETION_SHELLS.join('|')}   (got ${shell === undefined ? 'no shell' : `'${shell}'`})`);
     return EXIT.userError;

@@ -1,4 +1,5 @@
 import type { PredictRequest } from '../../shared/api/predict.ts';
+import { ApiError } from '../errors.ts';
 
 /**
  * A request's events as the predict handler serves them, whichever route's body they came in: the
@@ -13,3 +14,8 @@ export interface EventBatch {
 }
 
 export const PREDICT_PLACES: EventBatch['at'] = { events: 'events', columns: 'columns', data: 'data' };
+
+/** Refuses a batch longer than the configured limit before it is parsed further, naming where it sits (`events`, `dataframe_records`, ...). */
+export function checkBatchSize(rows: unknown, maxBatch: number, field: string): void {
+  if (Array.isArray(rows) && rows.length > maxBatch) throw new ApiError('BatchTooLarge', `a batch holds at most ${maxBatch} events; this one has ${rows.length}`, { field });
+}

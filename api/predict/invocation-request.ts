@@ -1,7 +1,7 @@
 import { type InvocationsRequest, invocationsRequestSchema } from '../../shared/api/predict.ts';
 import { ApiError } from '../errors.ts';
 import { invalidRequest } from './event-schema.ts';
-import type { EventBatch } from './event-batch.ts';
+import { type EventBatch, checkBatchSize } from './event-batch.ts';
 
 /** Keys of MLflow's body that a sluice model has no use for, refused with what to send instead. */
 const NOT_TAKEN: Record<string, string> = {
@@ -15,7 +15,7 @@ export function invocationBatch(body: unknown, maxBatch: number): EventBatch {
     for (const [key, message] of Object.entries(NOT_TAKEN)) if (Object.hasOwn(body, key)) throw new ApiError('InvalidRequest', `${key}: ${message}`, { field: key });
     const b = body as Record<string, unknown>;
     for (const [field, rows] of [['dataframe_split.data', (b.dataframe_split as { data?: unknown } | undefined)?.data], ['dataframe_records', b.dataframe_records], ['instances', b.instances]] as const) {
-      if (Array.isArray(rows) && rows.length > maxBatch) throw new ApiError('BatchTooLarge', `a batch holds at most ${maxBatch} events; this one has ${rows.length}`, { field });
+      checkBatchSize(rows, maxBatch, field);
     }
   }
   const parsed = invocationsRequestSchema.safeParse(body);

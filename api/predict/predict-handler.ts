@@ -14,7 +14,7 @@ import type { Arrivals } from '../scoring/micro-batcher.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import { type ServingConfigPoller, servedRoutes } from '../serving/config-poller.ts';
 import { chooseRoute, shadowFor } from '../serving/routing.ts';
-import { type EventBatch, PREDICT_PLACES } from './event-batch.ts';
+import { type EventBatch, PREDICT_PLACES, checkBatchSize } from './event-batch.ts';
 import { invalidRequest, isPlainPredictRequest } from './event-schema.ts';
 import { invocationBatch } from './invocation-request.ts';
 import type { ShadowScorer } from './shadow-scorer.ts';
@@ -151,12 +151,7 @@ export class PredictHandler {
   }
 
   private parseEnvelope(body: unknown): PredictRequest {
-    for (const key of ['events', 'data'] as const) {
-      const batch = (body as Record<string, unknown> | null)?.[key];
-      if (Array.isArray(batch) && batch.length > this.deps.limits.maxBatch) {
-        throw new ApiError('BatchTooLarge', `a batch holds at most ${this.deps.limits.maxBatch} events; this one has ${batch.length}`, { field: key });
-      }
-    }
+    for (const key of ['events', 'data'] as const) checkBatchSize((body as Record<string, unknown> | null)?.[key], this.deps.limits.maxBatch, key);
     if (isPlainPredictRequest(body)) return body;
     const parsed = predictRequestSchema.safeParse(body);
     if (!parsed.success) throw invalidRequest(parsed.error, '');

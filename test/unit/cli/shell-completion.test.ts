@@ -48,6 +48,9 @@ test('the zsh script loads bash completion first; an unknown shell is a usage er
   assert.equal(zsh.code, EXIT.ok);
   assert.match(zsh.out, /^autoload -U \+X bashcompinit && bashcompinit$/m);
   assert.match(zsh.out, /^complete -o filenames -F _sluice sluice$/m);
+  const help = await script('--help');
+  assert.equal(help.code, EXIT.ok);
+  assert.match(help.out, /^Usage: sluice completion bash\|zsh\n/);
   const fish = await script('fish');
   assert.equal(fish.code, EXIT.userError);
   assert.match(fish.err, /^Usage: sluice completion bash\|zsh {3}\(got 'fish'\)$/);
