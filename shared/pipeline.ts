@@ -87,14 +87,13 @@ export const pipelineInputSchema = z.strictObject({
   codeVersion: z.string().min(1).default('unknown'),
   /**
    * How long a long activity may go without a heartbeat before Temporal retries it elsewhere: after a
-   * worker crash, training resumes (from its checkpoint) on another worker after at most this long.
-   * Activities heartbeat every 5 s from a timer, so what this must outlast is the longest stretch that
-   * holds the worker's event loop, summed over the activities sharing it: loading a 2 M-row feature
-   * matrix or scoring the validation split takes several seconds each on a loaded 2-core machine, and
-   * with three trainings on one worker at load ~10 (the replay) 30 s was once exceeded. 60 s doubles that
-   * margin and still brings a crashed worker's training back in half the former 2 minutes.
+   * worker crash, training resumes (from its checkpoint) on another worker within this. Activities
+   * heartbeat from a timer every third of it, and training runs on a thread of its own, so the worker's
+   * event loop is never held long: what this must outlast is a late timer on a loaded machine. Before
+   * training moved off the event loop, three trainings on one worker at load ~10 (the replay) once
+   * held it over 30 s, and this was 60 s.
    */
-  heartbeatTimeout: durationSchema.default('60 seconds'),
+  heartbeatTimeout: durationSchema.default('15 seconds'),
 });
 export type PipelineInput = z.input<typeof pipelineInputSchema>;
 

@@ -30,6 +30,9 @@ export async function createScoringWorker(opts: {
     workflowsPath: WORKFLOWS_PATH,
     activities: createScoringActivities({ store: opts.store, buckets: opts.config.buckets, sessions }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 2,
+    // By default the SDK forwards heartbeats every 0.8 × the heartbeat timeout: 16 s of a chunk's 20 s,
+    // so one slow call would time out a live chunk. Every 2 s leaves the whole timeout as margin.
+    maxHeartbeatThrottleInterval: '2 seconds',
     interceptors: { activity: [activityMetrics] },
   });
   return { worker, sessions };

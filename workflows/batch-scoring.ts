@@ -4,9 +4,10 @@ import { type BatchScoringResult, type ChunkResult, batchScoringInputSchema, bat
 import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
 import { parseInput } from '../shared/parse-input.ts';
 
+// Chunks heartbeat from a timer every third of this, whatever the scoring holds: a chunk on a dead worker is retried within 20 s.
 const chunkScoring = {
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 } satisfies ActivityOptions;
 

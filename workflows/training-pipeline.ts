@@ -39,10 +39,11 @@ const dataIo = {
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 } satisfies ActivityOptions;
 
+// A retry after a heartbeat timeout waits only a second more: a crashed worker's training resumes within the timeout (plus that second) once a worker polls.
 const longTraining = {
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 } satisfies ActivityOptions;
 
 const shortIo = {

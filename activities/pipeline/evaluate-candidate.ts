@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { type Progress, startProgress } from '../heartbeat.ts';
 import { InferenceSession } from 'onnxruntime-node';
 import type { Config } from '../../shared/config.ts';
 import { parseExpression } from '../../shared/data/expression.ts';
@@ -129,31 +129,32 @@ async function scoreChampion(registry: ModelRegistry, modelName: string, test: F
 export const createEvaluateCandidate =
   (deps: { store: ArtifactStore; buckets: Config['buckets']; registry: ModelRegistry }): PipelineActivities['evaluateCandidate'] =>
   async (input: EvaluateInput): Promise<CandidateEvaluation> => {
-    const context = Context.current();
+    // Heartbeats from a timer: scoring half a million rows or the latency loop is one long step.
+    using progress = startProgress('evaluateCandidate');
     await using staged = await stageTables(deps.store, deps.buckets.features, input.tables, ['test']);
     const test = await staged.matrix('test');
     const threshold = input.evaluation.threshold;
 
-    context.heartbeat({ step: 'scoring candidate', rows: test.rows });
+    progress.report({ stage: 'scoring candidate', rows: test.rows });
     const session = await InferenceSession.create(await deps.store.get(deps.buckets.models, input.candidate.candidateKey));
     let scores: Float32Array;
     let latency;
     try {
       scores = await scoreWithOnnx(session, test);
-      context.heartbeat({ step: 'measuring latency' });
+      progress.report({ stage: 'measuring latency' });
       latency = await measureOnnxLatency(session, test);
     } finally {
       await session.release();
     }
     // Awaited here, not returned as a promise: `staged` is disposed when this scope exits, and the slices still read it.
-    if (test.task !== undefined) return await evaluateOtherKind(deps, input, staged, test, scores, latency);
+    if (test.task !== undefined) return await evaluateOtherKind(deps, input, staged, test, scores, latency, progress);
     const overall = classificationMetrics(test.label, scores, threshold);
 
-    context.heartbeat({ step: 'scoring champion' });
+    progress.report({ stage: 'scoring champion' });
     const champion = await scoreChampion(deps.registry, input.modelName, test, input.tables.featureNames);
     const championMetrics = 'scores' in champion && champion.scores ? classificationMetrics(test.label, champion.scores, threshold) : undefined;
 
-    context.heartbeat({ step: 'slices' });
+    progress.report({ stage: 'slices' });
     const slices = (await sliceGroups(staged, input.evaluation.slices)).map(({ slice, value, rows }) => {
       const part = subset(test.label, scores, rows);
       return { slice, value, rows: rows.length, ...safeMetrics(part.labels, part.scores, threshold) };
@@ -232,17 +233,17 @@ async function evaluateOtherKind(
   test: FeatureMatrix,
   scores: Float32Array,
   latency: Awaited<ReturnType<typeof measureOnnxLatency>>,
+  progress: Progress,
 ): Promise<CandidateEvaluation> {
-  const context = Context.current();
   const overallReport = taskMetrics(test, scores);
   if (!overallReport.metrics) throw new MetricInputError(`the test split cannot be scored: ${overallReport.note}`);
   const overall = overallReport.metrics;
 
-  context.heartbeat({ step: 'scoring champion' });
+  progress.report({ stage: 'scoring champion' });
   const champion = await scoreChampion(deps.registry, input.modelName, test, input.tables.featureNames);
   const championMetrics = 'scores' in champion && champion.scores ? taskMetrics(test, champion.scores).metrics : undefined;
 
-  context.heartbeat({ step: 'slices' });
+  progress.report({ stage: 'slices' });
   const slices: ({ slice: string; value: string; rows: number } & TaskReport)[] = (await sliceGroups(staged, input.evaluation.slices)).map(({ slice, value, rows }) => ({
     slice,
     value,

@@ -8,7 +8,9 @@ import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts'
 import { splitKeys } from '../../shared/data/feature-tables.ts';
 import type { FeatureTables } from './contract.ts';
 
-type Split = keyof FeatureTables['splits'];
+export type Split = keyof FeatureTables['splits'];
+/** Local Parquet files of staged splits, each split's files in event order. */
+export type SplitFiles = Partial<Record<Split, string[]>>;
 
 export interface StagedTables extends AsyncDisposable {
   connection: DuckDBConnection;
@@ -19,24 +21,35 @@ export interface StagedTables extends AsyncDisposable {
 
 export const sqlPath = (path: string) => `'${path.replaceAll("'", "''")}'`;
 
-/** Downloads the named splits of a feature build to a temp dir and opens DuckDB over them; disposing removes both. */
-export async function stageTables(store: ArtifactStore, bucket: string, tables: FeatureTables, splits: Split[]): Promise<StagedTables> {
+/** A temp dir holding the named splits of a feature build; disposing removes it. */
+export interface DownloadedSplits extends AsyncDisposable {
+  files: SplitFiles;
+}
+
+export async function downloadSplits(store: ArtifactStore, bucket: string, tables: FeatureTables, splits: Split[]): Promise<DownloadedSplits> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tables-'));
-  const paths = {} as Record<Split, string[]>;
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const files: SplitFiles = {};
   try {
     for (const split of splits) {
       const keys = splitKeys(tables.splits[split]);
-      paths[split] = keys.map((_, i) => join(dir, `${split}-${i}.parquet`));
-      for (const [i, key] of keys.entries()) await store.getFile(bucket, key, paths[split][i] as string);
+      const paths = keys.map((_, i) => join(dir, `${split}-${i}.parquet`));
+      for (const [i, key] of keys.entries()) await store.getFile(bucket, key, paths[i] as string);
+      files[split] = paths;
     }
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await remove();
     throw err;
   }
+  return { files, [Symbol.asyncDispose]: remove };
+}
+
+/** Opens DuckDB over staged split files; disposing closes it (the files stay, their owner removes them). */
+export async function openSplits(tables: FeatureTables, files: SplitFiles): Promise<StagedTables> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const relation = (split: Split) => {
-    const p = paths[split];
+    const p = files[split];
     if (!p) throw new Error(`split ${split} was not staged`);
     // A list keeps the files' order, and each file's rows in order: the split's event order.
     return `read_parquet([${p.map(sqlPath).join(', ')}])`;
@@ -53,7 +66,22 @@ export async function stageTables(store: ArtifactStore, bucket: string, tables: 
     async [Symbol.asyncDispose]() {
       connection.closeSync();
       instance.closeSync();
-      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Downloads the named splits of a feature build to a temp dir and opens DuckDB over them; disposing removes both. */
+export async function stageTables(store: ArtifactStore, bucket: string, tables: FeatureTables, splits: Split[]): Promise<StagedTables> {
+  const downloaded = await downloadSplits(store, bucket, tables, splits);
+  const opened = await openSplits(tables, downloaded.files).catch(async (err: unknown) => {
+    await downloaded[Symbol.asyncDispose]();
+    throw err;
+  });
+  return {
+    ...opened,
+    async [Symbol.asyncDispose]() {
+      await opened[Symbol.asyncDispose]();
+      await downloaded[Symbol.asyncDispose]();
     },
   };
 }

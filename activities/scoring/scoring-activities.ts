@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Context } from '@temporalio/activity';
 import type { InferenceSession } from 'onnxruntime-node';
 import { type BatchScoringResult, type Chunk, type ChunkResult, type ObjectRef, batchScoringKeys, planChunks } from '../../shared/batch-scoring.ts';
 import type { Config, ExecutionProvider } from '../../shared/config.ts';
@@ -16,6 +15,7 @@ import type { ExecutionProviders } from '../../domain/scoring/execution-provider
 import { parquetRows, scoreParquetRange } from '../../domain/scoring/score-parquet.ts';
 import { featurizeEvents } from '../../domain/scoring/featurize-events.ts';
 import { loadOnlineDefinition } from '../../domain/features/online-definition.ts';
+import { startProgress } from '../heartbeat.ts';
 
 /** The worker's execution providers, over sessions on its own thread. */
 export type ScoringSessions = ExecutionProviders<InferenceSession>;
@@ -89,10 +89,8 @@ export const createScoringActivities = (deps: ScoringDeps) => {
       const { session, provider, numeric, categorical, task } = await model(input.model, input.version);
       const existing = await store.stat(input.output.bucket, key);
       if (existing) return { index: input.chunk.index, key, rows: input.chunk.rows, skipped: true, provider, seconds: 0 };
-      const context = Context.current();
-      const beat = setInterval(() => context.heartbeat({ chunk: input.chunk.index }), 5_000);
-      beat.unref();
-      context.heartbeat({ chunk: input.chunk.index, stage: 'staging' });
+      using progress = startProgress('scoreChunk');
+      progress.report({ chunk: input.chunk.index, stage: 'staging' });
       const work = await mkdtemp(join(await dir(), 'chunk-'));
       try {
         const inputPath = await stage(input.input);
@@ -102,7 +100,6 @@ export const createScoringActivities = (deps: ScoringDeps) => {
         await store.putFile(input.output.bucket, key, outputPath, { contentType: 'application/vnd.apache.parquet', metadata: { model: input.model, 'model-version': String(input.version), provider } });
         return { index: input.chunk.index, key, rows, skipped: false, provider, seconds: (performance.now() - started) / 1000 };
       } finally {
-        clearInterval(beat);
         await rm(work, { recursive: true, force: true });
       }
     },
@@ -127,7 +124,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
         throw asFailure(err);
       });
       const described = { snapshotKey: definition.snapshot?.key ?? null, asOf: new Date(definition.store.asOf).toISOString() };
-      const context = Context.current();
+      using progress = startProgress('featurizeBatchInput');
       const work = await mkdtemp(join(await dir(), 'featurize-'));
       try {
         const outputPath = join(work, 'features.parquet');
@@ -138,7 +135,7 @@ export const createScoringActivities = (deps: ScoringDeps) => {
           spec: definition.spec,
           store: definition.store,
           features: manifest.featureNames,
-          onBatch: (done) => context.heartbeat({ stage: 'featurizing', rows: done }),
+          onBatch: (done) => progress.report({ stage: 'featurizing', rows: done }),
         }).catch((err: unknown) => {
           throw asFailure(err);
         });

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsThread } from '../../shared/ts-thread.ts';
 
 type Waiting<Response> = { resolve: (response: Response) => void; reject: (err: Error) => void };
 
@@ -7,8 +8,7 @@ type Waiting<Response> = { resolve: (response: Response) => void; reject: (err: 
  * writer. The thread starts on first use and again on the next use after it dies; a death fails the
  * requests waiting on it with `failure`. It keeps the process alive only while a request is
  * outstanding, so an idle thread never holds up shutdown and a last pending one (the final log
- * flush) does. sluice runs its TypeScript through tsx, and a worker thread does not inherit the
- * loader, so the thread first registers tsx and then imports `entry`.
+ * flush) does.
  */
 export class RequestThread<Request, Response extends { id: number }> {
   private worker: Worker | undefined;
@@ -40,8 +40,7 @@ export class RequestThread<Request, Response extends { id: number }> {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const worker = new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(this.entry.href)}); })`, { eval: true });
+    const worker = startTsThread(this.entry);
     worker.on('message', (response: Response) => {
       const waiting = this.pending.get(response.id);
       if (!waiting) return;
