@@ -5,7 +5,7 @@ import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { ModelRegistry } from '../domain/registry/model-registry.ts';
 import type { Config } from '../shared/config.ts';
 import { SluiceError, ruleOf } from '../shared/errors.ts';
-import { explainTemporalFailure, temporalConnectionOptions } from '../control/temporal-connection.ts';
+import { explainTemporalFailure, temporalClientOptions } from '../control/temporal-connection.ts';
 
 /** Exit codes a script can rely on: 5 means try again once Temporal or the object store is back. */
 export const EXIT = { ok: 0, userError: 1, config: 2, notApproved: 3, runFailed: 4, unavailable: 5 } as const;
@@ -73,7 +73,7 @@ export function openStoreEnv(config: Config, write: (line: string) => void): Sto
 
 /** Connects to Temporal and builds the Env; the caller closes `env.connection`. */
 export async function openEnv(config: Config, write: (line: string) => void): Promise<Env> {
-  const connection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: 5000 }).catch(async (err: unknown) => {
+  const connection = await Connection.connect({ ...temporalClientOptions(config.temporal), connectTimeout: 5000 }).catch(async (err: unknown) => {
     if (err instanceof SluiceError) throw err;
     throw new InfrastructureUnavailableError(`Cannot reach Temporal at ${config.temporal.address} (SLUICE_TEMPORAL_ADDRESS): ${await explainTemporalFailure(config.temporal, err)}. Is the stack up? Try: npm run infra:up`);
   });

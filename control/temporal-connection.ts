@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { TLSConfig } from '@temporalio/client';
+import { type ConnectionOptions, type TLSConfig, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import type { Config, TemporalTls } from '../shared/config.ts';
 import { readPemFile } from '../shared/pem-file.ts';
 
@@ -13,6 +14,28 @@ import { readPemFile } from '../shared/pem-file.ts';
  */
 export function temporalConnectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig } {
   return temporal.tls === undefined ? { address: temporal.address } : { address: temporal.address, tls: tlsConfig(temporal.tls) };
+}
+
+/**
+ * The deadline of a client call that set none of its own. A hung server (or a network that drops
+ * packets) otherwise holds a call for as long as the connection stays open: the API's and the CLI's
+ * reads set their own, shorter ones; this catches the rest (activities starting schedules and
+ * workflows, the CLI's waits). Above the server's 20 s long-poll expiry, so a wait by long polls
+ * (a workflow's result, an Update's outcome) never meets it: each poll comes back empty first.
+ */
+export const TEMPORAL_CALL_DEADLINE_MS = 30_000;
+
+const defaultDeadline =
+  (ms: number): Interceptor =>
+  (options, nextCall) =>
+    new InterceptingCall(nextCall(options.deadline === undefined ? { ...options, deadline: Date.now() + ms } : options));
+
+/**
+ * Options for a client `Connection` (workers' activities, CLI, API): `temporalConnectionOptions`
+ * plus a deadline on every call that has none, behind the SDK's own retry of unavailable servers.
+ */
+export function temporalClientOptions(temporal: Config['temporal'], callDeadlineMs = TEMPORAL_CALL_DEADLINE_MS): ConnectionOptions {
+  return { ...temporalConnectionOptions(temporal), interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions()), defaultDeadline(callDeadlineMs)] };
 }
 
 function tlsConfig(tls: TemporalTls): TLSConfig {

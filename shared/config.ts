@@ -89,6 +89,7 @@ export const configSchema = z.strictObject({
   SLUICE_MINIO_ACCESS_KEY: z.string().min(3, 'expected at least 3 characters').default('sluice').describe('MinIO access key (root user for the local server)'),
   SLUICE_MINIO_SECRET_KEY: z.string().min(8, 'expected at least 8 characters (MinIO rejects shorter secrets)').default('sluice-dev-secret').describe('MinIO secret key (root password for the local server)'),
   SLUICE_MINIO_REGION: nonEmpty.default('us-east-1').describe('S3 region'),
+  SLUICE_MINIO_IDLE_TIMEOUT_MS: count(100, 3_600_000).default(30_000).describe('A call to the object store fails once its connection has carried nothing for this long (ms): a hung store cannot hold a worker or the API'),
   SLUICE_MINIO_CA: nonEmpty.optional().describe("PEM file of the CA that signed the object store's certificate (an https SLUICE_MINIO_ENDPOINT), when the system CAs do not"),
   SLUICE_BUCKET_DATASETS: bucketName.default('sluice-datasets').describe('Bucket of raw datasets, addressed by content SHA-256'),
   SLUICE_BUCKET_FEATURES: bucketName.default('sluice-features').describe('Bucket of feature tables and reference statistics'),
@@ -138,7 +139,7 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof typeof conf
 export interface Config {
   temporal: { address: string; namespace: string; uiPort: number; tls: TemporalTls | undefined };
   taskQueues: { pipeline: string; scoring: string; lightgbm: string };
-  minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string; caFile: string | undefined };
+  minio: { endpoint: string; consolePort: number; accessKey: string; secretKey: string; region: string; caFile: string | undefined; idleTimeoutMs: number };
   buckets: { datasets: string; features: string; models: string; reports: string; serving: string; predictions: string };
   api: {
     host: string;
@@ -223,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       secretKey: e.SLUICE_MINIO_SECRET_KEY,
       region: e.SLUICE_MINIO_REGION,
       caFile: e.SLUICE_MINIO_CA === undefined ? undefined : resolve(cwd, e.SLUICE_MINIO_CA),
+      idleTimeoutMs: e.SLUICE_MINIO_IDLE_TIMEOUT_MS,
     },
     buckets: {
       datasets: e.SLUICE_BUCKET_DATASETS,

@@ -10,7 +10,7 @@ import { createMonitoringActivities } from '../activities/monitoring/monitoring-
 import { createPredictionLogActivities } from '../activities/prediction-log/prediction-log-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 import { followServedModel } from '../control/feature-refresh.ts';
-import { temporalConnectionOptions } from '../control/temporal-connection.ts';
+import { temporalClientOptions } from '../control/temporal-connection.ts';
 import { createRefreshActivities } from '../activities/features/refresh-activities.ts';
 import { createNotificationActivities } from '../activities/notifications/notification-activities.ts';
 import { activityMetrics } from './telemetry/activity-metrics.ts';
@@ -51,7 +51,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
 export async function createPipelineWorker(opts: { config: Config; connection: NativeConnection; store: ArtifactStore; client?: Client }): Promise<Worker> {
   // A lazy connection: opened on the first retraining, never by a worker that does not retrain.
   let client = opts.client;
-  const lazyClient = () => (client ??= new Client({ connection: Connection.lazy(temporalConnectionOptions(opts.config.temporal)), namespace: opts.config.temporal.namespace }));
+  const lazyClient = () => (client ??= new Client({ connection: Connection.lazy(temporalClientOptions(opts.config.temporal)), namespace: opts.config.temporal.namespace }));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,

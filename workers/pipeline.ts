@@ -5,7 +5,7 @@ import { installWorkerRuntime } from './telemetry/worker-runtime.ts';
 import { MinioArtifactStore } from '../domain/object-store/minio-store.ts';
 import { createPipelineWorker } from './pipeline-worker.ts';
 import { connectWorker } from './temporal-connect.ts';
-import { temporalConnectionOptions } from '../control/temporal-connection.ts';
+import { temporalClientOptions } from '../control/temporal-connection.ts';
 
 const config = loadConfigOrExit();
 const log = createLogger(config.logLevel, { component: 'pipeline-worker' });
@@ -15,7 +15,7 @@ installWorkerRuntime(config, log, config.workerMetrics.pipeline);
 const connection = await connectWorker(config, log);
 const store = MinioArtifactStore.fromConfig(config.minio);
 // The client retraining triggers start pipelines with. Lazy: a worker that never retrains never opens it.
-const client = new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
+const client = new Client({ connection: Connection.lazy(temporalClientOptions(config.temporal)), namespace: config.temporal.namespace });
 const worker = await createPipelineWorker({ config, connection, store, client });
 log.info('worker started', { taskQueue: config.taskQueues.pipeline, temporal: config.temporal.address, namespace: config.temporal.namespace, metrics: config.workerMetrics.pipeline ?? 'off' });
 try {

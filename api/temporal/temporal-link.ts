@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
-import { explainTemporalFailure, temporalConnectionOptions } from '../../control/temporal-connection.ts';
+import { explainTemporalFailure, temporalClientOptions } from '../../control/temporal-connection.ts';
 import { ApiError } from '../errors.ts';
 
 /**
@@ -19,7 +19,7 @@ export class TemporalLink {
 
   private connect(): Promise<{ connection: Connection; client: Client }> {
     this.client ??= Promise.resolve()
-      .then(() => Connection.connect({ ...temporalConnectionOptions(this.temporal), connectTimeout: Math.min(this.timeoutMs / 2, 5000) }))
+      .then(() => Connection.connect({ ...temporalClientOptions(this.temporal), connectTimeout: Math.min(this.timeoutMs / 2, 5000) }))
       .then(
         (connection) => ({ connection, client: new Client({ connection, namespace: this.temporal.namespace }) }),
         async (err: unknown) => {

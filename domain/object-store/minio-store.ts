@@ -1,8 +1,8 @@
 import { type BucketItem, Client, S3Error } from 'minio';
-import { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../shared/config.ts';
 import { readPemFile } from '../../shared/pem-file.ts';
+import { idleTimeoutAgent } from './idle-timeout-agent.ts';
 import {
   type ArtifactStore,
   type ObjectInfo,
@@ -47,8 +47,7 @@ export class MinioArtifactStore implements ArtifactStore {
         secretKey: minio.secretKey,
         region: minio.region,
         pathStyle: true,
-        // A private CA is added to what the agent trusts; keep-alive as the client's own agent has it.
-        ...(minio.caFile === undefined ? {} : { transportAgent: new Agent({ ca: readPemFile('SLUICE_MINIO_CA', minio.caFile), keepAlive: true }) }),
+        transportAgent: idleTimeoutAgent(minio.endpoint, minio.idleTimeoutMs, minio.caFile === undefined ? undefined : readPemFile('SLUICE_MINIO_CA', minio.caFile)),
       }),
     );
   }

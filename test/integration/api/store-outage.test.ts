@@ -134,6 +134,15 @@ test('a frozen store (SIGSTOP) cannot hide: /readyz says stale within two poll i
       assert.match((await readiness()).servingConfig.lastError ?? '', /object store not answering: .* did not answer within 500 ms/);
       assert.match((await api.request('GET', '/metrics')).text, /^sluice_serving_config_poll_errors_total\{reason="timeout"\} [1-9]/m);
       assert.equal(await api.predict(MODEL, { event: flightEvent(1) }).then((r) => r.status), 200, 'predictions keep working on the last good config');
+
+      // What workers' activities use: a call on the frozen store fails once its connection has been idle for the timeout, not never.
+      const idleMs = 1000;
+      const workerStore = MinioArtifactStore.fromConfig(loadConfig({ ...process.env, ...endpoint, SLUICE_MINIO_IDLE_TIMEOUT_MS: String(idleMs) }).minio);
+      const calledAt = Date.now();
+      await assert.rejects(workerStore.get(config.buckets.models, `${MODEL}/index.json`), /the object store at http:\/\/127\.0\.0\.1:\d+ sent nothing for 1000 ms \(SLUICE_MINIO_IDLE_TIMEOUT_MS\)/);
+      const failedAfter = Date.now() - calledAt;
+      console.log(`a worker's call on the frozen store failed after ${failedAfter} ms (idle timeout ${idleMs} ms)`);
+      assert.ok(failedAfter >= idleMs, `failed after ${failedAfter} ms, before the idle timeout`);
     } finally {
       minio.kill('SIGCONT');
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
+import certifi
 import urllib3
 from minio import Minio
 from temporalio.service import TLSConfig
@@ -41,10 +42,20 @@ def temporal_tls() -> TLSConfig | bool:
 
 
 def object_store() -> Minio:
-    """The object store client; an https endpoint whose certificate a private CA signed is trusted through SLUICE_MINIO_CA."""
+    """The object store client; an https endpoint whose certificate a private CA signed is trusted through SLUICE_MINIO_CA.
+    A read that waits SLUICE_MINIO_IDLE_TIMEOUT_MS for data fails, as in the TypeScript processes: a
+    hung store cannot hold a training (the client's own default waits 5 minutes, 5 times over)."""
     endpoint = urlparse(env("SLUICE_MINIO_ENDPOINT", "http://127.0.0.1:9000"))
     ca_file = os.environ.get("SLUICE_MINIO_CA")
-    http_client = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_file) if ca_file and endpoint.scheme == "https" else None
+    idle = int(env("SLUICE_MINIO_IDLE_TIMEOUT_MS", "30000")) / 1000
+    # Without SLUICE_MINIO_CA, the CAs the minio client itself would trust.
+    tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_file or os.environ.get("SSL_CERT_FILE") or certifi.where()} if endpoint.scheme == "https" else {}
+    http_client = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=idle, read=idle),
+        maxsize=10,
+        retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        **tls,
+    )
     return Minio(
         endpoint.netloc,
         access_key=env("SLUICE_MINIO_ACCESS_KEY", "sluice"),

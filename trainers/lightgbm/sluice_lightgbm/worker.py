@@ -15,10 +15,13 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as StillRunning
+from datetime import timedelta
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from minio import Minio
@@ -35,7 +38,10 @@ DEFAULT_TASK_QUEUE = "sluice-lightgbm"
 LIBRARIES = ("lightgbm", "onnxmltools", "onnx", "onnxruntime", "numpy", "pyarrow", "temporalio")
 
 
-def _train(request: TrainRequest, store: Minio, features_bucket: str, models_bucket: str) -> dict[str, Any]:
+Report = Callable[[dict[str, Any]], None]
+
+
+def _train(request: TrainRequest, store: Minio, features_bucket: str, models_bucket: str, report: Report) -> dict[str, Any]:
     tables = request.tables
     with tempfile.TemporaryDirectory(prefix="sluice-lightgbm-") as tmp:
         splits = {}
@@ -46,19 +52,19 @@ def _train(request: TrainRequest, store: Minio, features_bucket: str, models_buc
                 store.fget_object(features_bucket, key, path)
                 paths.append(path)
             splits[split] = training.read_split(paths)
-    activity.heartbeat({"step": "encoding", "trainRows": splits["train"].num_rows})
+    report({"step": "encoding", "trainRows": splits["train"].num_rows})
     vocab = training.vocabulary(splits["train"], tables)
     train_m = training.matrix(splits["train"], tables, vocab)
     valid_m = training.matrix(splits["validation"], tables, vocab)
     del splits
 
     started = time.perf_counter()
-    booster = training.train(tables, request.params, request.seed, train_m, valid_m, activity.heartbeat)
+    booster = training.train(tables, request.params, request.seed, train_m, valid_m, report)
     train_seconds = time.perf_counter() - started
     train_rows = train_m.rows
     del train_m
 
-    activity.heartbeat({"step": "exporting", "trees": booster.num_trees()})
+    report({"step": "exporting", "trees": booster.num_trees()})
     libraries = {name: version(name) for name in LIBRARIES}
     metadata = {
         "sluice.model_name": request.model_name,
@@ -94,11 +100,38 @@ def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _beating(work: Callable[[Report], dict[str, Any]]) -> dict[str, Any]:
+    """Runs `work` on a thread of its own and heartbeats its latest report from this one every third of
+    the heartbeat timeout: reading the splits, building LightGBM's dataset or exporting each hold a
+    stretch without progress reports, and the pipeline's timeout is short (15 s) so that a dead
+    worker's training is retried quickly."""
+    timeout = activity.info().heartbeat_timeout or timedelta(seconds=15)
+    every = max(timeout.total_seconds() / 3, 0.25)
+    latest: dict[str, Any] = {"step": "staging splits"}
+    lock = threading.Lock()
+
+    def report(details: dict[str, Any]) -> None:
+        nonlocal latest
+        with lock:
+            latest = details
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lightgbm-training") as pool:
+        running = pool.submit(work, report)
+        while True:
+            with lock:
+                activity.heartbeat(latest)
+            try:
+                return running.result(timeout=every)
+            except StillRunning:
+                continue
+
+
 def make_activity(store: Minio, features_bucket: str, models_bucket: str):
     @activity.defn(name="trainCandidate")
     def train_candidate(raw: dict[str, Any]) -> dict[str, Any]:
         try:
-            return _train(parse_request(raw), store, features_bucket, models_bucket)
+            request = parse_request(raw)
+            return _beating(lambda report: _train(request, store, features_bucket, models_bucket, report))
         except ContractError as err:
             # Bad input or data fails the run at once, typed as sluice's own failures are.
             raise ApplicationError(str(err), type=err.kind, non_retryable=True) from err
@@ -112,7 +145,16 @@ async def main() -> None:
     train_candidate = make_activity(object_store(), env("SLUICE_BUCKET_FEATURES", "sluice-features"), env("SLUICE_BUCKET_MODELS", "sluice-models"))
     # One training at a time: LightGBM already uses the threads it is given, and two would halve each.
     with ThreadPoolExecutor(max_workers=1) as executor:
-        worker = Worker(client, task_queue=task_queue, activities=[train_candidate], activity_executor=executor, max_concurrent_activities=1)
+        # Heartbeats forwarded every 2 s rather than every 0.8 × the timeout, which would leave the
+        # server hearing from a live training only 3 s before a 15 s timeout.
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            activities=[train_candidate],
+            activity_executor=executor,
+            max_concurrent_activities=1,
+            max_heartbeat_throttle_interval=timedelta(seconds=2),
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
