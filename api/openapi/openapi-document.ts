@@ -27,7 +27,7 @@ import {
   rawEventSchema,
   regressionPredictionSchema,
 } from '../../shared/api/predict.ts';
-import type { ApiScope } from '../../shared/api/keys.ts';
+import type { ApiScope } from '../../shared/api/key-scopes.ts';
 import { modelNameSchema } from '../../shared/registry.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { VALID_REQUEST_ID } from '../http/request-id.ts';

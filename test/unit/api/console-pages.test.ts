@@ -7,7 +7,7 @@ import { regressionCurves } from '../../../domain/evaluation/curves.ts';
 import type { EvaluationView, MonitoringView, RolloutsView } from '../../../shared/api/console.ts';
 
 /** The page renderers on hand-made views: what each label kind draws, slices against their gate, and that data never reaches the page unescaped. */
-const viewer = { id: 'ana', canAct: true, csrfToken: 'token' };
+const viewer = { id: 'ana', canAct: true, canDecide: () => true, csrfToken: 'token' };
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 const evaluation = (over: Partial<EvaluationView>): EvaluationView => ({
