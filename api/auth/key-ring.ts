@@ -125,7 +125,7 @@ export class KeyRing {
     if (principal === undefined) throw new ApiError('Unauthenticated', 'unknown API key', { field });
     const { grants } = principal;
     if (!grants.allows(scopes, reach)) {
-      const why = reach === EVERY_MODEL && scopes.some((scope) => grants.limited(scope)) ? '; this route acts on no one model, so only a scope on every model reaches it' : '';
+      const why = reach === EVERY_MODEL && scopes.some((scope) => grants.limited(scope)) ? '; this request names no one model, so only a scope on every model reaches it' : '';
       throw new ApiError('Forbidden', `API key "${principal.id}" lacks the ${missingScope(scopes, reach)} (it has: ${grants.scopes.join(', ')})${why}`, { field });
     }
     const wait = principal.bucket.take();

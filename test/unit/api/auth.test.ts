@@ -155,7 +155,7 @@ describe('per-model scopes', () => {
     assert.equal(ring.authorize(as('ops'), 'predict', EVERY_MODEL).id, 'ops-flights');
     assert.equal(ring.authorize(as('ops'), 'admin', 'flights-delay').id, 'ops-flights');
     const everyModel = refusal(() => ring.authorize(as('ops'), 'admin', EVERY_MODEL));
-    assert.equal(everyModel.message, 'API key "ops-flights" lacks the "admin" scope (it has: admin:flights-*, predict); this route acts on no one model, so only a scope on every model reaches it');
+    assert.equal(everyModel.message, 'API key "ops-flights" lacks the "admin" scope (it has: admin:flights-*, predict); this request names no one model, so only a scope on every model reaches it');
     // A list: a scope on any one model lets the key in.
     assert.equal(ring.authorize(as('east'), ['predict', 'admin'], ANY_MODEL).id, 'app-east');
     assert.match(refusal(() => ring.authorize(as('east'), 'admin', ANY_MODEL)).message, /lacks the "admin" scope \(on any model\)/);
