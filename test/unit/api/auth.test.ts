@@ -11,7 +11,7 @@ import { TokenBucket } from '../../../api/auth/token-bucket.ts';
 import { ApiError } from '../../../api/errors.ts';
 import { apiKeysFileSchema } from '../../../shared/api/keys.ts';
 import { modelMatcher, parseKeyScope } from '../../../shared/api/key-scopes.ts';
-import { ANY_MODEL, EVERY_MODEL } from '../../../api/auth/key-grants.ts';
+import { ANY_MODEL, EVERY_MODEL, KeyGrants } from '../../../api/auth/key-grants.ts';
 import { trainingPipelineId, trainingPipelineModel } from '../../../shared/pipeline-identity.ts';
 
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
@@ -159,6 +159,13 @@ describe('per-model scopes', () => {
     // A list: a scope on any one model lets the key in.
     assert.equal(ring.authorize(as('east'), ['predict', 'admin'], ANY_MODEL).id, 'app-east');
     assert.match(refusal(() => ring.authorize(as('east'), 'admin', ANY_MODEL)).message, /lacks the "admin" scope \(on any model\)/);
+  });
+
+  test('remembered decisions are capped, and stay right past the cap', () => {
+    const grants = new KeyGrants(['predict:flights-*']);
+    for (let i = 0; i < 3000; i++) assert.equal(grants.allows(['predict'], `${i % 2 ? 'flights' : 'weather'}-${i}`), i % 2 === 1);
+    assert.equal(grants.allows(['predict'], 'flights-1'), true);
+    assert.equal(grants.allows(['predict'], 'weather-0'), false);
   });
 
   test('a reload takes effect at once, remembered decisions included', () => {
