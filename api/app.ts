@@ -6,14 +6,16 @@ import { retrainRequestSchema } from '../shared/api/retraining.ts';
 import { deploymentControlRequestSchema, rolloutRequestSchema } from '../shared/api/deployments.ts';
 import { DEPLOYMENT_ACTIONS } from '../shared/deployment.ts';
 import { type FeedbackLabel, feedbackRequestSchema, feedbackRequestSchemaFor, modelFeedbackRequestSchema } from '../shared/api/feedback.ts';
-import type { ApiScope } from '../shared/api/keys.ts';
+import type { ApiScope } from '../shared/api/key-scopes.ts';
 import type { Logger } from '../shared/logger.ts';
 import { modelNameSchema } from '../shared/registry.ts';
+import { trainingPipelineModel } from '../shared/pipeline-identity.ts';
 import type { ApprovalRelay, Decision } from './approvals/approval-relay.ts';
 import type { DeploymentRelay } from './deployments/deployment-relay.ts';
 import type { RetrainingRelay } from './retraining/retraining-relay.ts';
 import type { TimelineView } from './timeline/timeline-view.ts';
 import { renderTimelineHtml } from '../domain/timeline/timeline-html.ts';
+import { ANY_MODEL, EVERY_MODEL, type ModelReach } from './auth/key-grants.ts';
 import type { KeyRing, Principal } from './auth/key-ring.ts';
 import { ApiError } from './errors.ts';
 import type { FeedbackStore } from './feedback/feedback-store.ts';
@@ -65,6 +67,7 @@ interface Locals {
 }
 
 const locals = (res: Response) => res.locals as Locals;
+const PREDICT: readonly ApiScope[] = ['predict'];
 
 /** The metrics label of an Express request: the path pattern of the route that matched it. */
 export const matchedRoute = (req: IncomingMessage): string => {
@@ -98,10 +101,14 @@ export function createApp(deps: AppDeps): Express {
     next(request.problem);
   });
 
-  const requireScope = (scope: ApiScope) => (req: Request, res: Response, next: NextFunction) => {
-    locals(res).principal = deps.keys.authorize(req, scope);
+  /** The key's `scope` on what the request acts on: every or any model, or the model `reach` reads from the request. */
+  const requireScope = (scope: ApiScope, reach: ModelReach | ((req: Request) => ModelReach)) => (req: Request, res: Response, next: NextFunction) => {
+    locals(res).principal = deps.keys.authorize(req, scope, typeof reach === 'function' ? reach(req) : reach);
     next();
   };
+  const pathModel = (param: string) => (req: Request) => String(req.params[param]);
+  // A run's model is in its workflow id; a key limited to some models may decide only runs whose id names one of them.
+  const runModel = (req: Request): ModelReach => trainingPipelineModel(String(req.params.id)) ?? EVERY_MODEL;
   const principalOf = (res: Response) => locals(res).principal as Principal;
   const body = async <S extends z.ZodType>(req: Request, schema: S, optional = false): Promise<z.output<S>> => {
     const parsed = schema.safeParse(await (optional ? readOptionalJsonBody : readJsonBody)(req, deps.limits.maxBodyBytes));
@@ -132,15 +139,17 @@ export function createApp(deps: AppDeps): Express {
     res.type('html').send(docsHtml);
   });
 
-  app.get('/v1/models', requireScope('predict'), (_req, res) => {
+  // A key limited to some models lists those.
+  app.get('/v1/models', requireScope('predict', ANY_MODEL), (_req, res) => {
     const snapshot = deps.serving.current;
+    const { grants } = principalOf(res);
     res.json({
       ...(snapshot.revision === undefined ? {} : { configRevision: snapshot.revision }),
-      models: [...snapshot.models].map(([name, routes]) => ({ name, versions: servedVersions(routes).map(({ runtime, route, percent }) => ({ version: runtime.version, route, percent, task: runtime.task })) })),
+      models: [...snapshot.models].filter(([name]) => grants.allows(PREDICT, name)).map(([name, routes]) => ({ name, versions: servedVersions(routes).map(({ runtime, route, percent }) => ({ version: runtime.version, route, percent, task: runtime.task })) })),
     });
   });
 
-  app.get('/v1/models/:name', requireScope('predict'), (req, res) => {
+  app.get('/v1/models/:name', requireScope('predict', pathModel('name')), (req, res) => {
     const snapshot = deps.serving.current;
     const routes = snapshot.models.get(req.params.name as string);
     if (!routes) throw new ApiError('UnknownModel', `no model named ${JSON.stringify(String(req.params.name).slice(0, 64))} is being served`, { field: 'path.name' });
@@ -181,7 +190,7 @@ export function createApp(deps: AppDeps): Express {
     res.json({ requestId, accepted: labels.length, key });
   };
 
-  app.post('/v1/feedback', requireScope('feedback'), async (req, res) => {
+  app.post('/v1/feedback', requireScope('feedback', EVERY_MODEL), async (req, res) => {
     const input = await body(req, feedbackRequestSchema);
     checkLabelCount(input.labels);
     await storeFeedback(res, input.labels);
@@ -189,7 +198,7 @@ export function createApp(deps: AppDeps): Express {
 
   // The labels are checked against the kind of the version that answers most of the model's traffic
   // (its primary): the whole request is refused, and nothing stored, if one label does not fit.
-  app.post('/v1/models/:name/feedback', requireScope('feedback'), async (req, res) => {
+  app.post('/v1/models/:name/feedback', requireScope('feedback', pathModel('name')), async (req, res) => {
     const model = req.params.name as string;
     const envelope = await body(req, modelFeedbackRequestSchema);
     checkLabelCount(envelope.labels);
@@ -207,17 +216,17 @@ export function createApp(deps: AppDeps): Express {
     deps.logger.info('approval decision relayed', { requestId: locals(res).requestId, pipeline, decision, by });
     res.json({ requestId: locals(res).requestId, pipeline, decidedBy: by, state });
   };
-  app.post('/v1/pipelines/:id/approve', requireScope('admin'), decide('approve'));
-  app.post('/v1/pipelines/:id/reject', requireScope('admin'), decide('reject'));
+  app.post('/v1/pipelines/:id/approve', requireScope('admin', runModel), decide('approve'));
+  app.post('/v1/pipelines/:id/reject', requireScope('admin', runModel), decide('reject'));
 
-  app.get('/v1/models/:name/timeline', requireScope('admin'), async (req, res) => {
+  app.get('/v1/models/:name/timeline', requireScope('admin', pathModel('name')), async (req, res) => {
     const timeline = await deps.timeline.load(req.params.name as string);
     // A person opens it in a browser; a script asks for JSON.
     if (req.accepts(['text/html', 'application/json']) === 'application/json') res.json({ requestId: locals(res).requestId, timeline });
     else res.type('html').send(renderTimelineHtml(timeline));
   });
 
-  app.post('/v1/models/:name/retrain', requireScope('admin'), async (req, res) => {
+  app.post('/v1/models/:name/retrain', requireScope('admin', pathModel('name')), async (req, res) => {
     const model = req.params.name as string;
     const input = await body(req, retrainRequestSchema);
     const by = principalOf(res).id;
@@ -234,11 +243,11 @@ export function createApp(deps: AppDeps): Express {
     return parsed.data;
   };
   const deployed = (res: Response, model: string, state: unknown, by?: string) => res.json({ requestId: locals(res).requestId, model, ...(by ? { by } : {}), state });
-  app.get('/v1/deployments/:model', requireScope('admin'), async (req, res) => {
+  app.get('/v1/deployments/:model', requireScope('admin', pathModel('model')), async (req, res) => {
     const model = deploymentModel(req);
     deployed(res, model, await deps.deployments.state(model));
   });
-  app.post('/v1/deployments/:model/rollout', requireScope('admin'), async (req, res) => {
+  app.post('/v1/deployments/:model/rollout', requireScope('admin', pathModel('model')), async (req, res) => {
     const model = deploymentModel(req);
     const input = await body(req, rolloutRequestSchema);
     const by = principalOf(res).id;
@@ -247,7 +256,7 @@ export function createApp(deps: AppDeps): Express {
     deployed(res, model, state, by);
   });
   for (const action of DEPLOYMENT_ACTIONS) {
-    app.post(`/v1/deployments/:model/${action}`, requireScope('admin'), async (req, res) => {
+    app.post(`/v1/deployments/:model/${action}`, requireScope('admin', pathModel('model')), async (req, res) => {
       const model = deploymentModel(req);
       const input = await body(req, deploymentControlRequestSchema, true);
       const by = principalOf(res).id;

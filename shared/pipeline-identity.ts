@@ -3,6 +3,13 @@ export function trainingPipelineId(modelName: string, datasetVersion: string, sp
   return `train-${modelName}-${datasetVersion.slice(0, 12)}-${specHash.slice(0, 12)}`;
 }
 
+const TRAINING_PIPELINE_ID = /^train-([a-z][a-z0-9-]{1,62})-[0-9a-f]{12}-[0-9a-f]{12}$/;
+
+/** The model a training run's workflow id names (its two hashes have a fixed length, so the name's hyphens are no ambiguity); undefined for any other id. */
+export function trainingPipelineModel(workflowId: string): string | undefined {
+  return TRAINING_PIPELINE_ID.exec(workflowId)?.[1];
+}
+
 /** Workflow id of a model's training slot; at most one can run, which serializes a model's pipelines. */
 export const trainingSlotId = (modelName: string) => `training-slot-${modelName}`;
 

@@ -2,8 +2,10 @@ import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../../shared/config.ts';
-import { type ApiKeysFile, type ApiScope, apiKeysFileSchema } from '../../shared/api/keys.ts';
+import { type ApiKeysFile, apiKeysFileSchema } from '../../shared/api/keys.ts';
+import type { ApiScope } from '../../shared/api/key-scopes.ts';
 import { ApiError } from '../errors.ts';
+import { EVERY_MODEL, KeyGrants, type ModelReach, missingScope } from './key-grants.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { SluiceError } from '../../shared/errors.ts';
 import { describeIssues } from '../../shared/parse-input.ts';
@@ -11,7 +13,7 @@ import { describeIssues } from '../../shared/parse-input.ts';
 export interface Principal {
   /** The key holder's id from the keys file. */
   id: string;
-  scopes: ReadonlySet<ApiScope>;
+  grants: KeyGrants;
   bucket: TokenBucket;
 }
 
@@ -89,7 +91,7 @@ export class KeyRing {
       const limit = key.rateLimit ?? this.defaults;
       const kept = this.byHash.get(key.sha256)?.bucket;
       const bucket = kept?.hasLimit(limit.perSecond, limit.burst) ? kept : new TokenBucket(limit.perSecond, limit.burst, this.now);
-      next.set(key.sha256, { id: key.id, scopes: new Set(key.scopes), bucket });
+      next.set(key.sha256, { id: key.id, grants: new KeyGrants(key.scopes), bucket });
     }
     this.byHash = next;
   }
@@ -99,30 +101,32 @@ export class KeyRing {
   }
 
   /**
-   * The principal behind the request's key if it may use `scope` (one of them, given several) and is within its rate limit;
-   * otherwise throws 401 (no or unknown key), 403 (scope) or 429 (rate).
+   * The principal behind the request's key if it may use `scope` (one of them, given several) on
+   * `reach` (a model, every model, or any one) and is within its rate limit; otherwise throws 401 (no
+   * or unknown key), 403 (scope) or 429 (rate).
    */
-  authorize(req: IncomingMessage, scope: ApiScope | readonly ApiScope[]): Principal {
+  authorize(req: IncomingMessage, scope: ApiScope | readonly ApiScope[], reach: ModelReach): Principal {
     const key = presentedKey(req);
     if (key === undefined) {
       throw new ApiError('Unauthenticated', this.byHash.size === 0 ? 'no API keys are configured on this server (SLUICE_API_KEYS_FILE)' : 'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"', {
         field: 'headers.authorization',
       });
     }
-    return this.authorizeDigest(hashApiKey(key), typeof scope === 'string' ? [scope] : scope);
+    return this.authorizeDigest(hashApiKey(key), typeof scope === 'string' ? [scope] : scope, reach);
   }
 
   /**
-   * The principal of the key with this SHA-256 if it has one of `scopes` and is within its rate limit.
+   * The principal of the key with this SHA-256 if it has one of `scopes` on `reach` and is within its rate limit.
    * A console session holds the digest of the key it was opened with, so every request of the session
    * is judged by the keys file as it is now: a removed key or a dropped scope ends the session's rights at once.
    */
-  authorizeDigest(digest: string, scopes: readonly ApiScope[], field = 'headers.authorization'): Principal {
+  authorizeDigest(digest: string, scopes: readonly ApiScope[], reach: ModelReach, field = 'headers.authorization'): Principal {
     const principal = this.byHash.get(digest);
     if (principal === undefined) throw new ApiError('Unauthenticated', 'unknown API key', { field });
-    if (!scopes.some((scope) => principal.scopes.has(scope))) {
-      const wanted = scopes.map((scope) => `"${scope}"`).join(' or ');
-      throw new ApiError('Forbidden', `API key "${principal.id}" lacks the ${wanted} scope (it has: ${[...principal.scopes].join(', ')})`, { field });
+    const { grants } = principal;
+    if (!grants.allows(scopes, reach)) {
+      const why = reach === EVERY_MODEL && scopes.some((scope) => grants.limited(scope)) ? '; this request names no one model, so only a scope on every model reaches it' : '';
+      throw new ApiError('Forbidden', `API key "${principal.id}" lacks the ${missingScope(scopes, reach)} (it has: ${grants.scopes.join(', ')})${why}`, { field });
     }
     const wait = principal.bucket.take();
     if (wait > 0) throw new ApiError('RateLimited', `API key "${principal.id}" is over its rate limit; retry after the Retry-After seconds`, { retryAfterSeconds: wait });

@@ -6,7 +6,9 @@ import type { ApprovalRelay } from '../approvals/approval-relay.ts';
 import { ApiError } from '../errors.ts';
 import { readBody, readJsonBody } from '../http/read-json-body.ts';
 import { invalidRequest } from '../predict/event-schema.ts';
-import type { ApiScope } from '../../shared/api/keys.ts';
+import type { ApiScope } from '../../shared/api/key-scopes.ts';
+import { trainingPipelineModel } from '../../shared/pipeline-identity.ts';
+import { ANY_MODEL, EVERY_MODEL, type ModelReach } from '../auth/key-grants.ts';
 import { type ConsoleSessionView, decisionFormSchema, signInRequestSchema } from '../../shared/api/console.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { type ConsoleSources, loadView } from './console-sources.ts';
@@ -36,8 +38,9 @@ export interface ConsoleDeps {
   maxBodyBytes: number;
 }
 
-/** Reading any console page or view: a key that may predict (applications' keys) or administer. */
+/** Reading a console page or view: a key that may predict (applications' keys) or administer, on the model it shows; lists show the models the key may read. */
 const READ_SCOPES: readonly ApiScope[] = ['predict', 'admin'];
+const ADMIN: readonly ApiScope[] = ['admin'];
 
 interface Reader {
   principal: Principal;
@@ -73,14 +76,19 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
   const router = express.Router();
 
   /** Who reads: the API key the request presents, else its session; undefined when it carries neither (a page then asks to sign in). */
-  const readerOf = (req: Request, scopes: readonly ApiScope[]): Reader | undefined => {
-    if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) return { principal: deps.keys.authorize(req, scopes) };
+  const readerOf = (req: Request, reach: ModelReach): Reader | undefined => {
+    if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) return { principal: deps.keys.authorize(req, READ_SCOPES, reach) };
     const token = sessionCookie(req);
     const session = token === undefined ? undefined : deps.sessions.read(token);
     if (!session) return undefined;
-    return { principal: deps.keys.authorizeDigest(session.keyDigest, scopes, 'cookie'), session };
+    return { principal: deps.keys.authorizeDigest(session.keyDigest, READ_SCOPES, reach, 'cookie'), session };
   };
-  const viewerOf = (reader: Reader): Viewer => ({ id: reader.principal.id, canAct: reader.principal.scopes.has('admin'), ...(reader.session ? { csrfToken: reader.session.csrfToken } : {}) });
+  const viewerOf = ({ principal: { id, grants }, session }: Reader): Viewer => ({
+    id,
+    canAct: grants.allows(ADMIN, ANY_MODEL),
+    canDecide: (model) => grants.allows(ADMIN, model),
+    ...(session ? { csrfToken: session.csrfToken } : {}),
+  });
 
   const timed = async <T>(res: Response, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -89,28 +97,36 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     return out;
   };
 
+  /** A view and what it is about: the model its path names, or a list (any model) the loader filters by the reader's scopes. */
+  interface Loader<V> {
+    reach: (req: Request) => ModelReach;
+    load: (req: Request, principal: Principal) => Promise<V>;
+  }
   /** A page: its view loaded and rendered for a reader, or a redirect to sign in. */
-  const page = <V>(load: (req: Request) => Promise<V>, render: (view: V, viewer: Viewer, req: Request) => string) => async (req: Request, res: Response) => {
-    const reader = readerOf(req, READ_SCOPES);
+  const page = <V>({ reach, load }: Loader<V>, render: (view: V, viewer: Viewer, req: Request) => string) => async (req: Request, res: Response) => {
+    const reader = readerOf(req, reach(req));
     if (!reader) return res.redirect(303, `/console/sign-in?next=${encodeURIComponent(req.originalUrl)}`);
-    const html = await timed(res, async () => render(await loadView(() => load(req)), viewerOf(reader), req));
+    const html = await timed(res, async () => render(await loadView(() => load(req, reader.principal)), viewerOf(reader), req));
     res.type('html').send(html);
   };
   /** A view as JSON: the same object its page renders. */
-  const view = <V>(load: (req: Request) => Promise<V>) => async (req: Request, res: Response) => {
-    if (!readerOf(req, READ_SCOPES)) throw new ApiError('Unauthenticated', 'sign in (POST /console/session) or send "Authorization: Bearer <key>"', { field: 'headers.authorization' });
-    res.json(await timed(res, () => loadView(() => load(req))));
+  const view = <V>({ reach, load }: Loader<V>) => async (req: Request, res: Response) => {
+    const reader = readerOf(req, reach(req));
+    if (!reader) throw new ApiError('Unauthenticated', 'sign in (POST /console/session) or send "Authorization: Bearer <key>"', { field: 'headers.authorization' });
+    res.json(await timed(res, () => loadView(() => load(req, reader.principal))));
   };
 
   const name = (req: Request) => String(req.params.name);
+  const list = (): ModelReach => ANY_MODEL;
+  const readable = ({ grants }: Principal) => (model: string) => grants.allows(READ_SCOPES, model);
   const loaders = {
-    models: () => loadModelsView(deps.sources, new Date()),
-    model: (req: Request) => loadModelView(deps.sources, name(req), { a: req.query.a, b: req.query.b }),
-    evaluation: (req: Request) => loadEvaluationView(deps.sources, name(req), positiveInt(req.params.version, 'version')),
-    approvals: () => loadApprovalsView(deps.sources),
-    rollouts: (req: Request) => loadRolloutsView(deps.sources, name(req)),
-    monitoring: (req: Request) => loadMonitoringView(deps.sources, name(req), typeof req.query.until === 'string' ? req.query.until : undefined),
-  };
+    models: { reach: list, load: (_req: Request, principal: Principal) => loadModelsView(deps.sources, new Date(), readable(principal)) },
+    model: { reach: name, load: (req: Request) => loadModelView(deps.sources, name(req), { a: req.query.a, b: req.query.b }) },
+    evaluation: { reach: name, load: (req: Request) => loadEvaluationView(deps.sources, name(req), positiveInt(req.params.version, 'version')) },
+    approvals: { reach: list, load: (_req: Request, principal: Principal) => loadApprovalsView(deps.sources, readable(principal)) },
+    rollouts: { reach: name, load: (req: Request) => loadRolloutsView(deps.sources, name(req)) },
+    monitoring: { reach: name, load: (req: Request) => loadMonitoringView(deps.sources, name(req), typeof req.query.until === 'string' ? req.query.until : undefined) },
+  } satisfies Record<string, Loader<unknown>>;
 
   router.get('/console', (_req, res) => res.redirect(303, '/console/models'));
   router.get('/console/models', page(loaders.models, modelsPage));
@@ -149,7 +165,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     const { data, form } = await fields(req, signInRequestSchema);
     let principal: Principal;
     try {
-      principal = deps.keys.authorizeDigest(hashApiKey(data.key), READ_SCOPES, 'key');
+      principal = deps.keys.authorizeDigest(hashApiKey(data.key), READ_SCOPES, ANY_MODEL, 'key');
     } catch (err) {
       // A person at the form sees the refusal on the form, with the status of the error table.
       if (form && err instanceof ApiError) return res.status(err.status).type('html').send(signInPage(safeNext(data.next), err.message));
@@ -159,23 +175,23 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     res.setHeader('Set-Cookie', sessionCookieHeader(token, SESSION_TTL_MS / 1000, isSecure(req)));
     deps.logger.info('console session opened', { requestId: String(res.getHeader('X-Request-Id')), by: principal.id });
     if (form) return res.redirect(303, safeNext(data.next));
-    const body: ConsoleSessionView = { keyId: principal.id, scopes: [...principal.scopes], expiresAt: new Date(session.expiresAt).toISOString(), csrfToken: session.csrfToken };
+    const body: ConsoleSessionView = { keyId: principal.id, scopes: [...principal.grants.scopes], expiresAt: new Date(session.expiresAt).toISOString(), csrfToken: session.csrfToken };
     res.json(body);
   });
 
   /** The session of a state-changing request, its CSRF token checked (form field `csrf` or X-CSRF-Token header). */
-  const actingSession = (req: Request, csrf: unknown, scopes: readonly ApiScope[]): Principal => {
+  const actingSession = (req: Request, csrf: unknown, scopes: readonly ApiScope[], reach: ModelReach): Principal => {
     requireSameOrigin(req);
     const token = sessionCookie(req);
     const session = token === undefined ? undefined : deps.sessions.read(token);
     if (!session) throw new ApiError('Unauthenticated', 'no console session, or it expired: sign in again at /console/sign-in', { field: 'cookie' });
     if (!deps.sessions.csrfMatches(session, req.headers['x-csrf-token'] ?? csrf)) throw new ApiError('Forbidden', 'the CSRF token is missing or is not this session\'s: reload the page and try again', { field: 'csrf' });
-    return deps.keys.authorizeDigest(session.keyDigest, scopes, 'cookie');
+    return deps.keys.authorizeDigest(session.keyDigest, scopes, reach, 'cookie');
   };
 
   router.post('/console/session/end', async (req, res) => {
     const { data } = await fields(req, decisionFormSchema.pick({ csrf: true }));
-    actingSession(req, data.csrf, READ_SCOPES);
+    actingSession(req, data.csrf, READ_SCOPES, ANY_MODEL);
     res.setHeader('Set-Cookie', sessionCookieHeader('', 0, isSecure(req)));
     res.redirect(303, '/console/sign-in');
   });
@@ -183,8 +199,9 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
   // The same Update as the CLI and POST /v1/pipelines/{id}/approve, recorded as the session's key holder.
   router.post('/console/approvals/:pipeline', async (req, res) => {
     const { data } = await fields(req, decisionFormSchema);
-    const principal = actingSession(req, data.csrf, ['admin']);
     const pipeline = String(req.params.pipeline);
+    // As on POST /v1/pipelines/{id}/approve: the admin scope on the model the run's id names.
+    const principal = actingSession(req, data.csrf, ADMIN, trainingPipelineModel(pipeline) ?? EVERY_MODEL);
     const state = await deps.approvals.decide(pipeline, data.decision, { by: principal.id, comment: data.comment });
     deps.logger.info('approval decision relayed from the console', { requestId: String(res.getHeader('X-Request-Id')), pipeline, decision: data.decision, by: principal.id });
     res.redirect(303, `/console/approvals?${new URLSearchParams({ decided: data.decision, pipeline, gate: state.status }).toString()}`);

@@ -27,7 +27,7 @@ import {
   rawEventSchema,
   regressionPredictionSchema,
 } from '../../shared/api/predict.ts';
-import type { ApiScope } from '../../shared/api/keys.ts';
+import type { ApiScope } from '../../shared/api/key-scopes.ts';
 import { modelNameSchema } from '../../shared/registry.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { VALID_REQUEST_ID } from '../http/request-id.ts';
@@ -89,7 +89,7 @@ type Tag = keyof typeof TAGS;
 const STATUS_TEXT: Record<number, string> = {
   400: 'Malformed JSON, a field that fails validation or an unusable X-Request-Id (`field` names it)',
   401: 'Missing or unknown API key',
-  403: 'The API key lacks the scope this route needs',
+  403: 'The API key lacks the scope this route needs on this model; the message names it (e.g. `predict:flights-delay`) and the scopes the key has',
   404: 'No such model, pipeline run, deployment or route',
   408: 'The request body did not arrive before the deadline; the connection is closed',
   409: 'The workflow refused: a decision on a run not awaiting approval, self-approval, a rollout while one runs, nothing to promote or roll back',
@@ -125,6 +125,8 @@ interface Operation {
   summary: string;
   description: string;
   scope?: ApiScope;
+  /** What the scope must reach: the model the path names (the default), any model (a list filtered by the key's scopes), every model, or the run's model. */
+  scopeOn?: 'path' | 'list' | 'every' | 'run';
   params?: object[];
   body?: string;
   optionalBody?: boolean;
@@ -147,12 +149,27 @@ function operation(o: Operation) {
     operationId: o.id,
     tags: [o.tag],
     summary: o.summary,
-    description: o.scope ? `${o.description}\n\nRequires an API key with the \`${o.scope}\` scope.` : o.description,
+    description: o.scope ? `${o.description}\n\n${scopeNeeded(o.scope, o.scopeOn ?? 'path')}` : o.description,
     parameters: [...(o.params ?? []), requestIdParam],
     ...(o.scope ? { security: [{ bearer: [] }, { apiKeyHeader: [] }] } : {}),
     ...(o.body ? { requestBody: { required: !o.optionalBody, content: json(o.body) } } : {}),
     responses,
   };
+}
+
+/** The sentence each protected operation ends with: which scope, on which models (see the `bearer` scheme for the grammar). */
+function scopeNeeded(scope: ApiScope, on: NonNullable<Operation['scopeOn']>): string {
+  const forms = `\`${scope}\` (every model), \`${scope}:<model>\` or \`${scope}:<pattern>\``;
+  switch (on) {
+    case 'path':
+      return `Requires an API key with the \`${scope}\` scope on this model: ${forms} that matches it.`;
+    case 'list':
+      return `Requires an API key with the \`${scope}\` scope on at least one model; the answer holds only the models the key's scopes reach.`;
+    case 'every':
+      return `Requires an API key with the \`${scope}\` scope on every model (\`${scope}\` alone); a key limited to some models is refused (403).`;
+    case 'run':
+      return `Requires an API key with the \`${scope}\` scope on the run's model, which its id names (\`train-<model>-…\`): ${forms} that matches it; another id needs \`${scope}\` on every model.`;
+  }
 }
 
 const pathParam = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'path', required: true, description, schema });
@@ -190,7 +207,14 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
         'Retry-After': { description: 'Seconds to wait before trying again', required: true, schema: { type: 'integer', minimum: 1 } },
       },
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Authorization: Bearer <API key> (or the X-API-Key header). A key has scopes: `predict`, `feedback` or `admin` alone reach every model; ' +
+            '`predict:flights-delay` reaches one model and `admin:flights-*` the models a glob names (`*` stands for any run of lowercase letters, digits and hyphens). ' +
+            "Each operation says which scope it needs on which model; a refusal is 403 naming the missing scope, e.g. `API key \"app-east\" lacks the \"predict:flights-delay\" scope (it has: predict:weather-*)`.",
+        },
         apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
       },
     },
@@ -230,7 +254,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
         }),
       },
       '/v1/models': {
-        get: operation({ id: 'listModels', tag: 'models', summary: 'List served models', description: 'Models and the versions the serving config routes to.', scope: 'predict', ok: { description: 'Served models', content: json('ModelList') }, errors: [] }),
+        get: operation({ id: 'listModels', tag: 'models', summary: 'List served models', description: 'Models and the versions the serving config routes to.', scope: 'predict', scopeOn: 'list', ok: { description: 'Served models', content: json('ModelList') }, errors: [] }),
       },
       '/v1/models/{name}': {
         get: operation({
@@ -249,8 +273,9 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
           id: 'sendFeedback',
           tag: 'feedback',
           summary: 'Send ground-truth labels (binary models)',
-          description: `Boolean labels for earlier predictions, by request id and event index; stored in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request. For a regression or multiclass model use POST /v1/models/{name}/feedback.`,
+          description: `Boolean labels for earlier predictions, by request id and event index; stored in the predictions bucket before the answer. At most ${limits.maxBatch} labels per request. For a regression or multiclass model, or a key whose feedback scope names models, use POST /v1/models/{name}/feedback.`,
           scope: 'feedback',
+          scopeOn: 'every',
           body: 'FeedbackRequest',
           ok: { description: 'Stored', content: json('FeedbackResponse') },
           errors: [413, 415, 503],
@@ -272,10 +297,10 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
         }),
       },
       '/v1/pipelines/{id}/approve': {
-        post: operation({ id: 'approvePipeline', tag: 'approvals', summary: 'Approve a pipeline run', description: "Relays to the run's `approve` Update as the API key's holder.", scope: 'admin', params: [pipelineId], body: 'DecisionRequest', ok: { description: 'Recorded', content: json('DecisionResponse') }, errors: [404, 409, 415, 503] }),
+        post: operation({ id: 'approvePipeline', tag: 'approvals', summary: 'Approve a pipeline run', description: "Relays to the run's `approve` Update as the API key's holder.", scope: 'admin', scopeOn: 'run', params: [pipelineId], body: 'DecisionRequest', ok: { description: 'Recorded', content: json('DecisionResponse') }, errors: [404, 409, 415, 503] }),
       },
       '/v1/pipelines/{id}/reject': {
-        post: operation({ id: 'rejectPipeline', tag: 'approvals', summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', params: [pipelineId], body: 'DecisionRequest', ok: { description: 'Recorded', content: json('DecisionResponse') }, errors: [404, 409, 415, 503] }),
+        post: operation({ id: 'rejectPipeline', tag: 'approvals', summary: 'Reject a pipeline run', description: "Relays to the run's `reject` Update as the API key's holder.", scope: 'admin', scopeOn: 'run', params: [pipelineId], body: 'DecisionRequest', ok: { description: 'Recorded', content: json('DecisionResponse') }, errors: [404, 409, 415, 503] }),
       },
       '/v1/models/{name}/timeline': {
         get: operation({
@@ -351,7 +376,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
           tag: 'console',
           summary: 'Sign in to the console',
           description:
-            'Exchanges an API key with the `predict` or `admin` scope for a one-hour console session: the answer sets an HttpOnly, SameSite=Strict cookie holding a token the server signed (never the key) and names the CSRF token that approve and reject forms send back. ' +
+            'Exchanges an API key with the `predict` or `admin` scope (on any model) for a one-hour console session: the answer sets an HttpOnly, SameSite=Strict cookie holding a token the server signed (never the key) and names the CSRF token that approve and reject forms send back. ' +
             'The sign-in page posts the same fields as a form and is redirected to the console. A request whose Origin is another site is refused (403).',
           body: 'ConsoleSignInRequest',
           ok: { description: 'The session', content: json('ConsoleSession') },
@@ -361,7 +386,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
       ...Object.fromEntries(
         (
           [
-            ['/v1/console/models', 'getConsoleModels', 'Models at a glance', 'Every registered model: champion, versions in flight, last drift verdict, freshness of its online features, approvals waiting.', 'ConsoleModelsView', []],
+            ['/v1/console/models', 'getConsoleModels', 'Models at a glance', 'Every registered model the key may read: champion, versions in flight, last drift verdict, freshness of its online features, approvals waiting.', 'ConsoleModelsView', []],
             ['/v1/console/models/{name}', 'getConsoleModel', "A model's versions", 'Versions with status history and lineage (dataset version, feature-definition hash, code version, trainer, seed, run with its Temporal UI link), and two versions compared metric by metric (`?a=&b=`).', 'ConsoleModelView', [modelName]],
             [
               '/v1/console/models/{name}/versions/{version}/evaluation',
@@ -371,7 +396,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
               'ConsoleEvaluationView',
               [modelName, pathParam('version', 'Version number', { type: 'integer', minimum: 1 })],
             ],
-            ['/v1/console/approvals', 'getConsoleApprovals', 'What awaits a decision', "Every version still a candidate, its pipeline run and that run's approval gate state.", 'ConsoleApprovalsView', []],
+            ['/v1/console/approvals', 'getConsoleApprovals', 'What awaits a decision', "Every version still a candidate (of the models the key may read), its pipeline run and that run's approval gate state.", 'ConsoleApprovalsView', []],
             ['/v1/console/models/{name}/rollouts', 'getConsoleRollouts', "A model's rollouts", "Each rollout's steps with their health figures and verdicts, and the traffic split of the serving config now.", 'ConsoleRolloutsView', [modelName]],
             ['/v1/console/models/{name}/monitoring', 'getConsoleMonitoring', "A model's monitoring", 'Judged windows with drift verdicts and realized performance, the drift report of one window (`?until=`, by default the newest) per feature, and the retrainings with their triggers.', 'ConsoleMonitoringView', [modelName]],
           ] as const
@@ -382,8 +407,9 @@ export function openApiDocument(limits: { maxBatch: number; maxBodyBytes: number
               id,
               tag: 'console',
               summary,
-              description: `${description} The console page of the same path under /console renders this object. An \`admin\` key, or a console session's cookie, reads it too.`,
+              description: `${description} The console page of the same path under /console renders this object. An \`admin\` key on the same models, or a console session's cookie, reads it too.`,
               scope: 'predict',
+              scopeOn: params.length ? 'path' : 'list',
               params: [...params],
               ok: { description: summary, content: json(schema) },
               errors: [404, 503],

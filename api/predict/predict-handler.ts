@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type PredictRequest, type RawEvent, predictRequestSchema } from '../../shared/api/predict.ts';
+import type { ApiScope } from '../../shared/api/key-scopes.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { KeyRing } from '../auth/key-ring.ts';
 import { FeatureInputError } from '../features/feature-assembler.ts';
@@ -30,6 +31,8 @@ export interface PredictDeps {
   limits: { maxBodyBytes: number; maxBatch: number; requestTimeoutMs: number };
   arrivals: Arrivals;
 }
+
+const PREDICT: readonly ApiScope[] = ['predict'];
 
 const PREDICT_PATH = /^\/v1\/models\/([^/?#]+)\/(predict|invocations)(?:\?.*)?$/;
 
@@ -101,7 +104,8 @@ export class PredictHandler {
   private async serve(entry: InFlight, model: string, shape: EventBatch['answer'], at: number, started: number): Promise<void> {
     const { req, res, requestId } = entry;
     if (entry.problem) throw entry.problem;
-    this.deps.keys.authorize(req, 'predict');
+    // The key's predict scope on this model: after the first request naming it, a Map lookup (api/auth/key-grants.ts).
+    this.deps.keys.authorize(req, PREDICT, model);
     checkJsonContentType(req);
     let body: unknown;
     this.deps.arrivals.begin();

@@ -1,18 +1,19 @@
 import { parseArgs } from 'node:util';
 import { readKeysFile } from '../../api/auth/key-ring.ts';
-import { API_SCOPES, type ApiKeyEntry, apiScopeSchema } from '../../shared/api/keys.ts';
+import type { ApiKeyEntry } from '../../shared/api/keys.ts';
+import { SCOPE_GRAMMAR, parseKeyScope } from '../../shared/api/key-scopes.ts';
 import { EXIT, type StoreEnv, UsageError, subcommands, withoutTemporal } from '../command.ts';
 import { editKeysFile, newApiKey } from '../keys-file-edit.ts';
 
 const FILE_OPTION = `  --file PATH   the keys file (default: SLUICE_API_KEYS_FILE); the API reloads it by itself`;
 
 const HELP = {
-  'keys create': `Usage: sluice keys create --id NAME --scopes predict,feedback[,admin] [--rate PER_SECOND --burst N] [--file PATH] [--json]
+  'keys create': `Usage: sluice keys create --id NAME --scopes predict,feedback[:MODEL],admin[:PATTERN] [--rate PER_SECOND --burst N] [--file PATH] [--json]
 
 Adds an API key to the keys file and prints the key once: it is stored nowhere, only its SHA-256 is.
 Give it to the caller; a lost key is revoked and created again. Creates the file if it does not exist.
   --id NAME            who holds the key (recorded as approver and on feedback); unique in the file
-  --scopes LIST        comma-separated: ${API_SCOPES.join(', ')}
+  --scopes LIST        comma-separated; each is ${SCOPE_GRAMMAR}
   --rate, --burst      this key's own rate limit (default: SLUICE_API_RATE_LIMIT_*)
 ${FILE_OPTION}
   --json               {"id", "key", "scopes"}`,
@@ -35,9 +36,10 @@ function keysFilePath(env: StoreEnv, file: string | undefined, help: string): st
 
 function scopesOf(list: string): ApiKeyEntry['scopes'] {
   return list.split(',').map((raw) => {
-    const scope = apiScopeSchema.safeParse(raw.trim());
-    if (!scope.success) throw new UsageError(`--scopes: "${raw.trim()}" is not a scope; the scopes are ${API_SCOPES.join(', ')}`);
-    return scope.data;
+    const text = raw.trim();
+    const parsed = parseKeyScope(text);
+    if ('problem' in parsed) throw new UsageError(`--scopes: ${parsed.problem}`);
+    return text;
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseKeyScope } from './key-scopes.ts';
 
 /**
  * The API keys file (`SLUICE_API_KEYS_FILE`). Only SHA-256 hashes of keys are stored, so the file can
@@ -6,15 +7,17 @@ import { z } from 'zod';
  * key, adds its hash and prints the key once.
  */
 
-export const API_SCOPES = ['predict', 'feedback', 'admin'] as const;
-export const apiScopeSchema = z.enum(API_SCOPES);
-export type ApiScope = z.infer<typeof apiScopeSchema>;
+/** A scope as the file holds it (`predict`, `admin:flights-*`); its grammar is shared/api/key-scopes.ts. */
+export const keyScopeSchema = z.string().superRefine((text, ctx) => {
+  const parsed = parseKeyScope(text);
+  if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});
 
 export const apiKeyEntrySchema = z.strictObject({
   /** Who holds the key: recorded as the approver and on every feedback label the key sends. */
   id: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, 'expected an id of 1-128 letters, digits or ._@+-'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the lowercase hex SHA-256 of the key'),
-  scopes: z.array(apiScopeSchema).min(1, 'expected at least one scope'),
+  scopes: z.array(keyScopeSchema).min(1, 'expected at least one scope'),
   /** Overrides SLUICE_API_RATE_LIMIT_PER_SECOND / _BURST for this key. */
   rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().positive() }).optional(),
 });

@@ -10,9 +10,9 @@ export function approvalsPage(view: ApprovalsView, viewer: Viewer, flash?: strin
       const gate = p.approval ? `${statusTag(p.approval.status)} <span class="note">${p.approval.approvedBy.length} of ${p.approval.requiredApprovals} approvals${p.approval.approvedBy.length ? ` (${p.approval.approvedBy.map(esc).join(', ')})` : ''}${p.approval.deadline ? `; decides itself at ${esc(p.approval.deadline)}` : ''}</span>` : '<span class="note">the run did not answer</span>';
       // One form, two buttons: the comment goes with whichever decision is pressed.
       const actions =
-        viewer.canAct && viewer.csrfToken
+        viewer.canDecide(p.model) && viewer.csrfToken
           ? `<form method="post" action="/console/approvals/${encodeURIComponent(p.pipeline)}"><input type="hidden" name="csrf" value="${esc(viewer.csrfToken)}"><input name="comment" size="24" placeholder="comment"> <button name="decision" value="approve" data-action="approve">approve</button> <button name="decision" value="reject" data-action="reject">reject</button></form>`
-          : '<span class="note">needs a session with the admin scope</span>';
+          : `<span class="note">needs a session with the admin:${esc(p.model)} scope</span>`;
       const href = `/console/models/${encodeURIComponent(p.model)}/versions/${p.version}/evaluation`;
       return `<tr data-pending="${esc(p.model)}-v${p.version}"><td><a href="${href}">${esc(p.model)} v${p.version}</a><br><span class="note">${esc(metrics)}</span></td><td>${runLink(p.pipeline, p.temporalUi)}</td><td>${esc(p.requestedBy)}<br><span class="note">${esc(p.registeredAt)}</span></td><td>${gate}</td><td>${actions}</td></tr>`;
     })

@@ -1,9 +1,10 @@
 import { esc } from '../html.ts';
 
-/** Who is looking: the signed-in key's holder, whether it may act (admin scope), and the session's CSRF token for its forms. */
+/** Who is looking: the signed-in key's holder, whether it may act (admin scope, on some model and on which), and the session's CSRF token for its forms. */
 export interface Viewer {
   id: string;
   canAct: boolean;
+  canDecide: (model: string) => boolean;
   /** Absent when the page is read with an API key header instead of a session (no forms then). */
   csrfToken?: string;
 }

@@ -3,14 +3,14 @@ import { approvalStateQuery } from '../../../workflows/approval-gate.ts';
 import type { ConsoleSources } from '../console-sources.ts';
 
 /**
- * What awaits a decision: every registered version still a candidate, with the run whose approval
+ * What awaits a decision: every registered version still a candidate (of the models the reader may see), with the run whose approval
  * gate decides it and that gate's own state (how many approvals it needs, who approved so far). The
  * runs are asked at once, so a run that does not answer costs the page one query deadline, not one each.
  */
-export async function loadApprovalsView(sources: ConsoleSources): Promise<ApprovalsView> {
+export async function loadApprovalsView(sources: ConsoleSources, visible: (model: string) => boolean): Promise<ApprovalsView> {
   const candidates = (
     await Promise.all(
-      (await sources.registry.models()).map(async (model) => {
+      (await sources.registry.models()).filter(visible).map(async (model) => {
         const index = await sources.registry.index(model);
         return Object.entries(index.versions).flatMap(([version, entry]) => (entry.history.at(-1)?.status === 'candidate' ? [{ model, version: Number(version), history: entry.history }] : []));
       }),

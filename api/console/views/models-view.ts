@@ -12,12 +12,12 @@ const latestStatuses = (index: ModelIndex) =>
     return last ? [{ version: Number(version), status: last.status }] : [];
   });
 
-/** Every registered model at a glance: its champion, versions in flight, the last drift verdict, feature freshness, approvals waiting. */
-export async function loadModelsView(sources: ConsoleSources, now: Date): Promise<ModelsView> {
+/** Every registered model the reader may see (`visible`) at a glance: its champion, versions in flight, the last drift verdict, feature freshness, approvals waiting. */
+export async function loadModelsView(sources: ConsoleSources, now: Date, visible: (model: string) => boolean): Promise<ModelsView> {
   const monitor = new MonitorStateStore(sources.store, sources.buckets);
   const freshness = sources.featureFreshness();
   const models = await Promise.all(
-    (await sources.registry.models()).map(async (name): Promise<ModelSummary> => {
+    (await sources.registry.models()).filter(visible).map(async (name): Promise<ModelSummary> => {
       const [index, state] = await Promise.all([sources.registry.index(name), monitor.read(name)]);
       const champion = index.aliases.champion;
       const statuses = latestStatuses(index);

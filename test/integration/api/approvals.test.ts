@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +7,7 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import type { ApprovalState } from '../../../workflows/approval-gate.ts';
 import { freePort } from '../../../scripts/infra/ports.ts';
+import { trainingPipelineId } from '../../../shared/pipeline-identity.ts';
 import { flightEvent, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { MemoryStore } from '../../unit/api/support/memory-store.ts';
 import { type AnswerJson, KEYS, type TestApi, startTestApi, testConfig, writeServingConfig } from '../../unit/api/support/test-api.ts';
@@ -50,8 +52,7 @@ describe('approvals over HTTP', () => {
     await stack[Symbol.asyncDispose]();
   });
 
-  async function startRun(name: string, requiredApprovals = 1, requestedBy = 'someone') {
-    const { workflowId } = testIds(name);
+  async function startRun(name: string, requiredApprovals = 1, requestedBy = 'someone', workflowId = testIds(name).workflowId) {
     const handle = await stack.client.workflow.start<typeof approvalOnly>('approvalOnly', { taskQueue, workflowId, args: [{ requiredApprovals, requestedBy, forbidSelfApproval: true }] });
     // As in a pipeline run, decisions are taken once the gate is open; before that it refuses them (409).
     while ((await handle.query<ApprovalState>('approvalState')).status !== 'waiting') await sleep(20);
@@ -105,6 +106,30 @@ describe('approvals over HTTP', () => {
     assert.equal(impersonation.json.error?.field, 'by');
     assert.equal((await handle.query<ApprovalState>('approvalState')).approvals.length, 0, 'a refused request changes nothing');
     await handle.terminate('test done');
+  });
+
+  test('a key scoped to flights-* decides the runs of those models only, which it learns from the run id', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const runOf = (model: string) => startRun(model, 1, 'someone', trainingPipelineId(model, suffix.repeat(16), suffix.repeat(16)));
+    const mine = await runOf(`flights-${suffix}`);
+    const approved = await decide(mine.workflowId, 'approve', KEYS.flights, { comment: 'mine to approve' });
+    assert.equal(approved.status, 200, approved.text);
+    assert.equal(approved.json.decidedBy, 'app-flights');
+    assert.equal((await mine.result()).outcome, 'approved');
+
+    const theirs = await runOf(`weather-${suffix}`);
+    const refused = await decide(theirs.workflowId, 'reject', KEYS.flights);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.error?.message, `API key "app-flights" lacks the "admin:weather-${suffix}" scope (it has: predict:flights-*, feedback:flights-*, admin:flights-*)`);
+    // A run whose id names no model is decided by a key with admin on every model only.
+    const unnamed = await startRun('scoped key unnamed run');
+    const refusedUnnamed = await decide(unnamed.workflowId, 'approve', KEYS.flights);
+    assert.equal(refusedUnnamed.status, 403);
+    assert.match(refusedUnnamed.json.error?.message ?? '', /lacks the "admin" scope .*only a scope on every model reaches it/);
+    for (const handle of [theirs, unnamed]) {
+      assert.equal((await handle.query<ApprovalState>('approvalState')).status, 'waiting', 'a refused request changes nothing');
+      await handle.terminate('test done');
+    }
   });
 
   test('an unknown run is 404', async () => {

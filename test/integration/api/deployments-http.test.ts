@@ -63,6 +63,12 @@ describe('deployments over HTTP', () => {
 
     const forbidden = await api.request('POST', `/v1/deployments/${model}/rollout`, { key: KEYS.predict, body: { version: v2.version } });
     assert.equal(forbidden.status, 403, 'a predict key cannot deploy');
+    // A key with admin on the flights-* models only: refused on this model, naming the scope; let through on its own (none deployed).
+    const otherModel = await api.request('POST', `/v1/deployments/${model}/rollout`, { key: KEYS.flights, body: { version: v2.version } });
+    assert.equal(otherModel.status, 403);
+    assert.equal(otherModel.json.error?.message, `API key "app-flights" lacks the "admin:${model}" scope (it has: predict:flights-*, feedback:flights-*, admin:flights-*)`);
+    assert.equal((await api.request('GET', `/v1/deployments/flights-${suffix}`, { key: KEYS.flights })).json.error?.code, 'DeploymentNotFound');
+    assert.equal((await api.request('GET', `/v1/models/${model}/timeline`, { key: KEYS.flights })).status, 403);
 
     const badPlan = await admin('POST', `/v1/deployments/${model}/rollout`, { version: v2.version, plan: { steps: [{ percent: 10 }, { percent: 50 }] } });
     assert.equal(badPlan.status, 400, badPlan.text);

@@ -50,6 +50,17 @@ test('api/main.ts serves from its environment and stops cleanly on SIGTERM, flus
       const res = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', headers: { authorization: 'Bearer main-key', 'content-type': 'application/json' }, body: JSON.stringify({ event: flightEvent(i) }) });
       assert.equal(res.status, 200, await res.text());
     }
+    // The key narrowed to other models in the file: from the reload on (SIGHUP, else the watcher's next check) it is refused here, the scope named.
+    await writeFile(keysFile, JSON.stringify({ keys: [{ id: 'integration', sha256: hashApiKey('main-key'), scopes: ['predict:weather-*'] }] }));
+    child.kill('SIGHUP');
+    const narrowed = async () => {
+      const res = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', headers: { authorization: 'Bearer main-key', 'content-type': 'application/json' }, body: JSON.stringify({ event: flightEvent(9) }) });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string; field: string } } };
+    };
+    let refused = await narrowed();
+    for (const reloadBy = Date.now() + 10_000; refused.status === 200 && Date.now() < reloadBy; refused = await narrowed()) await sleep(100);
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.deepEqual([refused.body.error?.code, refused.body.error?.message, refused.body.error?.field], ['Forbidden', `API key "integration" lacks the "predict:${model}" scope (it has: predict:weather-*)`, 'headers.authorization']);
     child.kill('SIGTERM');
     assert.equal(await exited, 0, logs);
     assert.equal((await store.list(config.buckets.predictions, predictionLogKeys.prefix(model))).length, 1, 'the log was flushed at shutdown');

@@ -122,5 +122,11 @@ describe('retraining over HTTP', () => {
 
     const forbidden = await retrain(model, { reason: 'x', spec }, KEYS.predict);
     assert.equal(forbidden.status, 403);
+    // A key with admin on the flights-* models only: refused here naming the scope; on a flights model it gets as far as the registry.
+    const scopedElsewhere = await retrain(model, { reason: 'x', spec }, KEYS.flights);
+    assert.equal(scopedElsewhere.status, 403);
+    assert.equal(scopedElsewhere.json.error?.message, `API key "app-flights" lacks the "admin:${model}" scope (it has: predict:flights-*, feedback:flights-*, admin:flights-*)`);
+    const ownModel = await retrain(`flights-never-${randomBytes(2).toString('hex')}`, { reason: 'x' }, KEYS.flights);
+    assert.equal(ownModel.status, 404, ownModel.text);
   });
 });

@@ -8,7 +8,7 @@ import { StoredFeatureDefinitions } from '../../../api/features/stored-feature-d
 import type { Config } from '../../../shared/config.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { feedbackKeys, predictionLogKeys } from '../../../shared/api/prediction-log.ts';
-import { flightEvent, flightsSnapshot, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { flightEvent, flightsSnapshot, registerFlightsModel, registerTrainedFlightsModel, trainFlightsModel } from '../../unit/api/support/flights-model.ts';
 import { KEYS, startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
 import { stackConfig } from '../../support/stack.ts';
 import { isolatedConfig, queryObjects, storeFlightsFeatures } from './minio-support.ts';
@@ -185,6 +185,44 @@ describe('serving on MinIO', () => {
       ],
     );
     assert.equal(joined[0]?.score, a.json.predictions?.[1]?.score);
+    definitions.close();
+  });
+
+  test('a key scoped to flights-* predicts, sends feedback and reads the console for those models only; elsewhere 403 names the scope', async () => {
+    const { config, registry, definitions, start } = await servingStack();
+    const model = uniqueModel();
+    const other = model.replace(/^flights-/, 'weather-');
+    const trained = await trainFlightsModel();
+    const [mine, theirs] = [await registerTrainedFlightsModel(registry, model, trained), await registerTrainedFlightsModel(registry, other, trained)];
+    await writeServingConfig(store, config, { [model]: { primary: mine.version }, [other]: { primary: theirs.version } }, 1);
+    await using api = await start();
+    const has = '(it has: predict:flights-*, feedback:flights-*, admin:flights-*)';
+    const refusal = (res: { status: number; json: { error?: { code: string; message: string; field?: string } } }) => [res.status, res.json.error?.code, res.json.error?.message, res.json.error?.field];
+
+    const predicted = await api.predict(model, { event: flightEvent(1) }, KEYS.flights);
+    assert.equal(predicted.status, 200, predicted.text);
+    assert.deepEqual(refusal(await api.predict(other, { event: flightEvent(1) }, KEYS.flights)), [403, 'Forbidden', `API key "app-flights" lacks the "predict:${other}" scope ${has}`, 'headers.authorization']);
+    const mlflow = await api.request('POST', `/v1/models/${other}/invocations`, { key: KEYS.flights, body: { instances: [flightEvent(1)] } });
+    assert.equal(mlflow.status, 403);
+    assert.equal((await api.predict(other, { event: flightEvent(1) }, KEYS.predict)).status, 200, 'a predict key still reaches every model');
+
+    const label = { labels: [{ requestId: predicted.json.requestId, label: true }] };
+    const stored = await api.request('POST', `/v1/models/${model}/feedback`, { key: KEYS.flights, body: label });
+    assert.equal(stored.status, 200, stored.text);
+    assert.deepEqual(refusal(await api.request('POST', `/v1/models/${other}/feedback`, { key: KEYS.flights, body: label })), [403, 'Forbidden', `API key "app-flights" lacks the "feedback:${other}" scope ${has}`, 'headers.authorization']);
+    // Labels by request id alone name no model, so only a feedback scope on every model sends them.
+    const unnamed = await api.request('POST', '/v1/feedback', { key: KEYS.flights, body: label });
+    assert.equal(unnamed.status, 403);
+    assert.match(unnamed.json.error?.message ?? '', /lacks the "feedback" scope .*only a scope on every model reaches it/);
+
+    const served = await api.request<{ models: { name: string }[] }>('GET', '/v1/models', { key: KEYS.flights });
+    assert.deepEqual(served.json.models.map((m) => m.name), [model]);
+    assert.equal((await api.request('GET', `/v1/models/${other}`, { key: KEYS.flights })).status, 403);
+    // The console: the models bucket is the stack's, shared with other tests, so only this key's share is asserted.
+    const listed = (await api.request<{ models: { name: string }[] }>('GET', '/v1/console/models', { key: KEYS.flights })).json.models.map((m) => m.name);
+    assert.ok(listed.includes(model) && listed.every((name) => name.startsWith('flights-')), listed.join(', '));
+    assert.equal((await api.request('GET', `/v1/console/models/${model}`, { key: KEYS.flights })).status, 200);
+    assert.deepEqual(refusal(await api.request('GET', `/v1/console/models/${other}/rollouts`, { key: KEYS.flights })), [403, 'Forbidden', `API key "app-flights" lacks the "predict:${other}" or "admin:${other}" scope ${has}`, 'headers.authorization']);
     definitions.close();
   });
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { approvalsPage } from '../../../api/console/pages/approvals-page.ts';
 import { evaluationPage } from '../../../api/console/pages/evaluation-page.ts';
 import { monitoringPage } from '../../../api/console/pages/monitoring-page.ts';
 import { rolloutsPage } from '../../../api/console/pages/rollouts-page.ts';
 import { regressionCurves } from '../../../domain/evaluation/curves.ts';
-import type { EvaluationView, MonitoringView, RolloutsView } from '../../../shared/api/console.ts';
+import type { ApprovalsView, EvaluationView, MonitoringView, RolloutsView } from '../../../shared/api/console.ts';
 
 /** The page renderers on hand-made views: what each label kind draws, slices against their gate, and that data never reaches the page unescaped. */
-const viewer = { id: 'ana', canAct: true, csrfToken: 'token' };
+const viewer = { id: 'ana', canAct: true, canDecide: () => true, csrfToken: 'token' };
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 const evaluation = (over: Partial<EvaluationView>): EvaluationView => ({
@@ -29,6 +30,15 @@ const evaluation = (over: Partial<EvaluationView>): EvaluationView => ({
 });
 
 describe('console pages', () => {
+  test('approvals: decision forms only on the rows of models the session has admin on', () => {
+    const pending = (model: string): ApprovalsView['pending'][number] => ({ model, version: 1, pipeline: `train-${model}-run`, temporalUi: 'http://ui', registeredAt: '2026-12-07T00:00:00Z', requestedBy: 'dana', metrics: {}, approval: null });
+    const html = approvalsPage({ pending: [pending('flights-delay'), pending('weather-now')], gaps: [] }, { ...viewer, canDecide: (model) => model.startsWith('flights-') });
+    const row = (model: string) => new RegExp(`<tr data-pending="${model}-v1">.*?</tr>`).exec(html)?.[0] ?? '';
+    assert.match(row('flights-delay'), /data-action="approve"/);
+    assert.doesNotMatch(row('weather-now'), /<form/);
+    assert.match(row('weather-now'), /needs a session with the admin:weather-now scope/);
+  });
+
   test('regression: predicted against actual and residuals from the stored sample', () => {
     const actual = Float64Array.from({ length: 1000 }, (_, i) => i % 50);
     const curves = JSON.parse(JSON.stringify(regressionCurves(actual, Float64Array.from(actual, (y) => y * 0.9 + 2)))) as EvaluationView['curves'];

@@ -5,6 +5,7 @@ import { classificationMetrics } from '../../../domain/evaluation/metrics.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
 import { Prng } from '../../../domain/training/prng.ts';
 import { evaluationKeys } from '../../../shared/storage-keys.ts';
+import { trainingPipelineId } from '../../../shared/pipeline-identity.ts';
 import { pathPoints, trapezoidArea } from '../../support/curve-area.ts';
 import { MemoryStore } from './support/memory-store.ts';
 import { KEYS, type TestApi, startTestApi, testConfig } from './support/test-api.ts';
@@ -114,6 +115,26 @@ describe('the console', () => {
     assert.equal((await post('/console/approvals/some-run', admin.cookie, { csrf: admin.csrf, decision: 'approve' }, 'http://evil.example')).status, 403);
     // All checks passed: the decision goes to Temporal, which is not there.
     assert.equal((await post('/console/approvals/some-run', admin.cookie, { csrf: admin.csrf, decision: 'approve' })).status, 503);
+  });
+
+  test('a key scoped to flights-* models: lists leave other models out, their pages are 403 naming the scope, and it decides its models\' runs only', async () => {
+    const listed = await api.request<{ models: unknown[] }>('GET', '/v1/console/models', { key: KEYS.flights });
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual(listed.json.models, []);
+    const { cookie, csrf } = await signIn(KEYS.flights);
+    const pending = (await (await get('/v1/console/approvals', cookie)).json()) as { pending: unknown[] };
+    assert.deepEqual(pending.pending, []);
+    const page = await get('/console/models/delays', cookie);
+    assert.equal(page.status, 403);
+    const { error } = (await page.json()) as { error: { message: string; field: string } };
+    assert.equal(error.message, 'API key "app-flights" lacks the "predict:delays" or "admin:delays" scope (it has: predict:flights-*, feedback:flights-*, admin:flights-*)');
+    assert.equal(error.field, 'cookie');
+    const run = (model: string) => trainingPipelineId(model, 'd'.repeat(64), 'e'.repeat(64));
+    const other = await post(`/console/approvals/${run('delays')}`, cookie, { csrf, decision: 'approve' });
+    assert.equal(other.status, 403);
+    assert.match(((await other.json()) as { error: { message: string } }).error.message, /lacks the "admin:delays" scope/);
+    // Its own model's run passes the check and goes to Temporal, which is not there.
+    assert.equal((await post(`/console/approvals/${run('flights-delay')}`, cookie, { csrf, decision: 'approve' })).status, 503);
   });
 
   test('the approvals view names the run that did not answer; signing out clears the cookie', async () => {

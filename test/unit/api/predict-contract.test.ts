@@ -145,7 +145,7 @@ describe('predict: limits, media type, model, keys', () => {
   test('an unknown API key (401)', refuses(() => api.predict(MODEL, { event: good }, 'not-a-key'), { status: 401, code: 'Unauthenticated', field: 'headers.authorization', message: /unknown API key/ }));
   test('a malformed Authorization header (401)',
     refuses(() => api.request('POST', `/v1/models/${MODEL}/predict`, { body: { event: good }, headers: { authorization: 'Basic abc' } }), { status: 401, code: 'Unauthenticated', field: 'headers.authorization', message: /Bearer/ }));
-  test('a key without the predict scope (403)', refuses(() => api.predict(MODEL, { event: good }, KEYS.feedback), { status: 403, code: 'Forbidden', field: 'headers.authorization', message: /lacks the "predict" scope/ }));
+  test('a key without the predict scope (403)', refuses(() => api.predict(MODEL, { event: good }, KEYS.feedback), { status: 403, code: 'Forbidden', field: 'headers.authorization', message: new RegExp(`lacks the "predict:${MODEL}" scope \\(it has: feedback\\)`) }));
   test('the X-API-Key header works as well as Bearer', async () => {
     const res = await api.request('POST', `/v1/models/${MODEL}/predict`, { body: { event: good }, headers: { 'x-api-key': KEYS.predict } });
     assert.equal(res.status, 200);

@@ -35,8 +35,16 @@ describe('sluice keys', () => {
     const parsed = await readKeysFile(file);
     assert.deepEqual(parsed.keys, [{ id: 'ana@example.com', sha256: hashApiKey(key), scopes: ['predict', 'feedback'] }]);
     const ring = new KeyRing(parsed, { perSecond: 100, burst: 100 });
-    const principal = ring.authorize({ headers: { authorization: `Bearer ${key}` } } as never, 'predict');
+    const principal = ring.authorize({ headers: { authorization: `Bearer ${key}` } } as never, 'predict', 'flights-delay');
     assert.equal(principal.id, 'ana@example.com');
+  });
+
+  test('scopes may name a model or a pattern of models', async () => {
+    const created = await cli(env, 'keys', 'create', '--id', 'app-east', '--scopes', 'predict:flights-*, feedback:flights-delay', '--json');
+    assert.equal(created.code, EXIT.ok, created.err);
+    assert.deepEqual((JSON.parse(created.out) as { scopes: string[] }).scopes, ['predict:flights-*', 'feedback:flights-delay']);
+    assert.deepEqual((await readKeysFile(file)).keys.find((k) => k.id === 'app-east')?.scopes, ['predict:flights-*', 'feedback:flights-delay']);
+    assert.equal((await cli(env, 'keys', 'revoke', '--id', 'app-east')).code, EXIT.ok);
   });
 
   test('a second key with its own rate limit is added beside the first; list shows both without the keys', async () => {
@@ -58,7 +66,17 @@ describe('sluice keys', () => {
     assert.match(duplicate.err, /already has a key for "batch-job"/);
     const scope = await cli(env, 'keys', 'create', '--id', 'eve', '--scopes', 'predict,root');
     assert.equal(scope.code, EXIT.userError);
-    assert.match(scope.err, /"root" is not a scope; the scopes are predict, feedback, admin/);
+    assert.match(scope.err, /--scopes: "root" is not a scope: expected predict, feedback, admin \(every model\), or one of them followed by :MODEL or :PATTERN/);
+    for (const [bad, problem] of [
+      ['predict:Flights', /"predict:Flights" names no model: after "predict:" comes a model name/],
+      ['admin:', /"admin:" names no model/],
+      ['feedback:flights_*', /"feedback:flights_\*" names no model/],
+      ['root:flights-delay', /"root:flights-delay" is not a scope/],
+    ] as const) {
+      const refused = await cli(env, 'keys', 'create', '--id', 'eve', '--scopes', `predict,${bad}`);
+      assert.equal(refused.code, EXIT.userError, bad);
+      assert.match(refused.err, problem);
+    }
     const badId = await cli(env, 'keys', 'create', '--id', 'has space', '--scopes', 'predict');
     assert.equal(badId.code, EXIT.userError);
     assert.match(badId.err, /keys\.2\.id|expected an id/);

@@ -10,8 +10,11 @@ import type { BinaryPrediction } from '../../../../shared/api/predict.ts';
 import { SERVING_CONFIG_KEY, type ServingConfigInput } from '../../../../shared/serving-config.ts';
 import { flightsDefinitions } from './flights-model.ts';
 
-/** One key per scope, one with all three, and one limited to a burst of 2 at 0.5 requests/s; the secrets are plain test strings. */
-export const KEYS = { predict: 'test-key-predict', feedback: 'test-key-feedback', admin: 'test-key-admin', all: 'test-key-all', limited: 'test-key-limited' } as const;
+/**
+ * One key per scope, one with all three, one limited to a burst of 2 at 0.5 requests/s, and one with
+ * all three on the models named flights-* only; the secrets are plain test strings.
+ */
+export const KEYS = { predict: 'test-key-predict', feedback: 'test-key-feedback', admin: 'test-key-admin', all: 'test-key-all', limited: 'test-key-limited', flights: 'test-key-flights' } as const;
 
 export function testKeyRing(rateLimit = { perSecond: 100_000, burst: 100_000 }, now?: () => number): KeyRing {
   return new KeyRing(
@@ -22,6 +25,7 @@ export function testKeyRing(rateLimit = { perSecond: 100_000, burst: 100_000 }, 
         { id: 'ana-admin', sha256: hashApiKey(KEYS.admin), scopes: ['admin'] },
         { id: 'ops-all', sha256: hashApiKey(KEYS.all), scopes: ['predict', 'feedback', 'admin'] },
         { id: 'slow-client', sha256: hashApiKey(KEYS.limited), scopes: ['predict'], rateLimit: { perSecond: 0.5, burst: 2 } },
+        { id: 'app-flights', sha256: hashApiKey(KEYS.flights), scopes: ['predict:flights-*', 'feedback:flights-*', 'admin:flights-*'] },
       ],
     },
     rateLimit,
