@@ -8,6 +8,7 @@ import {
   type RolloutRecord,
   type StepRecord,
   controlInputSchema,
+  healthThresholdsSchema,
   planMs,
   startRolloutInputSchema,
 } from '../../shared/deployment.ts';
@@ -262,6 +263,22 @@ export class Deployment {
     this.event('pause', 'sluice', why);
     rollout.paused = true;
     return { kind: 'hold-paused' };
+  }
+
+  /**
+   * How often a step is checked while it bakes; undefined when only the end of its bake is judged:
+   * a shadow step (it answers no request), or a plan with the checks turned off.
+   */
+  inBakeCheckMs(rollout: CurrentRollout, step: BakedStep): number | undefined {
+    if (step.kind !== 'canary') return undefined;
+    // A plan carried over from a run started before the setting existed lacks it: the schema's default applies.
+    const every = healthThresholdsSchema.shape.checkEvery.parse(rollout.plan.health.checkEvery);
+    return every === false ? undefined : planMs(every);
+  }
+
+  /** A breach found while the step baked rolls back at once, named as such. */
+  breachedWhileBaking(step: BakedStep, judgement: Judgement): Extract<NextMove, { kind: 'roll-back' }> {
+    return { kind: 'roll-back', reason: `${step.kind} ${step.percent}% breached while baking: ${judgement.reasons.join('; ')}` };
   }
 
   advance(rollout: CurrentRollout): void {
