@@ -111,6 +111,7 @@ export function createFakeDeploymentActivities() {
     routes,
     reports,
     followedCount: (model: string) => followed.filter((m) => m === model).length,
+    healthReadsOf: (model: string) => healthReads.get(model) ?? 0,
     registryOf: (model: string) => registry.filter((r) => r.model === model),
     routeWritesOf: (model: string) => routeWrites.filter((r) => r.model === model).map((r) => r.routes),
   };
@@ -378,6 +379,69 @@ describe('modelDeployment workflow', () => {
     assert.equal(rollout?.outcome?.kind, 'rolled-back');
     assert.match(rollout?.outcome?.reason ?? '', /not enough data after 2 extension\(s\): 12 canary predictions \(needs 200\)/);
     assert.deepEqual(rollout?.steps[0]?.checks.map((c) => c.verdict), ['insufficient-data', 'insufficient-data', 'insufficient-data']);
+  });
+
+  test('a candidate failing every request, or too slow, is rolled back at the first check while its step bakes, long before the bake ends', async (t) => {
+    const breaches = { errors: { candidate: { samples: 0, failed: 300, errorRate: 1 } }, latency: { candidate: { p99LatencyMs: 9000 } } };
+    const results = await Promise.all(
+      Object.entries(breaches).map(async ([name, candidate]) => {
+        const model = uniqueModel({ champion: 1, health: () => candidate });
+        const plan = fastPlan({ steps: [{ percent: 5, bake: '10 minutes' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '2 seconds' } });
+        const { state, handle } = await startRollout(model, 2, plan);
+        const routed = Date.now();
+        const rollout = (await finished(handle)).history[0];
+        return { name, model, handle, state, rollout, wallMs: Date.now() - routed };
+      }),
+    );
+    for (const { name, model, handle, state, rollout, wallMs } of results) {
+      assert.equal(state.current?.steps[0]?.checks.length, 0, 'the step was routed before any check');
+      assert.equal(rollout?.outcome?.kind, 'rolled-back');
+      const expected = name === 'errors' ? 'error rate 1.0000 vs champion 0.0000 (rise > 0.01)' : 'p99 latency 9000.0 ms > 250 ms';
+      assert.equal(rollout?.outcome?.reason, `canary 5% breached while baking: ${expected}`);
+      assert.equal(rollout?.outcome?.by, 'sluice');
+      const checks = rollout?.steps[0]?.checks ?? [];
+      assert.deepEqual(checks.map((c) => ({ verdict: c.verdict, early: c.early, reasons: c.reasons })), [{ verdict: 'breach', early: true, reasons: [expected] }]);
+      assert.equal(fakes.healthReadsOf(model), 1, 'rolled back at the first check');
+      assert.deepEqual(fakes.routeWritesOf(model), [{ primary: 1, canary: { version: 2, percent: 5 } }, { primary: 1 }]);
+      assert.deepEqual(fakes.registryOf(model).map((r) => `${r.action}:${r.by}`), ['canary:ana', 'rollback:sluice']);
+      // The step started, was checked after 2 s and rolled back at once: seconds, not the 10 minutes' bake.
+      const startedAt = Date.parse(rollout?.steps[0]?.startedAt ?? '');
+      const checkedAt = Date.parse(checks[0]?.at ?? '');
+      const rolledBackAt = Date.parse(rollout?.outcome?.at ?? '');
+      assert.ok(checkedAt - startedAt >= 2000 && checkedAt - startedAt < 5000, `checked ${checkedAt - startedAt} ms into the bake`);
+      assert.ok(rolledBackAt - checkedAt < 2000, `rolled back ${rolledBackAt - checkedAt} ms after the breach was seen`);
+      assert.ok(wallMs < 10_000, `the rollout ended ${wallMs} ms after its routes were written`);
+      t.diagnostic(`${name}: check ${checkedAt - startedAt} ms into the bake, rolled back ${rolledBackAt - checkedAt} ms after it; ${wallMs} ms from routed to ended as the client saw it`);
+      await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+    }
+  });
+
+  test('while baking, too few samples, quality figures (PSI, AUC) and plans with the checks off do not roll back early; the end of the bake judges as before', async () => {
+    const failing = { candidate: { samples: 10, failed: 40, errorRate: 0.8 } };
+    const cases = {
+      // 50 requests seen, fewer than minSamples: not judged while baking, and still too few at the end.
+      'too few samples': { health: () => failing, plan: { maxExtensions: 0, onInsufficientData: 'rollback' as const }, reason: /^not enough data after 0 extension\(s\): 50 canary predictions \(needs 200\)$/, verdict: 'insufficient-data', outcome: 'rolled-back' },
+      'quality figures': { health: () => ({ psi: 0.61, candidate: { auc: 0.41 } }), plan: {}, reason: /^canary 5% breached: PSI 0\.6100 > 0\.25; AUC 0\.4100/, verdict: 'breach', outcome: 'rolled-back' },
+      'checks off': { health: () => ({ candidate: { failed: 300, errorRate: 0.375 } }), plan: { health: { checkEvery: false as const } }, reason: /^canary 5% breached: error rate 0\.3750/, verdict: 'breach', outcome: 'rolled-back' },
+      healthy: { health: () => ({}), plan: {}, reason: /^every step healthy$/, verdict: 'healthy', outcome: 'promoted' },
+    };
+    await Promise.all(
+      Object.entries(cases).map(async ([name, c]) => {
+        const model = uniqueModel({ champion: 1, health: c.health });
+        const plan = fastPlan({ steps: [{ percent: 5, bake: '5 seconds' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '1 second' }, ...c.plan });
+        const { handle } = await startRollout(model, 2, plan);
+        const rollout = (await finished(handle)).history[0];
+        assert.equal(rollout?.outcome?.kind, c.outcome, name);
+        assert.match(rollout?.outcome?.reason ?? '', c.reason, name);
+        const checks = rollout?.steps[0]?.checks ?? [];
+        assert.deepEqual(checks.map((k) => [k.verdict, k.early]), [[c.verdict, undefined]], `${name}: only the end of the bake is recorded`);
+        const baked = Date.parse(checks[0]?.at ?? '') - Date.parse(rollout?.steps[0]?.startedAt ?? '');
+        assert.ok(baked >= 5000, `${name}: judged ${baked} ms into a 5 s bake`);
+        // Checked about every second while baking (none when off), then once at the end.
+        const reads = fakes.healthReadsOf(model);
+        assert.ok(name === 'checks off' ? reads === 1 : reads >= 3 && reads <= 5, `${name}: ${reads} health reads`);
+      }),
+    );
   });
 
   test('a version the registry refuses to make canary ends as failed, with no route written', async () => {
