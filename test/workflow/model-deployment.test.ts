@@ -171,6 +171,9 @@ describe('modelDeployment workflow', () => {
       await sleep(100);
     }
   }
+  /** The standard JSON history format the Temporal UI exports; replay.test.ts holds future changes to it. */
+  const showHistory = (workflowId: string) =>
+    execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
   const finished = (handle: WorkflowHandle, n = 1) => waitFor(handle, `${n} finished rollout(s)`, (s) => s.history.length >= n && s.current === undefined);
 
   test('success: shadow, then 5 → 25 → 50 %, each judged healthy, then promotion', async () => {
@@ -291,11 +294,7 @@ describe('modelDeployment workflow', () => {
     assert.deepEqual(next.history.map((h) => `${h.version}:${h.outcome?.kind}`), ['2:promoted', '2:rolled-back', '3:promoted']);
 
     await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
-    if (process.env.RECORD_HISTORIES === 'true') {
-      // The standard JSON history format the Temporal UI exports; replay.test.ts holds future changes to it.
-      const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
-      writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-promote-then-rollback.json'), json);
-    }
+    if (process.env.RECORD_HISTORIES === 'true') writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-promote-then-rollback.json'), showHistory(handle.workflowId));
   });
 
   test('rollback of a champion by Signal (Temporal UI); a first version, or a registry refusal, leaves the champion serving', async () => {
@@ -413,6 +412,7 @@ describe('modelDeployment workflow', () => {
       assert.ok(wallMs < 10_000, `the rollout ended ${wallMs} ms after its routes were written`);
       t.diagnostic(`${name}: check ${checkedAt - startedAt} ms into the bake, rolled back ${rolledBackAt - checkedAt} ms after it; ${wallMs} ms from routed to ended as the client saw it`);
       await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+      if (name === 'errors' && process.env.RECORD_HISTORIES === 'true') writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-early-abort.json'), showHistory(handle.workflowId));
     }
   });
 
