@@ -302,6 +302,17 @@ export interface RolloutRecord {
   outcome?: { kind: RolloutOutcome; at: string; by: string; reason: string };
 }
 
+/**
+ * The current step's bake: the window it judges from, when it ends, and how often it was extended.
+ * Kept in the state so that a run continued as new in the middle of a bake (checks while baking
+ * grow the history) bakes on to the same end over the same window.
+ */
+export interface BakeUnderWay {
+  windowFrom: string;
+  until: string;
+  extensions: number;
+}
+
 export interface DeploymentState {
   model: string;
   phase: DeploymentPhase;
@@ -314,7 +325,7 @@ export interface DeploymentState {
   /** The model's routes as this workflow last wrote them (undefined: none written yet). */
   routes?: ModelRoutesConfig;
   /** The rollout in progress, if any. */
-  current?: RolloutRecord & { plan: RolloutPlan; stepIndex: number; paused: boolean; pausedPhase?: 'shadow' | 'canary' };
+  current?: RolloutRecord & { plan: RolloutPlan; stepIndex: number; paused: boolean; pausedPhase?: 'shadow' | 'canary'; bake?: BakeUnderWay };
   /** Finished rollouts, newest last (the oldest are dropped past `historyLimit`). */
   history: RolloutRecord[];
 }

@@ -468,6 +468,27 @@ describe('modelDeployment workflow', () => {
     assert.equal((await latest.query(deploymentStateQuery)).champion, 2);
   });
 
+  test('a bake checked while it bakes continues as new in the middle once the history is long, and ends when it would have', async () => {
+    const model = uniqueModel();
+    const plan = fastPlan({ steps: [{ percent: 5, bake: '8 seconds' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '1 second' } });
+    const { handle } = await startRollout(model, 2, plan, { maxHistoryEvents: 40 });
+    const firstRun = (await handle.describe()).runId;
+    const done = await finished(handle);
+    const rollout = done.history[0];
+    assert.equal(rollout?.outcome?.kind, 'promoted');
+    const latest = stack.client.workflow.getHandle(deploymentWorkflowId(model));
+    assert.notEqual((await latest.describe()).runId, firstRun, 'the workflow continued as new');
+    assert.ok(rollout?.events.every((e) => e.action !== 'extend'), 'the step was never extended');
+    // One step, judged once at the end of its 8 s: neither the routes nor the bake started again in the continued runs.
+    const checks = rollout?.steps[0]?.checks ?? [];
+    assert.deepEqual(checks.map((c) => [c.verdict, c.early]), [['healthy', undefined]]);
+    const baked = Date.parse(checks[0]?.at ?? '') - Date.parse(rollout?.steps[0]?.startedAt ?? '');
+    assert.ok(baked >= 8000 && baked < 11_000, `judged ${baked} ms into an 8 s bake`);
+    assert.equal(checks[0]?.figures.window.from, rollout?.steps[0]?.startedAt, 'judged over the whole step');
+    assert.deepEqual(fakes.routeWritesOf(model), [{ primary: 1, canary: { version: 2, percent: 5 } }, { primary: 2 }]);
+    assert.ok(fakes.healthReadsOf(model) >= 5, `${fakes.healthReadsOf(model)} health reads`);
+  });
+
   test('pipeline hand-over: an approved version reaches the deployment workflow (started, or signalled when it runs)', async (t) => {
     const approveRun = async (model: string, suffix: string) => {
       const { workflowId } = testIds(`${t.name}-${suffix}`);
