@@ -416,7 +416,7 @@ describe('modelDeployment workflow', () => {
     }
   });
 
-  test('while baking, too few samples, quality figures (PSI, AUC) and plans with the checks off do not roll back early; the end of the bake judges as before', async () => {
+  test('while baking, too few samples, quality figures (PSI, AUC) and plans with the checks off do not roll back early; the end of the bake judges as before', async (t) => {
     const failing = { candidate: { samples: 10, failed: 40, errorRate: 0.8 } };
     const cases = {
       // 50 requests seen, fewer than minSamples: not judged while baking, and still too few at the end.
@@ -440,6 +440,14 @@ describe('modelDeployment workflow', () => {
         // Checked about every second while baking (none when off), then once at the end.
         const reads = fakes.healthReadsOf(model);
         assert.ok(name === 'checks off' ? reads === 1 : reads >= 3 && reads <= 5, `${name}: ${reads} health reads`);
+        if (name === 'healthy') {
+          // What each check costs in history: the events from one health read's scheduling to the next.
+          const events = (await handle.fetchHistory()).events ?? [];
+          const readAt = events.flatMap((e, i) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'measureRolloutHealth' ? [i] : []));
+          const perCheck = readAt.slice(1).map((at, i) => at - (readAt[i] ?? 0));
+          assert.ok(perCheck.every((n) => n <= 12), `history events per check: ${perCheck.join(', ')}`);
+          t.diagnostic(`history events per check while baking: ${perCheck.join(', ')} (${events.length} in all)`);
+        }
       }),
     );
   });
