@@ -481,20 +481,32 @@ describe('modelDeployment workflow', () => {
     const plan = fastPlan({ steps: [{ percent: 5, bake: '8 seconds' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '1 second' } });
     const { handle } = await startRollout(model, 2, plan, { maxHistoryEvents: 40 });
     const firstRun = (await handle.describe()).runId;
-    const done = await finished(handle);
+    const latest = stack.client.workflow.getHandle(deploymentWorkflowId(model));
+    // The bake's end as each run sees it, until the rollout ends.
+    const ends = new Set<string>();
+    const runs = new Set<string>([firstRun]);
+    const done = await waitFor(latest, 'promoted', (s) => {
+      if (s.current?.bake) ends.add(s.current.bake.until);
+      return s.history.length === 1;
+    }, 60_000);
+    runs.add((await latest.describe()).runId);
     const rollout = done.history[0];
     assert.equal(rollout?.outcome?.kind, 'promoted');
-    const latest = stack.client.workflow.getHandle(deploymentWorkflowId(model));
-    assert.notEqual((await latest.describe()).runId, firstRun, 'the workflow continued as new');
+    assert.equal(runs.size, 2, 'the workflow continued as new');
+    assert.equal(ends.size, 1, `one bake, carried on to the same end by every run: ${[...ends].join(', ')}`);
     assert.ok(rollout?.events.every((e) => e.action !== 'extend'), 'the step was never extended');
-    // One step, judged once at the end of its 8 s: neither the routes nor the bake started again in the continued runs.
+    // One step, judged once at the end of its 8 s, over the whole step: neither the routes nor the bake started again.
     const checks = rollout?.steps[0]?.checks ?? [];
     assert.deepEqual(checks.map((c) => [c.verdict, c.early]), [['healthy', undefined]]);
-    const baked = Date.parse(checks[0]?.at ?? '') - Date.parse(rollout?.steps[0]?.startedAt ?? '');
-    assert.ok(baked >= 8000 && baked < 11_000, `judged ${baked} ms into an 8 s bake`);
+    const [until] = [...ends];
+    assert.ok(Date.parse(checks[0]?.at ?? '') >= Date.parse(until ?? ''), 'judged once the bake was over');
+    const bakeFrom = Date.parse(until ?? '') - 8000;
+    assert.ok(bakeFrom >= Date.parse(rollout?.steps[0]?.startedAt ?? '') && bakeFrom < Date.parse(rollout?.steps[0]?.startedAt ?? '') + 5000, 'the bake began once the step was routed');
     assert.equal(checks[0]?.figures.window.from, rollout?.steps[0]?.startedAt, 'judged over the whole step');
     assert.deepEqual(fakes.routeWritesOf(model), [{ primary: 1, canary: { version: 2, percent: 5 } }, { primary: 2 }]);
-    assert.ok(fakes.healthReadsOf(model) >= 5, `${fakes.healthReadsOf(model)} health reads`);
+    // About one read a second while baking (fewer on a loaded machine), then the end's: a restarted bake would read more.
+    const reads = fakes.healthReadsOf(model);
+    assert.ok(reads >= 3 && reads <= 8, `${reads} health reads`);
   });
 
   test('pipeline hand-over: an approved version reaches the deployment workflow (started, or signalled when it runs)', async (t) => {
