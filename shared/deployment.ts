@@ -57,6 +57,16 @@ export const healthThresholdsSchema = z.strictObject({
    * predicted-class shares, which are what callers act on.
    */
   maxClassProbabilityPsi: z.number().positive().optional(),
+  /**
+   * How often a canary step is checked while it bakes, over its window so far, or `false` for only
+   * at the end. Only the serving figures are judged then (error rate and p99 latency, by the limits
+   * above once the window has `minSamples`): a candidate failing its requests is rolled back within
+   * a check instead of keeping its share for the whole bake. PSI and the labelled figures need the
+   * whole window and are judged at its end.
+   */
+  checkEvery: z
+    .union([durationSchema.refine((text) => (parseDurationMs(text) ?? 0) >= 1000, 'expected at least 1 second'), z.literal(false)])
+    .default('1 minute'),
 });
 export type HealthThresholds = z.output<typeof healthThresholdsSchema>;
 
@@ -172,16 +182,9 @@ export interface Judgement {
 /** Judges a step's figures against the plan's limits; pure, so the workflow can call it. */
 export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): Judgement {
   const { candidate, champion, psi } = figures;
-  // Failed requests count as samples: a version that fails every request must be judged, not wait for data.
-  const seen = candidate.samples + (candidate.failed ?? 0);
-  if (seen < limits.minSamples) {
-    return { verdict: 'insufficient-data', reasons: [`${seen} ${figures.route} predictions (needs ${limits.minSamples})`] };
-  }
-  const reasons: string[] = [];
-  if (candidate.errorRate !== undefined && candidate.errorRate - (champion.errorRate ?? 0) > limits.maxErrorRate) {
-    reasons.push(`error rate ${fmt(candidate.errorRate)} vs champion ${fmt(champion.errorRate ?? 0)} (rise > ${limits.maxErrorRate})`);
-  }
-  if (candidate.p99LatencyMs !== undefined && candidate.p99LatencyMs > limits.maxP99LatencyMs) reasons.push(`p99 latency ${fmt(candidate.p99LatencyMs)} ms > ${limits.maxP99LatencyMs} ms`);
+  const tooFew = tooFewSamples(figures, limits);
+  if (tooFew) return tooFew;
+  const reasons = servingBreaches(figures, limits);
   if (psi !== undefined && psi > limits.maxPsi) reasons.push(`${PSI_NAME[figures.task ?? 'binary']} ${fmt(psi)} > ${limits.maxPsi}`);
   if (figures.worstClassPsi && limits.maxClassProbabilityPsi !== undefined && figures.worstClassPsi.psi > limits.maxClassProbabilityPsi) {
     reasons.push(`probability PSI of class ${JSON.stringify(figures.worstClassPsi.class)} ${fmt(figures.worstClassPsi.psi)} > ${limits.maxClassProbabilityPsi}`);
@@ -206,6 +209,34 @@ export function judgeHealth(figures: HealthFigures, limits: HealthThresholds): J
     }
   }
   return reasons.length ? { verdict: 'breach', reasons } : { verdict: 'healthy', reasons: [] };
+}
+
+/**
+ * Judges a canary step while it bakes, on the figures that are clear within minutes: error rate and
+ * p99 latency, by the same limits and sample minimum as `judgeHealth`. `healthy` means only that
+ * nothing is clearly wrong yet; the end of the bake judges everything.
+ */
+export function judgeServing(figures: HealthFigures, limits: HealthThresholds): Judgement {
+  const tooFew = tooFewSamples(figures, limits);
+  if (tooFew) return tooFew;
+  const reasons = servingBreaches(figures, limits);
+  return reasons.length ? { verdict: 'breach', reasons } : { verdict: 'healthy', reasons: [] };
+}
+
+function tooFewSamples(figures: HealthFigures, limits: HealthThresholds): Judgement | undefined {
+  // Failed requests count as samples: a version that fails every request must be judged, not wait for data.
+  const seen = figures.candidate.samples + (figures.candidate.failed ?? 0);
+  return seen < limits.minSamples ? { verdict: 'insufficient-data', reasons: [`${seen} ${figures.route} predictions (needs ${limits.minSamples})`] } : undefined;
+}
+
+/** The candidate's error rate (its rise over the champion's) and p99 latency against their limits. */
+function servingBreaches({ candidate, champion }: HealthFigures, limits: HealthThresholds): string[] {
+  const reasons: string[] = [];
+  if (candidate.errorRate !== undefined && candidate.errorRate - (champion.errorRate ?? 0) > limits.maxErrorRate) {
+    reasons.push(`error rate ${fmt(candidate.errorRate)} vs champion ${fmt(champion.errorRate ?? 0)} (rise > ${limits.maxErrorRate})`);
+  }
+  if (candidate.p99LatencyMs !== undefined && candidate.p99LatencyMs > limits.maxP99LatencyMs) reasons.push(`p99 latency ${fmt(candidate.p99LatencyMs)} ms > ${limits.maxP99LatencyMs} ms`);
+  return reasons;
 }
 
 /** Binary reasons keep the wording they always had. */
@@ -241,8 +272,12 @@ export interface StepRecord {
   percent: number;
   startedAt: string;
   endedAt?: string;
-  /** One entry per judgement (a step with too few samples is judged again after each extension). */
-  checks: { at: string; figures: HealthFigures; verdict: Verdict; reasons: string[] }[];
+  /**
+   * One entry per judgement (a step with too few samples is judged again after each extension).
+   * Checks while the step bakes (`early`) are kept only when they breach: one a minute would crowd
+   * out the rest and swell the state a continued run carries.
+   */
+  checks: { at: string; figures: HealthFigures; verdict: Verdict; reasons: string[]; early?: true }[];
   reportKey?: string;
 }
 
@@ -267,6 +302,17 @@ export interface RolloutRecord {
   outcome?: { kind: RolloutOutcome; at: string; by: string; reason: string };
 }
 
+/**
+ * The current step's bake: the window it judges from, when it ends, and how often it was extended.
+ * Kept in the state so that a run continued as new in the middle of a bake (checks while baking
+ * grow the history) bakes on to the same end over the same window.
+ */
+export interface BakeUnderWay {
+  windowFrom: string;
+  until: string;
+  extensions: number;
+}
+
 export interface DeploymentState {
   model: string;
   phase: DeploymentPhase;
@@ -279,7 +325,7 @@ export interface DeploymentState {
   /** The model's routes as this workflow last wrote them (undefined: none written yet). */
   routes?: ModelRoutesConfig;
   /** The rollout in progress, if any. */
-  current?: RolloutRecord & { plan: RolloutPlan; stepIndex: number; paused: boolean; pausedPhase?: 'shadow' | 'canary' };
+  current?: RolloutRecord & { plan: RolloutPlan; stepIndex: number; paused: boolean; pausedPhase?: 'shadow' | 'canary'; bake?: BakeUnderWay };
   /** Finished rollouts, newest last (the oldest are dropped past `historyLimit`). */
   history: RolloutRecord[];
 }

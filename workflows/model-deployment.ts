@@ -34,18 +34,18 @@ export const rolloutHistoryQuery = defineQuery<RolloutRecord[]>('history');
  * percentages), judging each step's health over its bake window from the prediction logs; a breach
  * rolls back, success promotes. A second `startRollout` while one runs is refused with the reason:
  * finish, promote or roll back the first. `rollback` with no rollout in progress returns to the
- * previous champion (the one archived at the last promotion). Continues as new between steps once
- * the history is long.
+ * previous champion (the one archived at the last promotion). Continues as new between steps, or
+ * at a check while a step bakes, once the history is long.
  */
 export async function modelDeployment(rawInput: DeploymentInput): Promise<void> {
   const input = parseInput(deploymentInputSchema, rawInput, (problems) => `Invalid deployment input: ${problems.join('; ')}`);
+  const historyIsLong = () => workflowInfo().historyLength >= input.maxHistoryEvents || workflowInfo().continueAsNewSuggested;
   const deployment = new Deployment(input.model, input.historyLimit, input);
-  const deployer = new Deployer(deployment);
+  const deployer = new Deployer(deployment, historyIsLong);
   listen(deployment, deployer);
   if (input.start) deployment.startOrIgnore(input.start);
-  const historyIsLong = () => workflowInfo().historyLength >= input.maxHistoryEvents || workflowInfo().continueAsNewSuggested;
 
-  /** Runs the rollout from its step index; returns 'continue-as-new' at a step boundary when the history is long. */
+  /** Runs the rollout from its step index; returns 'continue-as-new' at a step boundary, or at a check while a step bakes, when the history is long. */
   async function runRollout(rollout: CurrentRollout): Promise<'ended' | 'continue-as-new'> {
     if (deployment.notYetBegun(rollout) && !(await deployer.begin(rollout))) return 'ended';
     const steps = deployment.stepsToRun(rollout);
@@ -61,7 +61,8 @@ export async function modelDeployment(rawInput: DeploymentInput): Promise<void> 
         await deployer.finish(rollout, 'promoted', rollout.by, 'every step healthy');
         return 'ended';
       }
-      if ((await deployer.runStep(rollout, step)) === 'ended') return 'ended';
+      const moved = await deployer.runStep(rollout, step);
+      if (moved === 'ended' || moved === 'continue-as-new') return moved;
       // A promote or rollback came while the step baked: act on it before moving on.
       if (deployment.command) continue;
       deployment.advance(rollout);

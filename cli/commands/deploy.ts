@@ -46,7 +46,7 @@ function describeDeployment(state: DeploymentView, write: (line: string) => void
     for (const step of rollout.steps) {
       const last = step.checks.at(-1);
       const figures = last
-        ? ` ${last.verdict}: ${describeFigures(last.figures)}${last.reasons.length ? ` (${last.reasons.join('; ')})` : ''}`
+        ? ` ${last.verdict}${last.early ? ' while baking' : ''}: ${describeFigures(last.figures)}${last.reasons.length ? ` (${last.reasons.join('; ')})` : ''}`
         : '';
       write(`    ${step.kind} ${step.percent}%${figures}${step.reportKey ? ` report ${step.reportKey}` : ''}`);
     }

@@ -106,7 +106,8 @@ export type PendingApproval = z.infer<typeof pendingApprovalSchema>;
 export const approvalsViewSchema = z.strictObject({ pending: z.array(pendingApprovalSchema), gaps });
 export type ApprovalsView = z.infer<typeof approvalsViewSchema>;
 
-const checkSchema = z.strictObject({ at: z.string(), verdict: z.string(), reasons: z.array(z.string()), figures: z.looseObject({}) });
+/** `whileBaking`: a check before the end of the step's bake (kept only when it breached and rolled the step back). */
+const checkSchema = z.strictObject({ at: z.string(), verdict: z.string(), whileBaking: z.boolean(), reasons: z.array(z.string()), figures: z.looseObject({}) });
 
 export const rolloutsViewSchema = z.strictObject({
   model: z.string(),

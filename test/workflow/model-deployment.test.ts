@@ -111,6 +111,7 @@ export function createFakeDeploymentActivities() {
     routes,
     reports,
     followedCount: (model: string) => followed.filter((m) => m === model).length,
+    healthReadsOf: (model: string) => healthReads.get(model) ?? 0,
     registryOf: (model: string) => registry.filter((r) => r.model === model),
     routeWritesOf: (model: string) => routeWrites.filter((r) => r.model === model).map((r) => r.routes),
   };
@@ -170,6 +171,9 @@ describe('modelDeployment workflow', () => {
       await sleep(100);
     }
   }
+  /** The standard JSON history format the Temporal UI exports; replay.test.ts holds future changes to it. */
+  const showHistory = (workflowId: string) =>
+    execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
   const finished = (handle: WorkflowHandle, n = 1) => waitFor(handle, `${n} finished rollout(s)`, (s) => s.history.length >= n && s.current === undefined);
 
   test('success: shadow, then 5 → 25 → 50 %, each judged healthy, then promotion', async () => {
@@ -290,11 +294,7 @@ describe('modelDeployment workflow', () => {
     assert.deepEqual(next.history.map((h) => `${h.version}:${h.outcome?.kind}`), ['2:promoted', '2:rolled-back', '3:promoted']);
 
     await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
-    if (process.env.RECORD_HISTORIES === 'true') {
-      // The standard JSON history format the Temporal UI exports; replay.test.ts holds future changes to it.
-      const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
-      writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-promote-then-rollback.json'), json);
-    }
+    if (process.env.RECORD_HISTORIES === 'true') writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-promote-then-rollback.json'), showHistory(handle.workflowId));
   });
 
   test('rollback of a champion by Signal (Temporal UI); a first version, or a registry refusal, leaves the champion serving', async () => {
@@ -380,6 +380,79 @@ describe('modelDeployment workflow', () => {
     assert.deepEqual(rollout?.steps[0]?.checks.map((c) => c.verdict), ['insufficient-data', 'insufficient-data', 'insufficient-data']);
   });
 
+  test('a candidate failing every request, or too slow, is rolled back at the first check while its step bakes, long before the bake ends', async (t) => {
+    const breaches = { errors: { candidate: { samples: 0, failed: 300, errorRate: 1 } }, latency: { candidate: { p99LatencyMs: 9000 } } };
+    const results = await Promise.all(
+      Object.entries(breaches).map(async ([name, candidate]) => {
+        const model = uniqueModel({ champion: 1, health: () => candidate });
+        const plan = fastPlan({ steps: [{ percent: 5, bake: '10 minutes' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '2 seconds' } });
+        const { state, handle } = await startRollout(model, 2, plan);
+        const routed = Date.now();
+        const rollout = (await finished(handle)).history[0];
+        return { name, model, handle, state, rollout, wallMs: Date.now() - routed };
+      }),
+    );
+    for (const { name, model, handle, state, rollout, wallMs } of results) {
+      assert.equal(state.current?.steps[0]?.checks.length, 0, 'the step was routed before any check');
+      assert.equal(rollout?.outcome?.kind, 'rolled-back');
+      const expected = name === 'errors' ? 'error rate 1.0000 vs champion 0.0000 (rise > 0.01)' : 'p99 latency 9000.0 ms > 250 ms';
+      assert.equal(rollout?.outcome?.reason, `canary 5% breached while baking: ${expected}`);
+      assert.equal(rollout?.outcome?.by, 'sluice');
+      const checks = rollout?.steps[0]?.checks ?? [];
+      assert.deepEqual(checks.map((c) => ({ verdict: c.verdict, early: c.early, reasons: c.reasons })), [{ verdict: 'breach', early: true, reasons: [expected] }]);
+      assert.equal(fakes.healthReadsOf(model), 1, 'rolled back at the first check');
+      assert.deepEqual(fakes.routeWritesOf(model), [{ primary: 1, canary: { version: 2, percent: 5 } }, { primary: 1 }]);
+      assert.deepEqual(fakes.registryOf(model).map((r) => `${r.action}:${r.by}`), ['canary:ana', 'rollback:sluice']);
+      // The step started, was checked after 2 s and rolled back at once: seconds, not the 10 minutes' bake.
+      const startedAt = Date.parse(rollout?.steps[0]?.startedAt ?? '');
+      const checkedAt = Date.parse(checks[0]?.at ?? '');
+      const rolledBackAt = Date.parse(rollout?.outcome?.at ?? '');
+      // Bounds loose enough for a loaded 2-core machine; the bake would have run 600 s.
+      assert.ok(checkedAt - startedAt >= 2000 && checkedAt - startedAt < 10_000, `checked ${checkedAt - startedAt} ms into the bake`);
+      assert.ok(rolledBackAt - checkedAt < 10_000, `rolled back ${rolledBackAt - checkedAt} ms after the breach was seen`);
+      assert.ok(wallMs < 30_000, `the rollout ended ${wallMs} ms after its routes were written`);
+      t.diagnostic(`${name}: check ${checkedAt - startedAt} ms into the bake, rolled back ${rolledBackAt - checkedAt} ms after it; ${wallMs} ms from routed to ended as the client saw it`);
+      await Worker.runReplayHistory({ workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+      if (name === 'errors' && process.env.RECORD_HISTORIES === 'true') writeFileSync(join(import.meta.dirname, 'histories', 'model-deployment-early-abort.json'), showHistory(handle.workflowId));
+    }
+  });
+
+  test('while baking, too few samples, quality figures (PSI, AUC) and plans with the checks off do not roll back early; the end of the bake judges as before', async (t) => {
+    const failing = { candidate: { samples: 10, failed: 40, errorRate: 0.8 } };
+    const cases = {
+      // 50 requests seen, fewer than minSamples: not judged while baking, and still too few at the end.
+      'too few samples': { health: () => failing, plan: { maxExtensions: 0, onInsufficientData: 'rollback' as const }, reason: /^not enough data after 0 extension\(s\): 50 canary predictions \(needs 200\)$/, verdict: 'insufficient-data', outcome: 'rolled-back' },
+      'quality figures': { health: () => ({ psi: 0.61, candidate: { auc: 0.41 } }), plan: {}, reason: /^canary 5% breached: PSI 0\.6100 > 0\.25; AUC 0\.4100/, verdict: 'breach', outcome: 'rolled-back' },
+      'checks off': { health: () => ({ candidate: { failed: 300, errorRate: 0.375 } }), plan: { health: { checkEvery: false as const } }, reason: /^canary 5% breached: error rate 0\.3750/, verdict: 'breach', outcome: 'rolled-back' },
+      healthy: { health: () => ({}), plan: {}, reason: /^every step healthy$/, verdict: 'healthy', outcome: 'promoted' },
+    };
+    await Promise.all(
+      Object.entries(cases).map(async ([name, c]) => {
+        const model = uniqueModel({ champion: 1, health: c.health });
+        const plan = fastPlan({ steps: [{ percent: 5, bake: '5 seconds' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '1 second' }, ...c.plan });
+        const { handle } = await startRollout(model, 2, plan);
+        const rollout = (await finished(handle)).history[0];
+        assert.equal(rollout?.outcome?.kind, c.outcome, name);
+        assert.match(rollout?.outcome?.reason ?? '', c.reason, name);
+        const checks = rollout?.steps[0]?.checks ?? [];
+        assert.deepEqual(checks.map((k) => [k.verdict, k.early]), [[c.verdict, undefined]], `${name}: only the end of the bake is recorded`);
+        const baked = Date.parse(checks[0]?.at ?? '') - Date.parse(rollout?.steps[0]?.startedAt ?? '');
+        assert.ok(baked >= 5000, `${name}: judged ${baked} ms into a 5 s bake`);
+        // Checked about every second while baking (none when off), then once at the end.
+        const reads = fakes.healthReadsOf(model);
+        assert.ok(name === 'checks off' ? reads === 1 : reads >= 2 && reads <= 5, `${name}: ${reads} health reads`);
+        if (name === 'healthy') {
+          // What each check costs in history: the events from one health read's scheduling to the next.
+          const events = (await handle.fetchHistory()).events ?? [];
+          const readAt = events.flatMap((e, i) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'measureRolloutHealth' ? [i] : []));
+          const perCheck = readAt.slice(1).map((at, i) => at - (readAt[i] ?? 0));
+          assert.ok(perCheck.every((n) => n <= 12), `history events per check: ${perCheck.join(', ')}`);
+          t.diagnostic(`history events per check while baking: ${perCheck.join(', ')} (${events.length} in all)`);
+        }
+      }),
+    );
+  });
+
   test('a version the registry refuses to make canary ends as failed, with no route written', async () => {
     const model = uniqueModel({ champion: 1, refuseCanary: true });
     const { handle } = await startRollout(model, 2, fastPlan());
@@ -402,6 +475,39 @@ describe('modelDeployment workflow', () => {
     const history = await latest.query(rolloutHistoryQuery);
     assert.equal(history.length, 1);
     assert.equal((await latest.query(deploymentStateQuery)).champion, 2);
+  });
+
+  test('a bake checked while it bakes continues as new in the middle once the history is long, and ends when it would have', async () => {
+    const model = uniqueModel();
+    const plan = fastPlan({ steps: [{ percent: 5, bake: '8 seconds' }, { percent: 100, bake: '0 seconds' }], health: { checkEvery: '1 second' } });
+    const { handle } = await startRollout(model, 2, plan, { maxHistoryEvents: 40 });
+    const firstRun = (await handle.describe()).runId;
+    const latest = stack.client.workflow.getHandle(deploymentWorkflowId(model));
+    // The bake's end as each run sees it, until the rollout ends.
+    const ends = new Set<string>();
+    const runs = new Set<string>([firstRun]);
+    const done = await waitFor(latest, 'promoted', (s) => {
+      if (s.current?.bake) ends.add(s.current.bake.until);
+      return s.history.length === 1;
+    }, 60_000);
+    runs.add((await latest.describe()).runId);
+    const rollout = done.history[0];
+    assert.equal(rollout?.outcome?.kind, 'promoted');
+    assert.equal(runs.size, 2, 'the workflow continued as new');
+    assert.equal(ends.size, 1, `one bake, carried on to the same end by every run: ${[...ends].join(', ')}`);
+    assert.ok(rollout?.events.every((e) => e.action !== 'extend'), 'the step was never extended');
+    // One step, judged once at the end of its 8 s, over the whole step: neither the routes nor the bake started again.
+    const checks = rollout?.steps[0]?.checks ?? [];
+    assert.deepEqual(checks.map((c) => [c.verdict, c.early]), [['healthy', undefined]]);
+    const [until] = [...ends];
+    assert.ok(Date.parse(checks[0]?.at ?? '') >= Date.parse(until ?? ''), 'judged once the bake was over');
+    const bakeFrom = Date.parse(until ?? '') - 8000;
+    assert.ok(bakeFrom >= Date.parse(rollout?.steps[0]?.startedAt ?? '') && bakeFrom < Date.parse(rollout?.steps[0]?.startedAt ?? '') + 5000, 'the bake began once the step was routed');
+    assert.equal(checks[0]?.figures.window.from, rollout?.steps[0]?.startedAt, 'judged over the whole step');
+    assert.deepEqual(fakes.routeWritesOf(model), [{ primary: 1, canary: { version: 2, percent: 5 } }, { primary: 2 }]);
+    // About one read a second while baking (fewer on a loaded machine), then the end's: a restarted bake would read more.
+    const reads = fakes.healthReadsOf(model);
+    assert.ok(reads >= 2 && reads <= 8, `${reads} health reads`);
   });
 
   test('pipeline hand-over: an approved version reaches the deployment workflow (started, or signalled when it runs)', async (t) => {

@@ -11,6 +11,8 @@ import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
  * break runs already in flight (an activity added, removed or reordered without `patched()`) fails
  * here instead of in production. Re-record after an intended change:
  * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration test/workflow/training-pipeline test/workflow/model-deployment
+ * (model-deployment-long-bake-before-checks.json was recorded from the code before in-bake checks
+ * and cannot be re-recorded: keep it.)
  */
 const HISTORIES = join(import.meta.dirname, 'histories');
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
@@ -21,6 +23,11 @@ describe('replay of recorded workflow histories', () => {
     assert.ok(files.includes('training-pipeline-approved.json'), `no recorded trainingPipeline history in ${HISTORIES}`);
     // A rollout through shadow and canary steps to promotion, the champion rolled back, then the next rollout.
     assert.ok(files.includes('model-deployment-promote-then-rollback.json'), `no recorded modelDeployment history in ${HISTORIES}`);
+    // Recorded before canary steps were checked while baking: a 65 s bake (longer than the default
+    // check interval) waited out in one timer, then judged and promoted. Replays only behind the patch.
+    assert.ok(files.includes('model-deployment-long-bake-before-checks.json'), `no modelDeployment history from before in-bake checks in ${HISTORIES}`);
+    // A canary rolled back by a check while it baked (recorded with the checks).
+    assert.ok(files.includes('model-deployment-early-abort.json'), `no modelDeployment history with an in-bake check in ${HISTORIES}`);
   });
 
   test('every recorded history replays against the current workflow code', async () => {

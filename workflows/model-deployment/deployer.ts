@@ -1,11 +1,10 @@
 import { type ActivityOptions, ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { DeploymentActivities } from '../../activities/deployment/contract.ts';
-import { type HealthFigures, type RolloutOutcome, judgeHealth } from '../../shared/deployment.ts';
+import { type BakeUnderWay, type HealthFigures, type Judgement, type RolloutOutcome, type StepRecord, judgeHealth, judgeServing } from '../../shared/deployment.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../shared/failure.ts';
 import type { ModelRoutesConfig } from '../../shared/serving-config.ts';
-import type { BakedStep, ControlRequest, CurrentRollout, Deployment } from './deployment.ts';
+import { type BakedStep, type ControlRequest, type CurrentRollout, type Deployment, MIN_BAKE_MS } from './deployment.ts';
 import { notify } from '../notify.ts';
-
 
 const shortIo = {
   startToCloseTimeout: '1 minute',
@@ -18,9 +17,21 @@ const healthRead = {
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
 } satisfies ActivityOptions;
 
+/** A check while a step bakes is not retried: the next one comes an interval later, and the end of the bake judges anyway. */
+const inBakeRead = { ...healthRead, retry: { ...healthRead.retry, maximumAttempts: 1 } } satisfies ActivityOptions;
+
 // Serving-config and registry writes retry without a limit: a rollback must land eventually.
 const io = proxyActivities<DeploymentActivities>(shortIo);
 const health = proxyActivities<DeploymentActivities>(healthRead);
+
+/** Marks histories whose canary steps are checked while they bake: runs recorded before bake in one timer. */
+const EARLY_ABORT = 'early-abort-in-bake';
+
+/**
+ * How a bake ended: its full time, stopped by a command or a pause, cut short by a clear breach, or
+ * left for a run continued as new to finish (the history grew long with checks).
+ */
+type BakeEnd = { kind: 'elapsed' } | { kind: 'stopped' } | { kind: 'breach'; reason: string } | { kind: 'continue-as-new' };
 
 /** The feature refresh schedule is a follower of the rollout: a few tries, then the rollout goes on without it. */
 const scheduleIo = {
@@ -40,7 +51,11 @@ const applicationFailureOf = (err: unknown) => (err instanceof ActivityFailure &
  * model's routes in the serving config and of its registry canary/production status and aliases.
  */
 export class Deployer {
-  constructor(private readonly deployment: Deployment) {}
+  constructor(
+    private readonly deployment: Deployment,
+    /** True once this run's history should be handed to a fresh run. */
+    private readonly historyIsLong: () => boolean,
+  ) {}
 
   private get model(): string {
     return this.deployment.model;
@@ -68,23 +83,29 @@ export class Deployer {
 
   /**
    * Routes the step's traffic, then bakes and judges it until it is healthy ('healthy'), a promote
-   * or rollback arrives ('interrupted'), or the rollout ends on a breach ('ended'). A pause holds
-   * the split until resumed, then bakes the step afresh.
+   * or rollback arrives ('interrupted'), or the rollout ends on a breach ('ended'), at the end of
+   * the bake or at a check while it bakes. A pause holds the split until resumed, then bakes the
+   * step afresh. A long bake checked while it bakes may leave the rest to a run continued as new
+   * ('continue-as-new'), which finds the routes written and the bake under way in the state.
    */
-  async runStep(rollout: CurrentRollout, step: BakedStep): Promise<'healthy' | 'interrupted' | 'ended'> {
+  async runStep(rollout: CurrentRollout, step: BakedStep): Promise<'healthy' | 'interrupted' | 'ended' | 'continue-as-new'> {
     const { deployment, model } = this;
     const champion = rollout.champion as number;
     const record = deployment.stepRecord(rollout, step);
-    await this.writeRoutes(deployment.routesFor(rollout, step, champion), rollout.by, `${step.kind} ${model} v${rollout.version} at ${step.percent}%`);
+    if (!rollout.bake) await this.writeRoutes(deployment.routesFor(rollout, step, champion), rollout.by, `${step.kind} ${model} v${rollout.version} at ${step.percent}%`);
     deployment.enterStep(step);
     this.showDetails();
 
-    let windowFrom = record.startedAt;
-    let extensions = 0;
+    let bake = rollout.bake ?? deployment.beginBake(rollout, step, record.startedAt, 0);
     for (;;) {
-      const elapsed = await this.bake(step.bakeMs);
+      const baked = await this.bake(rollout, step, record, bake);
       if (deployment.command) return 'interrupted';
-      if (!elapsed) {
+      if (baked.kind === 'breach') {
+        await this.finish(rollout, 'rolled-back', 'sluice', baked.reason);
+        return 'ended';
+      }
+      if (baked.kind === 'continue-as-new') return 'continue-as-new';
+      if (baked.kind === 'stopped') {
         deployment.holdPaused(rollout, step);
         this.showDetails();
         await condition(() => deployment.command !== undefined || !rollout.paused);
@@ -92,30 +113,22 @@ export class Deployer {
         if (deployment.command) return 'interrupted';
         deployment.enterStep(step);
         this.showDetails();
-        windowFrom = nowIso();
-        extensions = 0;
+        bake = deployment.beginBake(rollout, step, nowIso(), 0);
         continue;
       }
-      const figures: HealthFigures = await health.measureRolloutHealth.executeWithOptions(
+      const figures = await health.measureRolloutHealth.executeWithOptions(
         { ...healthRead, summary: `Health of v${rollout.version} (${step.kind} ${step.percent}%) vs v${champion}` },
-        [{ model, candidate: rollout.version, champion, route: step.kind, from: windowFrom, to: nowIso() }],
+        [{ model, candidate: rollout.version, champion, route: step.kind, from: bake.windowFrom, to: nowIso() }],
       );
       const judgement = judgeHealth(figures, rollout.plan.health);
-      record.checks.push({ at: nowIso(), figures, verdict: judgement.verdict, reasons: judgement.reasons });
-      await notify(
-        'rollout.step',
-        model,
-        `${model} v${rollout.version} at ${step.kind} ${step.percent}%: ${judgement.verdict}${judgement.reasons.length > 0 ? ` (${judgement.reasons.join('; ')})` : ''}`,
-        { step: { kind: step.kind, percent: step.percent }, champion, verdict: judgement.verdict, reasons: judgement.reasons, candidateFigures: figures.candidate, championFigures: figures.champion },
-        rollout.version,
-      );
+      await this.recordCheck(rollout, step, record, figures, judgement, false);
       if (step.kind === 'shadow') {
         const { reportKey } = await io.storeShadowReport.executeWithOptions({ ...shortIo, summary: `Shadow report of v${rollout.version}` }, [
           { model, candidate: rollout.version, champion, figures, verdict: judgement.verdict, reasons: judgement.reasons },
         ]);
         record.reportKey = reportKey;
       }
-      const next = deployment.nextMove(rollout, step, judgement, extensions);
+      const next = deployment.nextMove(rollout, step, judgement, bake.extensions);
       switch (next.kind) {
         case 'advance':
           return 'healthy';
@@ -123,18 +136,79 @@ export class Deployer {
           await this.finish(rollout, 'rolled-back', 'sluice', next.reason);
           return 'ended';
         case 'bake-again':
-          extensions++;
+          bake = deployment.beginBake(rollout, step, bake.windowFrom, bake.extensions + 1);
           continue;
         case 'hold-paused':
+          // Paused: the next bake stops at once, and the resume bakes afresh.
+          bake = deployment.beginBake(rollout, step, bake.windowFrom, bake.extensions);
           continue;
       }
     }
   }
 
-  /** Waits `ms` unless a command arrives or the rollout is paused; true when the full time passed. */
-  private bake(ms: number): Promise<boolean> {
+  /**
+   * Waits out the step's bake unless a command arrives or the rollout is paused. A canary step is
+   * checked every `checkEvery` on the way, over its window so far, on the figures that are clear
+   * early (error rate, p99 latency); a breach ends the bake at once, even when a pause came while
+   * the check ran: holding a failing candidate's share helps no one.
+   */
+  private async bake(rollout: CurrentRollout, step: BakedStep, record: StepRecord, bake: BakeUnderWay): Promise<BakeEnd> {
     const { deployment } = this;
-    return condition(() => deployment.command !== undefined || (deployment.current?.paused ?? false), Math.max(ms, 1000)).then((interrupted) => !interrupted);
+    const stopped = () => deployment.command !== undefined || (deployment.current?.paused ?? false);
+    const bakeMs = Math.max(step.bakeMs, MIN_BAKE_MS);
+    const every = deployment.inBakeCheckMs(rollout, step);
+    // Runs recorded before these checks waited out each bake in one timer.
+    if (every === undefined || every >= bakeMs || !patched(EARLY_ABORT)) return { kind: (await condition(stopped, bakeMs)) ? 'stopped' : 'elapsed' };
+    const until = Date.parse(bake.until);
+    for (;;) {
+      const left = until - Date.now();
+      if (await condition(stopped, Math.max(Math.min(every, left), 1))) return { kind: 'stopped' };
+      if (left <= every) return { kind: 'elapsed' };
+      const figures = await this.checkWhileBaking(rollout, step, bake.windowFrom);
+      const judgement = figures && judgeServing(figures, rollout.plan.health);
+      if (figures && judgement?.verdict === 'breach') {
+        await this.recordCheck(rollout, step, record, figures, judgement, true);
+        return { kind: 'breach', reason: deployment.breachedWhileBaking(step, judgement).reason };
+      }
+      if (this.historyIsLong()) return { kind: 'continue-as-new' };
+    }
+  }
+
+  /** The step's figures so far; undefined when the read failed (logged): the bake goes on and its end judges. */
+  private async checkWhileBaking(rollout: CurrentRollout, step: BakedStep, windowFrom: string): Promise<HealthFigures | undefined> {
+    const { model } = this;
+    const champion = rollout.champion as number;
+    try {
+      return await health.measureRolloutHealth.executeWithOptions(
+        { ...inBakeRead, summary: `Health of v${rollout.version} (${step.kind} ${step.percent}%) vs v${champion}, while baking` },
+        [{ model, candidate: rollout.version, champion, route: step.kind, from: windowFrom, to: nowIso() }],
+      );
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      log.warn('health check while baking failed', { model, version: rollout.version, error: err.message });
+      return undefined;
+    }
+  }
+
+  /** Files a judged check in the step's record and tells subscribers (`rollout.step`). */
+  private async recordCheck(rollout: CurrentRollout, step: BakedStep, record: StepRecord, figures: HealthFigures, judgement: Judgement, early: boolean): Promise<void> {
+    const { model } = this;
+    record.checks.push({ at: nowIso(), figures, verdict: judgement.verdict, reasons: judgement.reasons, ...(early && { early: true as const }) });
+    await notify(
+      'rollout.step',
+      model,
+      `${model} v${rollout.version} at ${step.kind} ${step.percent}%: ${judgement.verdict}${early ? ' while baking' : ''}${judgement.reasons.length > 0 ? ` (${judgement.reasons.join('; ')})` : ''}`,
+      {
+        step: { kind: step.kind, percent: step.percent },
+        champion: rollout.champion,
+        verdict: judgement.verdict,
+        reasons: judgement.reasons,
+        candidateFigures: figures.candidate,
+        championFigures: figures.champion,
+        ...(early && { early: true }),
+      },
+      rollout.version,
+    );
   }
 
   /** Ends the rollout: a promotion routes everything to the candidate, a rollback to the champion; then it is filed in the history. */

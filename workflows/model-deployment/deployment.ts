@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { DeploymentContext } from '../../activities/deployment/contract.ts';
 import {
+  type BakeUnderWay,
   type DeploymentAction,
   type DeploymentState,
   type Judgement,
@@ -8,6 +9,7 @@ import {
   type RolloutRecord,
   type StepRecord,
   controlInputSchema,
+  healthThresholdsSchema,
   planMs,
   startRolloutInputSchema,
 } from '../../shared/deployment.ts';
@@ -54,6 +56,9 @@ export interface Restore {
   reason: string;
   record: RolloutRecord;
 }
+
+/** The shortest bake: a step of `0 seconds` before 100 % still waits this long. */
+export const MIN_BAKE_MS = 1000;
 
 /** Signals past this many ignored ones push the oldest out. */
 const IGNORED_SIGNALS_KEPT = 50;
@@ -264,10 +269,34 @@ export class Deployment {
     return { kind: 'hold-paused' };
   }
 
+  /** Starts (or restarts, after a pause or for an extension) the step's bake of `bakeMs` from now. */
+  beginBake(rollout: CurrentRollout, step: BakedStep, windowFrom: string, extensions: number): BakeUnderWay {
+    const bake = { windowFrom, until: new Date(Date.now() + Math.max(step.bakeMs, MIN_BAKE_MS)).toISOString(), extensions };
+    rollout.bake = bake;
+    return bake;
+  }
+
+  /**
+   * How often a step is checked while it bakes; undefined when only the end of its bake is judged:
+   * a shadow step (it answers no request), or a plan with the checks turned off.
+   */
+  inBakeCheckMs(rollout: CurrentRollout, step: BakedStep): number | undefined {
+    if (step.kind !== 'canary') return undefined;
+    // A plan carried over from a run started before the setting existed lacks it: the schema's default applies.
+    const every = healthThresholdsSchema.shape.checkEvery.parse(rollout.plan.health.checkEvery);
+    return every === false ? undefined : planMs(every);
+  }
+
+  /** A breach found while the step baked rolls back at once, named as such. */
+  breachedWhileBaking(step: BakedStep, judgement: Judgement): Extract<NextMove, { kind: 'roll-back' }> {
+    return { kind: 'roll-back', reason: `${step.kind} ${step.percent}% breached while baking: ${judgement.reasons.join('; ')}` };
+  }
+
   advance(rollout: CurrentRollout): void {
     const record = rollout.steps[rollout.stepIndex];
     if (record) record.endedAt = nowIso();
     rollout.stepIndex++;
+    rollout.bake = undefined;
   }
 
   // --- the end of a rollout.
@@ -294,7 +323,7 @@ export class Deployment {
 
   /** Files the rollout in the history with its outcome; the deployment is idle again. */
   end(rollout: CurrentRollout, kind: RolloutOutcome, by: string, reason: string): void {
-    const { stepIndex: _, paused: __, pausedPhase: ___, ...record } = rollout;
+    const { stepIndex: _, paused: __, pausedPhase: ___, bake: ____, ...record } = rollout;
     this.remember({ ...record, outcome: { kind, at: nowIso(), by, reason } });
     this.state.current = undefined;
     this.#command = undefined;

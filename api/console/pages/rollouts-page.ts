@@ -22,7 +22,7 @@ export function rolloutsPage(view: RolloutsView, viewer: Viewer): string {
     .map((r) => {
       const steps = r.steps
         .map((s) => {
-          const checks = s.checks.length ? s.checks.map((c) => `<div>${statusTag(c.verdict)} <span class="note">${esc(c.at)}${c.reasons.length ? `: ${esc(c.reasons.join('; '))}` : ''}</span>${figuresOf(c.figures)}</div>`).join('') : '<span class="note">not judged yet</span>';
+          const checks = s.checks.length ? s.checks.map((c) => `<div>${statusTag(c.verdict)} <span class="note">${c.whileBaking ? 'while baking, ' : ''}${esc(c.at)}${c.reasons.length ? `: ${esc(c.reasons.join('; '))}` : ''}</span>${figuresOf(c.figures)}</div>`).join('') : '<span class="note">not judged yet</span>';
           return `<tr><td>${esc(s.kind)} ${fmt(s.percent)}%</td><td><span class="note">${esc(s.startedAt)} → ${esc(s.endedAt ?? 'now')}</span></td><td>${checks}</td></tr>`;
         })
         .join('');

@@ -11,7 +11,7 @@ function rolloutOf(r: RolloutRecord): RolloutsView['rollouts'][number] {
     by: r.by,
     startedAt: r.startedAt,
     outcome: r.outcome ?? null,
-    steps: r.steps.map((s) => ({ kind: s.kind, percent: s.percent, startedAt: s.startedAt, endedAt: s.endedAt ?? null, checks: s.checks.map((c) => ({ at: c.at, verdict: c.verdict, reasons: c.reasons, figures: { ...c.figures } })) })),
+    steps: r.steps.map((s) => ({ kind: s.kind, percent: s.percent, startedAt: s.startedAt, endedAt: s.endedAt ?? null, checks: s.checks.map((c) => ({ at: c.at, verdict: c.verdict, whileBaking: c.early === true, reasons: c.reasons, figures: { ...c.figures } })) })),
   };
 }
 

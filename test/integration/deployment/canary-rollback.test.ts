@@ -193,6 +193,38 @@ describe('canary rollout on the real stack', () => {
     assert.equal((await registry.view(model, champion)).status, 'production');
   });
 
+  test('a model failing every request is rolled back by a check while its step bakes, seconds into a 10-minute bake', async (t) => {
+    const { rollout, served, config, registry, model, champion, candidate } = await rolloutUnderTraffic(
+      'good',
+      {
+        steps: [
+          { percent: 20, bake: '10 minutes' },
+          { percent: 100, bake: '0 seconds' },
+        ],
+        health: { minSamples: 60, minLabels: 40, maxP99LatencyMs: 5000, checkEvery: '2 seconds' },
+        onInsufficientData: 'rollback',
+      },
+      { candidateFails: () => true },
+    );
+    assert.equal(rollout?.outcome?.kind, 'rolled-back', `outcome: ${JSON.stringify(rollout?.outcome)}`);
+    assert.equal(rollout?.outcome?.reason, 'canary 20% breached while baking: error rate 1.0000 vs champion 0.0000 (rise > 0.01)');
+    const checks = rollout?.steps[0]?.checks ?? [];
+    assert.deepEqual(checks.map((c) => [c.verdict, c.early]), [['breach', true]], 'only the breaching check is kept');
+    const figures = checks[0]?.figures;
+    assert.equal(figures?.candidate.samples, 0);
+    assert.ok((figures?.candidate.failed ?? 0) >= 60, JSON.stringify(figures?.candidate));
+    assert.equal(figures?.champion.errorRate, 0);
+    const startedAt = Date.parse(rollout?.steps[0]?.startedAt ?? '');
+    const checkedAt = Date.parse(checks[0]?.at ?? '');
+    const rolledBackAt = Date.parse(rollout?.outcome?.at ?? '');
+    assert.ok(rolledBackAt - startedAt < 60_000, `rolled back ${rolledBackAt - startedAt} ms into the bake`);
+    t.diagnostic(`breach seen ${checkedAt - startedAt} ms into the bake (${figures?.candidate.failed} failed requests), rolled back ${rolledBackAt - checkedAt} ms after it`);
+    assert.equal(served[candidate] ?? 0, 0, 'the candidate answered no request');
+    assert.deepEqual(await servingRoutes(config, model), { primary: champion });
+    assert.equal((await registry.view(model, candidate)).status, 'rolled-back');
+    assert.equal((await registry.view(model, champion)).status, 'production');
+  });
+
   const servingRoutes = async (config: Config, model: string) => servingConfigSchema.parse(JSON.parse((await store.get(config.buckets.serving, SERVING_CONFIG_KEY)).toString())).models[model];
 
   test('a bad model is rolled back automatically from real traffic, having served no more than its canary share', async () => {

@@ -123,9 +123,26 @@ describe('console pages', () => {
               percent: 5,
               startedAt: '2026-01-01T00:00:00.000Z',
               endedAt: '2026-01-01T00:30:00.000Z',
-              checks: [{ at: '2026-01-01T00:30:00.000Z', verdict: 'healthy', reasons: [], figures: { psi: 0.04, candidate: { samples: 512, labelled: 130, auc: 0.712 }, champion: { samples: 9800, labelled: 2400, auc: 0.716 } } }],
+              checks: [{ at: '2026-01-01T00:30:00.000Z', verdict: 'healthy', whileBaking: false, reasons: [], figures: { psi: 0.04, candidate: { samples: 512, labelled: 130, auc: 0.712 }, champion: { samples: 9800, labelled: 2400, auc: 0.716 } } }],
             },
             { kind: 'canary', percent: 25, startedAt: '2026-01-01T00:30:00.000Z', endedAt: null, checks: [] },
+          ],
+        },
+        {
+          // An earlier try of the same version, rolled back by a check a minute into its bake.
+          version: 2,
+          champion: 1,
+          by: 'ana',
+          startedAt: '2025-12-31T00:00:00.000Z',
+          outcome: { kind: 'rolled-back', at: '2025-12-31T00:01:01.000Z', by: 'sluice', reason: 'canary 5% breached while baking: error rate 1.0000 vs champion 0.0000 (rise > 0.01)' },
+          steps: [
+            {
+              kind: 'canary',
+              percent: 5,
+              startedAt: '2025-12-31T00:00:00.000Z',
+              endedAt: '2025-12-31T00:01:01.000Z',
+              checks: [{ at: '2025-12-31T00:01:00.500Z', verdict: 'breach', whileBaking: true, reasons: ['error rate 1.0000 vs champion 0.0000 (rise > 0.01)'], figures: { candidate: { samples: 0, failed: 230, errorRate: 1 }, champion: { samples: 4400, failed: 0, errorRate: 0 } } }],
+            },
           ],
         },
       ],
@@ -136,5 +153,8 @@ describe('console pages', () => {
     assert.match(html, /<td>auc<\/td><td class="num">0\.7120<\/td><td class="num">0\.7160<\/td>/);
     assert.match(html, /PSI 0\.0400/);
     assert.match(html, /canary 25%.*not judged yet/s);
+    assert.match(html, /<span class="breach">breach<\/span> <span class="note">while baking, 2025-12-31T00:01:00\.500Z: error rate 1\.0000/);
+    assert.match(html, /<td>errorRate<\/td><td class="num">1<\/td><td class="num">0<\/td>/);
+    assert.doesNotMatch(html, /while baking, 2026-01-01T00:30/, 'the end of a bake is not marked');
   });
 });

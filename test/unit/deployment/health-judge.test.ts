@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { figuresOf, populationStabilityIndex, predictionDrift, scoreHistogram } from '../../../domain/deployment/rollout-health.ts';
 import type { LabelTask } from '../../../shared/data/feature-spec.ts';
-import { type HealthFigures, type VersionFigures, describeFigures, healthThresholdsSchema, judgeHealth } from '../../../shared/deployment.ts';
+import { type HealthFigures, type VersionFigures, describeFigures, healthThresholdsSchema, judgeHealth, judgeServing, rolloutPlanSchema } from '../../../shared/deployment.ts';
 
 const limits = healthThresholdsSchema.parse({});
 const BINARY = { kind: 'binary' } as const;
@@ -16,6 +16,40 @@ function figures(candidate: Partial<VersionFigures> = {}, champion: Partial<Vers
     ...(psi !== undefined && { psi }),
   };
 }
+
+describe('judgeServing (checks while a canary step bakes)', () => {
+  test('error rate and p99 latency breach by the same limits and wording as at the end of the bake', () => {
+    const failing = figures({ samples: 0, labelled: 0, failed: 200, errorRate: 1, p99LatencyMs: undefined, auc: undefined, logLoss: undefined }, {}, undefined);
+    assert.deepEqual(judgeServing(failing, limits), judgeHealth(failing, limits));
+    const slow = figures({ p99LatencyMs: 9000 });
+    assert.deepEqual(judgeServing(slow, limits), { verdict: 'breach', reasons: ['p99 latency 9000.0 ms > 250 ms'] });
+    assert.deepEqual(judgeServing(slow, limits), judgeHealth(slow, limits));
+    // A rise the champion shares is not the candidate's doing, as at the end.
+    assert.equal(judgeServing(figures({ failed: 25, errorRate: 0.05 }, { failed: 250, errorRate: 0.048 }), limits).verdict, 'healthy');
+  });
+
+  test('fewer than minSamples requests seen: nothing is judged, however bad the figures', () => {
+    assert.deepEqual(judgeServing(figures({ samples: 150, failed: 49, errorRate: 0.25, p99LatencyMs: 9000 }), limits), {
+      verdict: 'insufficient-data',
+      reasons: ['199 canary predictions (needs 200)'],
+    });
+  });
+
+  test('PSI and the labelled figures wait for the end of the bake', () => {
+    const drifted = figures({ auc: 0.41, logLoss: 0.9 }, {}, 0.61);
+    assert.equal(judgeHealth(drifted, limits).verdict, 'breach');
+    assert.deepEqual(judgeServing(drifted, limits), { verdict: 'healthy', reasons: [] });
+  });
+
+  test('checkEvery: a minute by default, false turns the checks off, under a second is refused', () => {
+    assert.equal(limits.checkEvery, '1 minute');
+    assert.equal(healthThresholdsSchema.parse({ checkEvery: false }).checkEvery, false);
+    assert.equal(healthThresholdsSchema.parse({ checkEvery: '2s' }).checkEvery, '2s');
+    const refused = rolloutPlanSchema.safeParse({ health: { checkEvery: '500ms' } });
+    assert.deepEqual(refused.error?.issues.map((i) => [i.path.join('.'), i.message]), [['health.checkEvery', 'expected at least 1 second']]);
+    assert.equal(healthThresholdsSchema.safeParse({ checkEvery: true }).success, false);
+  });
+});
 
 describe('judgeHealth', () => {
   test('healthy figures pass with no reasons', () => {
