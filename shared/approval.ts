@@ -77,3 +77,23 @@ export const approvalDecisionSchema = z.object({
   verified: verifiedIdentitySchema.extend({ signature: z.string() }).optional(),
 });
 export type ApprovalDecision = z.infer<typeof approvalDecisionSchema>;
+
+/**
+ * The policy's rules for one more approval from `by`, once its identity is settled (verified when the
+ * policy requires it): why it is refused, or undefined. Pure, so the gate and its unit tests share it.
+ */
+export function approvalRefusal(policy: ApprovalPolicy, requestedBy: string, approvals: ApprovalDecision[], by: string, verified: VerifiedIdentity | undefined): string | undefined {
+  if (policy.forbidSelfApproval && by === requestedBy) {
+    const how = verified ? ` (verified: signed with ${verified.signer}'s key ${verified.keyFingerprint})` : '';
+    return `${by}${how} requested this run and cannot approve it (policy forbidSelfApproval); ask someone else`;
+  }
+  if (approvals.some((a) => a.by === by)) return `${by} has already approved; ${policy.requiredApprovals} distinct approvers are required`;
+  return undefined;
+}
+
+/** Whether approvals settle the policy: `requiredApprovals` in all, every required approver among them, every required role held by one of them (verified roles only). */
+export function approvalsSatisfy(policy: ApprovalPolicy, approvals: ApprovalDecision[]): boolean {
+  if (approvals.length < policy.requiredApprovals) return false;
+  if (!(policy.requiredApprovers ?? []).every((id) => approvals.some((a) => a.verified?.approver === id))) return false;
+  return (policy.requiredRoles ?? []).every((role) => approvals.some((a) => a.verified?.roles.includes(role)));
+}

@@ -1,5 +1,5 @@
 import { condition, defineQuery, defineSignal, defineUpdate, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, decisionInputSchema } from '../shared/approval.ts';
+import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, approvalRefusal, approvalsSatisfy, decisionInputSchema } from '../shared/approval.ts';
 import type { TrustedApprovers } from '../shared/approvers.ts';
 import { type ProvenIdentity, checkDecisionProof } from '../shared/decision-proof.ts';
 import { parseDurationMs } from '../shared/duration.ts';
@@ -69,15 +69,8 @@ export class ApprovalGate {
     if (!parsed.success) throw new ApprovalRefused(describeIssues(parsed.error, 'input').join('; '));
     const { by, comment, proof } = parsed.data;
     const verified = this.verify(decision, by, comment, proof);
-    if (decision === 'approve') {
-      if (this.policy.forbidSelfApproval && by === this.requestedBy) {
-        const how = verified ? ` (verified: signed with ${verified.signer}'s key ${verified.keyFingerprint})` : '';
-        throw new ApprovalRefused(`${by}${how} requested this run and cannot approve it (policy forbidSelfApproval); ask someone else`);
-      }
-      if (this.state.approvals.some((a) => a.by === by)) {
-        throw new ApprovalRefused(`${by} has already approved; ${this.policy.requiredApprovals} distinct approvers are required`);
-      }
-    }
+    const refusal = decision === 'approve' ? approvalRefusal(this.policy, this.requestedBy, this.state.approvals, by, verified) : undefined;
+    if (refusal !== undefined) throw new ApprovalRefused(refusal);
     return { by, comment, ...(verified && { verified }) };
   }
 
@@ -94,14 +87,6 @@ export class ApprovalGate {
     return verdict.identity;
   }
 
-  /** `requiredApprovals` in all, every required approver among them, and every required role held by one of them. */
-  private satisfied(): boolean {
-    const approvals = this.state.approvals;
-    if (approvals.length < this.policy.requiredApprovals) return false;
-    if (!(this.policy.requiredApprovers ?? []).every((id) => approvals.some((a) => a.verified?.approver === id))) return false;
-    return (this.policy.requiredRoles ?? []).every((role) => approvals.some((a) => a.verified?.roles.includes(role)));
-  }
-
   private apply(decision: 'approve' | 'reject', raw: DecisionInput, via: 'update' | 'signal'): ApprovalState {
     const input = this.check(decision, raw);
     const record: ApprovalDecision = { decision, by: input.by, comment: input.comment, at: new Date().toISOString(), via, ...(input.verified && { verified: input.verified }) };
@@ -110,7 +95,7 @@ export class ApprovalGate {
       this.state.status = 'rejected';
     } else {
       this.state.approvals.push(record);
-      if (this.satisfied()) this.state.status = 'approved';
+      if (approvalsSatisfy(this.policy, this.state.approvals)) this.state.status = 'approved';
     }
     return this.state;
   }
