@@ -51,7 +51,10 @@ export class ApprovalRelay {
       if (err instanceof ApiError) throw err;
       if (err instanceof WorkflowNotFoundError) throw new ApiError('PipelineNotFound', `no pipeline run with id "${workflowId}"`, { field: 'path.id' });
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new ApiError('ApprovalRefused', `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`, { cause: err });
+        const reason = err.cause instanceof Error ? err.cause.message : err.message;
+        // Without a key this API cannot vouch for anyone; say so rather than leave the caller guessing.
+        const hint = this.signer ? '' : ' (this API signs no decisions: SLUICE_APPROVAL_SIGNING_KEY is unset)';
+        throw new ApiError('ApprovalRefused', `refused: ${reason}${hint}`, { cause: err });
       }
       this.log.warn('approval relay failed', { workflowId, decision, error: (err as Error).message });
       throw new ApiError('TemporalUnavailable', `Temporal did not take the decision: ${(err as Error).message}`, { retryAfterSeconds: 5, cause: err });

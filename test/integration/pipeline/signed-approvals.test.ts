@@ -103,7 +103,11 @@ describe('signed approvals', () => {
   /** Every payload in the run's history as text: what a forged decision would have left there. */
   async function historyText(handle: WorkflowHandle): Promise<string> {
     const history = await handle.fetchHistory();
-    return JSON.stringify(history.events, (_, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+    // Payload bytes come as Uint8Array or, from the history's JSON form, as base64 strings under `data`.
+    return JSON.stringify(history.events, (key, v: unknown) => {
+      if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+      return key === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v;
+    });
   }
 
   test('forged Updates are refused before history; a decision signed by the CLI is accepted and recorded with its key', async (t) => {
@@ -180,7 +184,7 @@ describe('signed approvals', () => {
     try {
       const res = await unsigned.request<{ error?: { code: string; message: string } }>('POST', `/v1/pipelines/${handle.workflowId}/approve`, { key: KEYS.admin, body: { comment: 'no key' } });
       assert.equal(res.status, 409, res.text);
-      assert.match(res.json.error?.message ?? '', /requires a signed decision/);
+      assert.match(res.json.error?.message ?? '', /requires a signed decision.*\(this API signs no decisions: SLUICE_APPROVAL_SIGNING_KEY is unset\)$/);
       t.diagnostic(`unsigned API decision: ${res.json.error?.message}`);
     } finally {
       await unsigned.shutdown();
