@@ -51,18 +51,22 @@ export interface ProofCheck {
 /** A verified decision's identity, with the signature that proved it (kept so it cannot be used twice). */
 export type ProvenIdentity = VerifiedIdentity & { signature: string };
 
-export type ProofVerdict = { ok: true; identity: ProvenIdentity } | { ok: false; reason: string };
+/** `unsigned`: the decision carried no proof at all (a caller that cannot sign can say so), as opposed to a proof that failed. */
+export type ProofVerdict = { ok: true; identity: ProvenIdentity } | { ok: false; reason: string; unsigned?: true };
 
 const refuse = (reason: string): ProofVerdict => ({ ok: false, reason });
 
 export function checkDecisionProof(check: ProofCheck): ProofVerdict {
   const { by, comment, proof, expected, trusted } = check;
   if (!proof) {
-    return refuse(
-      `this model's policy requires a signed decision (approval.requireVerifiedIdentity) and this one carries no proof: ` +
+    return {
+      ok: false,
+      unsigned: true,
+      reason:
+        `this model's policy requires a signed decision (approval.requireVerifiedIdentity) and this one carries no proof: ` +
         `use sluice pipeline ${expected.decision} ${expected.workflowId} --by ${by} --key-file YOUR_KEY, the API (POST /v1/pipelines/{id}/${expected.decision}), ` +
         `or for the Temporal UI paste the JSON printed by sluice pipeline sign-decision ${expected.workflowId} ${expected.decision} --by ${by} --key-file YOUR_KEY`,
-    );
+    };
   }
   if (proof.workflowId !== expected.workflowId) return refuse(`signed for workflow ${proof.workflowId}, this is workflow ${expected.workflowId}`);
   if (proof.runId !== expected.runId) return refuse(`signed for run ${proof.runId}, this is run ${expected.runId} of ${expected.workflowId}`);

@@ -35,7 +35,12 @@ export const rejectSignal = defineSignal<[DecisionInput]>('reject');
 export const approvalStateQuery = defineQuery<ApprovalState>('approvalState');
 
 export class ApprovalRefused extends Error {
-  override readonly name = 'ApprovalRefused';
+  override readonly name: string = 'ApprovalRefused';
+}
+
+/** A decision without the signature the policy requires; its own failure type, so a caller that cannot sign (the API without a key) can say so. */
+export class SignatureRequired extends ApprovalRefused {
+  override readonly name = 'SignatureRequired';
 }
 
 export type ApprovalResult =
@@ -83,7 +88,7 @@ export class ApprovalGate {
     const decided = [...this.state.approvals, ...(this.state.rejection ? [this.state.rejection] : [])];
     const used = new Set(decided.flatMap((d) => (d.verified ? [d.verified.signature] : [])));
     const verdict = checkDecisionProof({ by, comment, proof, expected: { workflowId, runId, decision }, now: Date.now(), trusted, used });
-    if (!verdict.ok) throw new ApprovalRefused(verdict.reason);
+    if (!verdict.ok) throw verdict.unsigned ? new SignatureRequired(verdict.reason) : new ApprovalRefused(verdict.reason);
     return verdict.identity;
   }
 

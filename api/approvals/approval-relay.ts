@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { approveUpdate, rejectUpdate, type ApprovalState } from '../../workflows/approval-gate.ts';
 import { ed25519PrivateKey, signDecision } from '../../domain/approvals/sign-decision.ts';
 import { ConfigError } from '../../shared/config.ts';
@@ -53,7 +54,8 @@ export class ApprovalRelay {
       if (err instanceof WorkflowUpdateFailedError) {
         const reason = err.cause instanceof Error ? err.cause.message : err.message;
         // Without a key this API cannot vouch for anyone; say so rather than leave the caller guessing.
-        const hint = this.signer ? '' : ' (this API signs no decisions: SLUICE_APPROVAL_SIGNING_KEY is unset)';
+        const unsigned = err.cause instanceof ApplicationFailure && err.cause.type === 'SignatureRequired';
+        const hint = unsigned && !this.signer ? ' (this API signs no decisions: SLUICE_APPROVAL_SIGNING_KEY is unset)' : '';
         throw new ApiError('ApprovalRefused', `refused: ${reason}${hint}`, { cause: err });
       }
       this.log.warn('approval relay failed', { workflowId, decision, error: (err as Error).message });

@@ -60,8 +60,12 @@ describe('signed approval decisions', () => {
     assert.deepEqual(verdict.identity.roles, ['risk']);
   });
 
-  test('no proof at all is refused, saying how to sign', () => {
-    refused(check({ proof: undefined }), /requires a signed decision \(approval\.requireVerifiedIdentity\).*--key-file.*sign-decision/);
+  test('no proof at all is refused, saying how to sign, and marked unsigned (a failed proof is not)', () => {
+    const verdict = check({ proof: undefined });
+    refused(verdict, /requires a signed decision \(approval\.requireVerifiedIdentity\).*--key-file.*sign-decision/);
+    assert.equal(!verdict.ok && verdict.unsigned, true);
+    const failed = check({ proof: { ...signDecision(ana.privateKey, fields), signature: '0'.repeat(128) } });
+    assert.equal(!failed.ok && failed.unsigned, undefined);
   });
 
   test('forged workflow id, run id, decision', () => {
