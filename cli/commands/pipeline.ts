@@ -127,7 +127,7 @@ async function pipelineStatus(env: Env, args: string[]): Promise<number> {
   });
   if (status.stage === 'awaiting-approval' || status.stage === 'approval-escalated') {
     env.write(`  approvals: ${status.approval.approvals.map((a) => a.by).join(', ') || 'none yet'} of ${status.approval.requiredApprovals} needed; deadline ${status.approval.deadline ?? 'n/a'}`);
-    for (const line of describeApprovalPaths(id, env.uiRunUrl(id))) env.write(`  ${line}`);
+    for (const line of describeApprovalPaths(id, env.uiRunUrl(id), status.approval.verification !== undefined)) env.write(`  ${line}`);
   }
   return EXIT.ok;
 }

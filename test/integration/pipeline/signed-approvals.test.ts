@@ -180,6 +180,8 @@ describe('signed approvals', () => {
 
   test('the HTTP route signs for the API key holder; without the signing key the same request is refused', async (t) => {
     const handle = await startRun(t.name, {});
+    const status = await cli('pipeline', 'status', handle.workflowId);
+    assert.match(status.text, /with a signed decision \(this model requires a verified identity\)[\s\S]*--key-file <your key>[\s\S]*sign-decision/);
     const unsigned = await startTestApi({ store: stack.store, config: testConfig(bucketSettings(config.buckets)) });
     try {
       const res = await unsigned.request<{ error?: { code: string; message: string } }>('POST', `/v1/pipelines/${handle.workflowId}/approve`, { key: KEYS.admin, body: { comment: 'no key' } });
