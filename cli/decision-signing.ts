@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { DecisionInput } from '../shared/approval.ts';
+import type { Decision, DecisionInput } from '../shared/approval.ts';
 import { ed25519PrivateKey, signDecision } from '../domain/approvals/sign-decision.ts';
 import { type Env, UsageError } from './command.ts';
-
-export type Decision = 'approve' | 'reject';
 
 /**
  * A decision signed with the approver's key file for the run now under `workflowId` (its run id is

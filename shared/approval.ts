@@ -32,6 +32,10 @@ export const approvalPolicySchema = z.strictObject({
 });
 export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
 
+/** The two decisions a run awaiting approval takes: the names of its Updates and Signals. */
+export const DECISIONS = ['approve', 'reject'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
 /**
  * Proof that `by` made this decision: an Ed25519 signature over `signedDecisionMessage` (shared/decision-proof.ts),
  * by `by`'s own key or by a delegate's (the API, for an authenticated key holder).
@@ -39,7 +43,7 @@ export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
 export const decisionProofSchema = z.strictObject({
   workflowId: z.string().min(1),
   runId: z.string().min(1),
-  decision: z.enum(['approve', 'reject']),
+  decision: z.enum(DECISIONS),
   signedAt: z.iso.datetime({ offset: true, error: 'expected signedAt as an ISO 8601 time' }),
   /** Whose key signed: absent means `by` itself; otherwise a delegate's id. */
   signer: z.string().min(1).optional(),
@@ -68,7 +72,7 @@ export const verifiedIdentitySchema = z.object({
 export type VerifiedIdentity = z.infer<typeof verifiedIdentitySchema>;
 
 export const approvalDecisionSchema = z.object({
-  decision: z.enum(['approve', 'reject']),
+  decision: z.enum(DECISIONS),
   by: z.string(),
   comment: z.string(),
   at: z.string(),

@@ -4,12 +4,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { approveUpdate, rejectUpdate, type ApprovalState } from '../../workflows/approval-gate.ts';
 import { ed25519PrivateKey, signDecision } from '../../domain/approvals/sign-decision.ts';
 import { ConfigError } from '../../shared/config.ts';
+import type { Decision } from '../../shared/approval.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { readPemFile } from '../../shared/pem-file.ts';
 import { ApiError } from '../errors.ts';
 import type { TemporalLink } from '../temporal/temporal-link.ts';
 
-export type Decision = 'approve' | 'reject';
+export type { Decision } from '../../shared/approval.ts';
 
 /** The API's delegate key: it signs for the key holder the API authenticated. */
 export interface ApprovalSigner {
