@@ -10,24 +10,35 @@ import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
  * Histories recorded from shipped workflow code, replayed against today's code. A change that would
  * break runs already in flight (an activity added, removed or reordered without `patched()`) fails
  * here instead of in production. Re-record after an intended change:
- * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration test/workflow/training-pipeline test/workflow/model-deployment
+ * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration test/workflow/training-pipeline test/workflow/model-deployment signed-approvals
  */
 const HISTORIES = join(import.meta.dirname, 'histories');
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The workflow id the history was recorded under: a workflow that reads its own id (the approval gate
+ * checks a signed decision names it, again on replay) must replay under the same one.
+ */
+function recordedWorkflowId(history: unknown): string | undefined {
+  const started = (history as { events?: { workflowExecutionStartedEventAttributes?: { workflowId?: unknown } }[] }).events?.[0]?.workflowExecutionStartedEventAttributes;
+  return typeof started?.workflowId === 'string' ? started.workflowId : undefined;
+}
 
 describe('replay of recorded workflow histories', () => {
   test('there are recorded histories to replay', () => {
     assert.ok(files.includes('training-pipeline-approved.json'), `no recorded trainingPipeline history in ${HISTORIES}`);
     // A rollout through shadow and canary steps to promotion, the champion rolled back, then the next rollout.
     assert.ok(files.includes('model-deployment-promote-then-rollback.json'), `no recorded modelDeployment history in ${HISTORIES}`);
+    // Signed approvals: an unsigned Signal ignored, a signed one and a signed Update accepted (test/integration/pipeline/signed-approvals.test.ts).
+    assert.ok(files.includes('training-pipeline-signed-approvals.json'), `no recorded signed-approval history in ${HISTORIES}`);
   });
 
   test('every recorded history replays against the current workflow code', async () => {
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
     for (const file of files) {
       const history: unknown = JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'));
-      await Worker.runReplayHistory({ workflowBundle }, history, file);
+      await Worker.runReplayHistory({ workflowBundle }, history, recordedWorkflowId(history) ?? file);
     }
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -176,6 +177,11 @@ describe('signed approvals', () => {
     assert.equal(bob.code, EXIT.ok, bob.text);
     assert.equal((await handle.result()).status, 'approved');
     await Worker.runReplayHistory({ workflowBundle: fakeWorker.workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+    if (process.env.RECORD_HISTORIES === 'true') {
+      // Saved for test/workflow/replay.test.ts: a signal's proof is checked again on every replay, so a change to the check shows there.
+      const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+      writeFileSync(new URL('../../workflow/histories/training-pipeline-signed-approvals.json', import.meta.url), json);
+    }
   });
 
   test('the HTTP route signs for the API key holder; without the signing key the same request is refused', async (t) => {
