@@ -111,6 +111,21 @@ describe('signed approvals', () => {
     });
   }
 
+  test('the approvers registry through the CLI: keys are never overwritten, a bad key is refused, removal names what is there', async () => {
+    const again = await cli('approvers', 'keygen', '--id', 'ana', '--out', keyFile('ana'));
+    assert.equal(again.code, EXIT.userError);
+    assert.match(again.text, /exists already; pick another --out \(a key is never overwritten\)/);
+    const notAKey = await cli('approvers', 'add', '--id', 'eve', '--public-key', 'not-a-key');
+    assert.equal(notAKey.code, EXIT.userError);
+    assert.match(notAKey.text, /--public-key not-a-key: not an Ed25519 key file or 64 hex digits/);
+    assert.equal((await cli('approvers', 'add', '--id', 'eve', '--public-key', mallory.publicKey)).code, EXIT.ok);
+    const removed = await cli('approvers', 'remove', '--id', 'eve');
+    assert.equal(removed.text, 'removed eve');
+    const unknown = await cli('approvers', 'remove', '--id', 'eve');
+    assert.equal(unknown.code, EXIT.userError);
+    assert.match(unknown.text, /no approver or delegate "eve"; registered: ana, bob, ana-admin, sluice-api/);
+  });
+
   test('forged Updates are refused before history; a decision signed by the CLI is accepted and recorded with its key', async (t) => {
     const handle = await startRun(t.name, { forbidSelfApproval: true });
     const { runId } = await handle.describe();
