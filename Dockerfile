@@ -16,4 +16,6 @@ COPY workers ./workers
 COPY api ./api
 COPY cli ./cli
 COPY examples ./examples
+# Where compose's approval-signing-key service keeps the API's signing key; a named volume mounted here starts owned by node.
+RUN mkdir -p /var/lib/sluice/approval-keys && chown node:node /var/lib/sluice/approval-keys
 USER node

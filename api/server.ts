@@ -9,7 +9,7 @@ import { ExecutionProviders } from '../domain/scoring/execution-providers.ts';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createApp, matchedRoute } from './app.ts';
-import { ApprovalRelay } from './approvals/approval-relay.ts';
+import { ApprovalRelay, loadApprovalSigner } from './approvals/approval-relay.ts';
 import { DeploymentRelay } from './deployments/deployment-relay.ts';
 import { RetrainingRelay } from './retraining/retraining-relay.ts';
 import { TimelineView } from './timeline/timeline-view.ts';
@@ -103,7 +103,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const limits = { maxBodyBytes: config.api.maxBodyBytes, maxBatch: config.api.maxBatch, requestTimeoutMs: config.api.requestTimeoutMs };
   const predict = new PredictHandler({ serving, keys, cors, predictionLog, shadow, metrics, logger, limits, arrivals });
   const temporal = new TemporalLink(config.temporal, config.api.requestTimeoutMs);
-  const approvals = new ApprovalRelay(temporal, logger);
+  const approvals = new ApprovalRelay(temporal, logger, loadApprovalSigner(config.api.approvalSigning));
   const deployments = new DeploymentRelay(temporal, config.taskQueues.pipeline, logger);
   const retraining = new RetrainingRelay(temporal, { config, store }, logger);
   const timeline = new TimelineView(temporal, { store, buckets: config.buckets });

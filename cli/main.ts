@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { currentCodeVersion } from '../control/code-version.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
 import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv, openStoreEnv } from './command.ts';
+import { APPROVERS_COMMANDS } from './commands/approvers.ts';
 import { DEPLOY_COMMANDS } from './commands/deploy.ts';
 import { FEATURES_COMMANDS } from './commands/features.ts';
 import { KEYS_COMMANDS } from './commands/keys.ts';
@@ -25,8 +26,9 @@ const MAIN_HELP = `sluice: train, approve and inspect models.
 Usage:
   sluice pipeline start <spec.json> [--requested-by NAME] [--no-follow] [--auto-approve]
   sluice pipeline status <workflow-id> [--json]
-  sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
-  sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
+  sluice pipeline approve <workflow-id> --by NAME [--key-file FILE] [--comment TEXT]
+  sluice pipeline reject <workflow-id> --by NAME [--key-file FILE] [--comment TEXT]
+  sluice pipeline sign-decision <workflow-id> approve|reject --by NAME --key-file FILE [--comment TEXT]
   sluice pipeline list [--awaiting-approval] [--json]
   sluice models list [--json]
   sluice models show <name> [version] [--json]
@@ -45,6 +47,8 @@ Usage:
   sluice models timeline <model> [--html out.html]
   sluice keys create --id NAME --scopes predict,feedback [--file PATH] [--json]
   sluice keys list [--json] | sluice keys revoke --id NAME
+  sluice approvers keygen --id NAME --out FILE | sluice approvers add --id NAME [--public-key FILE] [--roles LIST] [--delegate]
+  sluice approvers list [--json] | sluice approvers remove --id NAME
   sluice webhooks add --id NAME --url URL [--events LIST] [--models LIST] [--format sluice|slack]
   sluice webhooks list [--json] | sluice webhooks remove --id NAME | sluice webhooks links [--temporal-ui URL] [--api URL]
   sluice completion bash|zsh     (e.g. source <(sluice completion bash))
@@ -53,7 +57,7 @@ Run 'sluice <command> --help' for details, 'sluice --version' for the version. S
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed,
 5 Temporal or the object store unreachable (try again once it is up).`;
 
-const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS, ...SCORE_COMMANDS };
+const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS, ...SCORE_COMMANDS, ...APPROVERS_COMMANDS };
 
 /** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
 function commandKey(argv: string[]): string {

@@ -31,7 +31,17 @@ async function workerIsPolling(client: Client, taskQueue: string): Promise<boole
   return (res.pollers ?? []).length > 0;
 }
 
-export function describeApprovalPaths(workflowId: string, runUrl: string): string[] {
+/** The ways to decide on a run awaiting approval, as lines to print; `signed`: its policy requires signed decisions. */
+export function describeApprovalPaths(workflowId: string, runUrl: string, signed = false): string[] {
+  if (signed) {
+    // The run's policy requires signed decisions: only paths that sign are worth printing.
+    return [
+      'Approve or reject it with a signed decision (this model requires a verified identity), as any of:',
+      `  CLI:  npx sluice pipeline approve ${workflowId} --by <you> --key-file <your key> --comment "<why>"   (or: reject)`,
+      `  UI:   ${runUrl}  → "Send a Signal", name approve (or reject), input: the JSON printed by npx sluice pipeline sign-decision ${workflowId} approve --by <you> --key-file <your key>`,
+      `  HTTP: curl -X POST <api>/v1/pipelines/${workflowId}/approve -H "Authorization: Bearer <admin key>" -H 'Content-Type: application/json' -d '{"comment":"<why>"}'   (an API with SLUICE_APPROVAL_SIGNING_KEY signs for you)`,
+    ];
+  }
   return [
     'Approve or reject it, as any of:',
     `  CLI:  npx sluice pipeline approve ${workflowId} --by <you> --comment "<why>"   (or: reject)`,
@@ -109,7 +119,7 @@ export async function followPipeline(handle: WorkflowHandle, opts: FollowOptions
           write(`  --auto-approve: approving as ${opts.autoApproveAs}`);
           await handle.executeUpdate(approveUpdate, { args: [{ by: opts.autoApproveAs, comment: 'approved by --auto-approve' }] });
         } else {
-          for (const line of describeApprovalPaths(handle.workflowId, opts.runUrl)) write(`  ${line}`);
+          for (const line of describeApprovalPaths(handle.workflowId, opts.runUrl, status.approval.verification !== undefined)) write(`  ${line}`);
         }
       }
       if (FINAL_STAGES.has(status.stage)) break;

@@ -107,6 +107,8 @@ export const configSchema = z.strictObject({
   SLUICE_API_RATE_LIMIT_PER_SECOND: count(1, 10_000_000).default(1000).describe('Requests per second each API key may make (token bucket refill); a key in the keys file may override it'),
   SLUICE_API_RATE_LIMIT_BURST: count(1, 10_000_000).default(2000).describe('Token bucket size per API key: requests a key may make at once after being idle'),
   SLUICE_CONSOLE_SESSION_SECRET: z.string().min(32, 'expected at least 32 characters (e.g. openssl rand -base64 48)').optional().describe('Signs the web console\'s session cookies; set the same value on every API replica so a session survives restarts and works on each. Unset: a random secret per process'),
+  SLUICE_APPROVAL_SIGNING_KEY: nonEmpty.optional().describe("PEM file of the API's Ed25519 private key (`sluice approvers keygen`): it signs approve/reject decisions for the authenticated API key holder, so a model whose policy has requireVerifiedIdentity accepts them; register its public key as a delegate (`sluice approvers add --delegate`). Unset: decisions go unsigned"),
+  SLUICE_APPROVAL_SIGNER_ID: nonEmpty.default('sluice-api').describe('The delegate id the API signs approval decisions as; the approvers registry lists its public key under this id'),
   SLUICE_API_CORS_ORIGINS: corsOrigins.optional().describe('Origins allowed to call the API from a browser; unset means CORS is off'),
   SLUICE_API_SHUTDOWN_GRACE_MS: count(0, 600_000).default(15_000).describe('On SIGTERM, how long in-flight requests may take to finish before connections are closed (ms)'),
   SLUICE_SERVING_POLL_INTERVAL_MS: count(100, 3_600_000).default(5000).describe('How often the API checks the serving config object for a new version (ms)'),
@@ -153,6 +155,8 @@ export interface Config {
     corsOrigins: string[];
     shutdownGraceMs: number;
     consoleSessionSecret: string | undefined;
+    /** The key the API signs approval decisions with, as a delegate of the approvers registry. */
+    approvalSigning: { keyFile: string; signerId: string } | undefined;
   };
   serving: {
     pollIntervalMs: number;
@@ -246,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       corsOrigins: e.SLUICE_API_CORS_ORIGINS?.split(',') ?? [],
       shutdownGraceMs: e.SLUICE_API_SHUTDOWN_GRACE_MS,
       consoleSessionSecret: e.SLUICE_CONSOLE_SESSION_SECRET,
+      approvalSigning: e.SLUICE_APPROVAL_SIGNING_KEY === undefined ? undefined : { keyFile: resolve(cwd, e.SLUICE_APPROVAL_SIGNING_KEY), signerId: e.SLUICE_APPROVAL_SIGNER_ID },
     },
     serving: {
       pollIntervalMs: e.SLUICE_SERVING_POLL_INTERVAL_MS,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { calibrationCheckSchema, featureImportanceSchema } from './model-diagnostics.ts';
 import { labelTaskSchema } from './data/feature-spec.ts';
+import { verifiedIdentitySchema } from './approval.ts';
 
 /**
  * The model registry's records. A version's manifest is immutable once written; its status history
@@ -38,6 +39,8 @@ export const statusTransitionSchema = z.object({
   at: z.iso.datetime(),
   by: actorSchema,
   reason: z.string().default(''),
+  /** An approval or rejection under a policy that required signed decisions: who signed, with which key. */
+  verified: z.array(verifiedIdentitySchema).optional(),
 });
 export type StatusTransition = z.infer<typeof statusTransitionSchema>;
 

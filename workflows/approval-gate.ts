@@ -1,5 +1,7 @@
-import { condition, defineQuery, defineSignal, defineUpdate, log, setHandler } from '@temporalio/workflow';
-import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, decisionInputSchema } from '../shared/approval.ts';
+import { condition, defineQuery, defineSignal, defineUpdate, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { type ApprovalDecision, type ApprovalPolicy, type DecisionInput, approvalRefusal, approvalsSatisfy, decisionInputSchema } from '../shared/approval.ts';
+import type { TrustedApprovers } from '../shared/approvers.ts';
+import { type ProvenIdentity, checkDecisionProof } from '../shared/decision-proof.ts';
 import { parseDurationMs } from '../shared/duration.ts';
 import { describeIssues } from '../shared/parse-input.ts';
 
@@ -8,6 +10,10 @@ import { describeIssues } from '../shared/parse-input.ts';
  * use them: a bad request is refused before it reaches history, and the caller learns why) and as
  * Signals (the Temporal UI and `temporal workflow signal` can send those; a signal cannot be
  * refused, so an invalid one is recorded as ignored with its reason, visible in the query).
+ *
+ * With `requireVerifiedIdentity` every decision must carry an Ed25519 proof by a key in the approvers
+ * registry the gate was opened with; the check is deterministic, so it runs in the Update validator
+ * (a forged decision is refused before history) and again, identically, when a Signal is applied.
  */
 
 export interface ApprovalState {
@@ -18,6 +24,8 @@ export interface ApprovalState {
   /** ISO time after which `onTimeout` applies, once waiting. */
   deadline?: string;
   ignoredSignals: { decision: 'approve' | 'reject'; input: unknown; reason: string; at: string }[];
+  /** Present when the policy requires signed decisions: where the approvers came from and who or which roles must approve. */
+  verification?: { approversRegistry: string; requiredApprovers: string[]; requiredRoles: string[] };
 }
 
 export const approveUpdate = defineUpdate<ApprovalState, [DecisionInput]>('approve');
@@ -27,7 +35,12 @@ export const rejectSignal = defineSignal<[DecisionInput]>('reject');
 export const approvalStateQuery = defineQuery<ApprovalState>('approvalState');
 
 export class ApprovalRefused extends Error {
-  override readonly name = 'ApprovalRefused';
+  override readonly name: string = 'ApprovalRefused';
+}
+
+/** A decision without the signature the policy requires; its own failure type, so a caller that cannot sign (the API without a key) can say so. */
+export class SignatureRequired extends ApprovalRefused {
+  override readonly name = 'SignatureRequired';
 }
 
 export type ApprovalResult =
@@ -37,6 +50,8 @@ export type ApprovalResult =
 /** Registers the handlers at once (so early requests get a clear "not awaiting approval"), then waits on demand. */
 export class ApprovalGate {
   readonly state: ApprovalState;
+  /** Read once when the gate opens and kept, so every validator run judges against the same keys. */
+  private trusted: TrustedApprovers | undefined;
 
   constructor(
     private readonly policy: ApprovalPolicy,
@@ -51,33 +66,41 @@ export class ApprovalGate {
   }
 
   /** Throws `ApprovalRefused` saying why this decision cannot be taken now. */
-  private check(decision: 'approve' | 'reject', raw: unknown): DecisionInput & { comment: string } {
+  private check(decision: 'approve' | 'reject', raw: unknown): { by: string; comment: string; verified?: ProvenIdentity } {
     if (this.state.status !== 'waiting' && this.state.status !== 'escalated') {
       throw new ApprovalRefused(`This run is not awaiting approval (approval status: ${this.state.status})`);
     }
     const parsed = decisionInputSchema.safeParse(raw);
     if (!parsed.success) throw new ApprovalRefused(describeIssues(parsed.error, 'input').join('; '));
-    const { by } = parsed.data;
-    if (decision === 'approve') {
-      if (this.policy.forbidSelfApproval && by === this.requestedBy) {
-        throw new ApprovalRefused(`${by} requested this run and cannot approve it (policy forbidSelfApproval); ask someone else`);
-      }
-      if (this.state.approvals.some((a) => a.by === by)) {
-        throw new ApprovalRefused(`${by} has already approved; ${this.policy.requiredApprovals} distinct approvers are required`);
-      }
-    }
-    return parsed.data;
+    const { by, comment, proof } = parsed.data;
+    const verified = this.verify(decision, by, comment, proof);
+    const refusal = decision === 'approve' ? approvalRefusal(this.policy, this.requestedBy, this.state.approvals, by, verified) : undefined;
+    if (refusal !== undefined) throw new ApprovalRefused(refusal);
+    return { by, comment, ...(verified && { verified }) };
+  }
+
+  /** The verified identity behind a decision when the policy asks for one; refuses the decision when its proof fails. */
+  private verify(decision: 'approve' | 'reject', by: string, comment: string, proof: DecisionInput['proof']): ProvenIdentity | undefined {
+    if (!this.policy.requireVerifiedIdentity) return undefined;
+    const trusted = this.trusted;
+    if (!trusted) throw new ApprovalRefused('the approvers registry is not loaded yet; try again in a moment');
+    const { workflowId, runId } = workflowInfo();
+    const decided = [...this.state.approvals, ...(this.state.rejection ? [this.state.rejection] : [])];
+    const used = new Set(decided.flatMap((d) => (d.verified ? [d.verified.signature] : [])));
+    const verdict = checkDecisionProof({ by, comment, proof, expected: { workflowId, runId, decision }, now: Date.now(), trusted, used });
+    if (!verdict.ok) throw verdict.unsigned ? new SignatureRequired(verdict.reason) : new ApprovalRefused(verdict.reason);
+    return verdict.identity;
   }
 
   private apply(decision: 'approve' | 'reject', raw: DecisionInput, via: 'update' | 'signal'): ApprovalState {
     const input = this.check(decision, raw);
-    const record: ApprovalDecision = { decision, by: input.by, comment: input.comment, at: new Date().toISOString(), via };
+    const record: ApprovalDecision = { decision, by: input.by, comment: input.comment, at: new Date().toISOString(), via, ...(input.verified && { verified: input.verified }) };
     if (decision === 'reject') {
       this.state.rejection = record;
       this.state.status = 'rejected';
     } else {
       this.state.approvals.push(record);
-      if (this.state.approvals.length >= this.policy.requiredApprovals) this.state.status = 'approved';
+      if (approvalsSatisfy(this.policy, this.state.approvals)) this.state.status = 'approved';
     }
     return this.state;
   }
@@ -99,9 +122,15 @@ export class ApprovalGate {
 
   /**
    * Opens the gate for decisions and waits. On timeout the policy either rejects at once or
-   * escalates (calling `onEscalate`) and rejects after the escalation window.
+   * escalates (calling `onEscalate`) and rejects after the escalation window. `trusted`: the approvers
+   * registry, required when the policy requires verified identities.
    */
-  async wait(onEscalate: (to: string | undefined) => Promise<void>): Promise<ApprovalResult> {
+  async wait(onEscalate: (to: string | undefined) => Promise<void>, trusted?: TrustedApprovers): Promise<ApprovalResult> {
+    if (this.policy.requireVerifiedIdentity) {
+      if (!trusted) throw new Error('approval gate opened without the approvers registry its policy requires');
+      this.trusted = trusted;
+      this.state.verification = { approversRegistry: trusted.source, requiredApprovers: this.policy.requiredApprovers ?? [], requiredRoles: this.policy.requiredRoles ?? [] };
+    }
     this.state.status = 'waiting';
     this.state.deadline = new Date(Date.now() + (parseDurationMs(this.policy.timeout) ?? 0)).toISOString();
     const settled = () => this.state.status === 'approved' || this.state.status === 'rejected';

@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CandidateEvaluation, PipelineActivities } from '../activities/pipeline/contract.ts';
+import type { ApprovalDecision, VerifiedIdentity } from '../shared/approval.ts';
 import { type StartRolloutInput, deploymentWorkflowId } from '../shared/deployment.ts';
 import { ErrorType } from '../shared/errors.ts';
 import { NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE } from '../shared/failure.ts';
@@ -201,13 +202,15 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     status.modelVersion = version;
     upsertSearchAttributes([{ key: searchAttributeKeys.ModelVersion, value: version }]);
 
-    enter('awaiting-approval', `${modelName} v${version} needs ${spec.approval.requiredApprovals} approval(s) within ${spec.approval.timeout}`);
+    // Read only when the policy asks for signed decisions, so runs without it issue the same commands as before (replay).
+    const trusted = spec.approval.requireVerifiedIdentity ? await registry.loadApprovers.executeWithOptions({ ...shortIo, summary: 'Load the approvers registry' }, [{}]) : undefined;
+    enter('awaiting-approval', `${modelName} v${version} needs ${spec.approval.requiredApprovals} approval(s) within ${spec.approval.timeout}${trusted ? ', each signed by a registered approver' : ''}`);
     // The gate opens first (synchronously, at the call), so a decision sent the moment the stage shows is taken.
     const decided = gate.wait(async (escalateTo) => {
       enter('approval-escalated', `no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`);
       await registry.notifyEscalation({ modelName, version, runId, escalateTo, deadline: gate.state.deadline });
       await notify('approval.escalated', modelName, `${modelName} v${version}: no decision within ${spec.approval.timeout}; escalated to ${escalateTo ?? 'the escalation contact'}`, { runId, escalateTo, deadline: gate.state.deadline }, version);
-    });
+    }, trusted);
     await notify(
       'approval.requested',
       modelName,
@@ -220,7 +223,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     if (decision.outcome === 'approved') {
       const approvers = decision.approvals.map((a) => a.by).join(', ');
       const comments = decision.approvals.filter((a) => a.comment).map((a) => `${a.by}: ${a.comment}`).join(' | ');
-      await registry.recordApprovalDecision({ modelName, version, outcome: 'approved', by: approvers, reason: comments || `approved by ${approvers}` });
+      await registry.recordApprovalDecision({ modelName, version, outcome: 'approved', by: approvers, reason: comments || `approved by ${approvers}`, ...verifiedOf(decision.approvals) });
       enter('approved', `approved by ${approvers}`);
       await notify('approval.decided', modelName, `${modelName} v${version} approved by ${approvers}`, { runId, outcome: 'approved', decisions: decision.approvals }, version);
       if (spec.rollout) status.deployment = await handOver(modelName, { version, plan: spec.rollout, by: approvers, reason: `approved in ${runId}` });
@@ -228,7 +231,7 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
       return { status: 'approved', modelName, version, datasetVersion, evaluationReportKey: evaluation.reportKey, decisions: decision.approvals };
     }
     const reason = decision.rejection.comment || `rejected by ${decision.rejection.by}`;
-    await registry.recordApprovalDecision({ modelName, version, outcome: 'rejected', by: decision.rejection.by, reason });
+    await registry.recordApprovalDecision({ modelName, version, outcome: 'rejected', by: decision.rejection.by, reason, ...verifiedOf([decision.rejection]) });
     enter('rejected', reason);
     await notify('approval.decided', modelName, `${modelName} v${version} rejected: ${reason}`, { runId, outcome: 'rejected', decisions: [...decision.approvals, decision.rejection] }, version);
     await condition(allHandlersFinished);
@@ -237,6 +240,12 @@ export async function trainingPipeline(rawInput: PipelineInput): Promise<Pipelin
     await slot.signal('release');
     await slot.result();
   }
+}
+
+/** The signed identities behind decisions, for the registry record; nothing when none was signed (the activity input stays as it was). */
+function verifiedOf(decisions: ApprovalDecision[]): { verified?: VerifiedIdentity[] } {
+  const verified = decisions.flatMap((d) => (d.verified ? [{ approver: d.verified.approver, signer: d.verified.signer, keyFingerprint: d.verified.keyFingerprint, signedAt: d.verified.signedAt, roles: d.verified.roles }] : []));
+  return verified.length > 0 ? { verified } : {};
 }
 
 /**

@@ -3,6 +3,8 @@ import type { PipelineSpec } from '../../shared/pipeline.ts';
 import type { ModelDiagnostics } from '../../shared/model-diagnostics.ts';
 import type { LabelTask } from '../../shared/data/feature-spec.ts';
 import type { PipelineTrainerSpec } from '../../shared/trainers.ts';
+import type { TrustedApprovers } from '../../shared/approvers.ts';
+import type { VerifiedIdentity } from '../../shared/approval.ts';
 
 /**
  * What the training pipeline workflow asks of its activities. The workflow imports this as a type
@@ -88,6 +90,9 @@ export interface PipelineActivities {
     /** Where this run's reports are, by kind; recorded in the manifest. */
     reports: Record<string, string>;
   }): Promise<{ version: number }>;
-  recordApprovalDecision(input: { modelName: string; version: number; outcome: 'approved' | 'rejected'; by: string; reason: string }): Promise<void>;
+  /** `verified`: the signed identities behind the decision, when the policy required them; recorded in the status history. */
+  recordApprovalDecision(input: { modelName: string; version: number; outcome: 'approved' | 'rejected'; by: string; reason: string; verified?: VerifiedIdentity[] }): Promise<void>;
+  /** The approvers registry with each key's fingerprint (none registered when it is absent); read when a gate that requires verified identities opens. */
+  loadApprovers(input: Record<string, never>): Promise<TrustedApprovers>;
   notifyEscalation(input: { modelName: string; version: number; runId: string; escalateTo: string | undefined; deadline: string | undefined }): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { labelTask } from '../../shared/data/feature-spec.ts';
 import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
 import type { ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { stampOnnxVersion } from '../../domain/registry/stamp-onnx-metadata.ts';
+import { readApproversRegistry, trustApprovers } from '../../domain/approvals/approvers-registry.ts';
 import type { PipelineActivities } from './contract.ts';
 
 /**
@@ -51,8 +52,10 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
   const recordApprovalDecision: PipelineActivities['recordApprovalDecision'] = async (input) => {
     const view = await deps.registry.view(input.modelName, input.version);
     if (view.status === input.outcome) return;
-    await deps.registry.transition(input.modelName, input.version, input.outcome, { by: input.by, reason: input.reason });
+    await deps.registry.transition(input.modelName, input.version, input.outcome, { by: input.by, reason: input.reason, ...(input.verified && { verified: input.verified }) });
   };
+
+  const loadApprovers: PipelineActivities['loadApprovers'] = async () => trustApprovers(await readApproversRegistry(deps.store, deps.buckets.models), deps.buckets.models);
 
   /** No paging system is wired yet: the escalation is a warning in the worker log and a stored record. */
   const notifyEscalation: PipelineActivities['notifyEscalation'] = async (input) => {
@@ -61,5 +64,5 @@ export const createRegistrySteps = (deps: { store: ArtifactStore; buckets: Confi
     await deps.store.put(deps.buckets.reports, `escalations/${encodeURIComponent(input.runId)}.json`, JSON.stringify(record, null, 2), { contentType: 'application/json' });
   };
 
-  return { registerCandidate, recordApprovalDecision, notifyEscalation };
+  return { registerCandidate, recordApprovalDecision, notifyEscalation, loadApprovers };
 };

@@ -6,6 +6,9 @@ import type { PipelineOutcome } from '../../shared/pipeline.ts';
 import { approveUpdate, rejectUpdate } from '../../workflows/approval-gate.ts';
 import { pipelineStatusQuery } from '../../workflows/training-pipeline.ts';
 import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
+import { signedDecision } from '../decision-signing.ts';
+import type { Decision } from '../../shared/approval.ts';
+import { PROOF_MAX_AGE_MS } from '../../shared/decision-proof.ts';
 import { loadSpecFile } from '../load-spec.ts';
 import { describeApprovalPaths, describeOutcome, followPipeline } from '../progress-view.ts';
 
@@ -24,13 +27,22 @@ Shows the run's stages with timings, its evaluation and gate verdicts, and its a
   --json   {workflowId, status, startTime, stage?, stages?, approval?, evaluation?, outcome?}: status is
            Temporal's (RUNNING, COMPLETED, FAILED...); stages, approval and evaluation come from the
            run's status query while it runs (absent when no worker answers), outcome once it completed`,
-  'pipeline approve': `Usage: sluice pipeline approve <workflow-id> --by NAME [--comment TEXT]
+  'pipeline approve': `Usage: sluice pipeline approve <workflow-id> --by NAME [--key-file FILE] [--comment TEXT]
 
 Approves a run that awaits approval (a Temporal Update: refused with the reason if the run is not
-waiting, if NAME already approved, or if policy forbids NAME approving their own run).`,
-  'pipeline reject': `Usage: sluice pipeline reject <workflow-id> --by NAME [--comment TEXT]
+waiting, if NAME already approved, or if policy forbids NAME approving their own run).
+  --key-file FILE  NAME's Ed25519 private key (sluice approvers keygen): signs the decision for this
+                   run, as a model whose policy has requireVerifiedIdentity requires`,
+  'pipeline reject': `Usage: sluice pipeline reject <workflow-id> --by NAME [--key-file FILE] [--comment TEXT]
 
-Rejects a run that awaits approval; the reason is recorded in the registry's status history.`,
+Rejects a run that awaits approval; the reason is recorded in the registry's status history.
+  --key-file FILE  NAME's Ed25519 private key: signs the decision, as for approve`,
+  'pipeline sign-decision': `Usage: sluice pipeline sign-decision <workflow-id> approve|reject --by NAME --key-file FILE [--comment TEXT]
+
+Prints a signed decision as one JSON document, for the Temporal UI: open the run, "Send a Signal",
+name approve (or reject), and paste it as the input. It is signed for the run now awaiting approval
+and is valid for ${PROOF_MAX_AGE_MS / 60_000} minutes; the decision itself is checked when the signal arrives (a refused
+one is listed under ignoredSignals, with the reason, in the approvalState query).`,
   'pipeline list': `Usage: sluice pipeline list [--awaiting-approval] [--json]
 
 Lists training pipeline runs, newest first; --awaiting-approval lists only runs waiting for a decision
@@ -116,18 +128,31 @@ async function pipelineStatus(env: Env, args: string[]): Promise<number> {
   });
   if (status.stage === 'awaiting-approval' || status.stage === 'approval-escalated') {
     env.write(`  approvals: ${status.approval.approvals.map((a) => a.by).join(', ') || 'none yet'} of ${status.approval.requiredApprovals} needed; deadline ${status.approval.deadline ?? 'n/a'}`);
-    for (const line of describeApprovalPaths(id, env.uiRunUrl(id))) env.write(`  ${line}`);
+    for (const line of describeApprovalPaths(id, env.uiRunUrl(id), status.approval.verification !== undefined)) env.write(`  ${line}`);
   }
   return EXIT.ok;
 }
 
-async function pipelineDecide(env: Env, decision: 'approve' | 'reject', args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { by: { type: 'string' }, comment: { type: 'string' } } });
+const DECISION_OPTIONS = { by: { type: 'string' }, comment: { type: 'string' }, 'key-file': { type: 'string' } } as const;
+
+async function pipelineDecide(env: Env, decision: Decision, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: DECISION_OPTIONS });
   const [id] = positionals;
   if (!id || !values.by) throw new UsageError(HELP[`pipeline ${decision}`]);
-  const handle = env.client.workflow.getHandle(id);
-  const state = await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, { args: [{ by: values.by, comment: values.comment ?? '' }] });
-  env.write(`${decision === 'approve' ? 'approved' : 'rejected'} by ${values.by}; approval status now: ${state.status} (${state.approvals.length}/${state.requiredApprovals} approvals)`);
+  const input = values['key-file'] === undefined ? { by: values.by, comment: values.comment ?? '' } : await signedDecision(env, id, decision, { by: values.by, comment: values.comment ?? '', keyFile: values['key-file'] });
+  // A signed decision names its run, so it goes to that run only.
+  const handle = env.client.workflow.getHandle(id, input.proof?.runId);
+  const state = await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, { args: [input] });
+  const signed = input.proof ? ' (signed)' : '';
+  env.write(`${decision === 'approve' ? 'approved' : 'rejected'} by ${values.by}${signed}; approval status now: ${state.status} (${state.approvals.length}/${state.requiredApprovals} approvals)`);
+  return EXIT.ok;
+}
+
+async function pipelineSignDecision(env: Env, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: DECISION_OPTIONS });
+  const [id, decision] = positionals;
+  if (!id || (decision !== 'approve' && decision !== 'reject') || !values.by || !values['key-file']) throw new UsageError(HELP['pipeline sign-decision']);
+  env.write(JSON.stringify(await signedDecision(env, id, decision, { by: values.by, comment: values.comment ?? '', keyFile: values['key-file'] })));
   return EXIT.ok;
 }
 
@@ -160,5 +185,6 @@ export const PIPELINE_COMMANDS = subcommands(HELP, {
   'pipeline status': pipelineStatus,
   'pipeline approve': (env, args) => pipelineDecide(env, 'approve', args),
   'pipeline reject': (env, args) => pipelineDecide(env, 'reject', args),
+  'pipeline sign-decision': pipelineSignDecision,
   'pipeline list': pipelineList,
 });

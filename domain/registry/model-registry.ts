@@ -13,6 +13,7 @@ import {
   modelManifestSchema,
 } from '../../shared/registry.ts';
 import { registryKeys } from '../../shared/storage-keys.ts';
+import type { VerifiedIdentity } from '../../shared/approval.ts';
 import { type ArtifactStore, ObjectNotFoundError, PreconditionFailedError } from '../object-store/artifact-store.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
@@ -156,9 +157,11 @@ export class ModelRegistry {
   }
 
   /** Moves a version to a new status, recording who, when and why. */
-  async transition(model: string, version: number, to: ModelStatus, who: { by: string; reason?: string }): Promise<StatusTransition[]> {
+  async transition(model: string, version: number, to: ModelStatus, who: { by: string; reason?: string; verified?: VerifiedIdentity[] }): Promise<StatusTransition[]> {
     await this.requireIndex(model);
-    return this.updateIndex(model, (index) => applyTransition(index, version, to, { status: to, at: this.now(), by: who.by, reason: who.reason ?? '' }));
+    return this.updateIndex(model, (index) =>
+      applyTransition(index, version, to, { status: to, at: this.now(), by: who.by, reason: who.reason ?? '', ...(who.verified && { verified: who.verified }) }),
+    );
   }
 
   /** Points an alias at a version (or removes it with `null`), keeping the alias history. */

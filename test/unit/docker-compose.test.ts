@@ -94,6 +94,19 @@ describe('docker-compose.yml', () => {
     assert.ok(hostIps(resolved({ SLUICE_PUBLISH_ADDRESS: '0.0.0.0' })).every((ip) => ip === '0.0.0.0'));
   });
 
+  test("the API signs approval decisions with a key made in the stack's own volume and registered as its delegate", () => {
+    const keyFile = envOf('api').SLUICE_APPROVAL_SIGNING_KEY;
+    assert.ok(keyFile, 'the api sets no SLUICE_APPROVAL_SIGNING_KEY');
+    const dir = keyFile.slice(0, keyFile.lastIndexOf('/'));
+    const [volume] = service('api').volumes?.map((v) => v.split(':')).find(([, target]) => target === dir) ?? [];
+    assert.ok(volume && !volume.startsWith('.'), `the api does not mount a named volume at ${dir}`);
+    assert.ok(service('approval-signing-key').volumes?.includes(`${volume}:${dir}`), 'approval-signing-key does not write the volume the api reads');
+    assert.equal(service('api').depends_on?.['approval-signing-key']?.condition, 'service_completed_successfully');
+    const script = commandText('approval-signing-key');
+    assert.match(script, new RegExp(`approvers keygen --id sluice-api --out ${keyFile}`));
+    assert.match(script, new RegExp(`approvers add --id sluice-api --public-key ${keyFile}\\.pub --delegate`));
+  });
+
   test('every image is pinned to an explicit tag', () => {
     for (const [name, s] of Object.entries(services)) {
       const tag = s.image.split('/').pop()?.split(':')[1];

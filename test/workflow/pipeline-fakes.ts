@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { CandidateEvaluation, PipelineActivities } from '../../activities/pipeline/contract.ts';
 import { ErrorType } from '../../shared/errors.ts';
 import type { PipelineInput, PipelineSpecInput } from '../../shared/pipeline.ts';
+import type { TrustedApprovers } from '../../shared/approvers.ts';
 
 /**
  * Typed fake activities for workflow tests. Each run's behaviour is chosen by its workflow id, so one
@@ -16,6 +17,8 @@ export interface RunScript {
   gatePasses?: boolean;
   /** Resolves when the test lets training finish; lets a test act while the run is mid-pipeline. */
   trainingGate?: Promise<void>;
+  /** What `loadApprovers` answers (default: nobody registered). */
+  approvers?: TrustedApprovers;
 }
 
 export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -89,6 +92,10 @@ export function createFakePipelineActivities() {
     },
     async notifyEscalation(input) {
       record('notifyEscalation', input);
+    },
+    async loadApprovers(input) {
+      const script = record('loadApprovers', input);
+      return script.approvers ?? { approvers: [], delegates: [], source: 'sluice-models/config/approvers.json' };
     },
   };
   return { activities, scripts, calls, callsOf: (runId: string) => calls.filter((c) => c.runId === runId) };
