@@ -8,6 +8,7 @@ import { createPipelineActivities } from '../activities/pipeline/pipeline-activi
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
 import { createPredictionLogActivities } from '../activities/prediction-log/prediction-log-activities.ts';
+import { createErasureActivities } from '../activities/prediction-log/erasure-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 import { followServedModel } from '../control/feature-refresh.ts';
 import { temporalConnectionOptions } from '../control/temporal-connection.ts';
@@ -24,6 +25,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
     ...createPredictionLogActivities(deps),
+    ...createErasureActivities(deps),
     ...createRefreshActivities(deps),
     ...createNotificationActivities(deps),
     ...createDeploymentActivities({

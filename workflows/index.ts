@@ -8,3 +8,4 @@ export { scheduledRetraining } from './scheduled-retraining.ts';
 export { compactPredictionLog } from './compact-prediction-log.ts';
 export { refreshOnlineFeatures } from './refresh-online-features.ts';
 export { deliverNotification } from './deliver-notification.ts';
+export { eraseLoggedRows } from './erase-logged-rows.ts';
