@@ -37,6 +37,7 @@ Usage:
   sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h]
   sluice monitor status <model>
   sluice monitor compaction-schedule [--every 1h] [--closed-after 5m]
+  sluice monitor retention-schedule <model> --predictions 30d --feedback 90d [--every 1h]
   sluice features schedule <model> [--every 15m] [--as-of data-end|now] [--pause | --resume]
   sluice features status <model>
   sluice features refresh <model> [--as-of data-end|now]

@@ -9,6 +9,7 @@ import { createProbeActivities } from '../activities/stack-check/probe-activitie
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
 import { createPredictionLogActivities } from '../activities/prediction-log/prediction-log-activities.ts';
 import { createErasureActivities } from '../activities/prediction-log/erasure-activities.ts';
+import { createRetentionActivities } from '../activities/prediction-log/retention-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 import { followServedModel } from '../control/feature-refresh.ts';
 import { temporalConnectionOptions } from '../control/temporal-connection.ts';
@@ -26,6 +27,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createPipelineActivities(deps),
     ...createPredictionLogActivities(deps),
     ...createErasureActivities(deps),
+    ...createRetentionActivities(deps),
     ...createRefreshActivities(deps),
     ...createNotificationActivities(deps),
     ...createDeploymentActivities({

@@ -9,3 +9,4 @@ export { compactPredictionLog } from './compact-prediction-log.ts';
 export { refreshOnlineFeatures } from './refresh-online-features.ts';
 export { deliverNotification } from './deliver-notification.ts';
 export { eraseLoggedRows } from './erase-logged-rows.ts';
+export { enforceRetention } from './enforce-retention.ts';

@@ -4,7 +4,7 @@ import { predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import type { ErasedFile, ErasureMatch, LogErasure } from '../../shared/prediction-log-erasure.ts';
 import { SluiceError } from '../../shared/errors.ts';
 import { quoteString } from '../features/expression/expression-sql.ts';
-import { PreconditionFailedError } from '../object-store/artifact-store.ts';
+import { ObjectNotFoundError, PreconditionFailedError } from '../object-store/artifact-store.ts';
 import { type CompactionDeps, compactHour } from './compact-log.ts';
 import { SOURCES_METADATA_KEY, encodeSources, groupHour, parseLogKey } from './log-files.ts';
 import { compactedSources } from './stage-log.ts';
@@ -98,7 +98,8 @@ export async function eraseHour(deps: CompactionDeps, model: string, hour: strin
         }
         return { files: [...files.values()], requestIds };
       } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
+        // Replaced (a compaction) or deleted (retention) since the listing: list the hour again.
+        if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
       }
     }
     throw new HourBusyError(`hour ${hour} of ${model}'s prediction log kept changing during ${HOUR_ATTEMPTS} erasure attempts (a compaction or late uploads); retried`);
