@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { OnlineFeatureAssemblers } from '../../../api/features/online-feature-assembler.ts';
@@ -9,13 +10,18 @@ import type { Readiness } from '../../../api/health/readiness.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
 import { createErasureActivities } from '../../../activities/prediction-log/erasure-activities.ts';
 import { createPredictionLogActivities } from '../../../activities/prediction-log/prediction-log-activities.ts';
+import { createRetentionActivities } from '../../../activities/prediction-log/retention-activities.ts';
 import type { ArtifactStore } from '../../../domain/object-store/artifact-store.ts';
 import { compactHour } from '../../../domain/prediction-log/compact-log.ts';
 import { eraseHour } from '../../../domain/prediction-log/erase-rows.ts';
 import { parseLogKey } from '../../../domain/prediction-log/log-files.ts';
 import { stageLogHours } from '../../../domain/prediction-log/stage-log.ts';
 import { ModelRegistry } from '../../../domain/registry/model-registry.ts';
-import { feedbackKeys, hourPartition, predictionLogKeys } from '../../../shared/api/prediction-log.ts';
+import { feedbackKeys, hourPartition, predictionFailureKeys, predictionLogKeys } from '../../../shared/api/prediction-log.ts';
+import { retentionScheduleId } from '../../../shared/prediction-log-retention.ts';
+import { upsertRetentionSchedule } from '../../../control/monitor-schedule.ts';
+import { expireModelData } from '../../../domain/prediction-log/retention.ts';
+import type { EnforceRetentionResult } from '../../../workflows/enforce-retention.ts';
 import type { Config } from '../../../shared/config.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { type ErasureRecord, erasureRecordSchema } from '../../../shared/prediction-log-erasure.ts';
@@ -125,13 +131,13 @@ describe('erasure of logged rows on the real stack', () => {
 
   before(async () => {
     stack = await connectToStack(base);
-    config = await isolatedConfig(stack.store, { SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: '60000' });
+    config = await isolatedConfig(stack.store, { SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: '60000', SLUICE_SERVING_POLL_INTERVAL_MS: '5000' });
     await stack.store.ensureBucket(config.buckets.reports);
     ({ taskQueue, workflowId } = testIds('erasure'));
     await storeFlightsFeatures(stack.store, config);
     const manifest = await registerFlightsModel(new ModelRegistry(stack.store, config.buckets.models), model);
     await writeServingConfig(stack.store, config, { [model]: { primary: manifest.version } }, 1);
-    definitions = new StoredFeatureDefinitions(stack.store, config.buckets, 200, createLogger('error'));
+    definitions = new StoredFeatureDefinitions(stack.store, config.buckets, 5000, createLogger('error'));
     api = await startTestApi({ store: stack.store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
     await api.firstPoll;
     worker = await Worker.create({
@@ -139,7 +145,7 @@ describe('erasure of logged rows on the real stack', () => {
       namespace: config.temporal.namespace,
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
-      activities: { ...createPredictionLogActivities({ store: stack.store, buckets: config.buckets }), ...createErasureActivities({ store: stack.store, buckets: config.buckets }) },
+      activities: { ...createPredictionLogActivities({ store: stack.store, buckets: config.buckets }), ...createErasureActivities({ store: stack.store, buckets: config.buckets }), ...createRetentionActivities({ store: stack.store, buckets: config.buckets }) },
     });
     running = worker.run();
     // Three flushes: two become closed hours (the first compacted before the erasure), one stays in the open hour.
@@ -152,6 +158,7 @@ describe('erasure of logged rows on the real stack', () => {
   });
 
   after(async () => {
+    await stack?.client.schedule.getHandle(retentionScheduleId(model)).delete().catch(() => undefined);
     await api?.[Symbol.asyncDispose]();
     definitions?.close();
     worker?.shutdown();
@@ -257,5 +264,59 @@ describe('erasure of logged rows on the real stack', () => {
     assert.ok(erasedMeanwhile);
     assert.deepEqual(compaction.map((c) => c.outcome), ['raced'], 'the compaction lost its conditional write');
     assert.equal(await rowsInEveryObject([second]), 0, 'and could not put the erased rows back');
+  });
+
+  test('retention deletes the hours past it once they are compacted, the failed-prediction files of those hours, and the model\'s expired labels', async () => {
+    // With 2h: every hour that ended 2 h ago or more is expired: PAST_HOURS[0] (and an older one), not PAST_HOURS[1].
+    const [expired, kept] = PAST_HOURS as [string, string];
+    const older = hourPartition(NOW_HOUR - 4 * HOUR_MS);
+    const current = (await stack.store.list(bucket(), predictionLogKeys.hourPrefix(model, hourPartition(Date.now()))))[0];
+    assert.ok(current);
+    const path = join(scratch.dir, 'older.parquet');
+    await stack.store.getFile(bucket(), current.key, path);
+    await stack.store.putFile(bucket(), predictionLogKeys.file(model, older, 'v000001-1-older0000000'), path);
+    await stack.store.put(bucket(), predictionFailureKeys.file(model, expired, 'v000001-1-failures000'), 'a failed-prediction file');
+    // The labels of the first twelve requests, as if received in the expired hour, beside labels of another model and of none.
+    let movedLabels = 0;
+    for (const object of await stack.store.list(bucket(), feedbackKeys.prefix)) {
+      const text = (await stack.store.get(bucket(), object.key)).toString('utf8');
+      if (!text.includes('"request_id":"req-0"')) continue;
+      movedLabels = text.split('\n').filter((l) => l.length > 0).length;
+      await stack.store.put(bucket(), feedbackKeys.file(expired, 'moved'), text);
+      await stack.store.remove(bucket(), object.key);
+    }
+    assert.ok(movedLabels > 0);
+    const othersKey = feedbackKeys.file(expired, 'others');
+    await stack.store.put(bucket(), othersKey, `${JSON.stringify({ request_id: 'x', event_index: 0, label: true, model: 'another-model' })}\n${JSON.stringify({ request_id: 'y', event_index: 0, label: false })}\n`);
+    const retention = { predictionLog: '2h', feedback: '2h' };
+
+    // Not compacted yet: the older hour stays.
+    const early = await expireModelData({ store: stack.store, bucket: bucket() }, { model, retention, nowMs: Date.now() });
+    assert.deepEqual(early.predictionLog.awaitingCompaction, [older]);
+    assert.deepEqual(early.predictionLog.hoursDeleted, [expired]);
+    assert.ok((await stack.store.list(bucket(), predictionLogKeys.hourPrefix(model, older))).length > 0);
+
+    // The Schedule's run compacts it first, then deletes it.
+    const { scheduleId } = await upsertRetentionSchedule({ client: stack.client, config: { ...config, taskQueues: { ...config.taskQueues, pipeline: taskQueue } } }, { model, retention, every: '1d' });
+    const handle = stack.client.schedule.getHandle(scheduleId);
+    const started = Date.now();
+    await handle.trigger();
+    let runId: string | undefined;
+    for (const deadline = Date.now() + 20_000; runId === undefined && Date.now() < deadline; await sleep(100)) runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+    assert.ok(runId, 'the schedule fired');
+    const result = (await stack.client.workflow.getHandle(runId).result()) as EnforceRetentionResult;
+    console.log(`retention run: ${result.retention.predictionLog.hoursDeleted.length} hours (${result.retention.predictionLog.filesDeleted} files) and ${result.retention.feedback.labelsDeleted} labels deleted in ${Date.now() - started} ms`);
+    assert.ok(result.compaction.changed.some((c) => c.hour === older && c.outcome === 'compacted'));
+    assert.deepEqual(result.retention.predictionLog.hoursDeleted, [older]);
+    assert.deepEqual(result.retention.predictionLog.awaitingCompaction, []);
+    const hoursLeft = new Set((await stack.store.list(bucket(), predictionLogKeys.prefix(model))).map((o) => parseLogKey(o.key)?.hour));
+    assert.deepEqual([...hoursLeft].sort(), [kept, hourPartition(Date.now())]);
+    assert.equal((await stack.store.list(bucket(), predictionFailureKeys.prefix(model))).length, 0);
+    assert.equal(early.predictionLog.failureFilesDeleted, 1);
+
+    assert.equal(early.feedback.labelsDeleted, movedLabels, 'the model\'s labels of the expired hour');
+    assert.equal(early.feedback.filesDeleted, 1);
+    assert.equal(result.retention.feedback.filesVisited, 0, 'the next run visits only hours expired since');
+    assert.equal((await stack.store.get(bucket(), othersKey)).toString('utf8').split('\n').filter((l) => l).length, 2, 'labels of another model or of none are kept');
   });
 });
