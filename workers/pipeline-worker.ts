@@ -38,6 +38,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createMonitoringActivities({
       store: deps.store,
       buckets: deps.buckets,
+      logHashKey: config?.logHashKey,
       ...(config && client
         ? {
             startPipeline: (request) => startTrainingPipeline({ client: client(), config, store: deps.store }, request),
