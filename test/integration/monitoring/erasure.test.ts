@@ -41,7 +41,8 @@ import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
  * in the open hour. `eraseLoggedRows` runs on the Temporal dev server, by request id (workflow) and by
  * routing key (`sluice erase`): the rows are gone from every file, everything else is still there
  * once, feedback lost exactly the erased requests' labels, the record is in the reports bucket, and
- * the open hour is left alone and named. Then both races with compaction, forced at the worst moment.
+ * the open hour is left alone (named in the record, or waited for on a durable timer). Then both
+ * races with compaction, forced at the worst moment, and retention run by the model's Schedule.
  */
 
 const HOUR_MS = 3_600_000;
@@ -216,6 +217,26 @@ describe('erasure of logged rows on the real stack', () => {
     assert.deepEqual(sorted(await loggedRows()), sorted(expectedRows((id) => !gone.has(id))));
     const usage = await runCli(['erase', '--model', model], { write: () => undefined, error: (l) => out.push(l), env });
     assert.equal(usage, EXIT.userError, 'neither ids nor keys: refused before anything starts');
+  });
+
+  test('by default the open hour is erased only once it has closed: the run erases the closed hours, then waits on a durable timer', async () => {
+    const handle = await stack.client.workflow.start<typeof eraseLoggedRows>('eraseLoggedRows', {
+      taskQueue,
+      workflowId: `${workflowId}-waits`,
+      args: [{ model, match: { requestIds: ['req-17', 'req-27'] }, requestedBy: 'dpo@example.com' }],
+    });
+    try {
+      let details = '';
+      for (const deadline = Date.now() + 20_000; !details.includes('waiting until') && Date.now() < deadline; await sleep(100)) {
+        details = (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+      }
+      assert.match(details, new RegExp(`^Erased 1 rows of closed hours; waiting until .* for .*${hourPartition(Date.now())} to close$`));
+      const rows = await loggedRows();
+      assert.equal(rows.get('req-17'), undefined, 'the closed hour is erased at once');
+      assert.equal(rows.get('req-27'), 1, 'the open hour is left to the API until it has closed');
+    } finally {
+      await handle.terminate('the open hour closes after the test');
+    }
   });
 
   test('a compaction that lands between the erasure reading a file and replacing it makes the erasure redo the hour; one that read before the erasure loses its write', async () => {
