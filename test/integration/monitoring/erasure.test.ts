@@ -25,12 +25,16 @@ import type { EnforceRetentionResult } from '../../../workflows/enforce-retentio
 import type { Config } from '../../../shared/config.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { type ErasureRecord, erasureRecordSchema } from '../../../shared/prediction-log-erasure.ts';
-import { erasureKeys } from '../../../shared/storage-keys.ts';
+import { erasureKeys, featureKeys } from '../../../shared/storage-keys.ts';
 import type { compactPredictionLog } from '../../../workflows/compact-prediction-log.ts';
 import type { eraseLoggedRows } from '../../../workflows/erase-logged-rows.ts';
 import { WORKFLOWS_PATH } from '../../../workers/pipeline-worker.ts';
 import { KEYS, type TestApi, startTestApi, writeServingConfig } from '../../unit/api/support/test-api.ts';
-import { flightEvent, registerFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { FLIGHTS_SPEC, FLIGHTS_SPEC_HASH, flightEvent, flightsManifest, flightsSnapshot, registerTrainedFlightsModel, trainFlightsModel } from '../../unit/api/support/flights-model.ts';
+import { featureSpecSchema } from '../../../shared/data/feature-spec.ts';
+import { featureDefinitionHash } from '../../../domain/features/spec-hash.ts';
+import { writeSnapshot } from '../../../domain/features/online-snapshot-loader.ts';
+import { hashLogValue } from '../../../domain/prediction-log/log-hash.ts';
 import { scratchDuckDbForSuite } from '../../support/scratch-duckdb.ts';
 import { type TemporalHandles, connectToStack, stackConfig, testIds } from '../../support/stack.ts';
 import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
@@ -49,6 +53,7 @@ const HOUR_MS = 3_600_000;
 const NOW_HOUR = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const PAST_HOURS = [hourPartition(NOW_HOUR - 3 * HOUR_MS), hourPartition(NOW_HOUR - 2 * HOUR_MS)];
 const ROUTING_KEYS = ['user-a', 'user-b', 'user-c'];
+const HASH_KEY = 'erasure-test-log-hash-key';
 
 describe('erasure of logged rows on the real stack', () => {
   const base = stackConfig();
@@ -56,6 +61,7 @@ describe('erasure of logged rows on the real stack', () => {
   let stack: TemporalHandles;
   const scratch = scratchDuckDbForSuite('sluice-erasure-it-');
   const model = `erasure-${Date.now().toString(36)}`;
+  const maskedModel = `${model}-masked`;
   let config: Config;
   let api: TestApi;
   let definitions: StoredFeatureDefinitions;
@@ -98,6 +104,26 @@ describe('erasure of logged rows on the real stack', () => {
     }
   }
 
+  /**
+   * The flights model again, under a spec that hashes origin_airport and drops destination_airport in
+   * the log: its own spec hash, feature build manifest and online snapshot, as a feature build leaves them.
+   */
+  async function registerMaskedModel(registry: ModelRegistry, trained: Awaited<ReturnType<typeof trainFlightsModel>>) {
+    const spec = featureSpecSchema.parse({ ...FLIGHTS_SPEC, features: FLIGHTS_SPEC.features.map((f) => (f.name === 'origin_airport' ? { ...f, log: 'hash' } : f.name === 'destination_airport' ? { ...f, log: 'drop' } : f)) });
+    const hash = featureDefinitionHash(spec);
+    const snapshot = { ...flightsSnapshot(), featureSpecHash: hash };
+    const build = JSON.parse((await stack.store.get(config.buckets.features, featureKeys.manifest(FLIGHTS_SPEC_HASH, snapshot.datasetVersion))).toString('utf8')) as Record<string, unknown>;
+    await stack.store.put(config.buckets.features, featureKeys.manifest(hash, snapshot.datasetVersion), JSON.stringify({ ...build, featureSpecHash: hash, spec }));
+    await writeSnapshot(stack.store, config.buckets.serving, snapshot);
+    const registrationKey = `test-${maskedModel}`;
+    return registry.register({
+      manifest: { ...flightsManifest(maskedModel, trained, registrationKey), featureDefinitionHash: hash },
+      onnx: (version) => trained.model.toOnnx({ modelName: maskedModel, modelVersion: version, lineage: { featureDefinitionHash: hash }, threshold: trained.threshold }),
+      registrationKey,
+      by: 'test',
+    });
+  }
+
   /** Rows readers see per request id, over every hour (past and current). */
   async function loggedRows(): Promise<Map<string, number>> {
     const hours = [...PAST_HOURS, hourPartition(Date.now())];
@@ -132,12 +158,15 @@ describe('erasure of logged rows on the real stack', () => {
 
   before(async () => {
     stack = await connectToStack(base);
-    config = await isolatedConfig(stack.store, { SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: '60000', SLUICE_SERVING_POLL_INTERVAL_MS: '5000' });
+    config = await isolatedConfig(stack.store, { SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: '60000', SLUICE_SERVING_POLL_INTERVAL_MS: '5000', SLUICE_LOG_HASH_KEY: HASH_KEY });
     await stack.store.ensureBucket(config.buckets.reports);
     ({ taskQueue, workflowId } = testIds('erasure'));
     await storeFlightsFeatures(stack.store, config);
-    const manifest = await registerFlightsModel(new ModelRegistry(stack.store, config.buckets.models), model);
-    await writeServingConfig(stack.store, config, { [model]: { primary: manifest.version } }, 1);
+    const registry = new ModelRegistry(stack.store, config.buckets.models);
+    const trained = await trainFlightsModel();
+    const manifest = await registerTrainedFlightsModel(registry, model, trained);
+    const masked = await registerMaskedModel(registry, trained);
+    await writeServingConfig(stack.store, config, { [model]: { primary: manifest.version }, [maskedModel]: { primary: masked.version } }, 1);
     definitions = new StoredFeatureDefinitions(stack.store, config.buckets, 5000, createLogger('error'));
     api = await startTestApi({ store: stack.store, config, assemblers: new OnlineFeatureAssemblers(definitions) });
     await api.firstPoll;
@@ -339,5 +368,15 @@ describe('erasure of logged rows on the real stack', () => {
     assert.equal(early.feedback.filesDeleted, 1);
     assert.equal(result.retention.feedback.filesVisited, 0, 'the next run visits only hours expired since');
     assert.equal((await stack.store.get(bucket(), othersKey)).toString('utf8').split('\n').filter((l) => l).length, 2, 'labels of another model or of none are kept');
+  });
+
+  test('a feature the spec marks hash is logged by the real API as its keyed hash, one marked drop as NULL', async () => {
+    const events = [flightEvent(1), flightEvent(2)];
+    const res = await api.request('POST', `/v1/models/${maskedModel}/predict`, { key: KEYS.predict, body: { events }, headers: { 'x-request-id': 'masked-1' } });
+    assert.equal(res.status, 200, res.text);
+    await api.predictionLog.flush();
+    const paths = await stageLogHours({ store: stack.store, bucket: bucket(), db: scratch.db, dir: scratch.dir }, { model: maskedModel, hours: [hourPartition(Date.now())] });
+    const rows = (await scratch.db.runAndReadAll(`SELECT features.origin_airport AS origin, features.destination_airport AS destination FROM read_parquet([${paths.map((p) => `'${p}'`).join(', ')}]) ORDER BY event_index`)).getRowObjectsJS();
+    assert.deepEqual(rows, events.map((e) => ({ origin: hashLogValue(HASH_KEY, e.origin), destination: null })));
   });
 });
