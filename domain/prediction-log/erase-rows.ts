@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { predictionLogKeys } from '../../shared/api/prediction-log.ts';
+import { predictionFailureKeys, predictionLogKeys } from '../../shared/api/prediction-log.ts';
 import type { ErasedFile, ErasureMatch, LogErasure } from '../../shared/prediction-log-erasure.ts';
 import { SluiceError } from '../../shared/errors.ts';
 import { quoteString } from '../features/expression/expression-sql.ts';
@@ -40,10 +40,12 @@ export function erasurePredicate(match: ErasureMatch): string {
   return `coalesce(${terms.join(' OR ')}, false)`;
 }
 
+const inHours = (hour: string, through: string, after: string | undefined) => hour <= through && (after === undefined || hour > after);
+
 /** The hours of a listing in (after, through], oldest first. */
 export function hoursBetween(keys: readonly string[], through: string, after?: string): string[] {
   const hours = new Set(keys.flatMap((key) => parseLogKey(key)?.hour ?? []));
-  return [...hours].filter((h) => h <= through && (after === undefined || h > after)).sort();
+  return [...hours].filter((h) => inHours(h, through, after)).sort();
 }
 
 interface FileErasure {
@@ -109,7 +111,42 @@ export async function eraseHour(deps: CompactionDeps, model: string, hour: strin
 }
 
 /**
- * Erases the matching rows from a model's closed hours in (after, through]. Lists the model's whole
+ * Erases the matching rows from the failed-prediction log of the given hours (request ids and routing
+ * keys are there too). Those files are never compacted and nothing but the API writes them, so each is
+ * rewritten in place, only if unchanged since the listing, or deleted when no row is left.
+ */
+async function eraseFailureFiles(deps: CompactionDeps, model: string, erased: (hour: string) => boolean, match: ErasureMatch): Promise<ErasedFile[]> {
+  const { store, bucket, db } = deps;
+  const files: ErasedFile[] = [];
+  const dir = await mkdtemp(join(deps.dir, 'failures-'));
+  try {
+    for (const object of await store.list(bucket, predictionFailureKeys.prefix(model))) {
+      const hour = /\/hour=([^/]+)\//.exec(object.key)?.[1];
+      if (hour === undefined || !erased(hour)) continue;
+      const input = join(dir, 'in.parquet');
+      await store.getFile(bucket, object.key, input);
+      const predicate = erasurePredicate(match);
+      const found = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS total, (count(*) FILTER (WHERE ${predicate}))::INTEGER AS matched FROM read_parquet(${quoteString(input)})`)).getRowObjectsJS()[0] as { total: number; matched: number };
+      if (found.matched === 0) continue;
+      if (found.matched === found.total) {
+        await store.remove(bucket, object.key);
+        files.push({ key: object.key, rowsBefore: found.total, rowsErased: found.matched, outcome: 'removed' });
+        continue;
+      }
+      const output = join(dir, 'out.parquet');
+      await db.run(`COPY (SELECT * FROM read_parquet(${quoteString(input)}) WHERE NOT ${predicate} ORDER BY failed_at, request_id) TO ${quoteString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+      await store.putFile(bucket, object.key, output, { contentType: 'application/vnd.apache.parquet', onlyIf: { etag: object.etag } });
+      files.push({ key: object.key, rowsBefore: found.total, rowsErased: found.matched, outcome: 'rewritten' });
+    }
+    return files;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Erases the matching rows from a model's closed hours in (after, through], its failed-prediction log
+ * included. Lists the model's whole
  * log once: an erasure is rare and must find the subject's rows wherever they are, and retention
  * bounds how many hours there are.
  */
@@ -124,5 +161,6 @@ export async function eraseLogHours(deps: CompactionDeps, request: { model: stri
     for (const id of erased.requestIds) requestIds.add(id);
     deps.progress?.({ hour, visited: i + 1, of: hours.length, filesRewritten: files.length });
   }
+  files.push(...(await eraseFailureFiles(deps, request.model, (hour) => inHours(hour, request.through, request.after), request.match)));
   return { hoursVisited: hours.length, files, rowsErased: files.reduce((s, f) => s + f.rowsErased, 0), requestIds: [...requestIds].sort() };
 }

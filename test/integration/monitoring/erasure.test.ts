@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { OnlineFeatureAssemblers } from '../../../api/features/online-feature-assembler.ts';
+import { failureLogFile } from '../../../api/prediction-log/log-file.ts';
 import { StoredFeatureDefinitions } from '../../../api/features/stored-feature-definitions.ts';
 import type { Readiness } from '../../../api/health/readiness.ts';
 import { EXIT, runCli } from '../../../cli/main.ts';
@@ -41,7 +43,7 @@ import { isolatedConfig, storeFlightsFeatures } from '../api/minio-support.ts';
 
 /**
  * Erasure on the real stack: predictions and feedback go through the real API into MinIO; the API's
- * files are then moved into two past (closed) hours, the first compacted before the second arrives, and a third flush stays
+ * files are then moved into two past (closed) hours (with a failed-prediction file beside them), the first compacted before the second arrives, and a third flush stays
  * in the open hour. `eraseLoggedRows` runs on the Temporal dev server, by request id (workflow) and by
  * routing key (`sluice erase`): the rows are gone from every file, everything else is still there
  * once, feedback lost exactly the erased requests' labels, the record is in the reports bucket, and
@@ -198,6 +200,12 @@ describe('erasure of logged rows on the real stack', () => {
 
   test('erasing by request id removes those rows from the raw and the compacted hour and their labels, and records it', async () => {
     assert.deepEqual(sorted(await loggedRows()), sorted(expectedRows(() => true)), 'the API logged every row');
+    // A failed-prediction file (the API's writer) in the raw hour, with one of the subject's requests.
+    const failure = (requestId: string, routingKey: string) => ({ requestId, routingKey, at: Date.parse(`${PAST_HOURS[1]}:30:00Z`), route: 'primary' as const, events: 1, error: 'Internal', latencyMs: 1 });
+    const failurePath = join(scratch.dir, 'failures.parquet');
+    writeFileSync(failurePath, Buffer.concat(failureLogFile({ model, version: 1, hour: PAST_HOURS[1] as string, since: 0, failures: [failure('req-13', 'user-b'), failure('other-1', 'user-z')] })));
+    const failureKey = predictionFailureKeys.file(model, PAST_HOURS[1] as string, 'v000001-1-failures000');
+    await stack.store.putFile(bucket(), failureKey, failurePath);
     const erased = ['req-4', 'req-13', 'req-26'];
     const started = Date.now();
     const record = await stack.client.workflow.execute<typeof eraseLoggedRows>('eraseLoggedRows', {
@@ -207,10 +215,16 @@ describe('erasure of logged rows on the real stack', () => {
     });
     console.log(`erased ${record.predictionLog.rowsErased} rows of ${record.predictionLog.requests} requests in ${record.predictionLog.files.length} files (${record.predictionLog.hoursVisited} hours) and ${record.feedback.rowsErased} labels in ${Date.now() - started} ms`);
 
-    // req-4 is a batch of 3 in the compacted hour, req-13 one row in the raw hour; req-26 is in the open hour, not erased.
-    assert.equal(record.predictionLog.rowsErased, 4);
+    // req-4 is a batch of 3 in the compacted hour, req-13 one row in the raw hour and one failed request; req-26 is in the open hour, not erased.
+    assert.equal(record.predictionLog.rowsErased, 5);
     assert.equal(record.predictionLog.requests, 2);
-    assert.deepEqual(record.predictionLog.files.map((f) => [parseLogKey(f.key)?.hour, parseLogKey(f.key)?.compacted, f.rowsErased]).sort(), [[PAST_HOURS[0], true, 3], [PAST_HOURS[1], true, 1]]);
+    assert.deepEqual(record.predictionLog.files.map((f) => [f.key.startsWith('predictions/') ? parseLogKey(f.key)?.hour : f.key, f.rowsErased, f.outcome]).sort(), [
+      [PAST_HOURS[0], 3, 'rewritten'],
+      [PAST_HOURS[1], 1, 'rewritten'],
+      [failureKey, 1, 'rewritten'],
+    ]);
+    await stack.store.getFile(bucket(), failureKey, failurePath);
+    assert.deepEqual((await scratch.db.runAndReadAll(`SELECT request_id FROM read_parquet('${failurePath}')`)).getRowObjectsJS(), [{ request_id: 'other-1' }], 'the failed-prediction log keeps the others');
     assert.deepEqual(record.openHoursNotErased, [hourPartition(Date.now())]);
     assert.deepEqual(sorted(await loggedRows()), sorted(expectedRows((id) => id !== 'req-4' && id !== 'req-13')));
     assert.equal(await rowsInEveryObject(['req-4', 'req-13']), 0, 'no object of the log holds them any more');
@@ -361,7 +375,7 @@ describe('erasure of logged rows on the real stack', () => {
     assert.deepEqual(result.retention.predictionLog.awaitingCompaction, []);
     const hoursLeft = new Set((await stack.store.list(bucket(), predictionLogKeys.prefix(model))).map((o) => parseLogKey(o.key)?.hour));
     assert.deepEqual([...hoursLeft].sort(), [kept, hourPartition(Date.now())]);
-    assert.equal((await stack.store.list(bucket(), predictionFailureKeys.prefix(model))).length, 0);
+    assert.deepEqual((await stack.store.list(bucket(), predictionFailureKeys.prefix(model))).map((o) => o.key), [predictionFailureKeys.file(model, kept, 'v000001-1-failures000')], 'only the kept hour\'s failures are left');
     assert.equal(early.predictionLog.failureFilesDeleted, 1);
 
     assert.equal(early.feedback.labelsDeleted, movedLabels, 'the model\'s labels of the expired hour');
