@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,6 +156,13 @@ describe('erasure of logged rows on the real stack', () => {
     return ids.sort();
   }
 
+  /** `RECORD_HISTORIES=true` saves a run's history as a fixture test/workflow/replay.test.ts replays against later code. */
+  function recordHistory(runId: string, file: string): void {
+    if (process.env.RECORD_HISTORIES !== 'true') return;
+    const json = execFileSync(config.binaries.temporal ?? 'temporal', ['workflow', 'show', '--workflow-id', runId, '--address', config.temporal.address, '--namespace', config.temporal.namespace, '--output', 'json']);
+    writeFileSync(join(import.meta.dirname, '..', '..', 'workflow', 'histories', file), json);
+  }
+
   const expectedRows = (keep: (id: string) => boolean) => new Map([...sent].filter(([id]) => keep(id)).map(([id, s]) => [id, s.events]));
   const sorted = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b));
 
@@ -233,6 +241,7 @@ describe('erasure of logged rows on the real stack', () => {
     for (const id of erased) assert.ok(!labels.includes(id));
     assert.equal(labels.length, 30 - 3);
 
+    recordHistory(`${workflowId}-by-id`, 'erase-logged-rows-closed-hours.json');
     const stored = erasureRecordSchema.parse(JSON.parse((await stack.store.get(config.buckets.reports, erasureKeys.record(model, `${workflowId}-by-id`))).toString('utf8')));
     assert.deepEqual(stored, record);
     assert.equal(stored.requestedBy, 'dpo@example.com');
@@ -369,6 +378,7 @@ describe('erasure of logged rows on the real stack', () => {
     for (const deadline = Date.now() + 20_000; runId === undefined && Date.now() < deadline; await sleep(100)) runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
     assert.ok(runId, 'the schedule fired');
     const result = (await stack.client.workflow.getHandle(runId).result()) as EnforceRetentionResult;
+    recordHistory(runId, 'enforce-retention.json');
     console.log(`retention run: ${result.retention.predictionLog.hoursDeleted.length} hours (${result.retention.predictionLog.filesDeleted} files) and ${result.retention.feedback.labelsDeleted} labels deleted in ${Date.now() - started} ms`);
     assert.ok(result.compaction.changed.some((c) => c.hour === older && c.outcome === 'compacted'));
     assert.deepEqual(result.retention.predictionLog.hoursDeleted, [older]);
