@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type ErasureRecord, type EraseLoggedRowsInput, eraseWorkflowId, erasureMatchSchema } from '../../shared/prediction-log-erasure.ts';
+import { startErasure } from '../../control/request-erasure.ts';
+import { type EraseLoggedRowsInput, erasureMatchSchema } from '../../shared/prediction-log-erasure.ts';
 import { describeIssues } from '../../shared/parse-input.ts';
 import { erasureKeys } from '../../shared/storage-keys.ts';
 import { type Env, EXIT, UsageError, subcommands } from '../command.ts';
@@ -49,15 +49,15 @@ async function erase(env: Env, args: string[]): Promise<number> {
     reason: values.reason ?? '',
     waitForOpenHours: !values['skip-open-hours'],
   };
-  const workflowId = eraseWorkflowId(values.model, randomUUID());
-  const handle = await env.client.workflow.start('eraseLoggedRows', { taskQueue: env.config.taskQueues.pipeline, workflowId, args: [input] });
+  const handle = await startErasure(env, input);
+  const { workflowId } = handle;
   if (!values.wait) {
     env.write(`started ${workflowId}: closed hours are erased now, the open ones once they have closed`);
     env.write(`Temporal UI: ${env.uiRunUrl(workflowId)}`);
     env.write(`record: s3://${env.config.buckets.reports}/${erasureKeys.record(values.model, workflowId)} (when it finishes)`);
     return EXIT.ok;
   }
-  const record = (await handle.result()) as ErasureRecord;
+  const record = await handle.result();
   if (values.json) {
     env.write(JSON.stringify(record, null, 2));
     return EXIT.ok;

@@ -220,7 +220,9 @@ async function retentionSchedule(env: Env, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { predictions: { type: 'string' }, feedback: { type: 'string' }, every: { type: 'string' } } });
   const [model] = positionals;
   if (!model || positionals.length > 1 || !values.predictions || !values.feedback) throw new UsageError(HELP['monitor retention-schedule']);
-  const retention = { predictionLog: durationOption('predictions', values.predictions) as string, feedback: durationOption('feedback', values.feedback) as string };
+  durationOption('predictions', values.predictions);
+  durationOption('feedback', values.feedback);
+  const retention = { predictionLog: values.predictions, feedback: values.feedback };
   const every = durationOption('every', values.every) ?? '1h';
   const { scheduleId, created } = await upsertRetentionSchedule(env, { model, retention, every });
   env.write(`${created ? 'created' : 'updated'} schedule ${scheduleId}: every ${every}, keeps ${model}'s prediction log ${retention.predictionLog} and its feedback ${retention.feedback}`);

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { withoutRequests } from '../../../domain/prediction-log/erase-feedback.ts';
+import { lastClosedHour } from '../../../domain/prediction-log/log-files.ts';
+import { withoutModelLabels } from '../../../domain/prediction-log/retention.ts';
 import { erasurePredicate, hoursBetween } from '../../../domain/prediction-log/erase-rows.ts';
 import { predictionLogKeys } from '../../../shared/api/prediction-log.ts';
 import { erasureHours, erasureMatchSchema } from '../../../shared/prediction-log-erasure.ts';
@@ -55,5 +57,19 @@ describe('erasure hours', () => {
     const keys = ['2026-01-01T07', '2026-01-01T08', '2026-01-01T09', '2026-01-01T09'].map((h, i) => predictionLogKeys.file('m', h, `v000001-${i}`));
     assert.deepEqual(hoursBetween([...keys, 'predictions/model=m/other.json'], '2026-01-01T08'), ['2026-01-01T07', '2026-01-01T08']);
     assert.deepEqual(hoursBetween(keys, '2026-01-01T09', '2026-01-01T07'), ['2026-01-01T08', '2026-01-01T09']);
+  });
+});
+
+describe('retention', () => {
+  test('an hour expires once its last instant is older than the retention', () => {
+    // At 10:30 with 2h: 08:00-09:00 ended 1.5 h ago and is kept; 07 ended 2.5 h ago and expires.
+    assert.equal(lastClosedHour(Date.parse('2026-01-01T10:30:00Z'), 2 * 3_600_000), '2026-01-01T07');
+    assert.equal(lastClosedHour(Date.parse('2026-01-01T11:00:00Z'), 2 * 3_600_000), '2026-01-01T08');
+  });
+  test('feedback retention drops the model\'s labels only; another model\'s and unnamed ones stay', () => {
+    const line = (id: string, model?: string) => JSON.stringify({ request_id: id, label: true, ...(model ? { model } : {}) });
+    const out = withoutModelLabels([line('a', 'm'), line('b', 'other'), line('c'), line('d', 'm')].join('\n'), 'm');
+    assert.deepEqual(out, { text: `${line('b', 'other')}\n${line('c')}\n`, before: 4, deleted: 2 });
+    assert.deepEqual(withoutModelLabels(`${line('a', 'm')}\n`, 'm'), { text: '', before: 1, deleted: 1 });
   });
 });
