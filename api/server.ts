@@ -98,7 +98,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     metrics.featuresStale.collect(perModel((f) => (f.state === 'stale' ? 1 : 0)));
   }
   const logDir = await mkdtemp(join(tmpdir(), 'sluice-prediction-log-'));
-  const predictionLog = new PredictionLog({ store, bucket: config.buckets.predictions, writer: new ParquetWriter(logDir, config.serving.log.pageCodec), limits: config.serving.log, metrics, log: logger });
+  const predictionLog = new PredictionLog({ store, bucket: config.buckets.predictions, writer: new ParquetWriter(logDir, config.serving.log.pageCodec), limits: config.serving.log, metrics, log: logger, hashKey: config.logHashKey });
   const shadow = new ShadowScorer({ log: predictionLog, metrics, logger, maxPending: config.serving.shadowMaxPending });
   const limits = { maxBodyBytes: config.api.maxBodyBytes, maxBatch: config.api.maxBatch, requestTimeoutMs: config.api.requestTimeoutMs };
   const predict = new PredictHandler({ serving, keys, cors, predictionLog, shadow, metrics, logger, limits, arrivals });

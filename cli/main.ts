@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../shared/config.ts';
 import { type Env, EXIT, type Subcommand, exitCodeFor, openEnv, openStoreEnv } from './command.ts';
 import { APPROVERS_COMMANDS } from './commands/approvers.ts';
 import { DEPLOY_COMMANDS } from './commands/deploy.ts';
+import { ERASE_COMMANDS } from './commands/erase.ts';
 import { FEATURES_COMMANDS } from './commands/features.ts';
 import { KEYS_COMMANDS } from './commands/keys.ts';
 import { MODELS_COMMANDS } from './commands/models.ts';
@@ -38,12 +39,14 @@ Usage:
   sluice monitor schedule <model> --every 1h [--window 1h] [--retrain-spec spec.json] [--k 2 --n 3] [--cooldown 24h]
   sluice monitor status <model>
   sluice monitor compaction-schedule [--every 1h] [--closed-after 5m]
+  sluice monitor retention-schedule <model> --predictions 30d --feedback 90d [--every 1h]
   sluice features schedule <model> [--every 15m] [--as-of data-end|now] [--pause | --resume]
   sluice features status <model>
   sluice features refresh <model> [--as-of data-end|now]
   sluice retrain <model> --reason TEXT [--spec spec.json]
   sluice score <model> <events.parquet | s3://bucket/key> [--version N] [--out PREFIX] [--feature-columns] [--json]
   sluice retrain schedule <model> --every 7d [--spec spec.json]
+  sluice erase --model NAME (--request-id ID ... | --routing-key KEY ...) [--by NAME] [--reason TEXT] [--wait]
   sluice models timeline <model> [--html out.html]
   sluice keys create --id NAME --scopes predict,feedback [--file PATH] [--json]
   sluice keys list [--json] | sluice keys revoke --id NAME
@@ -57,7 +60,7 @@ Run 'sluice <command> --help' for details, 'sluice --version' for the version. S
 Exit codes: 0 ok, 1 bad input, 2 bad config, 3 the run ended without an approved model, 4 the run failed,
 5 Temporal or the object store unreachable (try again once it is up).`;
 
-const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS, ...SCORE_COMMANDS, ...APPROVERS_COMMANDS };
+const COMMANDS: Record<string, Subcommand> = { ...PIPELINE_COMMANDS, ...MODELS_COMMANDS, ...DEPLOY_COMMANDS, ...MONITOR_COMMANDS, ...FEATURES_COMMANDS, ...RETRAIN_COMMANDS, ...KEYS_COMMANDS, ...WEBHOOKS_COMMANDS, ...SCORE_COMMANDS, ...APPROVERS_COMMANDS, ...ERASE_COMMANDS };
 
 /** The command an argv names: two words (`deploy start`), or one (`retrain <model>`) where no two-word command matches. */
 function commandKey(argv: string[]): string {

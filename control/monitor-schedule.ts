@@ -6,6 +6,7 @@ import { type DriftMonitorInput, driftMonitorInputSchema } from '../shared/monit
 import { describeIssues } from '../shared/parse-input.ts';
 import { retrainingScheduleId, retrainingScheduleRequestSchema } from '../shared/retraining.ts';
 import { COMPACTION_CLOSED_AFTER, compactionScheduleId } from '../shared/prediction-log-compaction.ts';
+import { type Retention, retentionScheduleId, retentionSchema } from '../shared/prediction-log-retention.ts';
 import { checkRetrainingSpec } from '../domain/retraining/start-retraining.ts';
 import { SluiceError } from '../shared/errors.ts';
 
@@ -113,6 +114,26 @@ export async function upsertCompactionSchedule(
     workflowId: `${compactionScheduleId}-run`,
     taskQueue: deps.config.taskQueues.pipeline,
     args: [{ closedAfter }],
+  });
+}
+
+/**
+ * Creates or updates a model's retention Schedule: every `every` (hourly by default) it compacts the
+ * model's closed hours and deletes what is past `retention` (see shared/prediction-log-retention.ts).
+ */
+export async function upsertRetentionSchedule(
+  deps: { client: Client; config: Config },
+  request: { model: string; retention: Retention; every?: string },
+): Promise<{ scheduleId: string; created: boolean }> {
+  const every = parseOrExplain(durationSchema, request.every ?? '1h', 'schedule interval');
+  const retention = parseOrExplain(retentionSchema, request.retention, 'retention');
+  const scheduleId = retentionScheduleId(request.model);
+  return upsertSchedule(deps.client, scheduleId, every, {
+    type: 'startWorkflow',
+    workflowType: 'enforceRetention',
+    workflowId: `${scheduleId}-run`,
+    taskQueue: deps.config.taskQueues.pipeline,
+    args: [{ model: request.model, retention }],
   });
 }
 

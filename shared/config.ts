@@ -123,6 +123,7 @@ export const configSchema = z.strictObject({
   SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS: count(100, 3_600_000).default(10_000).describe('Oldest buffered prediction log row age that triggers a flush (ms)'),
   SLUICE_SERVING_LOG_BUFFER_ROWS: count(1, 100_000_000).default(200_000).describe('Prediction log rows held at most (buffered or awaiting upload); beyond it rows are dropped and counted'),
   SLUICE_SERVING_LOG_PAGE_CODEC: pageCodec.default('gzip-1').describe('Page compression of the prediction log files the API writes: uncompressed, gzip-<1-9> or brotli-<0-11> (see bench/log-writer.ts for the measured trade-off)'),
+  SLUICE_LOG_HASH_KEY: z.string().min(16, 'expected at least 16 characters').optional().describe('Secret key of the HMAC that hashes the features a feature spec marks `log: "hash"` in the prediction log; the same on every API replica and worker (drift hashes the reference with it). Unset: those features are logged as NULL'),
   SLUICE_DATA_DIR: nonEmpty.default('.sluice').describe('Data directory of the local stack (Temporal SQLite file, MinIO data, PIDs); relative to the working directory'),
   SLUICE_BIN_DIR: nonEmpty.default(resolve(homedir(), '.cache', 'sluice', 'bin')).describe('Where `infra:install` caches the temporal and minio binaries (outside the repo)'),
   SLUICE_TEMPORAL_BIN: nonEmpty.optional().describe('Path of an existing temporal CLI binary; skips the lookup and build'),
@@ -169,6 +170,8 @@ export interface Config {
     shadowMaxPending: number;
     log: { flushRows: number; flushIntervalMs: number; bufferRows: number; pageCodec: LogPageCodec };
   };
+  /** The prediction log's hashing key (SLUICE_LOG_HASH_KEY); undefined: hashed features are logged as NULL. */
+  logHashKey: string | undefined;
   dataDir: string;
   binDir: string;
   binaries: { temporal: string | undefined; minio: string | undefined };
@@ -263,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       shadowMaxPending: e.SLUICE_SERVING_SHADOW_MAX_PENDING,
       log: { flushRows: e.SLUICE_SERVING_LOG_FLUSH_ROWS, flushIntervalMs: e.SLUICE_SERVING_LOG_FLUSH_INTERVAL_MS, bufferRows: e.SLUICE_SERVING_LOG_BUFFER_ROWS, pageCodec: logPageCodec(e.SLUICE_SERVING_LOG_PAGE_CODEC) },
     },
+    logHashKey: e.SLUICE_LOG_HASH_KEY,
     dataDir: resolve(cwd, e.SLUICE_DATA_DIR),
     binDir: resolve(cwd, e.SLUICE_BIN_DIR),
     binaries: { temporal: e.SLUICE_TEMPORAL_BIN, minio: e.SLUICE_MINIO_BIN },

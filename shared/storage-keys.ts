@@ -73,3 +73,9 @@ export const notificationKeys = {
   /** One record per (notification, webhook) given up on, by the day it was raised. */
   deadLetter: (day: string, notificationId: string, webhookId: string) => `notifications/dead-letter/day=${day}/${notificationId}-${webhookId}.json`,
 } as const;
+
+/** Keys in the reports bucket for erasures of prediction-log rows (`sluice erase`): one record per erasure run, by its workflow id. */
+export const erasureKeys = {
+  prefix: (model: string) => `erasures/model=${model}/`,
+  record: (model: string, erasureId: string) => `erasures/model=${model}/${encodeURIComponent(erasureId)}.json`,
+} as const;

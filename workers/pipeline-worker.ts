@@ -8,6 +8,8 @@ import { createPipelineActivities } from '../activities/pipeline/pipeline-activi
 import { createProbeActivities } from '../activities/stack-check/probe-activities.ts';
 import { createMonitoringActivities } from '../activities/monitoring/monitoring-activities.ts';
 import { createPredictionLogActivities } from '../activities/prediction-log/prediction-log-activities.ts';
+import { createErasureActivities } from '../activities/prediction-log/erasure-activities.ts';
+import { createRetentionActivities } from '../activities/prediction-log/retention-activities.ts';
 import { startTrainingPipeline } from '../control/start-training-pipeline.ts';
 import { followServedModel } from '../control/feature-refresh.ts';
 import { temporalClientOptions } from '../control/temporal-connection.ts';
@@ -24,6 +26,8 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createProbeActivities(deps),
     ...createPipelineActivities(deps),
     ...createPredictionLogActivities(deps),
+    ...createErasureActivities(deps),
+    ...createRetentionActivities(deps),
     ...createRefreshActivities(deps),
     ...createNotificationActivities(deps),
     ...createDeploymentActivities({
@@ -34,6 +38,7 @@ export function createPipelineQueueActivities(deps: { store: ArtifactStore; buck
     ...createMonitoringActivities({
       store: deps.store,
       buckets: deps.buckets,
+      logHashKey: config?.logHashKey,
       ...(config && client
         ? {
             startPipeline: (request) => startTrainingPipeline({ client: client(), config, store: deps.store }, request),

@@ -8,3 +8,5 @@ export { scheduledRetraining } from './scheduled-retraining.ts';
 export { compactPredictionLog } from './compact-prediction-log.ts';
 export { refreshOnlineFeatures } from './refresh-online-features.ts';
 export { deliverNotification } from './deliver-notification.ts';
+export { eraseLoggedRows } from './erase-logged-rows.ts';
+export { enforceRetention } from './enforce-retention.ts';

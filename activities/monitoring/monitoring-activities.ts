@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { performance as clock } from 'node:perf_hooks';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../shared/config.ts';
-import { referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
+import { featureTablesManifestSchema, referenceStatsSchema, type ReferenceStats } from '../../shared/data/feature-tables.ts';
+import { type LogMask, featureSpecSchema, logMasksOf } from '../../shared/data/feature-spec.ts';
 import { asFailure, kindFailure, toApplicationFailure } from '../../shared/failure.ts';
 import { parseInput } from '../../shared/parse-input.ts';
 import { feedbackKeys } from '../../shared/api/prediction-log.ts';
@@ -27,7 +28,8 @@ import { type RetrainingOutcome, type RetrainingTrigger, scheduledRetrainingInpu
 import { featureKeys } from '../../shared/storage-keys.ts';
 import { type DuckDbSession, openDuckDb } from '../../domain/duckdb/duckdb-session.ts';
 import { startProgress } from '../heartbeat.ts';
-import type { ArtifactStore } from '../../domain/object-store/artifact-store.ts';
+import { type ArtifactStore, ObjectNotFoundError } from '../../domain/object-store/artifact-store.ts';
+import { maskedReference } from '../../domain/monitoring/masked-reference.ts';
 import { type PipelineStart, PipelineSpecError, RetrainingRequestError, startRetraining } from '../../domain/retraining/start-retraining.ts';
 import { ModelNotFoundError, ModelRegistry } from '../../domain/registry/model-registry.ts';
 import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
@@ -46,6 +48,8 @@ export interface MonitoringDeps {
   startPipeline?: (request: { spec: unknown; requestedBy: string; trigger: Record<string, unknown> }) => Promise<PipelineStart>;
   /** Whether a workflow is still running; wired to the Temporal client like `startPipeline`. */
   isRunning?: (workflowId: string) => Promise<boolean>;
+  /** SLUICE_LOG_HASH_KEY: hashed features are judged by hashing the reference with it (see domain/monitoring/masked-reference.ts). */
+  logHashKey?: string | undefined;
 }
 
 function worstClassProbability(report: DriftReport): Pick<DriftSummary, 'worstClassProbability'> {
@@ -117,7 +121,19 @@ export const createMonitoringActivities = (deps: MonitoringDeps) => {
     });
     const key = manifest.reports.referenceStats ?? featureKeys.referenceStats(manifest.featureDefinitionHash, manifest.datasetVersion);
     const reference = referenceStatsSchema.parse(JSON.parse((await store.get(buckets.features, key)).toString('utf8')));
-    return { reference, featureNames: [...manifest.featureNames.numeric, ...manifest.featureNames.categorical], manifest };
+    const masked = maskedReference(reference, [...manifest.featureNames.numeric, ...manifest.featureNames.categorical], await logMasks(manifest), deps.logHashKey);
+    return { ...masked, manifest };
+  }
+
+  /** The features the version's spec masks in the log; none when its feature build's manifest is not there (versions registered without one). */
+  async function logMasks(manifest: ModelManifest): Promise<Map<string, LogMask>> {
+    try {
+      const build = featureTablesManifestSchema.parse(JSON.parse((await store.get(buckets.features, featureKeys.manifest(manifest.featureDefinitionHash, manifest.datasetVersion))).toString('utf8')));
+      return logMasksOf(featureSpecSchema.parse(build.spec));
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return new Map();
+      throw err;
+    }
   }
 
   /** Starts a retraining through the worker's Temporal client unless the model's training slot is held. */

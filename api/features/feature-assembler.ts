@@ -1,3 +1,4 @@
+import type { LogMask } from '../../shared/data/feature-spec.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
@@ -13,6 +14,8 @@ import type { FeatureFreshnessSource } from './feature-freshness.ts';
 export interface FeatureAssembler {
   /** The raw fields an event must carry and their types: the request schema of this model version. */
   readonly eventFields: Readonly<Record<string, ValueType>>;
+  /** Features the spec masks in the prediction log (`log: hash | drop`), by name; none when absent. */
+  readonly logMasks?: ReadonlyMap<string, LogMask>;
   /**
    * Events already checked against `eventFields` for shape and types; features are laid out as the
    * model's graph inputs. A value the features cannot read (a string that is no timestamp) throws

@@ -1,6 +1,6 @@
 import type { OnlineFeatureStore } from '../../domain/features/online-store.ts';
 import { type FeatureTable, type OnlineFeatures, OnlineBatchEventError, compileOnlineFeatures } from '../../domain/features/online-features.ts';
-import { type FeatureSpec, featureTableColumns } from '../../shared/data/feature-spec.ts';
+import { type FeatureSpec, type LogMask, featureTableColumns, logMasksOf } from '../../shared/data/feature-spec.ts';
 import type { ValueType } from '../../shared/data/expression-types.ts';
 import type { RawEvent } from '../../shared/api/predict.ts';
 import type { ModelManifest } from '../../shared/registry.ts';
@@ -30,6 +30,7 @@ export interface FeatureDefinitionSource {
  */
 export class OnlineFeatureAssembler implements FeatureAssembler {
   readonly eventFields: Readonly<Record<string, ValueType>>;
+  readonly logMasks: ReadonlyMap<string, LogMask>;
   private readonly online: OnlineFeatures;
   private readonly store: OnlineFeatureStore;
   private readonly layout: ModelInputLayout;
@@ -51,6 +52,7 @@ export class OnlineFeatureAssembler implements FeatureAssembler {
     check(features.numeric, 'numeric');
     check(features.categorical, 'categorical');
     this.layout = new ModelInputLayout(this.online.featureNames, features);
+    this.logMasks = logMasksOf(definition.spec);
     this.eventFields = Object.fromEntries(this.online.requiredFields.map((field) => [field, definition.spec.columns[field] as ValueType]));
   }
 

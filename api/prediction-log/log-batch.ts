@@ -1,5 +1,5 @@
 import { PREDICTION_ROUTES, type PredictionRoute } from '../../shared/api/prediction-log.ts';
-import type { LabelTask } from '../../shared/data/feature-spec.ts';
+import type { LabelTask, LogMask } from '../../shared/data/feature-spec.ts';
 import type { FeatureRows } from '../scoring/micro-batcher.ts';
 import { modelOutput } from '../scoring/model-runtime.ts';
 
@@ -85,6 +85,12 @@ export interface PredictionLogBatch {
   /** What the version predicts: which columns its file has besides the common ones. */
   task: LabelTask;
   featureNames: { numeric: readonly string[]; categorical: readonly string[] };
+  /**
+   * What the file writes instead of a feature's served value, per feature in `featureNames` order
+   * (see LOG_MASKS); absent: every value as served. Applied on the writer thread, once per distinct
+   * categorical value of the batch, so masking costs the request path nothing.
+   */
+  masking?: LogMasking;
   /** Set when the batch is first flushed, so a retried upload overwrites the same object. */
   fileId?: string;
   entries: {
@@ -112,6 +118,19 @@ export interface PredictionLogBatch {
   };
 }
 
+export interface LogMasking {
+  numeric: readonly (LogMask | undefined)[];
+  categorical: readonly (LogMask | undefined)[];
+  /** SLUICE_LOG_HASH_KEY; without it a feature marked `hash` is written as NULL, never in the clear. */
+  hashKey: string | undefined;
+}
+
+/** The masking of a version's features from its spec's masks by name; undefined when the spec masks none. */
+export function logMasking(featureNames: PredictionLogBatch['featureNames'], masks: ReadonlyMap<string, LogMask> | undefined, hashKey: string | undefined): LogMasking | undefined {
+  if (!masks || masks.size === 0) return undefined;
+  return { numeric: featureNames.numeric.map((n) => masks.get(n)), categorical: featureNames.categorical.map((n) => masks.get(n)), hashKey };
+}
+
 const ROUTE_CODE: Record<PredictionRoute, number> = Object.fromEntries(PREDICTION_ROUTES.map((r, i) => [r, i])) as Record<PredictionRoute, number>;
 
 
@@ -134,10 +153,10 @@ export class LogBatchBuilder {
   private readonly kNum: number;
   private readonly kCat: number;
   private readonly width: number;
-  private readonly meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'task' | 'featureNames'>;
+  private readonly meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'task' | 'featureNames' | 'masking'>;
 
   /** `meta.task` defaults to binary, the kind every file had before there were others. */
-  constructor(meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'featureNames'> & { task?: LabelTask }, since: number) {
+  constructor(meta: Pick<PredictionLogBatch, 'model' | 'version' | 'hour' | 'threshold' | 'featureNames' | 'masking'> & { task?: LabelTask }, since: number) {
     this.meta = { ...meta, task: meta.task ?? { kind: 'binary' } };
     this.width = modelOutput(this.meta.task).width;
     this.since = since;

@@ -1,6 +1,7 @@
 import { PREDICTION_ROUTES } from '../../shared/api/prediction-log.ts';
 import type { PredictionFailureBatch } from './failure-batch.ts';
 import { NULL_LENGTH, type PredictionLogBatch, type StringColumn } from './log-batch.ts';
+import { hashLogValue } from '../../domain/prediction-log/log-hash.ts';
 import { type PageCodec, type ParquetColumn, encodeParquet } from '../../formats/parquet/parquet-file.ts';
 import { bytesOf, plainBooleans, plainInt64, plainStrings } from '../../formats/parquet/plain.ts';
 import { argmax } from '../predict/prediction-json.ts';
@@ -88,6 +89,10 @@ export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec):
   ];
 
   for (let j = 0; j < kNum; j++) {
+    if (batch.masking?.numeric[j] !== undefined) {
+      columns.push(nullColumn(['features', numericNames[j] as string], 'FLOAT', n));
+      continue;
+    }
     const present = new Uint8Array(n);
     const values = new Float32Array(n);
     let count = 0;
@@ -106,8 +111,15 @@ export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec):
     });
   }
   for (let j = 0; j < kCat; j++) {
-    const dictionary = rows.dictionaries[j] as PredictionLogBatch['rows']['dictionaries'][number];
-    const emptyCode = dictionary.lengths.indexOf(0);
+    const mask = batch.masking?.categorical[j];
+    const hashKey = batch.masking?.hashKey;
+    if (mask === 'drop' || (mask === 'hash' && hashKey === undefined)) {
+      columns.push(nullColumn(['features', categoricalNames[j] as string], 'BYTE_ARRAY', n, 'STRING'));
+      continue;
+    }
+    const served = rows.dictionaries[j] as PredictionLogBatch['rows']['dictionaries'][number];
+    const emptyCode = served.lengths.indexOf(0);
+    const dictionary = mask === 'hash' && hashKey !== undefined ? hashedDictionary(served, hashKey) : served;
     const present = new Uint8Array(n);
     const codes = new Int32Array(n);
     let count = 0;
@@ -130,6 +142,33 @@ export function predictionLogFile(batch: PredictionLogBatch, codec?: PageCodec):
     });
   }
   return encodeParquet(n, columns, CREATED_BY, codec);
+}
+
+/** A column of nulls: a feature the spec drops from the log keeps its column (and type), so every file of the version has the same schema. */
+const nullColumn = (path: ParquetColumn['path'], type: ParquetColumn['type'], rows: number, logical?: ParquetColumn['logical']): ParquetColumn => ({
+  path,
+  type,
+  logical,
+  present: new Uint8Array(rows),
+  presentCount: 0,
+  values: { encoding: 'plain', data: new Uint8Array(0) },
+});
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** A categorical feature's dictionary with every value replaced by its keyed hash; the empty value (missing) stays empty, so it is still written as NULL. */
+function hashedDictionary({ bytes, lengths }: StringColumn, key: string): StringColumn {
+  const pieces: Uint8Array[] = [];
+  const hashedLengths = new Uint32Array(lengths.length);
+  for (let i = 0, read = 0; i < lengths.length; i++) {
+    const length = lengths[i] as number;
+    const piece = length === 0 ? new Uint8Array(0) : encoder.encode(hashLogValue(key, decoder.decode(bytes.subarray(read, read + length))));
+    read += length;
+    pieces.push(piece);
+    hashedLengths[i] = piece.length;
+  }
+  return { bytes: Buffer.concat(pieces), lengths: hashedLengths };
 }
 
 const plainFloats = (path: ParquetColumn['path'], values: Float32Array): ParquetColumn => ({ path, type: 'FLOAT', presentCount: values.length, values: { encoding: 'plain', data: bytesOf(values) } });

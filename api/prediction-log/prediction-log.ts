@@ -8,7 +8,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import type { ModelRuntime } from '../scoring/model-runtime.ts';
 import type { PredictionFailureBatch, PredictionFailureEntry } from './failure-batch.ts';
-import { LogBatchBuilder, type PredictionLogEntry } from './log-batch.ts';
+import { LogBatchBuilder, type PredictionLogEntry, logMasking } from './log-batch.ts';
 import type { ParquetWriter } from './parquet-writer.ts';
 
 export interface PredictionLogDeps {
@@ -18,6 +18,8 @@ export interface PredictionLogDeps {
   limits: Config['serving']['log'];
   metrics: ApiMetrics;
   log: Logger;
+  /** SLUICE_LOG_HASH_KEY, for the features a spec marks `log: "hash"`. */
+  hashKey?: string;
 }
 
 /** A log file is at most a few MB: an upload still going after this long is treated as failed. */
@@ -83,7 +85,8 @@ export class PredictionLog {
     const key = `${runtime.key}|${hour}`;
     let batch = this.batches.get(key);
     if (!batch) {
-      batch = new LogBatchBuilder({ model: runtime.model, version: runtime.version, hour, threshold: runtime.threshold, task: runtime.task, featureNames: runtime.featureNames }, entry.at);
+      const masking = logMasking(runtime.featureNames, runtime.assembler.logMasks, this.deps.hashKey);
+      batch = new LogBatchBuilder({ model: runtime.model, version: runtime.version, hour, threshold: runtime.threshold, task: runtime.task, featureNames: runtime.featureNames, masking }, entry.at);
       this.batches.set(key, batch);
     }
     batch.add(entry);

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import type { ScheduleDescription } from '@temporalio/client';
 import { MonitorStateStore } from '../../domain/monitoring/monitor-state.ts';
-import { describeSchedule, driftMonitorScheduleId, upsertCompactionSchedule, upsertDriftMonitorSchedule } from '../../control/monitor-schedule.ts';
+import { describeSchedule, driftMonitorScheduleId, upsertCompactionSchedule, upsertDriftMonitorSchedule, upsertRetentionSchedule } from '../../control/monitor-schedule.ts';
 import { checkRetrainingSpec } from '../../domain/retraining/start-retraining.ts';
 import { durationSchema } from '../../shared/duration.ts';
 import { describeRealized, driftMonitorInputSchema } from '../../shared/monitoring.ts';
@@ -50,6 +50,15 @@ version's small files of a closed hour become one zstd-compressed Parquet file, 
 few files per hour. Readers count every row once before, during and after a compaction.
   --every DURATION          how often (default: 1h)
   --closed-after DURATION   how long after its end an hour counts as closed (default: 5m)`,
+  'monitor retention-schedule': `Usage: sluice monitor retention-schedule <model> --predictions 30d --feedback 90d [--every 1h]
+
+Creates (or updates) the model's retention Schedule (prediction-log-retention-<model>): every --every
+it compacts the model's closed hours, then deletes every hour of its prediction log (and failed-prediction
+log) whose rows are all older than --predictions, and the labels sent for it through its own feedback
+route older than --feedback. An expired hour is deleted only once it is compacted.
+  --predictions DURATION   how long prediction-log rows are kept (e.g. 30d)
+  --feedback DURATION      how long feedback labels are kept (e.g. 90d)
+  --every DURATION         how often (default: 1h)`,
 } as const;
 
 /** The drift monitor's realized-performance limits, by the flag that sets each. */
@@ -207,8 +216,22 @@ async function compactionSchedule(env: Env, args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+async function retentionSchedule(env: Env, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { predictions: { type: 'string' }, feedback: { type: 'string' }, every: { type: 'string' } } });
+  const [model] = positionals;
+  if (!model || positionals.length > 1 || !values.predictions || !values.feedback) throw new UsageError(HELP['monitor retention-schedule']);
+  durationOption('predictions', values.predictions);
+  durationOption('feedback', values.feedback);
+  const retention = { predictionLog: values.predictions, feedback: values.feedback };
+  const every = durationOption('every', values.every) ?? '1h';
+  const { scheduleId, created } = await upsertRetentionSchedule(env, { model, retention, every });
+  env.write(`${created ? 'created' : 'updated'} schedule ${scheduleId}: every ${every}, keeps ${model}'s prediction log ${retention.predictionLog} and its feedback ${retention.feedback}`);
+  return EXIT.ok;
+}
+
 export const MONITOR_COMMANDS = subcommands(HELP, {
   'monitor schedule': monitorSchedule,
   'monitor status': monitorStatus,
   'monitor compaction-schedule': compactionSchedule,
+  'monitor retention-schedule': retentionSchedule,
 });

@@ -40,6 +40,8 @@ export const predictionLogKeys = {
   compacted: (model: string, hour: string, version: number) => `predictions/model=${model}/hour=${hour}/${versionTag(version)}-compacted.parquet`,
   /** How far the compaction of a model has got (JSON), outside `predictions/` so log readers never list it. */
   compactionState: (model: string) => `prediction-log-compaction/model=${model}.json`,
+  /** How far the retention of a model's feedback labels has got (JSON), beside the compaction's. */
+  retentionState: (model: string) => `prediction-log-retention/model=${model}.json`,
 } as const;
 
 export const predictionFailureKeys = {
@@ -49,6 +51,7 @@ export const predictionFailureKeys = {
 
 export const feedbackKeys = {
   prefix: 'feedback/',
+  hourPrefix: (hour: string) => `feedback/hour=${hour}/`,
   /**
    * JSON lines, one label each: request_id, event_index, label, observed_at, received_at, received_from,
    * feedback_request_id, and model when the labels came through the model's own route. `label` is JSON

@@ -44,6 +44,16 @@ export function windowMinutes(window: string): number {
 export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'mean'] as const;
 
 /**
+ * How a feature's value is written to the prediction log (left out: as served). `hash`: a keyed HMAC
+ * of the value (categorical features only: identifiers), the same on every API replica and in the
+ * drift monitor, so categorical drift is judged on hashed values; `drop`: NULL in the log, and the
+ * feature is left out of drift. The model is served the value either way.
+ */
+export const LOG_MASKS = ['hash', 'drop'] as const;
+export type LogMask = (typeof LOG_MASKS)[number];
+const logMaskSchema = z.enum(LOG_MASKS, { error: `expected one of ${LOG_MASKS.join(', ')}` });
+
+/**
  * What a model predicts. `binary`: P(label) of a yes/no label, ONNX output `probability` [N, 1].
  * `regression`: a number, output `value` [N, 1] in the label's units. `multiclass`: one of the
  * declared classes, output `probabilities` [N, K] in `classes` order.
@@ -107,7 +117,7 @@ const featureSpecObject = z.strictObject({
     outcomes: z.array(columnName).default([]),
   }),
   /** Row-level features: one expression over the event's own columns each; strings are categorical, numbers and booleans (as 0/1) numeric. */
-  features: z.array(z.strictObject({ name: featureName, expr: expression, description: z.string().max(1000).optional() })).default([]),
+  features: z.array(z.strictObject({ name: featureName, expr: expression, description: z.string().max(1000).optional(), log: logMaskSchema.optional() })).default([]),
   /**
    * Windowed aggregates over past values of the same group (see the point-in-time rules above).
    * `of` may name the label (its boolean counts as 1/0). count counts non-NULL `of` values (every
@@ -122,6 +132,8 @@ const featureSpecObject = z.strictObject({
         of: expression.optional(),
         window: windowSchema,
         description: z.string().max(1000).optional(),
+        /** Aggregates are numbers: `drop` only. */
+        log: z.literal('drop').optional(),
       }),
     )
     .default([]),
@@ -156,6 +168,11 @@ export type FeatureSpecInput = z.input<typeof featureSpecSchema>;
 export type FeatureSpec = z.output<typeof featureSpecSchema>;
 
 export type FeatureKind = 'numeric' | 'categorical';
+
+/** The features the spec masks in the prediction log, by name. */
+export function logMasksOf(spec: Pick<FeatureSpec, 'features' | 'aggregates'>): Map<string, LogMask> {
+  return new Map([...spec.features, ...spec.aggregates].flatMap((f) => (f.log ? [[f.name, f.log] as const] : [])));
+}
 export type KnownAt = 'event' | 'label';
 
 /** The parsed, type-checked form of a spec that both backends compile. */
@@ -308,7 +325,9 @@ export function analyseFeatureSpec(spec: FeatureSpec): { analysed: AnalysedFeatu
       issues.push({ path: ['features', i, 'expr'], message: `a feature must be a number, string or boolean, got ${compiled.type}` });
       return;
     }
-    rowFeatures.push({ name: f.name, expr: compiled.expr, type: compiled.type, kind: compiled.type === 'string' ? 'categorical' : 'numeric' });
+    const kind = compiled.type === 'string' ? 'categorical' : 'numeric';
+    if (f.log === 'hash' && kind !== 'categorical') issues.push({ path: ['features', i, 'log'], message: `only categorical (string) features can be hashed in the log; "${f.name}" is numeric (use drop)` });
+    rowFeatures.push({ name: f.name, expr: compiled.expr, type: compiled.type, kind });
   });
 
   const labelName = spec.label.name;

@@ -10,7 +10,7 @@ import { WORKFLOWS_PATH } from '../../workers/pipeline-worker.ts';
  * Histories recorded from shipped workflow code, replayed against today's code. A change that would
  * break runs already in flight (an activity added, removed or reordered without `patched()`) fails
  * here instead of in production. Re-record after an intended change:
- * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration test/workflow/training-pipeline test/workflow/model-deployment signed-approvals
+ * RECORD_HISTORIES=true npx tsx scripts/run-tests.ts integration test/workflow/training-pipeline test/workflow/model-deployment signed-approvals test/integration/monitoring/erasure
  * (model-deployment-long-bake-before-checks.json was recorded from the code before in-bake checks
  * and cannot be re-recorded: keep it.)
  */
@@ -39,6 +39,9 @@ describe('replay of recorded workflow histories', () => {
     assert.ok(files.includes('model-deployment-early-abort.json'), `no modelDeployment history with an in-bake check in ${HISTORIES}`);
     // Signed approvals: an unsigned Signal ignored, a signed one and a signed Update accepted (test/integration/pipeline/signed-approvals.test.ts).
     assert.ok(files.includes('training-pipeline-signed-approvals.json'), `no recorded signed-approval history in ${HISTORIES}`);
+    // An erasure of closed hours (compaction, rewrite, feedback, record) and a retention run (recorded by test/integration/monitoring/erasure.test.ts).
+    assert.ok(files.includes('erase-logged-rows-closed-hours.json'), `no recorded eraseLoggedRows history in ${HISTORIES}`);
+    assert.ok(files.includes('enforce-retention.json'), `no recorded enforceRetention history in ${HISTORIES}`);
   });
 
   test('every recorded history replays against the current workflow code', async () => {
