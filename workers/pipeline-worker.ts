@@ -65,7 +65,7 @@ export async function createPipelineWorker(opts: { config: Config; connection: N
     activities: createPipelineQueueActivities({ store: opts.store, buckets: opts.config.buckets, config: opts.config, client: lazyClient }),
     // Heartbeats carry training progress (iteration, losses) that the Temporal UI and `sluice pipeline`
     // show; by default the SDK forwards them only every 0.8 × the heartbeat timeout, so a progress bar
-    // would jump and the server would hear from a live activity only 3 s before a 15 s timeout.
+    // would jump and the server would hear from a live activity only 2.4 s before a 12 s timeout.
     // One call per 2 s per activity is cheap.
     maxHeartbeatThrottleInterval: '2 seconds',
     interceptors: { activity: [activityMetrics] },

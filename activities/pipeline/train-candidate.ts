@@ -38,12 +38,18 @@ export const createTrainCandidate =
     progress.report({ stage: 'staging splits' });
     await using splits = await downloadSplits(deps.store, deps.buckets.features, input.tables, ['train', 'validation']);
     const speed = new TrainingSpeed(context.metricMeter, { trainer: trainer.kind, model: input.modelName });
+    let lastIteration: Record<string, unknown> = {};
     const fit = await runTrainingThread(
       { trainer, seed: input.seed, modelName: input.modelName, runId: input.runId, tables: input.tables, files: splits.files, checkpointEvery: CHECKPOINT_EVERY, ...(resumeFrom !== undefined ? { resumeFrom } : {}) },
       {
         progress: (details) => {
-          if (typeof details.iteration === 'number') speed.progress(details.iteration);
-          progress.report({ stage: 'training', ...details });
+          if (typeof details.iteration === 'number') {
+            speed.progress(details.iteration);
+            lastIteration = details;
+          }
+          // The last iteration's figures stay in the beats of the steps after it (export, parity,
+          // importance): the CLI's bar shows where training ended rather than vanishing.
+          progress.report({ stage: 'training', ...lastIteration, ...details });
         },
         saveCheckpoint: async (state) => {
           await deps.store.put(deps.buckets.models, checkpointKey, JSON.stringify(state), { contentType: 'application/json' });

@@ -103,9 +103,9 @@ def _json(value: object) -> str:
 def _beating(work: Callable[[Report], dict[str, Any]]) -> dict[str, Any]:
     """Runs `work` on a thread of its own and heartbeats its latest report from this one every third of
     the heartbeat timeout: reading the splits, building LightGBM's dataset or exporting each hold a
-    stretch without progress reports, and the pipeline's timeout is short (15 s) so that a dead
+    stretch without progress reports, and the pipeline's timeout is short (12 s) so that a dead
     worker's training is retried quickly."""
-    timeout = activity.info().heartbeat_timeout or timedelta(seconds=15)
+    timeout = activity.info().heartbeat_timeout or timedelta(seconds=12)
     every = max(timeout.total_seconds() / 3, 0.25)
     latest: dict[str, Any] = {"step": "staging splits"}
     lock = threading.Lock()
@@ -146,7 +146,7 @@ async def main() -> None:
     # One training at a time: LightGBM already uses the threads it is given, and two would halve each.
     with ThreadPoolExecutor(max_workers=1) as executor:
         # Heartbeats forwarded every 2 s rather than every 0.8 × the timeout, which would leave the
-        # server hearing from a live training only 3 s before a 15 s timeout.
+        # server hearing from a live training only 2.4 s before a 12 s timeout.
         worker = Worker(
             client,
             task_queue=task_queue,
