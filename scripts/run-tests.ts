@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadConfig, loadConfigOrExit } from '../shared/config.ts';
 import { ensureBinaries } from './infra/binaries.ts';
-import { freePort } from './infra/ports.ts';
+import { distinctFreePorts } from './infra/ports.ts';
 import { startStack, stopStack } from './infra/stack.ts';
 import { startOnFreshPorts } from './infra/fresh-ports.ts';
 
@@ -101,7 +101,8 @@ async function main(suite: Suite, filter: string[]): Promise<number> {
 
 /** Settings for a stack of its own in `dir`: data there, every server on a free loopback port. */
 async function stackSettings(dir: string, binaries: { temporal: string; minio: string }): Promise<Record<string, string>> {
-  const ports = { temporal: await freePort(), ui: await freePort(), minio: await freePort(), console: await freePort() };
+  const [temporal, ui, minio, minioConsole] = await distinctFreePorts(4);
+  const ports = { temporal, ui, minio, console: minioConsole };
   return {
     SLUICE_DATA_DIR: join(dir, 'data'),
     SLUICE_TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,

@@ -35,5 +35,16 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * `count` ports free right now and different from one another: each probe closes its socket before
+ * the next, so the OS may hand the same port out twice (it did: the Temporal UI and MinIO were once
+ * both given 44327, and MinIO's health path answered 200 from the UI).
+ */
+export async function distinctFreePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort(host));
+  return [...ports];
+}
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith('127.');
