@@ -5,8 +5,9 @@
  * side's training time, test ROC AUC and log loss (both computed here by domain/evaluation/metrics.ts),
  * peak RSS, and the time ratio and AUC difference. The last line is one JSON object with every figure.
  *
- * Run: npm run bench:training-peer [-- --trees N] [--threads N] [--tables DIR]
- * sluice's GBDT trains on one thread; --threads (default 2) is LightGBM's num_threads.
+ * Run: npm run bench:training-peer [-- --trees N] [--threads N] [--sluice-threads N] [--tables DIR]
+ * --threads (default 2) is LightGBM's num_threads; sluice's GBDT uses its default (one thread per
+ * core on data this size) unless --sluice-threads sets its `threads`.
  * The feature tables are built once with the pipeline's feature SQL in bare DuckDB (as bench/data.ts's
  * baseline does) and kept in a temp directory named by the feature-definition hash, so later runs
  * start at once. Each side trains in a child process of its own, so its peak RSS is its own: sluice's
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
   options: {
     trees: { type: 'string' },
     threads: { type: 'string' },
+    'sluice-threads': { type: 'string' },
     tables: { type: 'string' },
     side: { type: 'string' },
   },
@@ -49,7 +51,11 @@ const { values: args } = parseArgs({
 const spec = featureSpecSchema.parse(JSON.parse(readFileSync(join(ROOT, 'examples/flights/features.json'), 'utf8')));
 const pipeline = JSON.parse(readFileSync(join(ROOT, 'examples/flights/pipeline.json'), 'utf8')) as { trainer: unknown; seed: number };
 const basePipelineParams = gbdtParamsSchema.parse(pipeline.trainer);
-const params: GbdtParams = args.trees === undefined ? basePipelineParams : { ...basePipelineParams, nTrees: Number(args.trees) };
+const params: GbdtParams = {
+  ...basePipelineParams,
+  ...(args.trees === undefined ? {} : { nTrees: Number(args.trees) }),
+  ...(args['sluice-threads'] === undefined ? {} : { threads: Number(args['sluice-threads']) }),
+};
 const threads = args.threads === undefined ? 2 : Number(args.threads);
 const seconds = (since: number) => (performance.now() - since) / 1000;
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -112,7 +118,7 @@ async function sluiceSide(dir: string): Promise<void> {
   const cpu = process.cpuUsage(cpuStart);
   const predictions = model.predict(test);
   const result: SideResult = {
-    trainer: 'sluice gbdt (1 thread)',
+    trainer: `sluice gbdt (${String(model.summary.threads)} thread${model.summary.threads === 1 ? '' : 's'})`,
     trainSeconds: round(trainSeconds, 2),
     trainCpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
     trees: model.summary.treesKept as number,
@@ -209,7 +215,7 @@ if (args.side === 'sluice') {
   const loadBefore = load();
   const python = lightgbmPython();
   const results: SideResult[] = [];
-  const sluice = (await runChild(process.execPath, [...process.execArgv, import.meta.filename, '--side', 'sluice', '--tables', dir, ...(args.trees ? ['--trees', args.trees] : [])])) as SideResult;
+  const sluice = (await runChild(process.execPath, [...process.execArgv, import.meta.filename, '--side', 'sluice', '--tables', dir, ...(args.trees ? ['--trees', args.trees] : []), ...(args['sluice-threads'] ? ['--sluice-threads', args['sluice-threads']] : [])])) as SideResult;
   results.push(sluice);
   console.log(describe(sluice));
   let comparison: { timeRatio: number; cpuRatio: number; rocAucDifference: number; logLossDifference: number; peakRssRatio: number } | undefined;

@@ -48,6 +48,12 @@ export const gbdtParamsSchema = z.strictObject({
   colsample: fraction.default(1),
   /** Bins per feature besides the one reserved for missing values; uint8 storage caps it at 255. */
   maxBins: z.number().int().min(2).max(255).default(255),
+  /**
+   * Threads building each tree (helper threads take shares of the features' histograms and of the
+   * row partitions). The trees are the same bit for bit on any number; by default one per core on
+   * large data (gbdt-trainer.ts), one on small.
+   */
+  threads: positiveInt.max(64).optional(),
   /** Stop after this many trees without a lower validation loss and keep the best; 0 disables. */
   earlyStoppingRounds: z.number().int().nonnegative().default(20),
   /**

@@ -29,7 +29,9 @@ export class CheckpointMismatchError extends SluiceError {
 /** Hash of everything that shapes the trees: parameters, seed and the binned data itself. */
 export function runFingerprint(params: GbdtParams, seed: number, trainBins: Uint8Array, validationBins: Uint8Array, labels: Uint8Array[]): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ params, seed }));
+  // The thread count does not change the trees, so a run may resume on another.
+  const { threads: _threads, ...model } = params;
+  hash.update(JSON.stringify({ params: model, seed }));
   hash.update(trainBins);
   hash.update(validationBins);
   for (const label of labels) hash.update(label);

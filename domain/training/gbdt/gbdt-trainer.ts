@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { gbdtParamsSchema, type GbdtParams } from '../../../shared/trainers.ts';
 import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, matrixKind, type FeatureMatrix } from '../feature-matrix.ts';
 import type { LabelTask } from '../../../shared/data/feature-spec.ts';
@@ -65,11 +66,11 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       addTree(tree, validationBins, featureCount, validationScores, t % outputs);
     });
 
-    const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params);
+    const threads = params.threads ?? defaultThreads(train.rows, featureCount);
+    const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params, { outputs, threads });
     const sample = new Uint32Array(train.rows);
     const unsampled = new Uint32Array(train.rows);
     const inSample = new Uint8Array(train.rows);
-    const gradHess = objective.baseScores.map(() => new Float64Array(2 * train.rows));
     const allFeatures = Int32Array.from({ length: featureCount }, (_, f) => f);
     const featuresPerTree = Math.max(1, Math.round(params.colsample * featureCount));
     const lossStride = Math.max(1, Math.ceil(train.rows / TRAIN_LOSS_ROWS));
@@ -77,39 +78,43 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     let lastTrainLoss = NaN;
 
     // An iteration is a round: one tree per output, every one grown on the gradients at the round's start.
-    while (trees.length / outputs < params.nTrees) {
-      // Checked first so a run resumed from a checkpoint taken at the stopping point stops too.
-      if (earlyStopping && trees.length / outputs - bestIteration >= params.earlyStoppingRounds) break;
+    try {
+      while (trees.length / outputs < params.nTrees) {
+        // Checked first so a run resumed from a checkpoint taken at the stopping point stops too.
+        if (earlyStopping && trees.length / outputs - bestIteration >= params.earlyStoppingRounds) break;
 
-      const sampleSize = drawSample(prng, params.subsample, inSample, sample, unsampled);
-      const treeFeatures = featuresPerTree < featureCount ? drawFeatures(prng, featureCount, featuresPerTree) : allFeatures;
-      for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, gradHess[k] as Float64Array);
-      for (let k = 0; k < outputs; k++) {
-        const tree = builder.grow(sample, sampleSize, unsampled, gradHess[k] as Float64Array, treeFeatures);
-        builder.addLeafValues(tree, trainScores, validationScores, k);
-        trees.push(tree);
-      }
+        const sampleSize = drawSample(prng, params.subsample, inSample, sample, unsampled);
+        const treeFeatures = featuresPerTree < featureCount ? drawFeatures(prng, featureCount, featuresPerTree) : allFeatures;
+        for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, builder.gradients(k));
+        for (let k = 0; k < outputs; k++) {
+          const tree = builder.grow(sample, sampleSize, unsampled, k, treeFeatures);
+          builder.addLeafValues(tree, trainScores, validationScores, k);
+          trees.push(tree);
+        }
 
-      const iteration = trees.length / outputs;
-      const validationLoss = objective.loss('validation', validationScores);
-      lastTrainLoss = objective.loss('train', trainScores, lossStride);
-      if (validationLoss < bestValidationLoss) {
-        bestValidationLoss = validationLoss;
-        bestIteration = iteration;
+        const iteration = trees.length / outputs;
+        const validationLoss = objective.loss('validation', validationScores);
+        lastTrainLoss = objective.loss('train', trainScores, lossStride);
+        if (validationLoss < bestValidationLoss) {
+          bestValidationLoss = validationLoss;
+          bestIteration = iteration;
+        }
+        await ctx.onProgress?.({ iteration, trainLoss: lastTrainLoss, validationLoss });
+        if (ctx.checkpoint && iteration % ctx.checkpoint.every === 0) {
+          const state: GbdtCheckpoint = {
+            format: 'sluice.gbdt-checkpoint.v2',
+            fingerprint,
+            trees: trees.map(serializeTree),
+            prngState: prng.state,
+            bestIteration,
+            bestValidationLoss,
+          };
+          await ctx.checkpoint.save(state);
+        }
+        await yieldToEventLoop();
       }
-      await ctx.onProgress?.({ iteration, trainLoss: lastTrainLoss, validationLoss });
-      if (ctx.checkpoint && iteration % ctx.checkpoint.every === 0) {
-        const state: GbdtCheckpoint = {
-          format: 'sluice.gbdt-checkpoint.v2',
-          fingerprint,
-          trees: trees.map(serializeTree),
-          prngState: prng.state,
-          bestIteration,
-          bestValidationLoss,
-        };
-        await ctx.checkpoint.save(state);
-      }
-      await yieldToEventLoop();
+    } finally {
+      await builder.close();
     }
 
     const rounds = trees.length / outputs;
@@ -129,6 +134,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
         bestValidationLoss,
         lastTrainLossEstimate: lastTrainLoss,
         resumedFromIteration: resumed ? resumed.trees.length / outputs : null,
+        threads,
         trainRows: train.rows,
         validationRows: validation.rows,
         binsPerFeature: Object.fromEntries(
@@ -140,6 +146,16 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     );
   },
 };
+
+/**
+ * Below this many training cells (rows × features) trees are built on one thread: a helper thread
+ * takes about TODO ms to start, and small trees hand over tasks faster than a thread saves time.
+ */
+const CELLS_PER_EXTRA_THREAD = 2_000_000;
+/** Threads by default: one more per CELLS_PER_EXTRA_THREAD cells, at most one per core and per two features. */
+function defaultThreads(rows: number, featureCount: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(featureCount / 2), Math.floor((rows * featureCount) / CELLS_PER_EXTRA_THREAD)));
+}
 
 function objectiveFor(train: FeatureMatrix, validation: FeatureMatrix, params: GbdtParams, output: LabelTask): GbdtObjective {
   switch (output.kind) {

@@ -1,23 +1,24 @@
 import { MISSING_BIN } from './binning.ts';
-import { LEAF, type Tree } from './tree.ts';
+import { addFeatures, blockStart, clearFeatures, HistogramAccumulator, histogramBlocks, isDense, MAX_BLOCKS, STRIDE, subtractInto } from './histograms.ts';
 import type { Scores } from './objectives.ts';
+import { addToRows, addToRowsAndOdds, joinPartitionedBlocks, partitionRows, type PartitionedBlock } from './row-kernels.ts';
+import { LEAF, type Tree } from './tree.ts';
+import { TreeHelper, type PartitionPiece } from './tree-helpers.ts';
 
 /**
  * Grows one regression tree on gradients and hessians of the log loss, leaf-wise (always splitting
  * the leaf with the largest gain, as LightGBM does) within maxLeaves and maxDepth.
  *
  * Where the time goes, and what keeps it down:
- * - A histogram holds (sum g, sum h, count) per bin of every feature. Only the smaller child's is
- *   built from its rows; the larger child's is the parent's minus it, written over the parent's.
+ * - A histogram holds (sum g, sum h, count) per bin of every feature (histograms.ts). Only the
+ *   smaller child's is built from its rows; the larger child's is the parent's minus it, written over
+ *   the parent's.
  * - Each leaf's rows are a contiguous range of an `order` array, split stably in place (branch-free)
  *   on every split, so rows stay ascending and memory is read in one direction.
- * - The data is held twice, for two access patterns. Row-major uint8 bins serve leaves holding a
- *   large share of the rows: one cache line gives a row's whole contribution (offsets are compiled
- *   into the kernel rather than read from a uint16 slot table: half the bytes). Deep leaves are
- *   sparse, where that layout costs a cache and TLB miss per row (measured 6× slower per row at 5% of
- *   rows); for them the leaf's gradients are first gathered in order, then the uint8 columns (2 MB
- *   each for 2M rows) are swept two features per pass (one feature per pass spent 12% more there;
- *   all ten in one pass was no faster than two). Splits read the columns too.
+ * - The data is held twice, row-major and by column, for the two histogram loops; splits read the
+ *   columns.
+ * - With `threads` > 1, helper threads (tree-helpers.ts) sum some of a leaf's row blocks into its
+ *   histogram, and partition the unsampled and validation rows, while this thread does the rest.
  * - Unsampled training rows and validation rows are partitioned alongside the sampled ones (without
  *   entering histograms), so when the tree is done every row's leaf is known: cheaper than walking
  *   each row down the finished tree, which mispredicts a branch at nearly every level.
@@ -35,6 +36,13 @@ export interface BinnedData {
   edges: readonly Float32Array[];
   /** Per feature, whether it is a categorical code column (bin = code + 1), split on sets of bins. */
   categorical: readonly boolean[];
+}
+
+export interface TreeBuilderOptions {
+  /** Boosting outputs (one per class for softmax): each gets its own shared gradient buffer. */
+  outputs: number;
+  /** Threads building each tree, this one included; trees do not depend on it. */
+  threads: number;
 }
 
 export interface TreeGrowthParams {
@@ -93,6 +101,9 @@ interface RowSet {
   columns: Uint8Array[];
 }
 
+/** Sampled rows of a leaf below this many are partitioned by this thread alone. */
+const MIN_SHARED_PARTITION = 16_384;
+
 interface OpenLeaf {
   node: number;
   /** Per row set, the leaf's range of its `order`: [start, end) at 2k, 2k + 1. */
@@ -107,11 +118,6 @@ interface OpenLeaf {
   split: Split | null;
 }
 
-/** (sum g, sum h, count) per bin slot. */
-const STRIDE = 3;
-/** Leaves with at least this share of the training rows use the row-major histogram loop. */
-const DENSE_SHARE = 0.15;
-
 export class TreeBuilder {
   private readonly sets: RowSet[];
   private readonly scratch: Uint32Array;
@@ -120,11 +126,14 @@ export class TreeBuilder {
   /** Per feature, its slots: the missing bin plus edges + 1 real bins. */
   private readonly slots: Int32Array;
   private readonly histLength: number;
-  private readonly accumulateAllFeatures: AllFeaturesKernel;
-  /** A sparse leaf's gradients and hessians, gathered in leaf order. */
-  private readonly orderedGradHess: Float64Array;
+  private readonly histograms: HistogramAccumulator;
+  /** Per output, each training row's gradient and hessian, interleaved (2r, 2r + 1) so one cache line serves both. */
+  private readonly gradHess: Float64Array[];
   /** Per split, which bins go left: a table lookup keeps the partition loop free of branches. */
-  private readonly goesLeft = new Uint8Array(256);
+  private readonly goesLeft = sharedUint8(256);
+  private readonly helpers: TreeHelper[];
+  /** The histograms of a leaf's row blocks 1..MAX_BLOCKS - 1, histLength each (block 0's is the leaf's). */
+  private readonly blockHists: Float64Array;
   private readonly freeHists: Float64Array[] = [];
   private leaves: OpenLeaf[] = [];
 
@@ -132,14 +141,15 @@ export class TreeBuilder {
     private readonly data: BinnedData,
     validation: { bins: Uint8Array; rows: number },
     private readonly params: TreeGrowthParams,
+    options: TreeBuilderOptions,
   ) {
     const trainColumns = toColumns(data.bins, data.featureCount, data.rows);
     this.sets = [
-      { order: new Uint32Array(data.rows), columns: trainColumns },
-      { order: new Uint32Array(data.rows), columns: trainColumns },
-      { order: new Uint32Array(validation.rows), columns: toColumns(validation.bins, data.featureCount, validation.rows) },
+      { order: sharedUint32(data.rows), columns: trainColumns },
+      { order: sharedUint32(data.rows), columns: trainColumns },
+      { order: sharedUint32(validation.rows), columns: toColumns(validation.bins, data.featureCount, validation.rows) },
     ];
-    this.scratch = new Uint32Array(Math.max(data.rows, validation.rows));
+    this.scratch = sharedUint32(Math.max(data.rows, validation.rows));
     this.slots = Int32Array.from(data.edges, (edges) => edges.length + 2);
     this.offsets = new Int32Array(data.featureCount);
     let total = 0;
@@ -148,18 +158,51 @@ export class TreeBuilder {
       total += this.slots[f] as number;
     }
     this.histLength = total * STRIDE;
-    this.accumulateAllFeatures = allFeaturesKernel(this.offsets);
-    this.orderedGradHess = new Float64Array(2 * data.rows);
+    this.gradHess = Array.from({ length: options.outputs }, () => sharedFloat64(2 * data.rows));
+    const bins = data.bins.buffer instanceof SharedArrayBuffer ? data.bins : sharedUint8(data.bins.length);
+    if (bins !== data.bins) bins.set(data.bins);
+    const sampled = this.sets[SAMPLED] as RowSet;
+    const source = { bins, rows: data.rows, featureCount: data.featureCount, columns: sampled.columns, order: sampled.order, offsets: this.offsets };
+    this.histograms = new HistogramAccumulator(source);
+    this.blockHists = sharedFloat64((MAX_BLOCKS - 1) * this.histLength);
+    const helperData = {
+      ...source,
+      trainRows: data.rows,
+      slots: this.slots,
+      sets: this.sets,
+      gradHess: this.gradHess,
+      goesLeft: this.goesLeft,
+      sampledScratch: this.scratch,
+      blockHists: this.blockHists,
+      histLength: this.histLength,
+    };
+    const helperCount = Math.max(0, Math.min(options.threads, MAX_BLOCKS) - 1);
+    this.helpers = Array.from({ length: helperCount }, () => TreeHelper.start(helperData));
+  }
+
+  /** Output k's gradient buffer, for the objective to fill before `grow(..., k, ...)`. */
+  gradients(k: number): Float64Array {
+    return this.gradHess[k] as Float64Array;
+  }
+
+  /** Threads building each tree, this one included. */
+  get threads(): number {
+    return this.helpers.length + 1;
+  }
+
+  /** Stops the helper threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.helpers.map((helper) => helper.stop()));
   }
 
   /**
    * Grows a tree on the training rows `sample[0..sampleSize)` (ascending), splitting only on
-   * `features`; `unsampled` lists the other training rows. `gradHess` interleaves each row's gradient
-   * and hessian (2r, 2r + 1) so one cache line serves both. Afterwards `addLeafValues` adds the tree
-   * to the scores of every training and validation row.
+   * `features`, on the gradients in `gradients(output)`; `unsampled` lists the other training rows.
+   * Afterwards `addLeafValues` adds the tree to the scores of every training and validation row.
    */
-  grow(sample: Uint32Array, sampleSize: number, unsampled: Uint32Array, gradHess: Float64Array, features: Int32Array): Tree {
+  grow(sample: Uint32Array, sampleSize: number, unsampled: Uint32Array, output: number, features: Int32Array): Tree {
     const p = this.params;
+    const gradHess = this.gradHess[output] as Float64Array;
     const [sampled, rest, validation] = this.sets as [RowSet, RowSet, RowSet];
     sampled.order.set(sample.subarray(0, sampleSize));
     const unsampledSize = this.data.rows - sampleSize;
@@ -186,7 +229,7 @@ export class TreeBuilder {
     };
     this.leaves = [root];
     if (this.splittable(root)) {
-      root.hist = this.buildHistogram(root, gradHess, features);
+      root.hist = this.buildHistogram(root, output, features);
       root.split = this.bestSplit(root, features);
     }
 
@@ -208,7 +251,7 @@ export class TreeBuilder {
       const last = this.leaves.length + 1 >= p.maxLeaves;
       if (!last && (leftSplittable || rightSplittable)) {
         const [small, large] = left.count <= right.count ? [left, right] : [right, left];
-        small.hist = this.buildHistogram(small, gradHess, features);
+        small.hist = this.buildHistogram(small, output, features);
         subtractInto(parentHist, small.hist, features, this.offsets, this.slots);
         large.hist = parentHist;
         if (leftSplittable) left.split = this.bestSplit(left, features);
@@ -257,42 +300,36 @@ export class TreeBuilder {
     leaf.hist = null;
   }
 
-  private buildHistogram(leaf: OpenLeaf, gradHess: Float64Array, features: Int32Array): Float64Array {
+  /** The leaf's histogram, summed block by block (histograms.ts), the blocks shared among the threads. */
+  private buildHistogram(leaf: OpenLeaf, output: number, features: Int32Array): Float64Array {
     const hist = this.freeHists.pop() ?? new Float64Array(this.histLength);
     hist.fill(0);
-    const { featureCount, rows } = this.data;
-    const { order, columns } = this.sets[SAMPLED] as RowSet;
     const start = leaf.bounds[2 * SAMPLED] as number;
     const end = leaf.bounds[2 * SAMPLED + 1] as number;
-    if (end - start < DENSE_SHARE * rows) {
-      const ordered = this.orderedGradHess;
-      gatherGradHess(order, start, end, gradHess, ordered);
-      let k = 0;
-      for (; k + 1 < features.length; k += 2) {
-        const f = features[k] as number;
-        const e = features[k + 1] as number;
-        accumulateColumnPair(
-          hist,
-          (this.offsets[f] as number) * STRIDE,
-          columns[f] as Uint8Array,
-          (this.offsets[e] as number) * STRIDE,
-          columns[e] as Uint8Array,
-          order,
-          start,
-          end,
-          ordered,
-        );
-      }
-      if (k < features.length) {
-        const f = features[k] as number;
-        accumulateColumn(hist, (this.offsets[f] as number) * STRIDE, columns[f] as Uint8Array, order, start, end, ordered);
-      }
-    } else if (features.length === featureCount) {
-      this.accumulateAllFeatures(hist, this.data.bins, order, start, end, gradHess);
-    } else {
-      accumulateSomeFeatures(hist, this.data.bins, this.offsets, featureCount, order, start, end, gradHess, features);
+    const blocks = histogramBlocks(end - start);
+    const dense = isDense(end - start, this.data.rows);
+    const gradHess = this.gradHess[output] as Float64Array;
+    // Thread t sums the blocks b with floor(b · threads / blocks) = t: a run, and block 0 is this thread's.
+    const threads = this.threads;
+    const firstBlock = (t: number) => Math.ceil((t * blocks) / threads);
+    const busy = this.helpers.filter((helper, i) => {
+      const fromBlock = firstBlock(i + 1);
+      const toBlock = firstBlock(i + 2);
+      if (fromBlock < toBlock) helper.postHistogram({ features, start, end, blocks, fromBlock, toBlock, dense, output });
+      return fromBlock < toBlock;
+    });
+    for (let b = 0; b < firstBlock(1); b++) {
+      const target = b === 0 ? hist : this.blockHist(b);
+      if (b > 0) clearFeatures(target, features, this.offsets, this.slots);
+      this.histograms.accumulate(target, features, blockStart(start, end, blocks, b), blockStart(start, end, blocks, b + 1), dense, gradHess);
     }
+    for (const helper of busy) helper.await();
+    for (let b = 1; b < blocks; b++) addFeatures(hist, this.blockHist(b), features, this.offsets, this.slots);
     return hist;
+  }
+
+  private blockHist(b: number): Float64Array {
+    return this.blockHists.subarray((b - 1) * this.histLength, b * this.histLength);
   }
 
   private bestSplit(leaf: OpenLeaf, features: Int32Array): Split | null {
@@ -414,6 +451,44 @@ export class TreeBuilder {
     return best;
   }
 
+  /**
+   * Partitions the leaf's rows of every row set on feature `f` by `goesLeft`; returns, per row set,
+   * where the right child's rows start. With helpers, this thread takes the first share of the sampled
+   * rows; the helpers take the rest of them in blocks, and the other row sets whole, round robin. The
+   * sampled blocks are joined afterwards, so the result is the one-thread partition.
+   */
+  private partition(bounds: readonly number[], f: number): number[] {
+    const goesLeft = this.goesLeft;
+    const range = (k: number) => [bounds[2 * k] as number, bounds[2 * k + 1] as number] as const;
+    const helpers = this.helpers;
+    if (helpers.length === 0) {
+      return this.sets.map(({ order, columns }, k) => partitionRows(order, this.scratch, columns[f] as Uint8Array, goesLeft, ...range(k)));
+    }
+    const [start, end] = range(SAMPLED);
+    const rows = this.sets.reduce((sum, _, k) => sum + range(k)[1] - range(k)[0], 0);
+    const own = end - start < MIN_SHARED_PARTITION ? end - start : Math.min(end - start, Math.ceil(rows / this.threads));
+    const pieces: PartitionPiece[][] = helpers.map((_, i) => {
+      const from = start + own + Math.floor((i * (end - start - own)) / helpers.length);
+      const to = start + own + Math.floor(((i + 1) * (end - start - own)) / helpers.length);
+      return from < to ? [{ set: SAMPLED, start: from, end: to }] : [];
+    });
+    for (let k = 1; k < ROW_SETS; k++) pieces[(k - 1) % helpers.length]?.push({ set: k, start: range(k)[0], end: range(k)[1] });
+    helpers.forEach((helper, i) => helper.postPartition(f, pieces[i] as PartitionPiece[]));
+
+    const { order, columns } = this.sets[SAMPLED] as RowSet;
+    const blocks: PartitionedBlock[] = [{ start, middle: partitionRows(order, this.scratch, columns[f] as Uint8Array, goesLeft, start, start + own), end: start + own }];
+    const middles = [0, 0, 0];
+    helpers.forEach((helper, i) => {
+      helper.await();
+      for (const piece of pieces[i] as PartitionPiece[]) {
+        if (piece.set === SAMPLED) blocks.push({ start: piece.start, middle: helper.middle(SAMPLED), end: piece.end });
+        else middles[piece.set] = helper.middle(piece.set);
+      }
+    });
+    middles[SAMPLED] = blocks.length === 1 ? (blocks[0] as PartitionedBlock).middle : joinPartitionedBlocks(order, this.scratch, blocks);
+    return middles;
+  }
+
   /** Partitions the leaf's rows of every row set, left child first, and records the split node. */
   private splitLeaf(leaf: OpenLeaf, split: Split, nodes: NodeList): [OpenLeaf, OpenLeaf] {
     const f = split.feature;
@@ -425,15 +500,13 @@ export class TreeBuilder {
     } else {
       for (const b of split.leftBins) goesLeft[b] = 1;
     }
+    const middles = this.partition(leaf.bounds, f);
     const leftBounds: number[] = [];
     const rightBounds: number[] = [];
-    this.sets.forEach(({ order, columns }, k) => {
-      const start = leaf.bounds[2 * k] as number;
-      const end = leaf.bounds[2 * k + 1] as number;
-      const middle = partitionRows(order, this.scratch, columns[f] as Uint8Array, goesLeft, start, end);
-      leftBounds.push(start, middle);
-      rightBounds.push(middle, end);
-    });
+    for (let k = 0; k < ROW_SETS; k++) {
+      leftBounds.push(leaf.bounds[2 * k] as number, middles[k] as number);
+      rightBounds.push(middles[k] as number, leaf.bounds[2 * k + 1] as number);
+    }
 
     const leftNode = nodes.add();
     const rightNode = nodes.add();
@@ -473,305 +546,15 @@ export class TreeBuilder {
 
 function toColumns(bins: Uint8Array, featureCount: number, rows: number): Uint8Array[] {
   return Array.from({ length: featureCount }, (_, f) => {
-    const column = new Uint8Array(rows);
+    const column = sharedUint8(rows);
     for (let r = 0; r < rows; r++) column[r] = bins[r * featureCount + f] as number;
     return column;
   });
 }
 
-/** score[r] += value for the rows order[start, end); unrolled by four like partitionRows. */
-function addToRows(score: Float64Array, order: Uint32Array, start: number, end: number, value: number): void {
-  let i = start;
-  for (; i + 3 < end; i += 4) {
-    const r0 = order[i] as number;
-    const r1 = order[i + 1] as number;
-    const r2 = order[i + 2] as number;
-    const r3 = order[i + 3] as number;
-    score[r0] = (score[r0] as number) + value;
-    score[r1] = (score[r1] as number) + value;
-    score[r2] = (score[r2] as number) + value;
-    score[r3] = (score[r3] as number) + value;
-  }
-  for (; i < end; i++) {
-    const r = order[i] as number;
-    score[r] = (score[r] as number) + value;
-  }
-}
-
-/** addToRows that also multiplies odds[r] by factor, in the same pass over `order`. */
-function addToRowsAndOdds(score: Float64Array, odds: Float64Array, order: Uint32Array, start: number, end: number, value: number, factor: number): void {
-  let i = start;
-  for (; i + 3 < end; i += 4) {
-    const r0 = order[i] as number;
-    const r1 = order[i + 1] as number;
-    const r2 = order[i + 2] as number;
-    const r3 = order[i + 3] as number;
-    score[r0] = (score[r0] as number) + value;
-    score[r1] = (score[r1] as number) + value;
-    score[r2] = (score[r2] as number) + value;
-    score[r3] = (score[r3] as number) + value;
-    odds[r0] = (odds[r0] as number) * factor;
-    odds[r1] = (odds[r1] as number) * factor;
-    odds[r2] = (odds[r2] as number) * factor;
-    odds[r3] = (odds[r3] as number) * factor;
-  }
-  for (; i < end; i++) {
-    const r = order[i] as number;
-    score[r] = (score[r] as number) + value;
-    odds[r] = (odds[r] as number) * factor;
-  }
-}
-
-/**
- * Stable in-place partition of order[start, end): rows whose bin `goesLeft` first. Every row is
- * written to both sides and only its side's cursor moves, so there is no unpredictable branch.
- * Four rows per iteration: V8 pays a fixed cost per loop iteration that this loop's few operations
- * do not hide (measured 10 ms → 5.5 ms for 1.6 M rows). Returns where the right side starts.
- */
-function partitionRows(order: Uint32Array, scratch: Uint32Array, column: Uint8Array, goesLeft: Uint8Array, start: number, end: number): number {
-  let left = start;
-  let right = 0;
-  let i = start;
-  for (; i + 3 < end; i += 4) {
-    const r0 = order[i] as number;
-    const r1 = order[i + 1] as number;
-    const r2 = order[i + 2] as number;
-    const r3 = order[i + 3] as number;
-    const l0 = goesLeft[column[r0] as number] as number;
-    const l1 = goesLeft[column[r1] as number] as number;
-    const l2 = goesLeft[column[r2] as number] as number;
-    const l3 = goesLeft[column[r3] as number] as number;
-    order[left] = r0;
-    scratch[right] = r0;
-    left += l0;
-    right += 1 - l0;
-    order[left] = r1;
-    scratch[right] = r1;
-    left += l1;
-    right += 1 - l1;
-    order[left] = r2;
-    scratch[right] = r2;
-    left += l2;
-    right += 1 - l2;
-    order[left] = r3;
-    scratch[right] = r3;
-    left += l3;
-    right += 1 - l3;
-  }
-  for (; i < end; i++) {
-    const r = order[i] as number;
-    const isLeft = goesLeft[column[r] as number] as number;
-    order[left] = r;
-    scratch[right] = r;
-    left += isLeft;
-    right += 1 - isLeft;
-  }
-  order.set(scratch.subarray(0, right), left);
-  return left;
-}
-
-type AllFeaturesKernel = (hist: Float64Array, bins: Uint8Array, order: Uint32Array, start: number, end: number, gradHess: Float64Array) => void;
-
-/** Feature counts up to this get a generated kernel; larger bodies risk V8 declining to optimize them. */
-const MAX_UNROLLED_FEATURES = 64;
-
-/**
- * The hot loop: one pass over a leaf's rows, adding each row's g, h and 1 to the slot of every
- * feature (its histogram offset + its bin, read from the row-major bins). V8 runs the per-row feature
- * loop about twice as slowly as the same updates written out one after another (measured: 1.6 M rows
- * × 10 features, 65 ms looped, 33 ms written out; unrolling by 4 or 8 with a remainder loop only got
- * to 45 ms), and the feature count and offsets are known only once the data is, so the body is
- * generated for them, the offsets as constants. Only integers go into the generated source.
- */
-function allFeaturesKernel(offsets: Int32Array): AllFeaturesKernel {
-  const featureCount = offsets.length;
-  if (featureCount > MAX_UNROLLED_FEATURES) {
-    return (hist, bins, order, start, end, gradHess) => {
-      for (let i = start; i < end; i++) {
-        const r = order[i] as number;
-        const g = gradHess[2 * r] as number;
-        const h = gradHess[2 * r + 1] as number;
-        const base = r * featureCount;
-        for (let f = 0; f < featureCount; f++) {
-          const s = ((offsets[f] as number) + (bins[base + f] as number)) * STRIDE;
-          hist[s] = (hist[s] as number) + g;
-          hist[s + 1] = (hist[s + 1] as number) + h;
-          hist[s + 2] = (hist[s + 2] as number) + 1;
-        }
-      }
-    };
-  }
-  const updates = Array.from(
-    offsets,
-    (offset, f) => `s = ${offset * STRIDE} + bins[base + ${f}] * ${STRIDE}; hist[s] += g; hist[s + 1] += h; hist[s + 2] += 1;`,
-  );
-  const body = `for (let i = start; i < end; i++) {
-    const r = order[i];
-    const g = gradHess[2 * r];
-    const h = gradHess[2 * r + 1];
-    const base = r * ${featureCount};
-    let s;
-    ${updates.join('\n    ')}
-  }`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from integers only, see above
-  return new Function('hist', 'bins', 'order', 'start', 'end', 'gradHess', body) as AllFeaturesKernel;
-}
-
-function accumulateSomeFeatures(
-  hist: Float64Array,
-  bins: Uint8Array,
-  offsets: Int32Array,
-  featureCount: number,
-  order: Uint32Array,
-  start: number,
-  end: number,
-  gradHess: Float64Array,
-  features: Int32Array,
-): void {
-  const k = features.length;
-  for (let i = start; i < end; i++) {
-    const r = order[i] as number;
-    const g = gradHess[2 * r] as number;
-    const h = gradHess[2 * r + 1] as number;
-    const base = r * featureCount;
-    for (let j = 0; j < k; j++) {
-      const f = features[j] as number;
-      const s = ((offsets[f] as number) + (bins[base + f] as number)) * STRIDE;
-      hist[s] = (hist[s] as number) + g;
-      hist[s + 1] = (hist[s + 1] as number) + h;
-      hist[s + 2] = (hist[s + 2] as number) + 1;
-    }
-  }
-}
-
-/** Unrolled by four like partitionRows, for the same reason. */
-function gatherGradHess(order: Uint32Array, start: number, end: number, gradHess: Float64Array, ordered: Float64Array): void {
-  let i = start;
-  let k = 0;
-  for (; i + 3 < end; i += 4, k += 8) {
-    const r0 = 2 * (order[i] as number);
-    const r1 = 2 * (order[i + 1] as number);
-    const r2 = 2 * (order[i + 2] as number);
-    const r3 = 2 * (order[i + 3] as number);
-    ordered[k] = gradHess[r0] as number;
-    ordered[k + 1] = gradHess[r0 + 1] as number;
-    ordered[k + 2] = gradHess[r1] as number;
-    ordered[k + 3] = gradHess[r1 + 1] as number;
-    ordered[k + 4] = gradHess[r2] as number;
-    ordered[k + 5] = gradHess[r2 + 1] as number;
-    ordered[k + 6] = gradHess[r3] as number;
-    ordered[k + 7] = gradHess[r3 + 1] as number;
-  }
-  for (; i < end; i++, k += 2) {
-    const r = 2 * (order[i] as number);
-    ordered[k] = gradHess[r] as number;
-    ordered[k + 1] = gradHess[r + 1] as number;
-  }
-}
-
-/**
- * One feature's histogram (starting at `base`) from its column, with gradients already in leaf order.
- * Unrolled by four like partitionRows; rows are still added in order, so the sums are unchanged.
- */
-function accumulateColumn(
-  hist: Float64Array,
-  base: number,
-  column: Uint8Array,
-  order: Uint32Array,
-  start: number,
-  end: number,
-  ordered: Float64Array,
-): void {
-  let i = start;
-  let k = 0;
-  for (; i + 3 < end; i += 4, k += 8) {
-    const s0 = base + (column[order[i] as number] as number) * STRIDE;
-    const s1 = base + (column[order[i + 1] as number] as number) * STRIDE;
-    const s2 = base + (column[order[i + 2] as number] as number) * STRIDE;
-    const s3 = base + (column[order[i + 3] as number] as number) * STRIDE;
-    hist[s0] = (hist[s0] as number) + (ordered[k] as number);
-    hist[s0 + 1] = (hist[s0 + 1] as number) + (ordered[k + 1] as number);
-    hist[s0 + 2] = (hist[s0 + 2] as number) + 1;
-    hist[s1] = (hist[s1] as number) + (ordered[k + 2] as number);
-    hist[s1 + 1] = (hist[s1 + 1] as number) + (ordered[k + 3] as number);
-    hist[s1 + 2] = (hist[s1 + 2] as number) + 1;
-    hist[s2] = (hist[s2] as number) + (ordered[k + 4] as number);
-    hist[s2 + 1] = (hist[s2 + 1] as number) + (ordered[k + 5] as number);
-    hist[s2 + 2] = (hist[s2 + 2] as number) + 1;
-    hist[s3] = (hist[s3] as number) + (ordered[k + 6] as number);
-    hist[s3 + 1] = (hist[s3 + 1] as number) + (ordered[k + 7] as number);
-    hist[s3 + 2] = (hist[s3 + 2] as number) + 1;
-  }
-  for (; i < end; i++, k += 2) {
-    const s = base + (column[order[i] as number] as number) * STRIDE;
-    hist[s] = (hist[s] as number) + (ordered[k] as number);
-    hist[s + 1] = (hist[s + 1] as number) + (ordered[k + 1] as number);
-    hist[s + 2] = (hist[s + 2] as number) + 1;
-  }
-}
-
-/**
- * accumulateColumn for two features in one pass over the leaf's rows: each row's id and gradients
- * are read once for both, and V8's per-iteration cost is paid half as often.
- */
-function accumulateColumnPair(
-  hist: Float64Array,
-  baseA: number,
-  columnA: Uint8Array,
-  baseB: number,
-  columnB: Uint8Array,
-  order: Uint32Array,
-  start: number,
-  end: number,
-  ordered: Float64Array,
-): void {
-  let i = start;
-  let k = 0;
-  for (; i + 1 < end; i += 2, k += 4) {
-    const r0 = order[i] as number;
-    const r1 = order[i + 1] as number;
-    const g0 = ordered[k] as number;
-    const h0 = ordered[k + 1] as number;
-    const g1 = ordered[k + 2] as number;
-    const h1 = ordered[k + 3] as number;
-    const a0 = baseA + (columnA[r0] as number) * STRIDE;
-    const b0 = baseB + (columnB[r0] as number) * STRIDE;
-    const a1 = baseA + (columnA[r1] as number) * STRIDE;
-    const b1 = baseB + (columnB[r1] as number) * STRIDE;
-    hist[a0] = (hist[a0] as number) + g0;
-    hist[a0 + 1] = (hist[a0 + 1] as number) + h0;
-    hist[a0 + 2] = (hist[a0 + 2] as number) + 1;
-    hist[b0] = (hist[b0] as number) + g0;
-    hist[b0 + 1] = (hist[b0 + 1] as number) + h0;
-    hist[b0 + 2] = (hist[b0 + 2] as number) + 1;
-    hist[a1] = (hist[a1] as number) + g1;
-    hist[a1 + 1] = (hist[a1 + 1] as number) + h1;
-    hist[a1 + 2] = (hist[a1 + 2] as number) + 1;
-    hist[b1] = (hist[b1] as number) + g1;
-    hist[b1 + 1] = (hist[b1 + 1] as number) + h1;
-    hist[b1 + 2] = (hist[b1 + 2] as number) + 1;
-  }
-  for (; i < end; i++, k += 2) {
-    const r = order[i] as number;
-    const a = baseA + (columnA[r] as number) * STRIDE;
-    const b = baseB + (columnB[r] as number) * STRIDE;
-    hist[a] = (hist[a] as number) + (ordered[k] as number);
-    hist[a + 1] = (hist[a + 1] as number) + (ordered[k + 1] as number);
-    hist[a + 2] = (hist[a + 2] as number) + 1;
-    hist[b] = (hist[b] as number) + (ordered[k] as number);
-    hist[b + 1] = (hist[b + 1] as number) + (ordered[k + 1] as number);
-    hist[b + 2] = (hist[b + 2] as number) + 1;
-  }
-}
-
-function subtractInto(target: Float64Array, minus: Float64Array, features: Int32Array, offsets: Int32Array, slots: Int32Array): void {
-  for (let j = 0; j < features.length; j++) {
-    const f = features[j] as number;
-    const from = (offsets[f] as number) * STRIDE;
-    const to = from + (slots[f] as number) * STRIDE;
-    for (let s = from; s < to; s++) target[s] = (target[s] as number) - (minus[s] as number);
-  }
-}
+const sharedUint8 = (length: number) => new Uint8Array(new SharedArrayBuffer(length));
+const sharedUint32 = (length: number) => new Uint32Array(new SharedArrayBuffer(4 * length));
+const sharedFloat64 = (length: number) => new Float64Array(new SharedArrayBuffer(8 * length));
 
 /** Node arrays that grow as the tree does, frozen into typed arrays at the end. */
 class NodeList {

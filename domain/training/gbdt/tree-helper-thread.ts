@@ -1,0 +1,36 @@
+import { workerData } from 'node:worker_threads';
+import { blockStart, clearFeatures, HistogramAccumulator } from './histograms.ts';
+import { partitionRows } from './row-kernels.ts';
+import { serveTasks, type TreeHelperData } from './tree-helpers.ts';
+
+/** A tree builder's helper thread (tree-helpers.ts): serves its tasks until stopped. */
+const data = workerData as TreeHelperData;
+const [sampled] = data.sets;
+if (sampled === undefined) throw new Error('a GBDT helper thread was started without row sets');
+const histograms = new HistogramAccumulator({
+  bins: data.bins,
+  rows: data.trainRows,
+  featureCount: data.featureCount,
+  columns: sampled.columns,
+  order: sampled.order,
+  offsets: data.offsets,
+});
+const scratch = new Uint32Array(Math.max(...data.sets.map((set) => set.order.length)));
+
+serveTasks(data.control, data.errors, {
+  histogram({ features, start, end, blocks, fromBlock, toBlock, dense, output }) {
+    for (let b = fromBlock; b < toBlock; b++) {
+      const hist = data.blockHists.subarray((b - 1) * data.histLength, b * data.histLength);
+      clearFeatures(hist, features, data.offsets, data.slots);
+      const from = blockStart(start, end, blocks, b);
+      histograms.accumulate(hist, features, from, blockStart(start, end, blocks, b + 1), dense, data.gradHess[output] as Float64Array);
+    }
+  },
+  partition({ set: k, start, end }, feature) {
+    const set = data.sets[k];
+    if (set === undefined) throw new Error(`no row set ${k}`);
+    // Row set 0's pieces are blocks the builder joins afterwards, in its scratch; the others are whole.
+    const pieceScratch = k === 0 ? data.sampledScratch.subarray(start) : scratch;
+    return partitionRows(set.order, pieceScratch, set.columns[feature] as Uint8Array, data.goesLeft, start, end);
+  },
+});

@@ -1,0 +1,231 @@
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startTsThread } from '../../../shared/ts-thread.ts';
+
+/**
+ * Helper threads for the tree builder. Each is started once per training over the builder's data,
+ * held in SharedArrayBuffers, and takes one task at a time: its blocks of a leaf's histogram
+ * (histograms.ts), or the partition of some row sets on a split, while the builder's own thread does
+ * its share. A task is a few integers in a control array, handed over and awaited with Atomics.notify and
+ * Atomics.wait: a tree hands over two tasks per split, thousands per model, and a postMessage round
+ * trip costs an event-loop turn on each side.
+ *
+ * Histogram blocks depend on a leaf's size, not on the thread count, and a partition's result does not
+ * depend on who computes it, so trees are the same bit for bit on any number of threads
+ * (test/unit/training/gbdt-threads.test.ts).
+ */
+
+/** Control array slots. */
+const SEQ = 0;
+const DONE = 1;
+const OP = 2;
+const START = 3;
+const END = 4;
+const BLOCKS = 5;
+const FROM_BLOCK = 6;
+const TO_BLOCK = 7;
+const DENSE = 8;
+const OUTPUT = 9;
+const SPLIT_FEATURE = 10;
+/** Partition: per row set, 1 if this helper partitions a block of it, the block's [start, end), and where its right side starts. */
+const PIECES = 11;
+const FAILED = 23;
+const FEATURE_COUNT = 24;
+const FEATURES = 25;
+
+const OP_HISTOGRAM = 1;
+const OP_PARTITION = 2;
+const OP_STOP = 3;
+
+/** Slot of row set k's piece within PIECES: [taken, start, end, middle]. */
+const pieceSlot = (k: number) => PIECES + 4 * k;
+const ROW_SETS = 3;
+
+/** A block of one row set's leaf range for a helper to partition. */
+export interface PartitionPiece {
+  set: number;
+  start: number;
+  end: number;
+}
+
+/** A task not answered in this long means the thread is gone (a task takes milliseconds). */
+const ANSWER_TIMEOUT_MS = 60_000;
+
+/** What every helper is started with: the builder's shared memory, and its own control and histogram. */
+export interface TreeHelperData {
+  featureCount: number;
+  trainRows: number;
+  bins: Uint8Array;
+  /** Per feature, its first slot in a histogram and its number of slots. */
+  offsets: Int32Array;
+  slots: Int32Array;
+  /** Per row set: its leaf order and column-major bins. */
+  sets: { order: Uint32Array; columns: Uint8Array[] }[];
+  /** Per output, its rows' interleaved gradients and hessians. */
+  gradHess: Float64Array[];
+  /** Which bins go left on the split being partitioned. */
+  goesLeft: Uint8Array;
+  /** Scratch for partitioning the sampled rows (row set 0), shared: a piece uses the part from its start. */
+  sampledScratch: Uint32Array;
+  /** The histograms of blocks 1..MAX_BLOCKS - 1 back to back, histLength each (block 0 is the builder's). */
+  blockHists: Float64Array;
+  histLength: number;
+  /** This helper's own control slots. */
+  control: Int32Array;
+  errors: MessagePort;
+}
+
+export const controlLength = (featureCount: number) => FEATURES + featureCount;
+
+/** The helper's side of the protocol (tree-helper-thread.ts runs it). */
+export interface HistogramTask {
+  features: Int32Array;
+  /** The leaf's sampled rows order[start, end), summed in `blocks` blocks; this task's are [fromBlock, toBlock). */
+  start: number;
+  end: number;
+  blocks: number;
+  fromBlock: number;
+  toBlock: number;
+  dense: boolean;
+  output: number;
+}
+
+export interface HelperTasks {
+  histogram(task: HistogramTask): void;
+  /** Partitions a piece in place, stably; returns where its right side starts. */
+  partition(piece: PartitionPiece, feature: number): number;
+}
+
+/** Runs tasks until told to stop; a task that throws is reported on `errors` and answered as failed. */
+export function serveTasks(control: Int32Array, errors: MessagePort, tasks: HelperTasks): void {
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(control, SEQ, seen);
+    const seq = Atomics.load(control, SEQ);
+    if (seq === seen) continue;
+    seen = seq;
+    const op = control[OP] as number;
+    if (op === OP_STOP) return;
+    try {
+      if (op === OP_HISTOGRAM) {
+        const count = control[FEATURE_COUNT] as number;
+        tasks.histogram({
+          features: control.slice(FEATURES, FEATURES + count),
+          start: control[START] as number,
+          end: control[END] as number,
+          blocks: control[BLOCKS] as number,
+          fromBlock: control[FROM_BLOCK] as number,
+          toBlock: control[TO_BLOCK] as number,
+          dense: control[DENSE] === 1,
+          output: control[OUTPUT] as number,
+        });
+      } else {
+        for (let k = 0; k < ROW_SETS; k++) {
+          const slot = pieceSlot(k);
+          if (control[slot] !== 1) continue;
+          const piece = { set: k, start: control[slot + 1] as number, end: control[slot + 2] as number };
+          control[slot + 3] = tasks.partition(piece, control[SPLIT_FEATURE] as number);
+        }
+      }
+      control[FAILED] = 0;
+    } catch (err) {
+      control[FAILED] = 1;
+      errors.postMessage(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    }
+    Atomics.store(control, DONE, seq);
+    Atomics.notify(control, DONE);
+  }
+}
+
+/** The builder's handle on one helper thread. */
+export class TreeHelper {
+  private seq = 0;
+  private readonly control: Int32Array;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly errors: MessagePort,
+    data: TreeHelperData,
+  ) {
+    this.control = data.control;
+  }
+
+  static start(shared: Omit<TreeHelperData, 'control' | 'errors'>): TreeHelper {
+    const { port1, port2 } = new MessageChannel();
+    const data: TreeHelperData = {
+      ...shared,
+      control: new Int32Array(new SharedArrayBuffer(4 * controlLength(shared.featureCount))),
+      errors: port2,
+    };
+    const worker = startTsThread(new URL('./tree-helper-thread.ts', import.meta.url), data, [port2]);
+    // Its failures are read synchronously off `errors`; an exit while idle needs no handling.
+    worker.on('error', () => {});
+    worker.unref();
+    return new TreeHelper(worker, port1, data);
+  }
+
+  /** Starts summing the task's blocks, each into its histogram in `blockHists`. */
+  postHistogram(task: HistogramTask): void {
+    const c = this.control;
+    c[OP] = OP_HISTOGRAM;
+    c[START] = task.start;
+    c[END] = task.end;
+    c[BLOCKS] = task.blocks;
+    c[FROM_BLOCK] = task.fromBlock;
+    c[TO_BLOCK] = task.toBlock;
+    c[DENSE] = task.dense ? 1 : 0;
+    c[OUTPUT] = task.output;
+    c[FEATURE_COUNT] = task.features.length;
+    c.set(task.features, FEATURES);
+    this.post();
+  }
+
+  /** Starts partitioning `pieces` (at most one per row set) on `feature`, by the shared goesLeft table. */
+  postPartition(feature: number, pieces: readonly PartitionPiece[]): void {
+    const c = this.control;
+    c[OP] = OP_PARTITION;
+    c[SPLIT_FEATURE] = feature;
+    for (let k = 0; k < ROW_SETS; k++) c[pieceSlot(k)] = 0;
+    for (const piece of pieces) {
+      const slot = pieceSlot(piece.set);
+      c[slot] = 1;
+      c[slot + 1] = piece.start;
+      c[slot + 2] = piece.end;
+    }
+    this.post();
+  }
+
+  /** Where the right side of this helper's piece of row set k starts, after the partition just awaited. */
+  middle(k: number): number {
+    return this.control[pieceSlot(k) + 3] as number;
+  }
+
+  /** Blocks until the posted task is done; throws what the thread threw. */
+  await(): void {
+    const c = this.control;
+    const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(c, DONE);
+      if (done === this.seq) break;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`a GBDT helper thread did not finish its task in ${ANSWER_TIMEOUT_MS / 1000} s`);
+      Atomics.wait(c, DONE, done, left);
+    }
+    if (c[FAILED] === 1) {
+      const message = receiveMessageOnPort(this.errors)?.message as string | undefined;
+      throw new Error(`a GBDT helper thread failed: ${message ?? 'no message'}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.control[OP] = OP_STOP;
+    this.post();
+    this.errors.close();
+    await this.worker.terminate();
+  }
+
+  private post(): void {
+    this.seq += 1;
+    Atomics.store(this.control, SEQ, this.seq);
+    Atomics.notify(this.control, SEQ);
+  }
+}
