@@ -10,7 +10,7 @@ import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoi
 import { categoryCodes, treeFeatureColumns, type CategoryCodes } from './features.ts';
 import { GbdtModel } from './gbdt-model.ts';
 import { deserializeTree, inCategorySet, isCategoricalNode, LEAF, serializeTree, type Tree } from './tree.ts';
-import { TreeBuilder, type BinnedData } from './tree-builder.ts';
+import { sharedScores, TreeBuilder, type BinnedData } from './tree-builder.ts';
 
 /** Progress reports estimate the training loss on at most this many evenly spaced rows. */
 const TRAIN_LOSS_ROWS = 200_000;
@@ -55,19 +55,19 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     let bestIteration = resumed?.bestIteration ?? 0;
     let bestValidationLoss = resumed?.bestValidationLoss ?? Infinity;
 
-    const startScores = (rows: number): Scores => ({
-      margin: objective.baseScores.map((base) => new Float64Array(rows).fill(base)),
-      odds: objective.usesOdds ? objective.baseScores.map((base) => new Float64Array(rows).fill(Math.exp(base))) : null,
-    });
-    const trainScores = startScores(train.rows);
-    const validationScores = startScores(validation.rows);
+    const trainScores = sharedScores(train.rows, objective.baseScores, objective.usesOdds);
+    const validationScores = sharedScores(validation.rows, objective.baseScores, objective.usesOdds);
     trees.forEach((tree, t) => {
       addTree(tree, trainData.bins, featureCount, trainScores, t % outputs);
       addTree(tree, validationBins, featureCount, validationScores, t % outputs);
     });
 
     const threads = params.threads ?? defaultThreads(train.rows, featureCount);
-    const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params, { outputs, threads });
+    const builder = new TreeBuilder(trainData, { bins: validationBins, rows: validation.rows }, params, {
+      outputs,
+      threads,
+      scores: { train: trainScores, validation: validationScores },
+    });
     const sample = new Uint32Array(train.rows);
     const unsampled = new Uint32Array(train.rows);
     const inSample = new Uint8Array(train.rows);
@@ -88,7 +88,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
         for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, builder.gradients(k));
         for (let k = 0; k < outputs; k++) {
           const tree = builder.grow(sample, sampleSize, unsampled, k, treeFeatures);
-          builder.addLeafValues(tree, trainScores, validationScores, k);
+          builder.addLeafValues(tree, k);
           trees.push(tree);
         }
 

@@ -1,11 +1,21 @@
+import type { Scores } from './objectives.ts';
+
 /**
  * Loops over a leaf's rows, in the order array that groups rows by leaf: partitioning a leaf's rows
  * on a split, and adding a finished tree's leaf values to their scores. Shared by the tree builder and
  * its helper threads.
  */
 
+/** A leaf's value added to output `output` of its rows order[start, end): to their margins, and times exp(value) to their odds where kept. */
+export function addLeafValue(scores: Scores, output: number, order: Uint32Array, start: number, end: number, value: number, factor: number): void {
+  const margin = scores.margin[output] as Float64Array;
+  const odds = scores.odds?.[output];
+  if (odds === undefined) addToRows(margin, order, start, end, value);
+  else addToRowsAndOdds(margin, odds, order, start, end, value, factor);
+}
+
 /** score[r] += value for the rows order[start, end); unrolled by four like partitionRows. */
-export function addToRows(score: Float64Array, order: Uint32Array, start: number, end: number, value: number): void {
+function addToRows(score: Float64Array, order: Uint32Array, start: number, end: number, value: number): void {
   let i = start;
   for (; i + 3 < end; i += 4) {
     const r0 = order[i] as number;
@@ -24,7 +34,7 @@ export function addToRows(score: Float64Array, order: Uint32Array, start: number
 }
 
 /** addToRows that also multiplies odds[r] by factor, in the same pass over `order`. */
-export function addToRowsAndOdds(score: Float64Array, odds: Float64Array, order: Uint32Array, start: number, end: number, value: number, factor: number): void {
+function addToRowsAndOdds(score: Float64Array, odds: Float64Array, order: Uint32Array, start: number, end: number, value: number, factor: number): void {
   let i = start;
   for (; i + 3 < end; i += 4) {
     const r0 = order[i] as number;

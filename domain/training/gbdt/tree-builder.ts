@@ -1,9 +1,9 @@
 import { MISSING_BIN } from './binning.ts';
 import { addFeatures, blockStart, clearFeatures, HistogramAccumulator, histogramBlocks, isDense, MAX_BLOCKS, STRIDE, subtractInto } from './histograms.ts';
 import type { Scores } from './objectives.ts';
-import { addToRows, addToRowsAndOdds, joinPartitionedBlocks, partitionRows, type PartitionedBlock } from './row-kernels.ts';
+import { addLeafValue, joinPartitionedBlocks, partitionRows, type PartitionedBlock } from './row-kernels.ts';
 import { LEAF, type Tree } from './tree.ts';
-import { TreeHelper, type PartitionPiece } from './tree-helpers.ts';
+import { LEAF_RANGE, TreeHelper, type PartitionPiece } from './tree-helpers.ts';
 
 /**
  * Grows one regression tree on gradients and hessians of the log loss, leaf-wise (always splitting
@@ -43,6 +43,19 @@ export interface TreeBuilderOptions {
   outputs: number;
   /** Threads building each tree, this one included; trees do not depend on it. */
   threads: number;
+  /**
+   * The scores `addLeafValues` adds each tree to, in SharedArrayBuffers when threads > 1 (helpers
+   * add to them too; see sharedScores).
+   */
+  scores: { train: Scores; validation: Scores };
+}
+
+/** Scores of `rows` rows starting at `base` per output, with odds if asked for, in shared memory so helper threads can add to them. */
+export function sharedScores(rows: number, baseScores: readonly number[], withOdds: boolean): Scores {
+  return {
+    margin: baseScores.map((base) => sharedFloat64(rows).fill(base)),
+    odds: withOdds ? baseScores.map((base) => sharedFloat64(rows).fill(Math.exp(base))) : null,
+  };
 }
 
 export interface TreeGrowthParams {
@@ -135,6 +148,8 @@ export class TreeBuilder {
   /** The histograms of a leaf's row blocks 1..MAX_BLOCKS - 1, histLength each (block 0's is the leaf's). */
   private readonly blockHists: Float64Array;
   private readonly freeHists: Float64Array[] = [];
+  /** Per row set, the scores its rows' leaf values go to. */
+  private readonly setScores: Scores[];
   private leaves: OpenLeaf[] = [];
 
   constructor(
@@ -165,6 +180,7 @@ export class TreeBuilder {
     const source = { bins, rows: data.rows, featureCount: data.featureCount, columns: sampled.columns, order: sampled.order, offsets: this.offsets };
     this.histograms = new HistogramAccumulator(source);
     this.blockHists = sharedFloat64((MAX_BLOCKS - 1) * this.histLength);
+    this.setScores = this.sets.map((_, k) => (k === VALIDATION ? options.scores.validation : options.scores.train));
     const helperData = {
       ...source,
       trainRows: data.rows,
@@ -175,9 +191,10 @@ export class TreeBuilder {
       sampledScratch: this.scratch,
       blockHists: this.blockHists,
       histLength: this.histLength,
+      setScores: this.setScores,
     };
     const helperCount = Math.max(0, Math.min(options.threads, MAX_BLOCKS) - 1);
-    this.helpers = Array.from({ length: helperCount }, () => TreeHelper.start(helperData));
+    this.helpers = Array.from({ length: helperCount }, () => TreeHelper.start(helperData, ROW_SETS * params.maxLeaves));
   }
 
   /** Output k's gradient buffer, for the objective to fill before `grow(..., k, ...)`. */
@@ -273,22 +290,41 @@ export class TreeBuilder {
 
   /**
    * Adds the leaf value of the tree `grow` just built to every training and validation row's score
-   * of output `output`, and multiplies their odds, where kept, by exp(leaf value).
+   * of output `output` (options.scores), and multiplies their odds, where kept, by exp(leaf value).
+   * Each row gets one addition, so sharing the rows among threads changes no result.
    */
-  addLeafValues(tree: Tree, trainScores: Scores, validationScores: Scores, output: number): void {
-    for (const leaf of this.leaves) {
-      const value = tree.value[leaf.node] as number;
-      const factor = Math.exp(value);
-      for (let k = 0; k < ROW_SETS; k++) {
-        const order = (this.sets[k] as RowSet).order;
-        const scores = k === VALIDATION ? validationScores : trainScores;
+  addLeafValues(tree: Tree, output: number): void {
+    // Every leaf's rows in every row set, LEAF_RANGE numbers each, cut into runs of about equal rows: one per thread.
+    const ranges: number[] = [];
+    const sizes: number[] = [];
+    for (let k = 0; k < ROW_SETS; k++) {
+      for (const leaf of this.leaves) {
         const start = leaf.bounds[2 * k] as number;
         const end = leaf.bounds[2 * k + 1] as number;
-        const odds = scores.odds?.[output];
-        if (odds === undefined) addToRows(scores.margin[output] as Float64Array, order, start, end, value);
-        else addToRowsAndOdds(scores.margin[output] as Float64Array, odds, order, start, end, value, factor);
+        const value = tree.value[leaf.node] as number;
+        if (end > start) ranges.push(k, start, end, value, Math.exp(value));
+        if (end > start) sizes.push(end - start);
       }
     }
+    const rows = sizes.reduce((sum, size) => sum + size, 0);
+    const runs: number[][] = Array.from({ length: this.threads }, () => []);
+    let before = 0;
+    sizes.forEach((size, i) => {
+      const thread = Math.min(this.threads - 1, Math.floor(((before + size / 2) * this.threads) / rows));
+      (runs[thread] as number[]).push(...ranges.slice(i * LEAF_RANGE, (i + 1) * LEAF_RANGE));
+      before += size;
+    });
+    this.helpers.forEach((helper, i) => {
+      const run = runs[i + 1] as number[];
+      helper.leafRanges.set(run);
+      helper.postAddLeafValues(output, run.length / LEAF_RANGE);
+    });
+    const own = runs[0] as number[];
+    for (let i = 0; i < own.length; i += LEAF_RANGE) {
+      const k = own[i] as number;
+      addLeafValue(this.setScores[k] as Scores, output, (this.sets[k] as RowSet).order, own[i + 1] as number, own[i + 2] as number, own[i + 3] as number, own[i + 4] as number);
+    }
+    for (const helper of this.helpers) helper.await();
   }
 
   private splittable(leaf: OpenLeaf): boolean {

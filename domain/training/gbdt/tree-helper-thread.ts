@@ -1,7 +1,8 @@
 import { workerData } from 'node:worker_threads';
+import type { Scores } from './objectives.ts';
 import { blockStart, clearFeatures, HistogramAccumulator } from './histograms.ts';
-import { partitionRows } from './row-kernels.ts';
-import { serveTasks, type TreeHelperData } from './tree-helpers.ts';
+import { addLeafValue, partitionRows } from './row-kernels.ts';
+import { LEAF_RANGE, serveTasks, type TreeHelperData } from './tree-helpers.ts';
 
 /** A tree builder's helper thread (tree-helpers.ts): serves its tasks until stopped. */
 const data = workerData as TreeHelperData;
@@ -32,5 +33,13 @@ serveTasks(data.control, data.errors, {
     // Row set 0's pieces are blocks the builder joins afterwards, in its scratch; the others are whole.
     const pieceScratch = k === 0 ? data.sampledScratch.subarray(start) : scratch;
     return partitionRows(set.order, pieceScratch, set.columns[feature] as Uint8Array, data.goesLeft, start, end);
+  },
+  addLeafValues(output, count) {
+    const ranges = data.leafRanges;
+    for (let i = 0; i < count * LEAF_RANGE; i += LEAF_RANGE) {
+      const k = ranges[i] as number;
+      const order = (data.sets[k] as { order: Uint32Array }).order;
+      addLeafValue(data.setScores[k] as Scores, output, order, ranges[i + 1] as number, ranges[i + 2] as number, ranges[i + 3] as number, ranges[i + 4] as number);
+    }
   },
 });

@@ -1,5 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startTsThread } from '../../../shared/ts-thread.ts';
+import type { Scores } from './objectives.ts';
 
 /**
  * Helper threads for the tree builder. Each is started once per training over the builder's data,
@@ -34,11 +35,17 @@ const FEATURES = 25;
 
 const OP_HISTOGRAM = 1;
 const OP_PARTITION = 2;
-const OP_STOP = 3;
+const OP_ADD_LEAF_VALUES = 3;
+const OP_STOP = 4;
+/** Add: how many ranges this helper's `leafRanges` holds. */
+const RANGE_COUNT = 5;
 
 /** Slot of row set k's piece within PIECES: [taken, start, end, middle]. */
 const pieceSlot = (k: number) => PIECES + 4 * k;
 const ROW_SETS = 3;
+
+/** A leaf's rows in one row set, and the value to add to their scores: [set, start, end, value, exp(value)]. */
+export const LEAF_RANGE = 5;
 
 /** A block of one row set's leaf range for a helper to partition. */
 export interface PartitionPiece {
@@ -69,8 +76,11 @@ export interface TreeHelperData {
   /** The histograms of blocks 1..MAX_BLOCKS - 1 back to back, histLength each (block 0 is the builder's). */
   blockHists: Float64Array;
   histLength: number;
-  /** This helper's own control slots. */
+  /** Per row set, the scores its rows' leaf values are added to (training, training, validation). */
+  setScores: Scores[];
+  /** This helper's own control slots, and the leaf ranges of its add task, LEAF_RANGE numbers each. */
   control: Int32Array;
+  leafRanges: Float64Array;
   errors: MessagePort;
 }
 
@@ -93,6 +103,8 @@ export interface HelperTasks {
   histogram(task: HistogramTask): void;
   /** Partitions a piece in place, stably; returns where its right side starts. */
   partition(piece: PartitionPiece, feature: number): number;
+  /** Adds leaf values to output `output`'s scores over `count` ranges of `leafRanges`. */
+  addLeafValues(output: number, count: number): void;
 }
 
 /** Runs tasks until told to stop; a task that throws is reported on `errors` and answered as failed. */
@@ -118,6 +130,8 @@ export function serveTasks(control: Int32Array, errors: MessagePort, tasks: Help
           dense: control[DENSE] === 1,
           output: control[OUTPUT] as number,
         });
+      } else if (op === OP_ADD_LEAF_VALUES) {
+        tasks.addLeafValues(control[OUTPUT] as number, control[RANGE_COUNT] as number);
       } else {
         for (let k = 0; k < ROW_SETS; k++) {
           const slot = pieceSlot(k);
@@ -140,6 +154,8 @@ export function serveTasks(control: Int32Array, errors: MessagePort, tasks: Help
 export class TreeHelper {
   private seq = 0;
   private readonly control: Int32Array;
+  /** Where the builder writes this helper's leaf ranges before posting an add task. */
+  readonly leafRanges: Float64Array;
 
   private constructor(
     private readonly worker: Worker,
@@ -147,13 +163,15 @@ export class TreeHelper {
     data: TreeHelperData,
   ) {
     this.control = data.control;
+    this.leafRanges = data.leafRanges;
   }
 
-  static start(shared: Omit<TreeHelperData, 'control' | 'errors'>): TreeHelper {
+  static start(shared: Omit<TreeHelperData, 'control' | 'leafRanges' | 'errors'>, maxLeafRanges: number): TreeHelper {
     const { port1, port2 } = new MessageChannel();
     const data: TreeHelperData = {
       ...shared,
       control: new Int32Array(new SharedArrayBuffer(4 * controlLength(shared.featureCount))),
+      leafRanges: new Float64Array(new SharedArrayBuffer(8 * LEAF_RANGE * maxLeafRanges)),
       errors: port2,
     };
     const worker = startTsThread(new URL('./tree-helper-thread.ts', import.meta.url), data, [port2]);
@@ -191,6 +209,14 @@ export class TreeHelper {
       c[slot + 1] = piece.start;
       c[slot + 2] = piece.end;
     }
+    this.post();
+  }
+
+  /** Starts adding output `output`'s leaf values over the first `count` ranges in `leafRanges`. */
+  postAddLeafValues(output: number, count: number): void {
+    this.control[OP] = OP_ADD_LEAF_VALUES;
+    this.control[OUTPUT] = output;
+    this.control[RANGE_COUNT] = count;
     this.post();
   }
 
