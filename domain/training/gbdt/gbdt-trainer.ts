@@ -9,6 +9,7 @@ import { binRows, categoryEdges, fitBinEdges, MISSING_BIN } from './binning.ts';
 import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoint.ts';
 import { categoryCodes, treeFeatureColumns, type CategoryCodes } from './features.ts';
 import { GbdtModel } from './gbdt-model.ts';
+import { MAX_BLOCKS } from './histograms.ts';
 import { deserializeTree, inCategorySet, isCategoricalNode, LEAF, serializeTree, type Tree } from './tree.ts';
 import { sharedScores, TreeBuilder, type BinnedData } from './tree-builder.ts';
 
@@ -68,9 +69,6 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       threads,
       scores: { train: trainScores, validation: validationScores },
     });
-    const sample = new Uint32Array(train.rows);
-    const unsampled = new Uint32Array(train.rows);
-    const inSample = new Uint8Array(train.rows);
     const allFeatures = Int32Array.from({ length: featureCount }, (_, f) => f);
     const featuresPerTree = Math.max(1, Math.round(params.colsample * featureCount));
     const lossStride = Math.max(1, Math.ceil(train.rows / TRAIN_LOSS_ROWS));
@@ -83,11 +81,11 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
         // Checked first so a run resumed from a checkpoint taken at the stopping point stops too.
         if (earlyStopping && trees.length / outputs - bestIteration >= params.earlyStoppingRounds) break;
 
-        const sampleSize = drawSample(prng, params.subsample, inSample, sample, unsampled);
+        const sampleSize = builder.drawSample(prng, params.subsample);
         const treeFeatures = featuresPerTree < featureCount ? drawFeatures(prng, featureCount, featuresPerTree) : allFeatures;
-        for (let k = 0; k < outputs; k++) objective.gradients(k, sample, sampleSize, trainScores, builder.gradients(k));
+        for (let k = 0; k < outputs; k++) objective.gradients(k, builder.sample, sampleSize, trainScores, builder.gradients(k));
         for (let k = 0; k < outputs; k++) {
-          const tree = builder.grow(sample, sampleSize, unsampled, k, treeFeatures);
+          const tree = builder.grow(sampleSize, k, treeFeatures);
           builder.addLeafValues(tree, k);
           trees.push(tree);
         }
@@ -148,13 +146,13 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
 };
 
 /**
- * Below this many training cells (rows × features) trees are built on one thread: a helper thread
- * takes about TODO ms to start, and small trees hand over tasks faster than a thread saves time.
+ * A helper thread per this many training cells (rows × features): below it, trees are built on one
+ * thread, since a helper costs a thread start and small leaves are summed in one block anyway.
  */
 const CELLS_PER_EXTRA_THREAD = 2_000_000;
-/** Threads by default: one more per CELLS_PER_EXTRA_THREAD cells, at most one per core and per two features. */
+/** Threads by default: one more per CELLS_PER_EXTRA_THREAD cells, at most one per core and one per histogram block. */
 function defaultThreads(rows: number, featureCount: number): number {
-  return Math.max(1, Math.min(availableParallelism(), Math.ceil(featureCount / 2), Math.floor((rows * featureCount) / CELLS_PER_EXTRA_THREAD)));
+  return Math.min(availableParallelism(), MAX_BLOCKS, 1 + Math.floor((rows * featureCount) / CELLS_PER_EXTRA_THREAD));
 }
 
 function objectiveFor(train: FeatureMatrix, validation: FeatureMatrix, params: GbdtParams, output: LabelTask): GbdtObjective {
@@ -166,22 +164,6 @@ function objectiveFor(train: FeatureMatrix, validation: FeatureMatrix, params: G
     case 'multiclass':
       return softmaxObjective(train, validation);
   }
-}
-
-/** Bernoulli row sample: `sample` lists the rows drawn ascending, `unsampled` the others. */
-function drawSample(prng: Prng, rate: number, inSample: Uint8Array, sample: Uint32Array, unsampled: Uint32Array): number {
-  if (rate >= 1) inSample.fill(1);
-  else prng.fillBernoulli(rate, inSample);
-  let size = 0;
-  let rest = 0;
-  for (let r = 0; r < inSample.length; r++) {
-    const drawn = inSample[r] as number;
-    sample[size] = r;
-    unsampled[rest] = r;
-    size += drawn;
-    rest += 1 - drawn;
-  }
-  return size;
 }
 
 /** `count` distinct features by a partial Fisher–Yates shuffle, ascending. */

@@ -5,8 +5,9 @@
  * in order; the tree builder and its helper threads (tree-helpers.ts) take the blocks between them.
  * How many blocks a leaf has depends on its row count only, never on the thread count, so every sum
  * is added in the same order on any number of threads and the trees are the same bit for bit.
- * (Dividing the features between threads instead keeps that too, but each thread then pays the whole
- * per-row cost: on the flights tables two threads cut histogram time by 25%, against 40% by blocks.)
+ * (Dividing the features between threads keeps that too, but each thread then pays the whole per-row
+ * cost: on the flights tables, 30 trees, two threads cut histogram time from 6.8-8.2 s to 5.6-6.0 s
+ * that way, to 4.5-4.9 s by blocks.)
  *
  * Two layouts, for two access patterns. Row-major uint8 bins serve leaves holding a large share of
  * the rows: one cache line gives a row's whole contribution. Deep leaves are sparse, where that layout

@@ -131,3 +131,20 @@ export function joinPartitionedBlocks(order: Uint32Array, scratch: Uint32Array, 
   order.set(scratch.subarray(0, parked), left);
   return left;
 }
+
+/**
+ * Lists the rows [from, to) by `mask`: drawn ones (mask 1) ascending into sample[sampleAt...], the
+ * others into unsampled[unsampledAt...], without a branch per row. Returns how many were drawn.
+ */
+export function listByMask(mask: Uint8Array, from: number, to: number, sample: Uint32Array, sampleAt: number, unsampled: Uint32Array, unsampledAt: number): number {
+  let drawn = sampleAt;
+  let rest = unsampledAt;
+  for (let r = from; r < to; r++) {
+    const inSample = mask[r] as number;
+    sample[drawn] = r;
+    unsampled[rest] = r;
+    drawn += inSample;
+    rest += 1 - inSample;
+  }
+  return drawn - sampleAt;
+}

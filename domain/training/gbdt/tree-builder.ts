@@ -1,7 +1,8 @@
 import { MISSING_BIN } from './binning.ts';
 import { addFeatures, blockStart, clearFeatures, HistogramAccumulator, histogramBlocks, isDense, MAX_BLOCKS, STRIDE, subtractInto } from './histograms.ts';
 import type { Scores } from './objectives.ts';
-import { addLeafValue, joinPartitionedBlocks, partitionRows, type PartitionedBlock } from './row-kernels.ts';
+import { fillBernoulliPairs, type Prng } from '../prng.ts';
+import { addLeafValue, joinPartitionedBlocks, listByMask, partitionRows, type PartitionedBlock } from './row-kernels.ts';
 import { LEAF, type Tree } from './tree.ts';
 import { LEAF_RANGE, TreeHelper, type PartitionPiece } from './tree-helpers.ts';
 
@@ -150,6 +151,10 @@ export class TreeBuilder {
   private readonly freeHists: Float64Array[] = [];
   /** Per row set, the scores its rows' leaf values go to. */
   private readonly setScores: Scores[];
+  /** The rows drawn for the next tree (drawSample), ascending, and the others. */
+  readonly sample: Uint32Array;
+  readonly unsampled: Uint32Array;
+  private readonly inSample: Uint8Array;
   private leaves: OpenLeaf[] = [];
 
   constructor(
@@ -180,6 +185,9 @@ export class TreeBuilder {
     const source = { bins, rows: data.rows, featureCount: data.featureCount, columns: sampled.columns, order: sampled.order, offsets: this.offsets };
     this.histograms = new HistogramAccumulator(source);
     this.blockHists = sharedFloat64((MAX_BLOCKS - 1) * this.histLength);
+    this.sample = sharedUint32(data.rows);
+    this.unsampled = sharedUint32(data.rows);
+    this.inSample = sharedUint8(data.rows);
     this.setScores = this.sets.map((_, k) => (k === VALIDATION ? options.scores.validation : options.scores.train));
     const helperData = {
       ...source,
@@ -192,6 +200,9 @@ export class TreeBuilder {
       blockHists: this.blockHists,
       histLength: this.histLength,
       setScores: this.setScores,
+      inSample: this.inSample,
+      sample: this.sample,
+      unsampled: this.unsampled,
     };
     const helperCount = Math.max(0, Math.min(options.threads, MAX_BLOCKS) - 1);
     this.helpers = Array.from({ length: helperCount }, () => TreeHelper.start(helperData, ROW_SETS * params.maxLeaves));
@@ -213,32 +224,58 @@ export class TreeBuilder {
   }
 
   /**
-   * Grows a tree on the training rows `sample[0..sampleSize)` (ascending), splitting only on
-   * `features`, on the gradients in `gradients(output)`; `unsampled` lists the other training rows.
+   * Draws each training row with probability `rate` for the next tree, by prng.fillBernoulli's
+   * draws (the threads each draw a run of them from the generator's state stepped ahead, so the
+   * sample is the one-thread sample), into `sample` (ascending) and `unsampled`; returns the count.
+   */
+  drawSample(prng: Prng, rate: number): number {
+    const rows = this.data.rows;
+    if (rate >= 1) return listByMask(this.inSample.fill(1), 0, rows, this.sample, 0, this.unsampled, 0);
+    const pairs = rows >>> 1;
+    const state = prng.state;
+    const threads = this.threads;
+    const firstPair = (t: number) => Math.floor((t * pairs) / threads);
+    this.helpers.forEach((helper, i) => helper.postSample(state, Math.round(rate * 65536), firstPair(i + 1), firstPair(i + 2)));
+    fillBernoulliPairs(state, rate, this.inSample, 0, firstPair(1));
+    let drawn = listByMask(this.inSample, 0, 2 * firstPair(1), this.sample, 0, this.unsampled, 0);
+    let rest = 2 * firstPair(1) - drawn;
+    prng.skip(pairs);
+    this.helpers.forEach((helper, i) => {
+      helper.await();
+      const from = 2 * firstPair(i + 1);
+      const length = 2 * firstPair(i + 2) - from;
+      this.sample.copyWithin(drawn, from, from + helper.drawn);
+      this.unsampled.copyWithin(rest, from, from + length - helper.drawn);
+      drawn += helper.drawn;
+      rest += length - helper.drawn;
+    });
+    if (rows % 2 === 1) {
+      prng.fillBernoulliLast(rate, this.inSample);
+      drawn += listByMask(this.inSample, rows - 1, rows, this.sample, drawn, this.unsampled, rest);
+    }
+    return drawn;
+  }
+
+  /**
+   * Grows a tree on the training rows `sample[0..sampleSize)` drawn by drawSample, splitting only on
+   * `features`, on the gradients in `gradients(output)`.
    * Afterwards `addLeafValues` adds the tree to the scores of every training and validation row.
    */
-  grow(sample: Uint32Array, sampleSize: number, unsampled: Uint32Array, output: number, features: Int32Array): Tree {
+  grow(sampleSize: number, output: number, features: Int32Array): Tree {
     const p = this.params;
     const gradHess = this.gradHess[output] as Float64Array;
     const [sampled, rest, validation] = this.sets as [RowSet, RowSet, RowSet];
-    sampled.order.set(sample.subarray(0, sampleSize));
+    sampled.order.set(this.sample.subarray(0, sampleSize));
     const unsampledSize = this.data.rows - sampleSize;
-    rest.order.set(unsampled.subarray(0, unsampledSize));
+    rest.order.set(this.unsampled.subarray(0, unsampledSize));
     for (let r = 0; r < validation.order.length; r++) validation.order[r] = r;
-    let g = 0;
-    let h = 0;
-    for (let i = 0; i < sampleSize; i++) {
-      const r = sampled.order[i] as number;
-      g += gradHess[2 * r] as number;
-      h += gradHess[2 * r + 1] as number;
-    }
     const nodes = new NodeList();
     const root: OpenLeaf = {
       node: nodes.add(),
       bounds: [0, sampleSize, 0, unsampledSize, 0, validation.order.length],
       depth: 0,
-      g,
-      h,
+      g: 0,
+      h: 0,
       count: sampleSize,
       l2: p.l2,
       hist: null,
@@ -247,7 +284,19 @@ export class TreeBuilder {
     this.leaves = [root];
     if (this.splittable(root)) {
       root.hist = this.buildHistogram(root, output, features);
+      // Every row is in one bin of each feature: the first feature's bins hold the sums, without another pass over the rows.
+      const f = features[0] as number;
+      for (let s = (this.offsets[f] as number) * STRIDE, end = s + (this.slots[f] as number) * STRIDE; s < end; s += STRIDE) {
+        root.g += root.hist[s] as number;
+        root.h += root.hist[s + 1] as number;
+      }
       root.split = this.bestSplit(root, features);
+    } else {
+      for (let i = 0; i < sampleSize; i++) {
+        const r = sampled.order[i] as number;
+        root.g += gradHess[2 * r] as number;
+        root.h += gradHess[2 * r + 1] as number;
+      }
     }
 
     while (this.leaves.length < p.maxLeaves) {

@@ -1,7 +1,8 @@
 import { workerData } from 'node:worker_threads';
 import type { Scores } from './objectives.ts';
 import { blockStart, clearFeatures, HistogramAccumulator } from './histograms.ts';
-import { addLeafValue, partitionRows } from './row-kernels.ts';
+import { fillBernoulliPairs } from '../prng.ts';
+import { addLeafValue, listByMask, partitionRows } from './row-kernels.ts';
 import { LEAF_RANGE, serveTasks, type TreeHelperData } from './tree-helpers.ts';
 
 /** A tree builder's helper thread (tree-helpers.ts): serves its tasks until stopped. */
@@ -33,6 +34,10 @@ serveTasks(data.control, data.errors, {
     // Row set 0's pieces are blocks the builder joins afterwards, in its scratch; the others are whole.
     const pieceScratch = k === 0 ? data.sampledScratch.subarray(start) : scratch;
     return partitionRows(set.order, pieceScratch, set.columns[feature] as Uint8Array, data.goesLeft, start, end);
+  },
+  sample(state, threshold, fromPair, toPair) {
+    fillBernoulliPairs(state, threshold / 65536, data.inSample, fromPair, toPair);
+    return listByMask(data.inSample, 2 * fromPair, 2 * toPair, data.sample, 2 * fromPair, data.unsampled, 2 * fromPair);
   },
   addLeafValues(output, count) {
     const ranges = data.leafRanges;

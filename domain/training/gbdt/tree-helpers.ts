@@ -36,7 +36,14 @@ const FEATURES = 25;
 const OP_HISTOGRAM = 1;
 const OP_PARTITION = 2;
 const OP_ADD_LEAF_VALUES = 3;
-const OP_STOP = 4;
+const OP_SAMPLE = 4;
+const OP_STOP = 5;
+/** Sample: the generator's state at pair 0, the Bernoulli threshold (rate · 65536), the pairs to draw, and how many rows were drawn. */
+const SAMPLE_STATE = 3;
+const SAMPLE_THRESHOLD = 4;
+const SAMPLE_FROM_PAIR = 5;
+const SAMPLE_TO_PAIR = 6;
+const SAMPLE_DRAWN = 7;
 /** Add: how many ranges this helper's `leafRanges` holds. */
 const RANGE_COUNT = 5;
 
@@ -71,6 +78,10 @@ export interface TreeHelperData {
   gradHess: Float64Array[];
   /** Which bins go left on the split being partitioned. */
   goesLeft: Uint8Array;
+  /** The row sample's mask and lists: a helper writes its pairs' rows at their own positions, the builder compacts them. */
+  inSample: Uint8Array;
+  sample: Uint32Array;
+  unsampled: Uint32Array;
   /** Scratch for partitioning the sampled rows (row set 0), shared: a piece uses the part from its start. */
   sampledScratch: Uint32Array;
   /** The histograms of blocks 1..MAX_BLOCKS - 1 back to back, histLength each (block 0 is the builder's). */
@@ -105,6 +116,8 @@ export interface HelperTasks {
   partition(piece: PartitionPiece, feature: number): number;
   /** Adds leaf values to output `output`'s scores over `count` ranges of `leafRanges`. */
   addLeafValues(output: number, count: number): void;
+  /** Draws the rows of pairs [fromPair, toPair) (prng.ts's fillBernoulliPairs) and lists them; returns how many were drawn. */
+  sample(state: number, threshold: number, fromPair: number, toPair: number): number;
 }
 
 /** Runs tasks until told to stop; a task that throws is reported on `errors` and answered as failed. */
@@ -130,6 +143,9 @@ export function serveTasks(control: Int32Array, errors: MessagePort, tasks: Help
           dense: control[DENSE] === 1,
           output: control[OUTPUT] as number,
         });
+      } else if (op === OP_SAMPLE) {
+        const c = control;
+        c[SAMPLE_DRAWN] = tasks.sample((c[SAMPLE_STATE] as number) >>> 0, c[SAMPLE_THRESHOLD] as number, c[SAMPLE_FROM_PAIR] as number, c[SAMPLE_TO_PAIR] as number);
       } else if (op === OP_ADD_LEAF_VALUES) {
         tasks.addLeafValues(control[OUTPUT] as number, control[RANGE_COUNT] as number);
       } else {
@@ -218,6 +234,22 @@ export class TreeHelper {
     this.control[OUTPUT] = output;
     this.control[RANGE_COUNT] = count;
     this.post();
+  }
+
+  /** Starts drawing the rows of pairs [fromPair, toPair) from generator state `state` (see TreeHelperData.inSample). */
+  postSample(state: number, threshold: number, fromPair: number, toPair: number): void {
+    const c = this.control;
+    c[OP] = OP_SAMPLE;
+    c[SAMPLE_STATE] = state | 0;
+    c[SAMPLE_THRESHOLD] = threshold;
+    c[SAMPLE_FROM_PAIR] = fromPair;
+    c[SAMPLE_TO_PAIR] = toPair;
+    this.post();
+  }
+
+  /** How many rows the sample task just awaited drew. */
+  get drawn(): number {
+    return this.control[SAMPLE_DRAWN] as number;
   }
 
   /** Where the right side of this helper's piece of row set k starts, after the partition just awaited. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Prng } from '../../../domain/training/prng.ts';
+import { fillBernoulliPairs, Prng } from '../../../domain/training/prng.ts';
 
 describe('Prng', () => {
   test('repeats its sequence for a seed and differs across seeds', () => {
@@ -33,6 +33,25 @@ describe('Prng', () => {
     assert.deepEqual([mask[0], mask[1]], [(first & 0xffff) < 0.3 * 65536 ? 1 : 0, first >>> 16 < 0.3 * 65536 ? 1 : 0]);
     for (let i = 1; i < 50_001; i++) b.nextUint32();
     assert.equal(a.state, b.state);
+  });
+
+  test('a mask filled in ranges of pairs from skipped-ahead states is the mask filled at once', () => {
+    const whole = new Uint8Array(70_001);
+    const prng = new Prng(11);
+    const start = prng.state;
+    prng.fillBernoulli(0.8, whole);
+    const pieces = new Uint8Array(whole.length);
+    fillBernoulliPairs(start, 0.8, pieces, 20_000, 35_000);
+    fillBernoulliPairs(start, 0.8, pieces, 0, 20_000);
+    const rest = Prng.fromState(start);
+    rest.skip(35_000);
+    rest.fillBernoulliLast(0.8, pieces);
+    assert.deepEqual(pieces, whole);
+    assert.equal(rest.state, prng.state);
+    const stepped = new Prng(11);
+    for (let i = 0; i < 1000; i++) stepped.nextUint32();
+    assert.equal(Prng.stateAfter(start, 1000), stepped.state);
+    assert.equal(Prng.stateAfter(start, 2 ** 32 - 1), Prng.stateAfter(Prng.stateAfter(start, 2 ** 31), 2 ** 31 - 1));
   });
 
   test('is close to uniform', () => {
