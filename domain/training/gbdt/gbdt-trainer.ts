@@ -1,10 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { gbdtParamsSchema, type GbdtParams } from '../../../shared/trainers.ts';
-import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, matrixKind, type FeatureMatrix } from '../feature-matrix.ts';
-import type { LabelTask } from '../../../shared/data/feature-spec.ts';
+import { assertFeatureMatrix, assertSameFeatures, featureNames, labelTaskOf, matrixKind } from '../feature-matrix.ts';
 import { Prng } from '../prng.ts';
 import { TrainingDataError, yieldToEventLoop, type Trainer, type TrainingContext } from '../trainer.ts';
-import { binaryObjective, regressionObjective, softmaxObjective, type GbdtObjective, type Scores } from './objectives.ts';
+import { gbdtObjective, objectiveInputs, type Scores } from './objectives.ts';
 import { binRows, categoryEdges, fitBinEdges, MISSING_BIN } from './binning.ts';
 import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoint.ts';
 import { categoryCodes, treeFeatureColumns, type CategoryCodes } from './features.ts';
@@ -34,7 +33,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
     if (validation.rows === 0) throw new TrainingDataError('GBDT needs validation rows for early stopping');
     if (matrixKind(validation) !== matrixKind(train)) throw new TrainingDataError(`train has a ${matrixKind(train)} label, validation a ${matrixKind(validation)} one`);
     const output = labelTaskOf(train);
-    const objective = objectiveFor(train, validation, params, output);
+    const objective = gbdtObjective(train, validation, params, output);
     const outputs = objective.baseScores.length;
 
     const codes = train.categorical.columns.map((column) => categoryCodes(column, params.maxBins));
@@ -68,6 +67,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       outputs,
       threads,
       scores: { train: trainScores, validation: validationScores },
+      objective: { instance: objective, inputs: objectiveInputs(train, validation, params, output) },
     });
     const allFeatures = Int32Array.from({ length: featureCount }, (_, f) => f);
     const featuresPerTree = Math.max(1, Math.round(params.colsample * featureCount));
@@ -83,7 +83,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
 
         const sampleSize = builder.drawSample(prng, params.subsample);
         const treeFeatures = featuresPerTree < featureCount ? drawFeatures(prng, featureCount, featuresPerTree) : allFeatures;
-        for (let k = 0; k < outputs; k++) objective.gradients(k, builder.sample, sampleSize, trainScores, builder.gradients(k));
+        builder.computeGradients(sampleSize);
         for (let k = 0; k < outputs; k++) {
           const tree = builder.grow(sampleSize, k, treeFeatures);
           builder.addLeafValues(tree, k);
@@ -91,8 +91,8 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
         }
 
         const iteration = trees.length / outputs;
-        const validationLoss = objective.loss('validation', validationScores);
-        lastTrainLoss = objective.loss('train', trainScores, lossStride);
+        const validationLoss = builder.meanLoss('validation', 1);
+        lastTrainLoss = builder.meanLoss('train', lossStride);
         if (validationLoss < bestValidationLoss) {
           bestValidationLoss = validationLoss;
           bestIteration = iteration;
@@ -153,17 +153,6 @@ const CELLS_PER_EXTRA_THREAD = 2_000_000;
 /** Threads by default: one more per CELLS_PER_EXTRA_THREAD cells, at most one per core and one per histogram block. */
 function defaultThreads(rows: number, featureCount: number): number {
   return Math.min(availableParallelism(), MAX_BLOCKS, 1 + Math.floor((rows * featureCount) / CELLS_PER_EXTRA_THREAD));
-}
-
-function objectiveFor(train: FeatureMatrix, validation: FeatureMatrix, params: GbdtParams, output: LabelTask): GbdtObjective {
-  switch (output.kind) {
-    case 'binary':
-      return binaryObjective(train, validation);
-    case 'regression':
-      return regressionObjective(train, validation, { loss: params.loss ?? 'squared', huberDelta: params.huberDelta, transform: output.transform });
-    case 'multiclass':
-      return softmaxObjective(train, validation);
-  }
 }
 
 /** `count` distinct features by a partial Fisher–Yates shuffle, ascending. */

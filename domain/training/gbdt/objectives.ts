@@ -1,7 +1,8 @@
 import type { FeatureMatrix } from '../feature-matrix.ts';
 import { matrixClasses, regressionValues } from '../feature-matrix.ts';
 import { transformLabel } from '../label-transform.ts';
-import type { LabelTransform } from '../../../shared/data/feature-spec.ts';
+import type { LabelTask, LabelTransform } from '../../../shared/data/feature-spec.ts';
+import type { GbdtParams } from '../../../shared/trainers.ts';
 import { TrainingDataError } from '../trainer.ts';
 
 /**
@@ -30,8 +31,8 @@ export interface GbdtObjective {
   usesOdds: boolean;
   /** Fills gradHess (2r, 2r + 1) for the sampled rows, for the tree of output `k`. */
   gradients(k: number, sample: Uint32Array, sampleSize: number, scores: Scores, gradHess: Float64Array): void;
-  /** Mean loss of `scores` against the rows of `which` (every `stride`-th row). */
-  loss(which: 'train' | 'validation', scores: Scores, stride?: number): number;
+  /** Sum of the losses of `scores` against the rows from, from + stride, ... below `to` of `which`. */
+  lossSum(which: 'train' | 'validation', scores: Scores, from: number, to: number, stride: number): number;
   /** Bytes that identify the labels, for the checkpoint fingerprint. */
   labelBytes: Uint8Array[];
   /** Facts for the model summary. */
@@ -39,6 +40,40 @@ export interface GbdtObjective {
 }
 
 const MIN_HESSIAN = 1e-16;
+
+/**
+ * The objective for a label task. Reads only the matrices' rows, labels and tasks, so tree-builder
+ * helper threads build their own copy from those alone (ObjectiveInputs).
+ */
+export function gbdtObjective(train: FeatureMatrix, validation: FeatureMatrix, params: GbdtParams, output: LabelTask): GbdtObjective {
+  switch (output.kind) {
+    case 'binary':
+      return binaryObjective(train, validation);
+    case 'regression':
+      return regressionObjective(train, validation, { loss: params.loss ?? 'squared', huberDelta: params.huberDelta, transform: output.transform });
+    case 'multiclass':
+      return softmaxObjective(train, validation);
+  }
+}
+
+/** What gbdtObjective reads, without the feature columns: cheap to hand to another thread. */
+export interface ObjectiveInputs {
+  train: FeatureMatrix;
+  validation: FeatureMatrix;
+  params: GbdtParams;
+  output: LabelTask;
+}
+
+export function objectiveInputs(train: FeatureMatrix, validation: FeatureMatrix, params: GbdtParams, output: LabelTask): ObjectiveInputs {
+  const labelsOnly = ({ rows, label, task }: FeatureMatrix): FeatureMatrix => ({
+    rows,
+    label,
+    ...(task ? { task } : {}),
+    numeric: { names: [], columns: [] },
+    categorical: { names: [], columns: [] },
+  });
+  return { train: labelsOnly(train), validation: labelsOnly(validation), params, output };
+}
 
 const bytesOf = (values: Float64Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 
@@ -65,7 +100,7 @@ export function binaryObjective(train: FeatureMatrix, validation: FeatureMatrix)
         gradHess[2 * r + 1] = Math.max(p * q, MIN_HESSIAN);
       }
     },
-    loss: (which, scores, stride = 1) => meanOddsLogLoss(scores.margin[0] as Float64Array, oddsOf(scores), label[which], stride),
+    lossSum: (which, scores, from, to, stride) => oddsLogLossSum(scores.margin[0] as Float64Array, oddsOf(scores), label[which], from, to, stride),
     labelBytes: [train.label, validation.label],
     summary: {},
   };
@@ -77,18 +112,16 @@ function oddsOf(scores: Scores): Float64Array {
   return odds;
 }
 
-/** meanMarginLogLoss (softplus(m) - y·m) with softplus(m) = log1p(odds): one Math.log1p per row. */
-function meanOddsLogLoss(margin: Float64Array, odds: Float64Array, label: Uint8Array, stride: number): number {
+/** Log loss (softplus(m) - y·m) summed, with softplus(m) = log1p(odds): one Math.log1p per row. */
+function oddsLogLossSum(margin: Float64Array, odds: Float64Array, label: Uint8Array, from: number, to: number, stride: number): number {
   let sum = 0;
-  let n = 0;
-  for (let i = 0; i < margin.length; i += stride) {
+  for (let i = from; i < to; i += stride) {
     const m = margin[i] as number;
     const o = odds[i] as number;
     // Past exp's range (m > 709) softplus(m) is m to double precision.
     sum += (o < Infinity ? Math.log1p(o) : m) - (label[i] as number) * m;
-    n++;
   }
-  return n === 0 ? NaN : sum / n;
+  return sum;
 }
 
 /** The q-quantile of values (sorted copy, lower interpolation point): deterministic and exact. */
@@ -130,17 +163,15 @@ export function regressionObjective(
         gradHess[2 * r + 1] = 1;
       }
     },
-    loss(which, { margin: [score] }, stride = 1) {
+    lossSum(which, { margin: [score] }, from, to, stride) {
       const s = score as Float64Array;
       const t = y[which];
       let sum = 0;
-      let n = 0;
-      for (let r = 0; r < t.length; r += stride) {
+      for (let r = from; r < to; r += stride) {
         const a = Math.abs((s[r] as number) - (t[r] as number));
         sum += a <= delta ? 0.5 * a * a : delta * (a - 0.5 * delta);
-        n++;
       }
-      return n === 0 ? NaN : sum / n;
+      return sum;
     },
     labelBytes: [bytesOf(y.train), bytesOf(y.validation)],
     summary: huber ? { huberDelta: delta } : {},
@@ -185,16 +216,14 @@ export function softmaxObjective(train: FeatureMatrix, validation: FeatureMatrix
         gradHess[2 * r + 1] = Math.max(p * (1 - p), MIN_HESSIAN);
       }
     },
-    loss(which, { margin: scores }, stride = 1) {
+    lossSum(which, { margin: scores }, from, to, stride) {
       const labels = label[which];
       let sum = 0;
-      let n = 0;
-      for (let r = 0; r < labels.length; r += stride) {
+      for (let r = from; r < to; r += stride) {
         softmaxRow(scores, r);
         sum -= Math.log(Math.max(probabilities[labels[r] as number] as number, 1e-15));
-        n++;
       }
-      return n === 0 ? NaN : sum / n;
+      return sum;
     },
     labelBytes: [train.label, validation.label],
     summary: { classCounts: Object.fromEntries(classes.map((name, c) => [name, counts[c] as number])) },

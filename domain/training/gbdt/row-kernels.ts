@@ -148,3 +148,13 @@ export function listByMask(mask: Uint8Array, from: number, to: number, sample: U
   }
   return drawn - sampleAt;
 }
+
+/**
+ * Where part p of `parts` of the rows 0, stride, 2·stride, ... below `rows` starts (p = parts gives
+ * the end): a loss is summed part by part and the parts added in order, so it is the same whichever
+ * thread sums which part.
+ */
+export function lossPartStart(rows: number, stride: number, parts: number, p: number): number {
+  const points = Math.ceil(rows / stride);
+  return Math.min(rows, stride * Math.floor((p * points) / parts));
+}

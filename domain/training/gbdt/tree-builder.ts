@@ -1,8 +1,8 @@
 import { MISSING_BIN } from './binning.ts';
 import { addFeatures, blockStart, clearFeatures, HistogramAccumulator, histogramBlocks, isDense, MAX_BLOCKS, STRIDE, subtractInto } from './histograms.ts';
-import type { Scores } from './objectives.ts';
+import type { GbdtObjective, ObjectiveInputs, Scores } from './objectives.ts';
 import { fillBernoulliPairs, type Prng } from '../prng.ts';
-import { addLeafValue, joinPartitionedBlocks, listByMask, partitionRows, type PartitionedBlock } from './row-kernels.ts';
+import { addLeafValue, joinPartitionedBlocks, listByMask, lossPartStart, partitionRows, type PartitionedBlock } from './row-kernels.ts';
 import { LEAF, type Tree } from './tree.ts';
 import { LEAF_RANGE, TreeHelper, type PartitionPiece } from './tree-helpers.ts';
 
@@ -49,7 +49,12 @@ export interface TreeBuilderOptions {
    * add to them too; see sharedScores).
    */
   scores: { train: Scores; validation: Scores };
+  /** The objective computeGradients and meanLoss use, and what helpers build their copy from. */
+  objective: { instance: GbdtObjective; inputs: ObjectiveInputs };
 }
+
+/** A loss is summed in this many parts, whatever the thread count (lossPartStart). */
+const LOSS_PARTS = 4;
 
 /** Scores of `rows` rows starting at `base` per output, with odds if asked for, in shared memory so helper threads can add to them. */
 export function sharedScores(rows: number, baseScores: readonly number[], withOdds: boolean): Scores {
@@ -155,6 +160,9 @@ export class TreeBuilder {
   readonly sample: Uint32Array;
   readonly unsampled: Uint32Array;
   private readonly inSample: Uint8Array;
+  private readonly objective: GbdtObjective;
+  private readonly lossSums = sharedFloat64(LOSS_PARTS);
+  private readonly outputs: number;
   private leaves: OpenLeaf[] = [];
 
   constructor(
@@ -185,6 +193,8 @@ export class TreeBuilder {
     const source = { bins, rows: data.rows, featureCount: data.featureCount, columns: sampled.columns, order: sampled.order, offsets: this.offsets };
     this.histograms = new HistogramAccumulator(source);
     this.blockHists = sharedFloat64((MAX_BLOCKS - 1) * this.histLength);
+    this.objective = options.objective.instance;
+    this.outputs = options.outputs;
     this.sample = sharedUint32(data.rows);
     this.unsampled = sharedUint32(data.rows);
     this.inSample = sharedUint8(data.rows);
@@ -200,6 +210,8 @@ export class TreeBuilder {
       blockHists: this.blockHists,
       histLength: this.histLength,
       setScores: this.setScores,
+      objective: options.objective.inputs,
+      lossSums: this.lossSums,
       inSample: this.inSample,
       sample: this.sample,
       unsampled: this.unsampled,
@@ -254,6 +266,38 @@ export class TreeBuilder {
       drawn += listByMask(this.inSample, rows - 1, rows, this.sample, drawn, this.unsampled, rest);
     }
     return drawn;
+  }
+
+  /** Fills every output's gradients for the rows drawn (drawSample), the rows shared among the threads. */
+  computeGradients(sampleSize: number): void {
+    const threads = this.threads;
+    const runStart = (t: number) => Math.floor((t * sampleSize) / threads);
+    for (let k = 0; k < this.outputs; k++) {
+      this.helpers.forEach((helper, i) => helper.postGradients(k, runStart(i + 1), runStart(i + 2)));
+      this.objective.gradients(k, this.sample, runStart(1), this.setScores[SAMPLED] as Scores, this.gradHess[k] as Float64Array);
+      for (const helper of this.helpers) helper.await();
+    }
+  }
+
+  /** The mean loss over every `stride`-th row of `which`, its LOSS_PARTS parts shared among the threads. */
+  meanLoss(which: 'train' | 'validation', stride: number): number {
+    const set = which === 'train' ? SAMPLED : VALIDATION;
+    const rows = which === 'train' ? this.data.rows : (this.sets[VALIDATION] as RowSet).order.length;
+    const scores = this.setScores[set] as Scores;
+    const firstPart = (t: number) => Math.ceil((t * LOSS_PARTS) / this.threads);
+    const busy = this.helpers.filter((helper, i) => {
+      const [from, to] = [firstPart(i + 1), firstPart(i + 2)];
+      if (from < to) helper.postLoss(which, LOSS_PARTS, from, to, rows, stride);
+      return from < to;
+    });
+    for (let p = 0; p < firstPart(1); p++) {
+      this.lossSums[p] = this.objective.lossSum(which, scores, lossPartStart(rows, stride, LOSS_PARTS, p), lossPartStart(rows, stride, LOSS_PARTS, p + 1), stride);
+    }
+    for (const helper of busy) helper.await();
+    let sum = 0;
+    for (let p = 0; p < LOSS_PARTS; p++) sum += this.lossSums[p] as number;
+    const points = Math.ceil(rows / stride);
+    return points === 0 ? NaN : sum / points;
   }
 
   /**

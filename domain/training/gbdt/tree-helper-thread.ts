@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads';
-import type { Scores } from './objectives.ts';
+import { gbdtObjective, type Scores } from './objectives.ts';
 import { blockStart, clearFeatures, HistogramAccumulator } from './histograms.ts';
 import { fillBernoulliPairs } from '../prng.ts';
-import { addLeafValue, listByMask, partitionRows } from './row-kernels.ts';
+import { addLeafValue, listByMask, lossPartStart, partitionRows } from './row-kernels.ts';
 import { LEAF_RANGE, serveTasks, type TreeHelperData } from './tree-helpers.ts';
 
 /** A tree builder's helper thread (tree-helpers.ts): serves its tasks until stopped. */
@@ -17,6 +17,8 @@ const histograms = new HistogramAccumulator({
   order: sampled.order,
   offsets: data.offsets,
 });
+const { train, validation, params, output: task } = data.objective;
+const objective = gbdtObjective(train, validation, params, task);
 const scratch = new Uint32Array(Math.max(...data.sets.map((set) => set.order.length)));
 
 serveTasks(data.control, data.errors, {
@@ -34,6 +36,15 @@ serveTasks(data.control, data.errors, {
     // Row set 0's pieces are blocks the builder joins afterwards, in its scratch; the others are whole.
     const pieceScratch = k === 0 ? data.sampledScratch.subarray(start) : scratch;
     return partitionRows(set.order, pieceScratch, set.columns[feature] as Uint8Array, data.goesLeft, start, end);
+  },
+  gradients(output, from, to) {
+    objective.gradients(output, data.sample.subarray(from), to - from, data.setScores[0] as Scores, data.gradHess[output] as Float64Array);
+  },
+  loss(which, parts, fromPart, toPart, rows, stride) {
+    const scores = data.setScores[which === 'validation' ? 2 : 0] as Scores;
+    for (let p = fromPart; p < toPart; p++) {
+      data.lossSums[p] = objective.lossSum(which, scores, lossPartStart(rows, stride, parts, p), lossPartStart(rows, stride, parts, p + 1), stride);
+    }
   },
   sample(state, threshold, fromPair, toPair) {
     fillBernoulliPairs(state, threshold / 65536, data.inSample, fromPair, toPair);

@@ -1,6 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startTsThread } from '../../../shared/ts-thread.ts';
-import type { Scores } from './objectives.ts';
+import type { ObjectiveInputs, Scores } from './objectives.ts';
 
 /**
  * Helper threads for the tree builder. Each is started once per training over the builder's data,
@@ -37,7 +37,16 @@ const OP_HISTOGRAM = 1;
 const OP_PARTITION = 2;
 const OP_ADD_LEAF_VALUES = 3;
 const OP_SAMPLE = 4;
-const OP_STOP = 5;
+const OP_GRADIENTS = 5;
+const OP_LOSS = 6;
+const OP_STOP = 7;
+/** Gradients: output's gradients for the sampled rows sample[from, to). Loss: which row set (0 train, 1 validation), parts [from, to) of `parts` over `rows` rows every `stride`-th. */
+const TASK_FROM = 3;
+const TASK_TO = 4;
+const LOSS_WHICH = 5;
+const LOSS_PARTS = 6;
+const LOSS_ROWS = 7;
+const LOSS_STRIDE = 8;
 /** Sample: the generator's state at pair 0, the Bernoulli threshold (rate · 65536), the pairs to draw, and how many rows were drawn. */
 const SAMPLE_STATE = 3;
 const SAMPLE_THRESHOLD = 4;
@@ -89,6 +98,10 @@ export interface TreeHelperData {
   histLength: number;
   /** Per row set, the scores its rows' leaf values are added to (training, training, validation). */
   setScores: Scores[];
+  /** What the helper builds its own copy of the objective from. */
+  objective: ObjectiveInputs;
+  /** Loss sums per part (tree-builder.ts's meanLoss), written by whichever thread sums the part. */
+  lossSums: Float64Array;
   /** This helper's own control slots, and the leaf ranges of its add task, LEAF_RANGE numbers each. */
   control: Int32Array;
   leafRanges: Float64Array;
@@ -116,6 +129,10 @@ export interface HelperTasks {
   partition(piece: PartitionPiece, feature: number): number;
   /** Adds leaf values to output `output`'s scores over `count` ranges of `leafRanges`. */
   addLeafValues(output: number, count: number): void;
+  /** Fills output `output`'s gradients for the sampled rows sample[from, to). */
+  gradients(output: number, from: number, to: number): void;
+  /** Sums the loss over parts [fromPart, toPart) into lossSums. */
+  loss(which: 'train' | 'validation', parts: number, fromPart: number, toPart: number, rows: number, stride: number): void;
   /** Draws the rows of pairs [fromPair, toPair) (prng.ts's fillBernoulliPairs) and lists them; returns how many were drawn. */
   sample(state: number, threshold: number, fromPair: number, toPair: number): number;
 }
@@ -143,6 +160,11 @@ export function serveTasks(control: Int32Array, errors: MessagePort, tasks: Help
           dense: control[DENSE] === 1,
           output: control[OUTPUT] as number,
         });
+      } else if (op === OP_GRADIENTS) {
+        tasks.gradients(control[OUTPUT] as number, control[TASK_FROM] as number, control[TASK_TO] as number);
+      } else if (op === OP_LOSS) {
+        const c = control;
+        tasks.loss(c[LOSS_WHICH] === 1 ? 'validation' : 'train', c[LOSS_PARTS] as number, c[TASK_FROM] as number, c[TASK_TO] as number, c[LOSS_ROWS] as number, c[LOSS_STRIDE] as number);
       } else if (op === OP_SAMPLE) {
         const c = control;
         c[SAMPLE_DRAWN] = tasks.sample((c[SAMPLE_STATE] as number) >>> 0, c[SAMPLE_THRESHOLD] as number, c[SAMPLE_FROM_PAIR] as number, c[SAMPLE_TO_PAIR] as number);
@@ -233,6 +255,29 @@ export class TreeHelper {
     this.control[OP] = OP_ADD_LEAF_VALUES;
     this.control[OUTPUT] = output;
     this.control[RANGE_COUNT] = count;
+    this.post();
+  }
+
+  /** Starts filling output `output`'s gradients for sample[from, to). */
+  postGradients(output: number, from: number, to: number): void {
+    const c = this.control;
+    c[OP] = OP_GRADIENTS;
+    c[OUTPUT] = output;
+    c[TASK_FROM] = from;
+    c[TASK_TO] = to;
+    this.post();
+  }
+
+  /** Starts summing the loss over parts [fromPart, toPart) of `parts` (see TreeHelperData.lossSums). */
+  postLoss(which: 'train' | 'validation', parts: number, fromPart: number, toPart: number, rows: number, stride: number): void {
+    const c = this.control;
+    c[OP] = OP_LOSS;
+    c[LOSS_WHICH] = which === 'validation' ? 1 : 0;
+    c[LOSS_PARTS] = parts;
+    c[TASK_FROM] = fromPart;
+    c[TASK_TO] = toPart;
+    c[LOSS_ROWS] = rows;
+    c[LOSS_STRIDE] = stride;
     this.post();
   }
 
