@@ -31,8 +31,9 @@ describe('trainingPipeline with real activities on a flights sample', () => {
   function sampleSpec(): Record<string, unknown> {
     const spec = loadSpecFile(new URL('../../../examples/flights/pipeline.json', import.meta.url).pathname) as Record<string, unknown>;
     // Latency gates judge the machine as much as the model; on a busy test machine they would flake.
+    // Two threads: the training thread starts GBDT helper threads of its own, as on full-size data.
     // Its own model name: the training slot is per model, and other test files train flights models concurrently.
-    return { ...spec, model: { name: 'flights-real-test' }, dataset: { name: 'flights-sample', source: suite.sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }], slices: [{ metric: 'rocAuc', min: 0.55, minRows: 1000 }] } };
+    return { ...spec, model: { name: 'flights-real-test' }, dataset: { name: 'flights-sample', source: suite.sample }, trainer: { kind: 'gbdt', nTrees: 40, maxLeaves: 31, minSamplesLeaf: 50, threads: 2 }, gates: { absolute: [{ metric: 'rocAuc', min: 0.6 }], slices: [{ metric: 'rocAuc', min: 0.55, minRows: 1000 }] } };
   }
 
   test('runs every stage, registers a version with full lineage, records the approval; the same request again trains nothing', async () => {
