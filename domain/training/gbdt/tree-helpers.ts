@@ -4,15 +4,16 @@ import type { ObjectiveInputs, Scores } from './objectives.ts';
 
 /**
  * Helper threads for the tree builder. Each is started once per training over the builder's data,
- * held in SharedArrayBuffers, and takes one task at a time: its blocks of a leaf's histogram
- * (histograms.ts), or the partition of some row sets on a split, while the builder's own thread does
- * its share. A task is a few integers in a control array, handed over and awaited with Atomics.notify and
+ * held in SharedArrayBuffers, and takes one task at a time while the builder's own thread does its
+ * share of the same work: drawing a run of the row sample, a run of the gradients, blocks of a leaf's
+ * histogram (histograms.ts), pieces of a split's partition, leaf values added to scores, parts of a
+ * loss. A task is a few numbers in a control array, handed over and awaited with Atomics.notify and
  * Atomics.wait: a tree hands over two tasks per split, thousands per model, and a postMessage round
  * trip costs an event-loop turn on each side.
  *
- * Histogram blocks depend on a leaf's size, not on the thread count, and a partition's result does not
- * depend on who computes it, so trees are the same bit for bit on any number of threads
- * (test/unit/training/gbdt-threads.test.ts).
+ * Nothing a helper computes depends on how the work was divided: histogram blocks and loss parts are
+ * fixed by the data's size, not the thread count, and the rest is per row. So the trees are the same
+ * bit for bit on any number of threads (test/unit/training/gbdt-threads.test.ts).
  */
 
 /** Control array slots. */
