@@ -49,9 +49,9 @@ export const gbdtParamsSchema = z.strictObject({
   /** Bins per feature besides the one reserved for missing values; uint8 storage caps it at 255. */
   maxBins: z.number().int().min(2).max(255).default(255),
   /**
-   * Threads building each tree (helper threads take shares of the features' histograms and of the
-   * row partitions). The trees are the same bit for bit on any number; by default one per core on
-   * large data (gbdt-trainer.ts), one on small.
+   * Threads building each tree (helper threads take shares of the row sample, gradients, histograms,
+   * partitions, score updates and losses). The trees are the same bit for bit on any number; by
+   * default one plus one per 2 M cells, at most one per core and 4 (gbdt-trainer.ts).
    */
   threads: positiveInt.max(64).optional(),
   /** Stop after this many trees without a lower validation loss and keep the best; 0 disables. */
