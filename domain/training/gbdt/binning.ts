@@ -82,15 +82,10 @@ export function binOf(x: number, edges: Float32Array): number {
   return lo + 1;
 }
 
-/** Row-major bins (row r, feature f at r·F + f), so one row's bins share a cache line; `allocate` may give shared memory. */
-export function binRows(
-  columns: readonly Float32Array[],
-  edges: readonly Float32Array[],
-  rows: number,
-  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
-): Uint8Array {
+/** Row-major bins (row r, feature f at r·F + f), so one row's bins share a cache line. */
+export function binRows(columns: readonly Float32Array[], edges: readonly Float32Array[], rows: number): Uint8Array {
   const featureCount = columns.length;
-  const bins = allocate(rows * featureCount);
+  const bins = new Uint8Array(rows * featureCount);
   columns.forEach((column, f) => binColumn(column, edges[f] as Float32Array, bins, featureCount, f, rows));
   return bins;
 }

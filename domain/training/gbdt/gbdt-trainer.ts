@@ -9,7 +9,6 @@ import { parseCheckpoint, runFingerprint, type GbdtCheckpoint } from './checkpoi
 import { categoryCodes, treeFeatureColumns, type CategoryCodes } from './features.ts';
 import { GbdtModel } from './gbdt-model.ts';
 import { MAX_BLOCKS } from './histograms.ts';
-import { sharedUint8 } from './shared-arrays.ts';
 import { deserializeTree, inCategorySet, isCategoricalNode, LEAF, serializeTree, type Tree } from './tree.ts';
 import { sharedScores, TreeBuilder, type BinnedData } from './tree-builder.ts';
 
@@ -45,7 +44,7 @@ export const gbdtTrainer: Trainer<GbdtParams, GbdtModel> = {
       f < numericCount ? fitBinEdges(column, params.maxBins) : categoryEdges((codes[f - numericCount] as CategoryCodes).categories.length),
     );
     const featureCount = trainColumns.length;
-    const trainData: BinnedData = { bins: binRows(trainColumns, edges, train.rows, sharedUint8), rows: train.rows, featureCount, edges, categorical };
+    const trainData: BinnedData = { bins: binRows(trainColumns, edges, train.rows), rows: train.rows, featureCount, edges, categorical };
     const validationBins = binRows(treeFeatureColumns(validation, codes), edges, validation.rows);
     await yieldToEventLoop();
 

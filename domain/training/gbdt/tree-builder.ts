@@ -4,7 +4,6 @@ import type { GbdtObjective, ObjectiveInputs, Scores } from './objectives.ts';
 import { fillBernoulliPairs, type Prng } from '../prng.ts';
 import { addLeafValue, joinPartitionedBlocks, listByMask, lossPartStart, partitionRows, type PartitionedBlock } from './row-kernels.ts';
 import { LEAF, type Tree } from './tree.ts';
-import { sharedFloat64, sharedUint32, sharedUint8 } from './shared-arrays.ts';
 import { LEAF_RANGE, TreeHelper, type PartitionPiece } from './tree-helpers.ts';
 
 /**
@@ -46,8 +45,8 @@ export interface TreeBuilderOptions {
   /** Threads building each tree, this one included; trees do not depend on it. */
   threads: number;
   /**
-   * The scores `addLeafValues` adds each tree to, in SharedArrayBuffers (sharedScores): helpers add
-   * to them too.
+   * The scores `addLeafValues` adds each tree to, in SharedArrayBuffers when threads > 1 (helpers
+   * add to them too; see sharedScores).
    */
   scores: { train: Scores; validation: Scores };
   /** The objective computeGradients and meanLoss use, and what helpers build their copy from. */
@@ -188,7 +187,6 @@ export class TreeBuilder {
     }
     this.histLength = total * STRIDE;
     this.gradHess = Array.from({ length: options.outputs }, () => sharedFloat64(2 * data.rows));
-    // The trainer bins into shared memory; other callers' bins are copied there once.
     const bins = data.bins.buffer instanceof SharedArrayBuffer ? data.bins : sharedUint8(data.bins.length);
     if (bins !== data.bins) bins.set(data.bins);
     const sampled = this.sets[SAMPLED] as RowSet;
@@ -397,9 +395,8 @@ export class TreeBuilder {
         const start = leaf.bounds[2 * k] as number;
         const end = leaf.bounds[2 * k + 1] as number;
         const value = tree.value[leaf.node] as number;
-        if (end === start) continue;
-        ranges.push(k, start, end, value, Math.exp(value));
-        sizes.push(end - start);
+        if (end > start) ranges.push(k, start, end, value, Math.exp(value));
+        if (end > start) sizes.push(end - start);
       }
     }
     const rows = sizes.reduce((sum, size) => sum + size, 0);
@@ -684,6 +681,9 @@ function toColumns(bins: Uint8Array, featureCount: number, rows: number): Uint8A
   });
 }
 
+const sharedUint8 = (length: number) => new Uint8Array(new SharedArrayBuffer(length));
+const sharedUint32 = (length: number) => new Uint32Array(new SharedArrayBuffer(4 * length));
+const sharedFloat64 = (length: number) => new Float64Array(new SharedArrayBuffer(8 * length));
 
 /** Node arrays that grow as the tree does, frozen into typed arrays at the end. */
 class NodeList {

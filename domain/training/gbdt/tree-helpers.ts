@@ -1,7 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startTsThread } from '../../../shared/ts-thread.ts';
 import type { ObjectiveInputs, Scores } from './objectives.ts';
-import { sharedFloat64, sharedInt32 } from './shared-arrays.ts';
 
 /**
  * Helper threads for the tree builder. Each is started once per training over the builder's data,
@@ -210,8 +209,8 @@ export class TreeHelper {
     const { port1, port2 } = new MessageChannel();
     const data: TreeHelperData = {
       ...shared,
-      control: sharedInt32(controlLength(shared.featureCount)),
-      leafRanges: sharedFloat64(LEAF_RANGE * maxLeafRanges),
+      control: new Int32Array(new SharedArrayBuffer(4 * controlLength(shared.featureCount))),
+      leafRanges: new Float64Array(new SharedArrayBuffer(8 * LEAF_RANGE * maxLeafRanges)),
       errors: port2,
     };
     const worker = startTsThread(new URL('./tree-helper-thread.ts', import.meta.url), data, [port2]);
